@@ -1,0 +1,70 @@
+/** The express application: health checks, then per-target authenticated SCIM under /scim/v2. */
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Config } from "../config/schema";
+import type { Logger } from "../log";
+import type { Provisioner } from "../provisioning/provisioner";
+import { storeOnly } from "../provisioning/provisioner";
+import type { ScimContext } from "../scim/context";
+import { ScimError } from "../scim/errors";
+import { declareResources } from "../scim/handlers";
+import type { Store } from "../store/types";
+import { requireBearer, TokenDirectory } from "./auth";
+import { jsonBody } from "./body";
+import { discoveryRoutes } from "./discovery";
+import { notFound, scimErrorHandler } from "./errors";
+import { healthRoutes } from "./health";
+import { requestLog } from "./request-log";
+import { resourceRoutes, SCIM_MOUNT } from "./resource-routes";
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  /** The provisioner of each target by name; targets not listed are store-only. */
+  provisioners?: Map<string, Provisioner>;
+}
+
+function baseUrlOf(req: Request, config: Config): string {
+  const origin = config.server.publicUrl?.replace(/\/$/, "") ?? `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  return `${origin}${SCIM_MOUNT}`;
+}
+
+export function createApp({ config, store, log, provisioners = new Map() }: AppDeps): express.Express {
+  declareResources();
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.server.trustProxy);
+  app.set("query parser", "simple");
+  app.use(requestLog(log));
+  app.use(healthRoutes(store));
+
+  const limits = { maxResults: config.server.maxResults, defaultCount: config.server.defaultCount };
+  const scim = express.Router();
+  scim.use(requireBearer(new TokenDirectory(config.targets)));
+  scim.use(jsonBody(config.server.bodyLimit));
+  scim.use((req: Request, res: Response, next: NextFunction) => {
+    const target = res.locals.target;
+    const ctx: ScimContext = {
+      target,
+      store,
+      provisioner: provisioners.get(target.name) ?? storeOnly,
+      log,
+      requestId: res.locals.requestId,
+      baseUrl: baseUrlOf(req, config),
+      wantMembers: true,
+    };
+    res.locals.scim = ctx;
+    next();
+  });
+  scim.post("/.search", (_req, _res, next) =>
+    next(new ScimError(501, null, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")),
+  );
+  scim.use(resourceRoutes("User", limits));
+  scim.use(resourceRoutes("Group", limits));
+  scim.use(discoveryRoutes(config.server.maxResults));
+  scim.use(scimErrorHandler(log));
+  app.use(SCIM_MOUNT, scim);
+  app.use(notFound);
+  app.use(scimErrorHandler(log));
+  return app;
+}

@@ -1,0 +1,21 @@
+/** JSON request bodies, with SCIM errors for what cannot be read: invalidSyntax (400) and too large (413). */
+import express, { type NextFunction, type Request, type Response } from "express";
+import { ScimError } from "../scim/errors";
+
+/** IdPs label SCIM bodies application/scim+json, application/json, or nothing useful: all are read as JSON. */
+export function jsonBody(limit: string) {
+  const parse = express.json({ limit, type: () => true, strict: false });
+  return (req: Request, res: Response, next: NextFunction) => {
+    parse(req, res, (error?: unknown) => {
+      if (!error) return next();
+      const e = error as { type?: string; limit?: number; message?: string };
+      if (e.type === "entity.too.large")
+        return next(new ScimError(413, null, `The request body is larger than this bridge accepts (${limit}). Send fewer members per PATCH.`));
+      if (e.type === "entity.parse.failed")
+        return next(new ScimError(400, "invalidSyntax", `The request body is not valid JSON: ${e.message ?? "parse error"}.`));
+      if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
+        return next(new ScimError(415 as number, null, "The request body must be UTF-8 JSON."));
+      return next(new ScimError(400, "invalidSyntax", "The request body could not be read."));
+    });
+  };
+}

@@ -1,0 +1,85 @@
+/** List parameters (RFC 7644 §3.4.2): filter, sortBy/sortOrder, startIndex/count as integers, capped by maxResults. */
+import type { ScimContext, ListRequest } from "../scim/context";
+import { ScimError } from "../scim/errors";
+import { indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
+import { baseView } from "../scim/views";
+import type { ResourceKind, SortColumn } from "../store/types";
+
+export interface ListParams {
+  filter?: string;
+  sortBy?: string;
+  sortOrder?: string;
+  startIndex?: string | number;
+  count?: string | number;
+  attributes?: string;
+  excludedAttributes?: string;
+}
+
+/** The first value of a query parameter (express gives arrays for repeats), as a string. */
+export function param(query: Record<string, unknown>, name: string): string | undefined {
+  const key = Object.keys(query).find((k) => k.toLowerCase() === name.toLowerCase());
+  const value = key === undefined ? undefined : query[key];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === null ? undefined : String(first);
+}
+
+function integer(name: string, value: string | number | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new ScimError(400, "invalidValue", `${name} must be an integer, not '${value}'.`);
+  return n;
+}
+
+const SORT_COLUMNS: Record<string, SortColumn> = {
+  id: "id",
+  username: "userName",
+  displayname: "displayName",
+  externalid: "externalId",
+  "meta.created": "created",
+  "meta.lastmodified": "lastModified",
+};
+
+export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { maxResults: number; defaultCount: number }): ListRequest {
+  // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0; count is capped by maxResults.
+  const startIndex = Math.max(1, integer("startIndex", params.startIndex) ?? 1);
+  const count = Math.min(limits.maxResults, Math.max(0, integer("count", params.count) ?? limits.defaultCount));
+  const request: ListRequest = { startIndex, count };
+  if (params.filter !== undefined) {
+    const ast = parseFilter(params.filter);
+    const predicate = predicateOf(ast, kind);
+    request.filter = (r) => predicate(baseView(r));
+    request.lookups = indexLookupsOf(ast, kind);
+  }
+  if (params.sortBy) {
+    const order = (params.sortOrder ?? "ascending").toLowerCase();
+    if (order !== "ascending" && order !== "descending")
+      throw new ScimError(400, "invalidValue", `sortOrder must be 'ascending' or 'descending', not '${params.sortOrder}'.`);
+    const descending = order === "descending";
+    const column = SORT_COLUMNS[params.sortBy.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, "")];
+    const sortBy = params.sortBy;
+    request.sort = column ? { column, descending } : { key: (r) => sortValue(baseView(r), kind, sortBy), descending };
+  }
+  return request;
+}
+
+/** Whether a read should load group members: not when the request's attributes leave them out. */
+export function wantsMembers(params: ListParams): boolean {
+  const names = (list?: string) => (list ?? "").split(",").map((a) => a.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ""));
+  if (params.attributes) return names(params.attributes).some((a) => a === "members" || a.startsWith("members."));
+  if (params.excludedAttributes) return !names(params.excludedAttributes).includes("members");
+  return true;
+}
+
+export function listParamsOf(query: Record<string, unknown>): ListParams {
+  return {
+    filter: param(query, "filter"),
+    sortBy: param(query, "sortBy"),
+    sortOrder: param(query, "sortOrder"),
+    startIndex: param(query, "startIndex"),
+    count: param(query, "count"),
+    attributes: param(query, "attributes"),
+    excludedAttributes: param(query, "excludedAttributes"),
+  };
+}
+
+export type { ScimContext };

@@ -1,0 +1,28 @@
+/** A request id for every request (the caller's X-Request-Id when it is sane), and one log line when it ends. */
+import { randomUUID } from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+import type { Logger } from "../log";
+
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestLog(log: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const offered = req.get("x-request-id");
+    const requestId = offered && SANE_ID.test(offered) ? offered : randomUUID();
+    res.locals.requestId = requestId;
+    res.set("X-Request-Id", requestId);
+    res.on("finish", () => {
+      log.info("request", {
+        requestId,
+        target: res.locals.target?.name,
+        method: req.method,
+        // the path only: queries carry filter values, which are people's names
+        path: req.originalUrl.split("?")[0],
+        status: res.statusCode,
+        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * /Users and /Groups. scimmy reads, validates, coerces and patches; this router adds what scimmy-routers
+ * lacks: Location and ETag headers, If-Match / If-None-Match, one writer per resource, paging that works on
+ * express 5, the IdP normalisation of compat.ts, the group-membership fast path, and 200-or-204 PATCH.
+ */
+import { Router, type NextFunction, type Request, type Response } from "express";
+import SCIMMY from "scimmy";
+import type { ScimContext } from "../scim/context";
+import { normalisePatch, normaliseResource } from "../scim/compat";
+import { ScimError } from "../scim/errors";
+import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
+import { resourceClass } from "../scim/schema";
+import { versionOfEtag } from "../scim/views";
+import type { ResourceKind } from "../store/types";
+import { KeyedLock } from "./keyed-lock";
+import { listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
+
+type Json = Record<string, unknown>;
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+/** The path scimmy writes into meta.location; replaced by the request's absolute base URL on the way out. */
+export const SCIM_MOUNT = "/scim/v2";
+
+export function scimContext(res: Response): ScimContext {
+  return res.locals.scim as ScimContext;
+}
+
+function wrap(handler: Handler) {
+  return (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+}
+
+/** attributes / excludedAttributes go to scimmy (it projects the output); the rest is handled here. */
+function projection(query: Record<string, unknown>): Json {
+  const out: Json = {};
+  const attributes = param(query, "attributes");
+  const excluded = param(query, "excludedAttributes");
+  if (attributes) out.attributes = attributes;
+  if (excluded) out.excludedAttributes = excluded;
+  return out;
+}
+
+function absolutise(resource: Json, ctx: ScimContext): Json {
+  const meta = resource.meta as Json | undefined;
+  if (meta && typeof meta.location === "string" && meta.location.startsWith(SCIM_MOUNT))
+    meta.location = ctx.baseUrl + meta.location.slice(SCIM_MOUNT.length);
+  return resource;
+}
+
+function plain(value: unknown): Json {
+  return JSON.parse(JSON.stringify(value)) as Json;
+}
+
+function sendResource(res: Response, status: number, resource: Json): void {
+  const meta = resource.meta as Json | undefined;
+  if (meta && typeof meta.version === "string") res.set("ETag", meta.version);
+  res.status(status).type("application/scim+json").send(resource);
+}
+
+function requireObject(body: unknown, what: string): Json {
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    throw new ScimError(400, "invalidSyntax", `${what} needs a JSON object as its body.`);
+  return body as Json;
+}
+
+function readIfMatch(req: Request, ctx: ScimContext): void {
+  const header = req.get("if-match");
+  if (!header || header.trim() === "*") return;
+  const version = versionOfEtag(header.split(",")[0]!);
+  if (version === undefined) throw new ScimError(412, null, `If-Match '${header}' is not a version this bridge issued (they look like W/"3").`);
+  ctx.expectedVersion = version;
+}
+
+export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number; defaultCount: number }): Router {
+  const Resource = resourceClass(kind);
+  Resource.basepath(SCIM_MOUNT);
+  const router = Router();
+  const locks = new KeyedLock();
+  const endpoint = `/${kind}s`;
+  const exclusive = <T>(ctx: ScimContext, id: string, work: () => Promise<T>) => locks.run(`${ctx.target.name}/${kind}/${id}`, work);
+
+  async function current(ctx: ScimContext, id: string, query: Json = {}): Promise<Json> {
+    return absolutise(plain(await new Resource(id, query).read(ctx)), ctx);
+  }
+
+  async function list(res: Response, ctx: ScimContext, params: ReturnType<typeof listParamsOf>): Promise<void> {
+    ctx.list = listRequestOf(kind, params, limits);
+    ctx.wantMembers = wantsMembers(params);
+    const query: Json = {};
+    if (params.attributes) query.attributes = params.attributes;
+    if (params.excludedAttributes) query.excludedAttributes = params.excludedAttributes;
+    const page = plain(await new Resource(query as never).read(ctx));
+    const resources = ((page.Resources as Json[]) ?? []).map((r) => absolutise(r, ctx));
+    res.type("application/scim+json").send({ ...page, Resources: resources, startIndex: ctx.list.startIndex, itemsPerPage: resources.length });
+  }
+
+  router.get(endpoint, wrap(async (req, res) => list(res, scimContext(res), listParamsOf(req.query as Json))));
+
+  router.post(
+    `${endpoint}/.search`,
+    wrap(async (req, res) => {
+      const body = requireObject(req.body, "POST /.search");
+      const schemas = body.schemas;
+      if (Array.isArray(schemas) && !schemas.includes("urn:ietf:params:scim:api:messages:2.0:SearchRequest"))
+        throw new ScimError(400, "invalidValue", "A search request lists the schema urn:ietf:params:scim:api:messages:2.0:SearchRequest.");
+      const join = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "string" ? v : undefined);
+      await list(res, scimContext(res), {
+        filter: typeof body.filter === "string" ? body.filter : undefined,
+        sortBy: typeof body.sortBy === "string" ? body.sortBy : undefined,
+        sortOrder: typeof body.sortOrder === "string" ? body.sortOrder : undefined,
+        startIndex: body.startIndex as number | undefined,
+        count: body.count as number | undefined,
+        attributes: join(body.attributes),
+        excludedAttributes: join(body.excludedAttributes),
+      });
+    }),
+  );
+
+  router.get(
+    `${endpoint}/:id`,
+    wrap(async (req, res) => {
+      const ctx = scimContext(res);
+      ctx.wantMembers = wantsMembers(listParamsOf(req.query as Json));
+      const resource = await current(ctx, String(req.params.id), projection(req.query as Json));
+      const version = (resource.meta as Json | undefined)?.version;
+      const ifNoneMatch = req.get("if-none-match");
+      if (ifNoneMatch && typeof version === "string" && ifNoneMatch.split(",").some((t) => t.trim() === version || t.trim() === "*")) {
+        res.set("ETag", version).status(304).end();
+        return;
+      }
+      sendResource(res, 200, resource);
+    }),
+  );
+
+  router.post(
+    endpoint,
+    wrap(async (req, res) => {
+      const ctx = scimContext(res);
+      const { resource, password } = normaliseResource(kind, requireObject(req.body, `POST ${endpoint}`));
+      ctx.password = password;
+      ctx.wantMembers = true;
+      const created = absolutise(plain(await new Resource(projection(req.query as Json) as never).write(resource as never, ctx)), ctx);
+      const location = (created.meta as Json | undefined)?.location;
+      if (typeof location === "string") res.location(location);
+      sendResource(res, 201, created);
+    }),
+  );
+
+  router.put(
+    `${endpoint}/:id`,
+    wrap(async (req, res) => {
+      const ctx = scimContext(res);
+      const id = String(req.params.id);
+      const { resource, password } = normaliseResource(kind, requireObject(req.body, `PUT ${endpoint}/{id}`));
+      ctx.password = password;
+      ctx.wantMembers = true;
+      readIfMatch(req, ctx);
+      const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(req.query as Json)).write(resource, ctx)));
+      sendResource(res, 200, absolutise(updated, ctx));
+    }),
+  );
+
+  router.patch(
+    `${endpoint}/:id`,
+    wrap(async (req, res) => {
+      const ctx = scimContext(res);
+      const id = String(req.params.id);
+      const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
+      readIfMatch(req, ctx);
+      const query = projection(req.query as Json);
+      const answer = await exclusive(ctx, id, async () => {
+        const plan = kind === "Group" ? planMembershipPatch((normalisePatch(kind, body).Operations as unknown[]) ?? []) : undefined;
+        if (plan) {
+          if (!(await ctx.store.get(ctx.target.name, kind, id))) throw new ScimError(404, null, `${kind} ${id} not found.`);
+          await applyMembershipPlan(ctx, id, plan);
+          return undefined;
+        }
+        ctx.wantMembers = true;
+        const before = await current(ctx, id);
+        if (ctx.expectedVersion !== undefined && ctx.readVersion !== ctx.expectedVersion)
+          throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${ctx.readVersion}"); read it again and retry.`);
+        const message = normalisePatch(kind, body, before);
+        const patched = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never, async (instance: unknown) =>
+          new Resource(id, query).write(instance as never, ctx),
+        );
+        return patched ? absolutise(plain(patched), ctx) : undefined;
+      });
+      if (ctx.target.patchResponse === "no-content") {
+        res.status(204).end();
+        return;
+      }
+      ctx.wantMembers = wantsMembers(listParamsOf(req.query as Json));
+      sendResource(res, 200, answer && ctx.wantMembers ? answer : await current(ctx, id, query));
+    }),
+  );
+
+  router.delete(
+    `${endpoint}/:id`,
+    wrap(async (req, res) => {
+      const ctx = scimContext(res);
+      const id = String(req.params.id);
+      readIfMatch(req, ctx);
+      await exclusive(ctx, id, () => new Resource(id).dispose(ctx));
+      res.status(204).end();
+    }),
+  );
+
+  return router;
+}

@@ -1,0 +1,47 @@
+/** Starting and stopping a bridge: store, app, HTTP server. */
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { Config } from "./config/schema";
+import { createApp } from "./http/app";
+import { createLogger, type Logger } from "./log";
+import type { Provisioner } from "./provisioning/provisioner";
+import { openStore } from "./store/open";
+import type { Store } from "./store/types";
+
+export interface RunningBridge {
+  url: string;
+  scimBaseUrl: string;
+  server: Server;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export async function startBridge(
+  config: Config,
+  options: { log?: Logger; store?: Store; provisioners?: Map<string, Provisioner> } = {},
+): Promise<RunningBridge> {
+  const log = options.log ?? createLogger(config.log.level);
+  const store = options.store ?? (await openStore(config.store));
+  const app = createApp({ config, store, log, provisioners: options.provisioners });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.server.port, config.server.host, () => resolve(s));
+    s.once("error", reject);
+  });
+  // Keep connections open a little longer than typical load balancers do.
+  server.keepAliveTimeout = 65_000;
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+  const url = config.server.publicUrl?.replace(/\/$/, "") ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  log.info("bridge listening", { url, store: store.kind, targets: config.targets.map((t) => t.name) });
+  return {
+    url,
+    scimBaseUrl: `${url}/scim/v2`,
+    server,
+    store,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      if (!options.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * What Okta and Microsoft Entra ID really send, made into what RFC 7643/7644 (and scimmy) expect, before
+ * scimmy sees it: string booleans, a bare-string manager, member lists in several shapes, capitalised ops,
+ * mixed-case attribute paths, adds to a filtered path that matches nothing yet, and unknown schema URIs.
+ */
+import type { ResourceKind } from "../store/types";
+import { parseFilter, predicateOf } from "./filter";
+import { canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
+
+type Json = Record<string, unknown>;
+
+const BOOLEAN_KEYS = new Set(["active", "primary"]);
+
+function isObject(value: unknown): value is Json {
+  return !!value && typeof value === "object" && !Array.isArray(value);
+}
+
+/** "True" / "false" → booleans, for the boolean attributes IdPs send as strings. */
+function toBoolean(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const lower = value.trim().toLowerCase();
+  return lower === "true" ? true : lower === "false" ? false : value;
+}
+
+function fixBooleans(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fixBooleans);
+  if (!isObject(value)) return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) out[k] = BOOLEAN_KEYS.has(k.toLowerCase()) ? toBoolean(v) : fixBooleans(v);
+  return out;
+}
+
+/** Entra sends the manager as a bare id string. */
+function fixManager(extension: unknown): unknown {
+  if (!isObject(extension)) return extension;
+  const key = Object.keys(extension).find((k) => k.toLowerCase() === "manager");
+  if (key === undefined) return extension;
+  const manager = extension[key];
+  if (typeof manager === "string") return { ...extension, [key]: manager ? { value: manager } : null };
+  return extension;
+}
+
+/** One member in any shape IdPs use: "id", {value}, {value, display}, {value, displayName}, {$ref: null, value}. */
+export function memberOf(value: unknown): Json | undefined {
+  if (typeof value === "string") return { value };
+  if (!isObject(value)) return undefined;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.toLowerCase();
+    if (key === "value") out.value = typeof v === "number" ? String(v) : v;
+    else if (key === "display" || key === "displayname") out.display ??= v;
+    else if (key === "type" && (v === "User" || v === "Group")) out.type = v;
+  }
+  return typeof out.value === "string" ? out : undefined;
+}
+
+export function membersOf(value: unknown): Json[] {
+  const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return list.map(memberOf).filter((m): m is Json => m !== undefined);
+}
+
+/** A POST or PUT body: the password is taken out (never stored), the rest normalised. */
+export function normaliseResource(kind: ResourceKind, body: Json): { resource: Json; password?: string } {
+  const known = knownSchemas(kind);
+  const out: Json = {};
+  let password: string | undefined;
+  for (const [key, value] of Object.entries(body)) {
+    const lower = key.toLowerCase();
+    if (lower === "password") {
+      if (typeof value === "string") password = value;
+    } else if (lower === "schemas" && Array.isArray(value)) {
+      const schemas = value.filter((s): s is string => typeof s === "string" && known.some((k) => k.toLowerCase() === s.toLowerCase()));
+      out.schemas = schemas.length > 0 ? schemas : [known[0]];
+    } else if (lower === "members" && kind === "Group") {
+      out.members = membersOf(value);
+    } else if (lower === ENTERPRISE_USER.toLowerCase()) {
+      out[ENTERPRISE_USER] = fixManager(fixBooleans(value));
+    } else {
+      out[key] = BOOLEAN_KEYS.has(lower) ? toBoolean(value) : fixBooleans(value);
+    }
+  }
+  if (!out.schemas) out.schemas = [known[0]];
+  if (kind === "User" && out[ENTERPRISE_USER] !== undefined && !(out.schemas as string[]).includes(ENTERPRISE_USER))
+    (out.schemas as string[]).push(ENTERPRISE_USER);
+  return { resource: out, password };
+}
+
+export interface PatchOperation {
+  op: string;
+  path?: string;
+  value?: unknown;
+}
+
+/** Canonical casing of every attribute name in a PATCH path, filters included ("Emails[Type eq "work"].Value"). */
+export function canonicalPatchPath(kind: ResourceKind, path: string): string {
+  const match = /^([^[]+)(?:\[(.*)\])?(?:\.([^.[\]]+))?$/.exec(path.trim());
+  if (!match) return path;
+  const [, attr, filter, sub] = match;
+  const head = canonicalAttributePath(kind, attr!);
+  if (filter === undefined) return head;
+  const fixedFilter = filter.replace(/([A-Za-z$][\w$-]*)(?=\s+(eq|ne|co|sw|ew|gt|lt|ge|le|pr)\b)/gi, (name) => {
+    const full = canonicalAttributePath(kind, `${head}.${name}`);
+    return full.slice(full.lastIndexOf(".") + 1);
+  });
+  const tail = sub === undefined ? "" : `.${canonicalAttributePath(kind, `${head}.${sub}`).split(".").pop()}`;
+  return `${head}[${fixedFilter}]${tail}`;
+}
+
+function lastSegment(path: string): string {
+  const noFilter = path.replace(/\[.*\]/, "");
+  const afterUrn = noFilter.slice(noFilter.lastIndexOf(":") + 1);
+  return afterUrn.slice(afterUrn.lastIndexOf(".") + 1).toLowerCase();
+}
+
+function normaliseValue(kind: ResourceKind, path: string | undefined, value: unknown): unknown {
+  if (path === undefined) {
+    if (!isObject(value)) return value;
+    const out: Json = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = k.includes(":") || k.includes(".") ? canonicalPatchPath(kind, k) : k;
+      const seg = lastSegment(key);
+      if (seg === "manager" && typeof v === "string") out[key] = { value: v };
+      else if (key.toLowerCase() === ENTERPRISE_USER.toLowerCase()) out[ENTERPRISE_USER] = fixManager(fixBooleans(v));
+      else if (kind === "Group" && key.toLowerCase() === "members") out.members = membersOf(v);
+      else out[key] = BOOLEAN_KEYS.has(seg) ? toBoolean(v) : fixBooleans(v);
+    }
+    return out;
+  }
+  const seg = lastSegment(path);
+  if (BOOLEAN_KEYS.has(seg)) return toBoolean(value);
+  if (seg === "manager" && typeof value === "string") return { value };
+  if (kind === "Group" && path === "members") return membersOf(value);
+  return fixBooleans(value);
+}
+
+/**
+ * `add`/`replace` on `emails[type eq "work"].value` when the user has no work email yet: RFC 7644 leaves it
+ * to the server, scimmy answers noTarget, and Entra expects the entry to be created. Rewrites the operation
+ * into an add of a new entry built from the filter's equality terms.
+ */
+function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json | undefined): PatchOperation {
+  if (!current || !op.path || (op.op !== "add" && op.op !== "replace")) return op;
+  const match = /^([^[]+)\[(.+)\]\.([^.[\]]+)$/.exec(op.path);
+  if (!match) return op;
+  const [, attr, filterText, sub] = match;
+  let matches: (entry: Json) => boolean;
+  try {
+    matches = predicateOf(parseFilter(filterText!), kind) as (entry: Json) => boolean;
+  } catch {
+    return op;
+  }
+  const entries = (current[attr!] as Json[] | undefined) ?? [];
+  const terms: Json = {};
+  for (const term of filterText!.split(/\s+and\s+/i)) {
+    const eq = /^\s*([\w$]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$/i.exec(term);
+    if (!eq) return op; // only plain equality terms say what the new entry is
+    terms[eq[1]!] = eq[2];
+  }
+  const scoped = (entry: Json) => matches({ [attr!]: [entry] });
+  if (Array.isArray(entries) && entries.some(scoped)) return op;
+  return { op: "add", path: attr, value: [{ ...terms, [sub!]: op.value }] };
+}
+
+/** Normalises every operation of a PatchOp message; `current` is the resource as it is now (for adds). */
+export function normalisePatch(kind: ResourceKind, message: Json, current?: Json): Json {
+  const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : undefined;
+  if (!operations) return message;
+  const fixed = operations.map((raw: unknown) => {
+    if (!isObject(raw)) return raw;
+    const op: PatchOperation = {
+      op: typeof raw.op === "string" ? raw.op.toLowerCase() : (raw.op as string),
+      ...(typeof raw.path === "string" && raw.path.trim() ? { path: canonicalPatchPath(kind, raw.path) } : {}),
+    };
+    if ("value" in raw) op.value = normaliseValue(kind, op.path, raw.value);
+    return addMissingEntry(kind, op, current);
+  });
+  const { operations: _lower, ...rest } = message;
+  void _lower;
+  return { ...rest, Operations: fixed };
+}

@@ -1,0 +1,58 @@
+/**
+ * SCIM errors (RFC 7644 §3.12). `ScimError` extends scimmy's error type so that scimmy passes it through
+ * unchanged, and it may carry statuses scimmy's own error message refuses (429, 502, 503, 504).
+ */
+import SCIMMY from "scimmy";
+
+export type ScimType =
+  | "invalidFilter"
+  | "tooMany"
+  | "uniqueness"
+  | "mutability"
+  | "invalidSyntax"
+  | "invalidPath"
+  | "noTarget"
+  | "invalidValue"
+  | "invalidVers"
+  | "sensitive";
+
+export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+export class ScimError extends SCIMMY.Types.Error {
+  constructor(
+    status: number,
+    scimType: ScimType | null,
+    detail: string,
+    /** Seconds an IdP should wait before retrying (429/503). */
+    readonly retryAfter?: number,
+  ) {
+    super(status, scimType as string, detail);
+    this.name = "ScimError";
+  }
+}
+
+export interface ScimErrorBody {
+  schemas: [typeof ERROR_SCHEMA];
+  status: string;
+  scimType?: string;
+  detail: string;
+}
+
+export function errorBody(status: number, scimType: string | null | undefined, detail: string): ScimErrorBody {
+  return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail };
+}
+
+/** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
+export function describeError(error: unknown): { status: number; scimType?: string; detail: string; retryAfter?: number; unexpected: boolean } {
+  const e = error as { status?: unknown; scimType?: unknown; message?: unknown; type?: unknown; retryAfter?: number };
+  if (error instanceof SCIMMY.Types.Error && typeof e.status === "number") {
+    return {
+      status: e.status,
+      scimType: typeof e.scimType === "string" ? e.scimType : undefined,
+      detail: String(e.message ?? ""),
+      retryAfter: e.retryAfter,
+      unexpected: e.status >= 500 && !(error instanceof ScimError),
+    };
+  }
+  return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };
+}

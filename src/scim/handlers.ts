@@ -1,0 +1,191 @@
+/**
+ * scimmy's ingress / egress / degress handlers for Users and Groups. scimmy validates and coerces; these turn
+ * its calls into store reads and writes, and hand every change to the target's provisioner first.
+ */
+import { randomUUID } from "node:crypto";
+import SCIMMY from "scimmy";
+import {
+  NotFoundError,
+  UniquenessError,
+  VersionMismatchError,
+  type GroupKeys,
+  type Member,
+  type ResourceKind,
+  type ScimDocument,
+  type StoredResource,
+  type UserKeys,
+} from "../store/types";
+import type { ScimContext } from "./context";
+import { ScimError } from "./errors";
+import { GroupResource, UserResource } from "./schema";
+import { groupViews, userViews } from "./views";
+
+type ScimResource = { id?: string; constraints?: Record<string, unknown> };
+
+/** Attributes the bridge derives or assigns: never taken from a request, never stored in the document. */
+const NOT_STORED = ["id", "meta", "groups", "members", "password"];
+
+export function documentOf(instance: unknown): ScimDocument {
+  const doc = JSON.parse(JSON.stringify(instance)) as ScimDocument;
+  for (const key of NOT_STORED) delete doc[key];
+  return doc;
+}
+
+export function userKeys(doc: ScimDocument): UserKeys {
+  const emails = Array.isArray(doc.emails) ? (doc.emails as { value?: unknown }[]) : [];
+  return {
+    userName: String(doc.userName),
+    externalId: typeof doc.externalId === "string" ? doc.externalId : undefined,
+    displayName: typeof doc.displayName === "string" ? doc.displayName : undefined,
+    emails: emails.map((e) => e.value).filter((v): v is string => typeof v === "string"),
+  };
+}
+
+export function groupKeys(doc: ScimDocument): GroupKeys {
+  return { displayName: String(doc.displayName), externalId: typeof doc.externalId === "string" ? doc.externalId : undefined };
+}
+
+/** Store failures as the SCIM errors an IdP understands. */
+export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocument): never {
+  if (error instanceof UniquenessError) {
+    const name = doc?.userName === undefined ? "" : ` '${String(doc.userName)}'`;
+    throw new ScimError(409, "uniqueness", `userName${name} is already taken by another user of this target (userName is unique, ignoring case).`);
+  }
+  if (error instanceof NotFoundError) throw new ScimError(404, null, `${kind} ${error.id} not found.`);
+  if (error instanceof VersionMismatchError)
+    throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now ${`W/"${error.current}"`}); read it again and retry.`);
+  throw error;
+}
+
+function notFound(kind: ResourceKind, id: string): ScimError {
+  return new ScimError(404, null, `${kind} ${id} not found.`);
+}
+
+async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
+  const list = ctx.list ?? { startIndex: 1, count: 100 };
+  const page = await ctx.store.list(ctx.target.name, kind, {
+    lookups: list.lookups,
+    predicate: list.filter,
+    sort: list.sort,
+    startIndex: list.startIndex,
+    count: list.count,
+  });
+  // The page is already cut; this makes scimmy's ListResponse keep it as it is (the router restores startIndex).
+  resource.constraints = { startIndex: 1, count: page.resources.length, totalResults: page.total };
+  return page.resources;
+}
+
+async function readOne(resource: ScimResource & { id: string }, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
+  const found = await ctx.store.get(ctx.target.name, kind, resource.id);
+  if (!found) throw notFound(kind, resource.id);
+  ctx.readVersion = found.version;
+  return [found];
+}
+
+async function read(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
+  return resource.id ? readOne(resource as ScimResource & { id: string }, kind, ctx) : readList(resource, kind, ctx);
+}
+
+function membersOf(instance: unknown): Member[] {
+  const members = (instance as { members?: { value?: unknown; display?: unknown }[] }).members ?? [];
+  const seen = new Set<string>();
+  const out: Member[] = [];
+  for (const m of members) {
+    if (typeof m.value !== "string" || seen.has(m.value)) continue;
+    seen.add(m.value);
+    out.push({ value: m.value, ...(typeof m.display === "string" ? { display: m.display } : {}) });
+  }
+  return out;
+}
+
+async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {
+  const doc = documentOf(instance);
+  const change = { target: ctx.target.name, requestId: ctx.requestId, password: ctx.password };
+  try {
+    let stored: StoredResource;
+    if (resource.id) {
+      const before = await ctx.store.get(ctx.target.name, "User", resource.id);
+      if (!before) throw notFound("User", resource.id);
+      await ctx.provisioner.apply({ op: "replace", kind: "User", id: resource.id, before, after: doc }, change);
+      stored = await ctx.store.replace(ctx.target.name, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
+    } else {
+      const id = randomUUID();
+      await ctx.provisioner.apply({ op: "create", kind: "User", id, after: doc }, change);
+      stored = await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc));
+    }
+    return (await userViews([stored], ctx))[0]!;
+  } catch (error) {
+    return storeError(error, "User", doc);
+  }
+}
+
+/** Applies a new member list as a difference, so unchanged members are not rewritten. */
+export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Member[]): Promise<void> {
+  const current = await ctx.store.members(ctx.target.name, groupId);
+  const currentIds = new Set(current.map((m) => m.value));
+  const wantedIds = new Set(wanted.map((m) => m.value));
+  const added = wanted.filter((m) => !currentIds.has(m.value));
+  const removed = current.filter((m) => !wantedIds.has(m.value)).map((m) => m.value);
+  if (added.length === 0 && removed.length === 0) return;
+  await ctx.provisioner.apply(
+    { op: "members", groupId, added: added.map((m) => m.value), removed },
+    { target: ctx.target.name, requestId: ctx.requestId },
+  );
+  if (removed.length > 0) await ctx.store.removeMembers(ctx.target.name, groupId, removed);
+  if (added.length > 0) await ctx.store.addMembers(ctx.target.name, groupId, added);
+}
+
+async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {
+  const doc = documentOf(instance);
+  const members = membersOf(instance);
+  const change = { target: ctx.target.name, requestId: ctx.requestId };
+  try {
+    let id = resource.id;
+    if (id) {
+      const before = await ctx.store.get(ctx.target.name, "Group", id);
+      if (!before) throw notFound("Group", id);
+      await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, change);
+      await ctx.store.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
+    } else {
+      id = randomUUID();
+      await ctx.provisioner.apply({ op: "create", kind: "Group", id, after: doc }, change);
+      await ctx.store.create(ctx.target.name, "Group", id, doc, groupKeys(doc));
+    }
+    await syncMembers(ctx, id, members);
+    const stored = await ctx.store.get(ctx.target.name, "Group", id);
+    return (await groupViews([stored!], { ...ctx, wantMembers: true }))[0]!;
+  } catch (error) {
+    return storeError(error, "Group", doc);
+  }
+}
+
+async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<void> {
+  const id = resource.id!;
+  try {
+    const before = await ctx.store.get(ctx.target.name, kind, id);
+    if (!before) throw notFound(kind, id);
+    await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.requestId });
+    await ctx.store.remove(ctx.target.name, kind, id, ctx.expectedVersion);
+  } catch (error) {
+    storeError(error, kind);
+  }
+}
+
+let declared = false;
+
+/** Declares Users and Groups in scimmy's process-wide registry, once. */
+export function declareResources(): void {
+  if (declared) return;
+  declared = true;
+  // scimmy types handler results as its own resource shapes; the views are those shapes as plain objects.
+  SCIMMY.Resources.declare(
+    UserResource.ingress((resource, instance, ctx) => writeUser(resource as ScimResource, instance, ctx as ScimContext) as never)
+      .egress(async (resource, ctx) => (await userViews(await read(resource as ScimResource, "User", ctx as ScimContext), ctx as ScimContext)) as never)
+      .degress((resource, ctx) => dispose(resource as ScimResource, "User", ctx as ScimContext)),
+  );
+  SCIMMY.Resources.declare(
+    GroupResource.ingress((resource, instance, ctx) => writeGroup(resource as ScimResource, instance, ctx as ScimContext) as never)
+      .egress(async (resource, ctx) => (await groupViews(await read(resource as ScimResource, "Group", ctx as ScimContext), ctx as ScimContext)) as never)
+      .degress((resource, ctx) => dispose(resource as ScimResource, "Group", ctx as ScimContext)),
+  );
+}

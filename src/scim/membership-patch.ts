@@ -1,0 +1,119 @@
+/**
+ * PATCHes that only change a group's members (and perhaps its name) — what Okta and Entra send for every
+ * membership change — applied as row inserts and deletes, without reading the member list into scimmy.
+ * On a 20,000-member group the scimmy path costs about two seconds of coercion per request; this does not.
+ */
+import type { Member } from "../store/types";
+import type { ScimContext } from "./context";
+import { membersOf } from "./compat";
+import { groupKeys, storeError, syncMembers } from "./handlers";
+import { ScimError } from "./errors";
+
+type Step =
+  | { kind: "add"; members: Member[] }
+  | { kind: "remove"; ids: string[] | "all" }
+  | { kind: "replace"; members: Member[] }
+  | { kind: "rename"; displayName?: string; externalId?: string };
+
+export type MembershipPlan = Step[];
+
+const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$/i;
+
+function asMembers(value: unknown): Member[] {
+  return membersOf(value).map((m) => ({ value: m.value as string, ...(typeof m.display === "string" ? { display: m.display } : {}) }));
+}
+
+function renameOf(value: Record<string, unknown>): Step | undefined {
+  const step: Step = { kind: "rename" };
+  for (const [key, v] of Object.entries(value)) {
+    const lower = key.toLowerCase();
+    if (lower === "displayname" && typeof v === "string" && v.trim()) step.displayName = v;
+    else if (lower === "externalid" && (typeof v === "string" || v === null)) step.externalId = v ?? undefined;
+    else if (lower !== "id" && lower !== "members" && lower !== "schemas") return undefined;
+  }
+  return step;
+}
+
+function stepOf(op: { op?: unknown; path?: unknown; value?: unknown }): Step[] | undefined {
+  const path = typeof op.path === "string" ? op.path : undefined;
+  switch (op.op) {
+    case "add":
+      if (path === "members") return [{ kind: "add", members: asMembers(op.value) }];
+      break;
+    case "remove": {
+      if (path === "members") return [{ kind: "remove", ids: op.value === undefined ? "all" : asMembers(op.value).map((m) => m.value) }];
+      const one = path ? MEMBER_FILTER.exec(path) : null;
+      if (one) return [{ kind: "remove", ids: [JSON.parse(`"${one[1]}"`) as string] }];
+      break;
+    }
+    case "replace":
+      if (path === "members") return [{ kind: "replace", members: asMembers(op.value) }];
+      if (path === "displayName" || path === "externalId") {
+        const rename = renameOf({ [path]: op.value });
+        return rename ? [rename] : undefined;
+      }
+      if (path === undefined && op.value && typeof op.value === "object" && !Array.isArray(op.value)) {
+        const value = op.value as Record<string, unknown>;
+        const rename = renameOf(value);
+        if (!rename) return undefined;
+        const membersKey = Object.keys(value).find((k) => k.toLowerCase() === "members");
+        return membersKey ? [rename, { kind: "replace", members: asMembers(value[membersKey]) }] : [rename];
+      }
+      break;
+  }
+  return undefined;
+}
+
+/** The plan for a normalised PatchOp message, or undefined when it touches more than members and names. */
+export function planMembershipPatch(operations: unknown[]): MembershipPlan | undefined {
+  const plan: Step[] = [];
+  for (const op of operations) {
+    const steps = op && typeof op === "object" ? stepOf(op as Record<string, unknown>) : undefined;
+    if (!steps) return undefined;
+    plan.push(...steps);
+  }
+  return plan;
+}
+
+export async function applyMembershipPlan(ctx: ScimContext, groupId: string, plan: MembershipPlan): Promise<void> {
+  const target = ctx.target.name;
+  try {
+    for (const step of plan) {
+      const meta = { target, requestId: ctx.requestId };
+      switch (step.kind) {
+        case "add": {
+          if (step.members.length === 0) break;
+          await ctx.provisioner.apply({ op: "members", groupId, added: step.members.map((m) => m.value), removed: [] }, meta);
+          await ctx.store.addMembers(target, groupId, step.members);
+          break;
+        }
+        case "remove": {
+          const ids = step.ids === "all" ? (await ctx.store.members(target, groupId)).map((m) => m.value) : step.ids;
+          if (ids.length === 0) break;
+          await ctx.provisioner.apply({ op: "members", groupId, added: [], removed: ids }, meta);
+          await ctx.store.removeMembers(target, groupId, step.ids === "all" ? "all" : ids);
+          break;
+        }
+        case "replace":
+          await syncMembers(ctx, groupId, step.members);
+          break;
+        case "rename": {
+          const before = await ctx.store.get(target, "Group", groupId);
+          if (!before) throw new ScimError(404, null, `Group ${groupId} not found.`);
+          const doc = { ...before.doc };
+          if (step.displayName !== undefined) doc.displayName = step.displayName;
+          if ("externalId" in step) {
+            if (step.externalId === undefined) delete doc.externalId;
+            else doc.externalId = step.externalId;
+          }
+          if (JSON.stringify(doc) === JSON.stringify(before.doc)) break;
+          await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, meta);
+          await ctx.store.replace(target, "Group", groupId, doc, groupKeys(doc), ctx.expectedVersion);
+          break;
+        }
+      }
+    }
+  } catch (error) {
+    storeError(error, "Group");
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The SCIM resource types the bridge serves, declared once in scimmy (whose registry is process-wide), and
+ * helpers that read their schema definitions: attribute lookup, caseExact and types.
+ */
+import SCIMMY from "scimmy";
+import type { ResourceKind } from "../store/types";
+
+export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
+export const ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+export const UserResource = SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
+export const GroupResource = SCIMMY.Resources.Group;
+export type ResourceClass = typeof UserResource | typeof GroupResource;
+
+export function resourceClass(kind: ResourceKind): ResourceClass {
+  return kind === "User" ? UserResource : GroupResource;
+}
+
+/** The schema URIs a resource of this kind may list in `schemas`. */
+export function knownSchemas(kind: ResourceKind): string[] {
+  return kind === "User" ? [CORE_USER, ENTERPRISE_USER] : [CORE_GROUP];
+}
+
+type Definition = InstanceType<typeof SCIMMY.Types.SchemaDefinition>;
+type Attribute = InstanceType<typeof SCIMMY.Types.Attribute>;
+
+export function definitionOf(kind: ResourceKind): Definition {
+  return resourceClass(kind).schema.definition as Definition;
+}
+
+export interface AttributeInfo {
+  /** The canonical name of the last path segment. */
+  name: string;
+  type: string;
+  caseExact: boolean;
+  multiValued: boolean;
+  subAttributes?: Attribute[];
+}
+
+/** Resolves an attribute path (case-insensitive, URN-qualified or not); undefined when the schema has no such attribute. */
+export function attributeInfo(kind: ResourceKind, path: string): AttributeInfo | undefined {
+  try {
+    const found = definitionOf(kind).attribute(path) as Attribute | Definition;
+    if (found instanceof SCIMMY.Types.SchemaDefinition) return { name: found.id, type: "complex", caseExact: false, multiValued: false };
+    const attr = found as Attribute;
+    const config = attr.config as { caseExact?: boolean; multiValued?: boolean };
+    return {
+      name: attr.name,
+      type: String(attr.type),
+      caseExact: Boolean(config.caseExact),
+      multiValued: Boolean(config.multiValued),
+      subAttributes: attr.subAttributes as Attribute[] | undefined,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The schema extensions of a kind, by URN (only User has one: the enterprise extension). */
+export function extensionIds(kind: ResourceKind): string[] {
+  return kind === "User" ? [ENTERPRISE_USER] : [];
+}
+
+/** Splits a URN-qualified attribute path into its schema URN and the rest; core URNs are dropped. */
+export function splitUrn(kind: ResourceKind, path: string): { urn?: string; rest: string } {
+  const lower = path.toLowerCase();
+  const core = kind === "User" ? CORE_USER : CORE_GROUP;
+  if (lower.startsWith(`${core.toLowerCase()}:`)) return { rest: path.slice(core.length + 1) };
+  for (const urn of extensionIds(kind)) {
+    if (lower === urn.toLowerCase()) return { urn, rest: "" };
+    if (lower.startsWith(`${urn.toLowerCase()}:`)) return { urn, rest: path.slice(urn.length + 1) };
+  }
+  return { rest: path };
+}
+
+/**
+ * The canonical spelling of an attribute path ("EMAILS.Value" → "emails.value"); the path as given when the
+ * schema does not know it (scimmy then answers invalidPath).
+ */
+export function canonicalAttributePath(kind: ResourceKind, path: string): string {
+  const { urn, rest } = splitUrn(kind, path);
+  if (!rest) return urn ?? path;
+  const parts = rest.split(".");
+  const canonical: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const prefix = [...canonical, parts[i]].join(".");
+    const info = attributeInfo(kind, urn ? `${urn}:${prefix}` : prefix);
+    if (!info) return path;
+    canonical.push(info.name);
+  }
+  return urn ? `${urn}:${canonical.join(".")}` : canonical.join(".");
+}

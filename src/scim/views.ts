@@ -1,0 +1,50 @@
+/** How stored resources look over SCIM: the document plus id, meta, and derived attributes (groups, members). */
+import type { Member, StoredResource } from "../store/types";
+import type { ScimContext } from "./context";
+
+export function etagOf(version: number): string {
+  return `W/"${version}"`;
+}
+
+/** Parses W/"12" (or "12") back to 12; undefined for anything else. */
+export function versionOfEtag(etag: string): number | undefined {
+  const match = /^(?:W\/)?"(\d+)"$/.exec(etag.trim());
+  return match ? Number(match[1]) : undefined;
+}
+
+export function baseView(r: StoredResource): Record<string, unknown> {
+  return {
+    ...r.doc,
+    id: r.id,
+    meta: { resourceType: r.kind, created: r.created, lastModified: r.lastModified, version: etagOf(r.version) },
+  };
+}
+
+export async function userViews(resources: StoredResource[], ctx: ScimContext): Promise<Record<string, unknown>[]> {
+  const groups = await ctx.store.groupsOf(ctx.target.name, resources.map((r) => r.id));
+  return resources.map((r) => {
+    const memberships = groups.get(r.id) ?? [];
+    const view = baseView(r);
+    if (memberships.length > 0)
+      view.groups = memberships.map((g) => ({ value: g.id, display: g.displayName, $ref: `${ctx.baseUrl}/Groups/${g.id}`, type: "direct" }));
+    return view;
+  });
+}
+
+export function memberView(m: Member, baseUrl: string): Record<string, unknown> {
+  return {
+    value: m.value,
+    ...(m.display !== undefined ? { display: m.display } : {}),
+    ...(m.type ? { type: m.type, $ref: `${baseUrl}/${m.type}s/${m.value}` } : {}),
+  };
+}
+
+export async function groupViews(resources: StoredResource[], ctx: ScimContext): Promise<Record<string, unknown>[]> {
+  const views: Record<string, unknown>[] = [];
+  for (const r of resources) {
+    const view = baseView(r);
+    if (ctx.wantMembers) view.members = (await ctx.store.members(ctx.target.name, r.id)).map((m) => memberView(m, ctx.baseUrl));
+    views.push(view);
+  }
+  return views;
+}

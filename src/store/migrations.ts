@@ -1,0 +1,59 @@
+/**
+ * Versioned schema migrations. Each store applies, in order, those above its recorded version, each in one
+ * transaction. Append new versions; never edit a released one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: Migration[] = [
+  {
+    version: 1,
+    name: "resources and memberships",
+    sql: `
+      CREATE TABLE resources (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        target         TEXT    NOT NULL,
+        kind           TEXT    NOT NULL CHECK (kind IN ('User', 'Group')),
+        id             TEXT    NOT NULL UNIQUE,
+        name           TEXT    NOT NULL,
+        name_key       TEXT    NOT NULL,
+        external_id    TEXT,
+        display_key    TEXT,
+        doc            TEXT    NOT NULL,
+        created        TEXT    NOT NULL,
+        last_modified  TEXT    NOT NULL,
+        version        INTEGER NOT NULL
+      );
+      -- userName is unique per target, case-insensitively (RFC 7643 §4.1.1); group names are not unique.
+      CREATE UNIQUE INDEX resources_user_name ON resources (target, name_key) WHERE kind = 'User';
+      CREATE INDEX resources_target_seq ON resources (target, kind, seq);
+      CREATE INDEX resources_name ON resources (target, kind, name_key);
+      CREATE INDEX resources_external_id ON resources (target, kind, external_id);
+      CREATE INDEX resources_display ON resources (target, kind, display_key);
+      CREATE INDEX resources_created ON resources (target, kind, created);
+      CREATE INDEX resources_modified ON resources (target, kind, last_modified);
+
+      CREATE TABLE user_emails (
+        target    TEXT NOT NULL,
+        user_id   TEXT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+        value_key TEXT NOT NULL
+      );
+      CREATE INDEX user_emails_value ON user_emails (target, value_key);
+      CREATE INDEX user_emails_user ON user_emails (user_id);
+
+      CREATE TABLE group_members (
+        target    TEXT    NOT NULL,
+        group_id  TEXT    NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+        member_id TEXT    NOT NULL,
+        display   TEXT,
+        seq       INTEGER NOT NULL,
+        PRIMARY KEY (group_id, member_id)
+      );
+      CREATE INDEX group_members_member ON group_members (target, member_id);
+      CREATE INDEX group_members_order ON group_members (group_id, seq);
+    `,
+  },
+];

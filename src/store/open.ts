@@ -1,0 +1,10 @@
+/** Opens the configured store and brings its schema up to date. */
+import type { StoreConfig } from "../config/schema";
+import { SqliteStore } from "./sqlite";
+import type { Store } from "./types";
+
+export async function openStore(config: StoreConfig): Promise<Store> {
+  const store = new SqliteStore(config.path);
+  await store.migrate();
+  return store;
+}

@@ -1,0 +1,306 @@
+/** The embedded store: one SQLite file in WAL mode, through better-sqlite3 (synchronous, so writes are serial). */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { sqliteMigrations } from "./migrations";
+import {
+  NotFoundError,
+  UniquenessError,
+  VersionMismatchError,
+  type IndexLookup,
+  type KeysOf,
+  type ListPage,
+  type ListQuery,
+  type Member,
+  type ResourceKind,
+  type ScimDocument,
+  type SortColumn,
+  type Store,
+  type StoredResource,
+  type UserKeys,
+} from "./types";
+import { pageOf, sortInMemory } from "./paging";
+
+interface ResourceRow {
+  id: string;
+  kind: ResourceKind;
+  doc: string;
+  created: string;
+  last_modified: string;
+  version: number;
+}
+
+const COLUMNS = "id, kind, doc, created, last_modified, version";
+
+const SORT_COLUMN: Record<SortColumn, string> = {
+  created: "created",
+  lastModified: "last_modified",
+  id: "id",
+  userName: "name_key",
+  displayName: "display_key",
+  externalId: "external_id",
+};
+
+function toResource(row: ResourceRow): StoredResource {
+  return {
+    id: row.id,
+    kind: row.kind,
+    doc: JSON.parse(row.doc) as ScimDocument,
+    created: row.created,
+    lastModified: row.last_modified,
+    version: row.version,
+  };
+}
+
+function lower(value: string | undefined): string | null {
+  return value === undefined ? null : value.toLowerCase();
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE";
+}
+
+export class SqliteStore implements Store {
+  readonly kind = "sqlite" as const;
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("busy_timeout = 5000");
+  }
+
+  async migrate(): Promise<number> {
+    this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    const row = this.db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number };
+    let applied = 0;
+    for (const migration of sqliteMigrations.filter((m) => m.version > row.v)) {
+      this.db.transaction(() => {
+        this.db.exec(migration.sql);
+        this.db
+          .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+          .run(migration.version, migration.name, new Date().toISOString());
+      })();
+      applied++;
+    }
+    return applied;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource> {
+    const now = new Date().toISOString();
+    const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
+    try {
+      this.db.transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+          )
+          .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
+        if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
+      })();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
+      throw error;
+    }
+    return { id, kind, doc, created: now, lastModified: now, version: 1 };
+  }
+
+  async replace<K extends ResourceKind>(
+    target: string,
+    kind: K,
+    id: string,
+    doc: ScimDocument,
+    keys: KeysOf<K>,
+    expectedVersion?: number,
+  ): Promise<StoredResource> {
+    const now = new Date().toISOString();
+    const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
+    try {
+      return this.db.transaction(() => {
+        const current = this.row(target, kind, id);
+        if (!current) throw new NotFoundError(kind, id);
+        if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
+        this.db
+          .prepare(
+            `UPDATE resources SET name = ?, name_key = ?, external_id = ?, display_key = ?, doc = ?, last_modified = ?, version = version + 1
+             WHERE id = ?`,
+          )
+          .run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
+        if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
+        return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
+      })();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UniquenessError("userName");
+      throw error;
+    }
+  }
+
+  async get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined> {
+    const row = this.row(target, kind, id);
+    return row ? toResource(row) : undefined;
+  }
+
+  async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void> {
+    this.db.transaction(() => {
+      const current = this.row(target, kind, id);
+      if (!current) throw new NotFoundError(kind, id);
+      if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
+      // A deleted resource stops being a member of any group (RFC 7644 §3.6).
+      const groups = this.db.prepare("SELECT group_id FROM group_members WHERE target = ? AND member_id = ?").all(target, id) as { group_id: string }[];
+      this.db.prepare("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
+      for (const g of groups) this.touch(g.group_id);
+      this.db.prepare("DELETE FROM resources WHERE id = ?").run(id);
+    })();
+  }
+
+  async list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage> {
+    if (query.lookups) return this.listByLookups(target, kind, query, query.lookups);
+    const sort = query.sort && "column" in query.sort ? query.sort : undefined;
+    const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
+    const base = `FROM resources WHERE target = ? AND kind = ?`;
+    if (!query.predicate && (!query.sort || sort)) {
+      const total = (this.db.prepare(`SELECT COUNT(*) AS n ${base}`).get(target, kind) as { n: number }).n;
+      const rows = this.db
+        .prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
+        .all(target, kind, query.count, query.startIndex - 1) as ResourceRow[];
+      return { total, resources: rows.map(toResource) };
+    }
+    // A filter no index answers: stream the target's resources in order, keeping only the requested page.
+    const rows = this.db.prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order}`).iterate(target, kind) as IterableIterator<ResourceRow>;
+    return pageOf(mapIterable(rows, toResource), query);
+  }
+
+  async count(target: string, kind: ResourceKind): Promise<number> {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n;
+  }
+
+  async members(target: string, groupId: string): Promise<Member[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT m.member_id AS value, m.display AS display, r.kind AS type
+         FROM group_members m LEFT JOIN resources r ON r.id = m.member_id AND r.target = m.target
+         WHERE m.group_id = ? ORDER BY m.seq`,
+      )
+      .all(groupId) as { value: string; display: string | null; type: ResourceKind | null }[];
+    void target;
+    return rows.map((r) => ({ value: r.value, ...(r.display !== null ? { display: r.display } : {}), ...(r.type ? { type: r.type } : {}) }));
+  }
+
+  async addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
+    return this.changeMembers(target, groupId, () => this.insertMembers(target, groupId, members));
+  }
+
+  async removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource> {
+    return this.changeMembers(target, groupId, () => {
+      if (memberIds === "all") {
+        this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+        return;
+      }
+      const del = this.db.prepare("DELETE FROM group_members WHERE group_id = ? AND member_id = ?");
+      for (const id of memberIds) del.run(groupId, id);
+    });
+  }
+
+  async replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
+    return this.changeMembers(target, groupId, () => {
+      this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+      this.insertMembers(target, groupId, members);
+    });
+  }
+
+  async groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {
+    const result = new Map<string, { id: string; displayName: string }[]>();
+    const stmt = this.db.prepare(
+      `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
+       WHERE m.target = ? AND m.member_id = ? ORDER BY r.seq`,
+    );
+    for (const memberId of memberIds) {
+      const rows = stmt.all(target, memberId) as { member: string; id: string; name: string }[];
+      result.set(memberId, rows.map((r) => ({ id: r.id, displayName: r.name })));
+    }
+    return result;
+  }
+
+  private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {
+    return this.db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`).get(id, target, kind) as
+      | ResourceRow
+      | undefined;
+  }
+
+  private writeEmails(target: string, userId: string, emails: string[]): void {
+    this.db.prepare("DELETE FROM user_emails WHERE user_id = ?").run(userId);
+    const insert = this.db.prepare("INSERT INTO user_emails (target, user_id, value_key) VALUES (?, ?, ?)");
+    for (const email of new Set(emails.map((e) => e.toLowerCase()))) insert.run(target, userId, email);
+  }
+
+  private insertMembers(target: string, groupId: string, members: Member[]): void {
+    const next = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) AS s FROM group_members WHERE group_id = ?").get(groupId) as { s: number }).s;
+    const insert = this.db.prepare(
+      `INSERT INTO group_members (target, group_id, member_id, display, seq) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (group_id, member_id) DO UPDATE SET display = COALESCE(excluded.display, group_members.display)`,
+    );
+    members.forEach((m, i) => insert.run(target, groupId, m.value, m.display ?? null, next + i + 1));
+  }
+
+  private changeMembers(target: string, groupId: string, change: () => void): StoredResource {
+    return this.db.transaction(() => {
+      if (!this.row(target, "Group", groupId)) throw new NotFoundError("Group", groupId);
+      change();
+      this.touch(groupId);
+      return toResource(this.row(target, "Group", groupId)!);
+    })();
+  }
+
+  private touch(groupId: string): void {
+    this.db.prepare("UPDATE resources SET version = version + 1, last_modified = ? WHERE id = ?").run(new Date().toISOString(), groupId);
+  }
+
+  private listByLookups(target: string, kind: ResourceKind, query: ListQuery, lookups: IndexLookup[]): ListPage {
+    const ids = new Set<string>();
+    for (const lookup of lookups) for (const id of this.lookup(target, kind, lookup)) ids.add(id);
+    const found: (StoredResource & { seq: number })[] = [];
+    const stmt = this.db.prepare(`SELECT seq, ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`);
+    for (const id of ids) {
+      const row = stmt.get(id, target, kind) as (ResourceRow & { seq: number }) | undefined;
+      if (row) found.push({ ...toResource(row), seq: row.seq });
+    }
+    found.sort((a, b) => a.seq - b.seq);
+    const matching = found.filter((r) => !query.predicate || query.predicate(r));
+    return pageOf(sortInMemory(matching, query.sort), { ...query, predicate: undefined, sort: undefined });
+  }
+
+  private lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): string[] {
+    const by = (sql: string, v: string) => (this.db.prepare(sql).all(target, kind, v) as { id: string }[]).map((r) => r.id);
+    switch (attribute) {
+      case "id":
+        return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND id = ?", value);
+      case "userName":
+        return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND name_key = ?", value.toLowerCase());
+      case "displayName":
+        return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND display_key = ?", value.toLowerCase());
+      case "externalId":
+        return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND external_id = ?", value);
+      case "emails":
+        if (kind !== "User") return [];
+        return (this.db.prepare("SELECT user_id AS id FROM user_emails WHERE target = ? AND value_key = ?").all(target, value.toLowerCase()) as {
+          id: string;
+        }[]).map((r) => r.id);
+    }
+  }
+}
+
+function* mapIterable<A, B>(items: Iterable<A>, f: (a: A) => B): Iterable<B> {
+  for (const item of items) yield f(item);
+}

@@ -1,0 +1,115 @@
+/**
+ * The store: where SCIM resources, group memberships and their versions live. SQLite embedded, PostgreSQL
+ * to scale out; both implement this interface and pass the same tests.
+ */
+
+/** A SCIM resource document as accepted from an IdP (no id, no meta, no derived attributes). */
+export type ScimDocument = Record<string, unknown>;
+
+export type ResourceKind = "User" | "Group";
+
+export interface StoredResource {
+  id: string;
+  kind: ResourceKind;
+  doc: ScimDocument;
+  created: string;
+  lastModified: string;
+  version: number;
+}
+
+/** Columns that are indexed for `eq` lookups; their values are derived from the document on write. */
+export interface UserKeys {
+  userName: string;
+  externalId?: string;
+  displayName?: string;
+  emails: string[];
+}
+
+export interface GroupKeys {
+  displayName: string;
+  externalId?: string;
+}
+
+export type KeysOf<K extends ResourceKind> = K extends "User" ? UserKeys : GroupKeys;
+
+/** An index lookup: attribute name (as the store names it) and the value to match. */
+export interface IndexLookup {
+  attribute: "id" | "userName" | "externalId" | "displayName" | "emails";
+  value: string;
+}
+
+/** Columns the store can order by without reading documents. */
+export type SortColumn = "created" | "lastModified" | "id" | "userName" | "displayName" | "externalId";
+
+export interface ListQuery {
+  /** Candidates come from these lookups (a union); without it, every resource of the target is a candidate. */
+  lookups?: IndexLookup[];
+  /** Applied to each candidate; the store pages over what passes. */
+  predicate?: (resource: StoredResource) => boolean;
+  /** Order by a column, or by a value computed from the resource. Ties break on insertion order. */
+  sort?: { column: SortColumn; descending: boolean } | { key: (r: StoredResource) => unknown; descending: boolean };
+  startIndex: number;
+  count: number;
+}
+
+export interface ListPage {
+  resources: StoredResource[];
+  total: number;
+}
+
+export interface Member {
+  value: string;
+  display?: string;
+  type?: ResourceKind;
+}
+
+export class UniquenessError extends Error {
+  constructor(readonly attribute: string) {
+    super(`${attribute} is already in use`);
+    this.name = "UniquenessError";
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(readonly kind: ResourceKind, readonly id: string) {
+    super(`${kind} ${id} not found`);
+    this.name = "NotFoundError";
+  }
+}
+
+export class VersionMismatchError extends Error {
+  constructor(readonly current: number) {
+    super("the resource changed since it was read");
+    this.name = "VersionMismatchError";
+  }
+}
+
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  migrate(): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource>;
+  /** Replaces the document; with `expectedVersion`, only if the stored version still equals it. */
+  replace<K extends ResourceKind>(
+    target: string,
+    kind: K,
+    id: string,
+    doc: ScimDocument,
+    keys: KeysOf<K>,
+    expectedVersion?: number,
+  ): Promise<StoredResource>;
+  get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined>;
+  remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void>;
+  list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage>;
+  count(target: string, kind: ResourceKind): Promise<number>;
+
+  /** Group membership is stored as rows: these touch only the rows named, and bump the group's version. */
+  members(target: string, groupId: string): Promise<Member[]>;
+  addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
+  removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource>;
+  replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
+  /** The groups each of `memberIds` belongs to directly. */
+  groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
+}
