@@ -22,10 +22,14 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
+// In place: winston keeps its own bookkeeping under Symbol keys of the same object.
 const redactFormat = winston.format((info) => {
-  const { level, message, ...rest } = info;
-  const clean = redact(rest) as Record<string, unknown>;
-  return Object.assign({ level, message: redact(message) }, clean) as winston.Logform.TransformableInfo;
+  for (const key of Object.keys(info)) {
+    if (key === "level") continue;
+    const value = info[key];
+    info[key] = SENSITIVE_KEY.test(key) && value !== undefined && value !== null ? MASK : redact(value);
+  }
+  return info;
 });
 
 export type Logger = winston.Logger;

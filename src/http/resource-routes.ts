@@ -175,10 +175,10 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
           return undefined;
         }
         ctx.wantMembers = true;
-        const before = await current(ctx, id);
+        const before = await new Resource(id).read(ctx);
         if (ctx.expectedVersion !== undefined && ctx.readVersion !== ctx.expectedVersion)
           throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${ctx.readVersion}"); read it again and retry.`);
-        const message = normalisePatch(kind, body, before);
+        const message = normalisePatch(kind, body, plain(before));
         const patched = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never, async (instance: unknown) =>
           new Resource(id, query).write(instance as never, ctx),
         );
