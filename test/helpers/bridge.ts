@@ -1,0 +1,104 @@
+/** A bridge for tests: in-memory SQLite, store-only targets, a listening server on a port the OS picks. */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import request from "supertest";
+import { configFrom } from "../../src/config/load";
+import { hashToken } from "../../src/http/auth";
+import { createApp } from "../../src/http/app";
+import { createLogger } from "../../src/log";
+import type { Provisioner } from "../../src/provisioning/provisioner";
+import { SqliteStore } from "../../src/store/sqlite";
+
+export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
+export const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+export const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+export interface TestTarget {
+  name: string;
+  token?: string;
+  patchResponse?: "resource" | "no-content";
+}
+
+export interface TestBridge {
+  server: Server;
+  store: SqliteStore;
+  logs: string[];
+  base: string;
+  /** supertest bound to the server with the target's token already set. */
+  as(target: string): {
+    get(path: string): request.Test;
+    post(path: string, body?: unknown): request.Test;
+    put(path: string, body?: unknown): request.Test;
+    patch(path: string, body?: unknown): request.Test;
+    delete(path: string): request.Test;
+  };
+  raw(): ReturnType<typeof request>;
+  token(target: string): string;
+  close(): Promise<void>;
+}
+
+export async function startTestBridge(
+  targets: TestTarget[] = [{ name: "acme" }],
+  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner> } = {},
+): Promise<TestBridge> {
+  const tokens = new Map(targets.map((t) => [t.name, t.token ?? `token-${t.name}-${Math.random().toString(36).slice(2)}`]));
+  const config = configFrom({
+    server: { port: 0, bodyLimit: options.bodyLimit ?? "1mb", maxResults: options.maxResults ?? 1000 },
+    targets: targets.map((t) => ({ name: t.name, tokens: [{ sha256: hashToken(tokens.get(t.name)!) }], patchResponse: t.patchResponse ?? "resource" })),
+  });
+  const store = new SqliteStore(":memory:");
+  await store.migrate();
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const app = createApp({ config, store, log: createLogger("debug", sink), provisioners: options.provisioners });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const agent = request(server);
+  const auth = (t: request.Test, target: string) => t.set("Authorization", `Bearer ${tokens.get(target)}`).set("Content-Type", "application/scim+json");
+  return {
+    server,
+    store,
+    logs,
+    base: `http://127.0.0.1:${port}/scim/v2`,
+    as(target) {
+      return {
+        get: (path) => auth(agent.get(`/scim/v2${path}`), target),
+        post: (path, body) => auth(agent.post(`/scim/v2${path}`), target).send(body as object),
+        put: (path, body) => auth(agent.put(`/scim/v2${path}`), target).send(body as object),
+        patch: (path, body) => auth(agent.patch(`/scim/v2${path}`), target).send(body as object),
+        delete: (path) => auth(agent.delete(`/scim/v2${path}`), target),
+      };
+    },
+    raw: () => agent,
+    token: (target) => tokens.get(target)!,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await store.close();
+    },
+  };
+}
+
+export function user(userName: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schemas: [CORE_USER],
+    userName,
+    name: { givenName: "Given", familyName: "Family" },
+    emails: [{ value: `${userName.replace(/@.*/, "")}@example.com`, type: "work", primary: true }],
+    active: true,
+    ...extra,
+  };
+}
+
+export function patchOp(...operations: Record<string, unknown>[]): Record<string, unknown> {
+  return { schemas: [PATCH_OP], Operations: operations };
+}
