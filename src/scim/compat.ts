@@ -145,7 +145,7 @@ function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json |
   const [, attr, filterText, sub] = match;
   let matches: (entry: Json) => boolean;
   try {
-    matches = predicateOf(parseFilter(filterText!), kind) as (entry: Json) => boolean;
+    matches = predicateOf(parseFilter(`${attr}[${filterText}]`), kind) as (resource: Json) => boolean;
   } catch {
     return op;
   }
@@ -156,8 +156,7 @@ function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json |
     if (!eq) return op; // only plain equality terms say what the new entry is
     terms[eq[1]!] = eq[2];
   }
-  const scoped = (entry: Json) => matches({ [attr!]: [entry] });
-  if (Array.isArray(entries) && entries.some(scoped)) return op;
+  if (Array.isArray(entries) && matches({ [attr!]: entries })) return op;
   return { op: "add", path: attr, value: [{ ...terms, [sub!]: op.value }] };
 }
 
