@@ -78,7 +78,7 @@ export function parseYamlText<S extends z.ZodType>(text: string, file: string, s
     throw new FileValidationError(
       doc.errors.map((error) => ({
         file,
-        line: error.linePos?.[0]?.line,
+        line: counter.linePos(error.pos[0]).line,
         key: "",
         message: `YAML syntax: ${error.message.split("\n")[0]}`,
       })),

@@ -1,0 +1,72 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfigFile } from "../src/config/load";
+import { FileValidationError } from "../src/config/yaml-file";
+import { hashToken } from "../src/http/auth";
+
+const dir = mkdtempSync(join(tmpdir(), "scim-bridge-config-"));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const HASH = hashToken("t");
+
+describe("config files", () => {
+  it("loads a valid file with defaults filled in and ${ENV} substituted", () => {
+    const path = file("ok.yaml", `server:\n  port: 9000\n  publicUrl: \${PUBLIC_URL}\ntargets:\n  - name: okta-prod\n    tokens:\n      - sha256: ${HASH}\n`);
+    const config = loadConfigFile(path, { PUBLIC_URL: "https://bridge.example.com" });
+    expect(config.server).toMatchObject({ port: 9000, publicUrl: "https://bridge.example.com", bodyLimit: "1mb", maxResults: 1000 });
+    expect(config.store).toEqual({ kind: "sqlite", path: "./data/bridge.db" });
+    expect(config.targets[0]).toMatchObject({ name: "okta-prod", patchResponse: "resource" });
+  });
+
+  it("names the file, line and key of every problem", () => {
+    const path = file("bad.yaml", [
+      "server:",
+      "  port: eighty",
+      "targets:",
+      "  - name: Bad Name",
+      "    tokens:",
+      "      - sha256: short",
+      "    colour: blue",
+    ].join("\n"));
+    let error: FileValidationError | undefined;
+    try {
+      loadConfigFile(path, {});
+    } catch (e) {
+      error = e as FileValidationError;
+    }
+    expect(error).toBeInstanceOf(FileValidationError);
+    const messages = error!.message.split("\n");
+    expect(messages).toEqual(expect.arrayContaining([
+      expect.stringMatching(new RegExp(`^${path}:2: server\\.port: `)),
+      expect.stringMatching(new RegExp(`^${path}:4: targets\\[0\\]\\.name: a target name is`)),
+      expect.stringMatching(new RegExp(`^${path}:6: targets\\[0\\]\\.tokens\\[0\\]\\.sha256: expected the SHA-256`)),
+      expect.stringMatching(new RegExp(`^${path}:4: targets\\[0\\]: .*colour`)),
+    ]));
+  });
+
+  it("an unset environment variable is an error at its key, never an empty secret", () => {
+    const path = file("env.yaml", `server:\n  publicUrl: \${NOT_SET_ANYWHERE}\ntargets:\n  - name: a\n    tokens:\n      - sha256: ${HASH}\n`);
+    expect(() => loadConfigFile(path, {})).toThrow(/env\.yaml:2: server\.publicUrl: environment variable NOT_SET_ANYWHERE is not set/);
+  });
+
+  it("a YAML syntax error points at its line; a token shared by two targets is refused", () => {
+    expect(() => loadConfigFile(file("syntax.yaml", "targets:\n  - name: a\n   tokens: [\n"), {})).toThrow(/syntax\.yaml:\d+: .*YAML syntax/);
+    const shared = file("shared.yaml", `targets:\n  - name: a\n    tokens: [{ sha256: ${HASH} }]\n  - name: b\n    tokens: [{ sha256: ${HASH} }]\n`);
+    expect(() => loadConfigFile(shared, {})).toThrow(/targets\[1\]\.tokens\[0\]\.sha256: this token already belongs to target 'a'/);
+  });
+});
+
+describe("token mint", () => {
+  it("prints a token and its SHA-256 for the config", () => {
+    const out = execFileSync(process.execPath, ["-r", "@swc-node/register", "src/cli.ts", "token", "mint"], { encoding: "utf8", env: { ...process.env } });
+    const token = /token:\s+(\S+)/.exec(out)![1]!;
+    const sha = /sha256:\s+([0-9a-f]{64})/.exec(out)![1];
+    expect(sha).toBe(hashToken(token));
+  });
+});
