@@ -1,9 +1,9 @@
-/** Tests run as TypeScript through swc; `npm run typecheck` does the type checking. */
+/** Tests run as TypeScript through ts-jest (transpile only); `npm run typecheck` does the type checking. */
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
   testTimeout: 30000,
   maxWorkers: 2,
 };

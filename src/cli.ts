@@ -4,6 +4,7 @@
  *   serve [--config FILE]   start the bridge (config from FILE, $SCIM_BRIDGE_CONFIG, or the embedded demo defaults)
  *   token mint              print a new bearer token and the hash that goes into a target's config
  */
+import { tokenMintText } from "./cli/token";
 import { hashToken, mintToken } from "./http/auth";
 import { CONFIG_ENV, configFrom, loadConfigFile } from "./config/load";
 import type { Config } from "./config/schema";
@@ -41,11 +42,6 @@ async function serve(args: string[]): Promise<void> {
   process.once("SIGTERM", stop);
 }
 
-function tokenMint(): void {
-  const { token, sha256 } = mintToken();
-  console.log(`token:  ${token}\nsha256: ${sha256}\n\nGive the token to the IdP (Okta: API token; Entra ID: Secret Token).`);
-  console.log(`Put the hash under the target in the config:\n  tokens:\n    - sha256: ${sha256}`);
-}
 
 const USAGE = `usage: scim-bridge <command>
   serve [--config FILE]   start the bridge
@@ -54,7 +50,7 @@ const USAGE = `usage: scim-bridge <command>
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === "serve") return serve([sub, ...rest].filter((a): a is string => a !== undefined)).then(() => -1);
-  if (command === "token" && sub === "mint") return (tokenMint(), 0);
+  if (command === "token" && sub === "mint") return (console.log(tokenMintText().text), 0);
   console.error(USAGE);
   return 2;
 }

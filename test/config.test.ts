@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile } from "../src/config/load";
 import { FileValidationError } from "../src/config/yaml-file";
+import { tokenMintText } from "../src/cli/token";
 import { hashToken } from "../src/http/auth";
 
 const dir = mkdtempSync(join(tmpdir(), "scim-bridge-config-"));
@@ -64,7 +64,7 @@ describe("config files", () => {
 
 describe("token mint", () => {
   it("prints a token and its SHA-256 for the config", () => {
-    const out = execFileSync(process.execPath, ["-r", "@swc-node/register", "src/cli.ts", "token", "mint"], { encoding: "utf8", env: { ...process.env } });
+    const out = tokenMintText().text;
     const token = /token:\s+(\S+)/.exec(out)![1]!;
     const sha = /sha256:\s+([0-9a-f]{64})/.exec(out)![1];
     expect(sha).toBe(hashToken(token));
