@@ -1,0 +1,150 @@
+/**
+ * The mapping file format (mappings/*.yaml), as zod schemas. A mapping file is data an IAM administrator
+ * reads and edits: which SCIM attribute feeds which vendor parameter, under which of the vendor's rules,
+ * for each call the vendor has, and what each of its error codes means. Nothing in it can run code.
+ */
+import { z } from "zod";
+
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A named transform, with its arguments where it takes any. The set is closed. */
+export const TransformSchema = z.union([
+  z.enum(["trim", "lower", "upper", "e164", "epochMillis", "digits"]),
+  z.object({ truncate: z.object({ chars: z.number().int().min(1).optional(), bytes: z.number().int().min(1).optional() }).strict() }).strict(),
+  z.object({ replace: z.object({ pattern: z.string(), with: z.string() }).strict() }).strict(),
+  z.object({ e164: z.object({ dashAfterCountryCode: z.boolean().default(false) }).strict() }).strict(),
+  z.object({ join: z.string() }).strict(),
+  z.object({ template: z.string() }).strict(),
+]);
+export type Transform = z.infer<typeof TransformSchema>;
+
+/** One of the vendor's rules on a value; `why` says whose rule it is (shown to the IdP admin on violation). */
+export const RuleSchema = z
+  .object({
+    minLength: z.number().int().min(0).optional(),
+    maxLength: z.number().int().min(1).optional(),
+    maxBytes: z.number().int().min(1).optional(),
+    pattern: z.string().optional(),
+    enum: z.array(Scalar).optional(),
+    why: z.string().min(3),
+  })
+  .strict();
+
+const FieldBase = {
+  /** A SCIM path: `userName`, `name.givenName`, `emails[type eq "work"].value`, `urn:…:enterprise:2.0:User:department`. */
+  from: z.string().optional(),
+  /** Paths tried in order when `from` gives nothing. */
+  fallback: z.union([z.string(), z.array(z.string())]).optional(),
+  /** A fixed value; ${NAME} takes a target setting. */
+  const: Scalar.optional(),
+  /** The value another operation's parameter of the same name had when this user was created. */
+  param: z.string().optional(),
+  /** The bridge makes the value: a crypto-random password meeting `passwordRule`, when SCIM sent none. */
+  generate: z.literal("password").optional(),
+  default: Scalar.optional(),
+  /** Enumeration: SCIM value (as text) → vendor value. Unlisted values fail unless `default` is set. */
+  map: z.record(z.string(), Scalar).optional(),
+  transform: z.array(TransformSchema).optional(),
+  type: z.enum(["string", "integer", "boolean"]).optional(),
+  /** The value is a list: RPC vendors get Name.1, Name.2 …, JSON vendors an array. */
+  list: z.boolean().optional(),
+  /** For list values: SCIM value → vendor value (a group's displayName → a skill group id, say). */
+  table: z.record(z.string(), Scalar).optional(),
+  /** What a list entry missing from `table` does: skip it, or reject the request. */
+  unknown: z.enum(["skip", "reject"]).optional(),
+  required: z.boolean().optional(),
+  minLength: z.number().int().min(0).optional(),
+  maxLength: z.number().int().min(1).optional(),
+  maxBytes: z.number().int().min(1).optional(),
+  pattern: z.string().optional(),
+  enum: z.array(Scalar).optional(),
+  /** Further rules, e.g. those of other calls that reuse this value as a key. */
+  rules: z.array(RuleSchema).optional(),
+  /** Never logged or shown in a preview. */
+  secret: z.boolean().optional(),
+};
+
+export type FieldSpec = z.infer<z.ZodObject<typeof FieldBase>> & {
+  items?: { from: string; fields: Record<string, FieldSpec> };
+  object?: Record<string, FieldSpec>;
+};
+
+export const FieldSchema: z.ZodType<FieldSpec> = z.lazy(() =>
+  z
+    .object({
+      ...FieldBase,
+      /** An array of objects built from a multi-valued SCIM attribute (Huawei's skills). */
+      items: z.object({ from: z.string(), fields: z.record(z.string(), FieldSchema) }).strict().optional(),
+      /** One object built from its own fields (with `list: true`, a one-element array of it). */
+      object: z.record(z.string(), FieldSchema).optional(),
+    })
+    .strict()
+    .refine((f) => [f.from, f.const, f.param, f.generate, f.items, f.object].filter((v) => v !== undefined).length <= 1, {
+      message: "a field takes its value from one of from / const / param / generate / items / object",
+    }),
+);
+
+export const OperationSchema = z
+  .object({
+    /** The vendor's action (RPC and JSON APIs) or path (Huawei). */
+    call: z.string().min(1),
+    params: z.record(z.string(), FieldSchema).default({}),
+    /** Where the vendor's user id sits in the answer (dotted path inside the unwrapped result). */
+    id: z.string().optional(),
+    /** Where the vendor's key is one of our own parameters (Huawei's userAccount), its name. */
+    keyParam: z.string().optional(),
+    /** Answer paths that hold secrets (CIC returns an initial password): never logged, never stored. */
+    secrets: z.array(z.string()).default([]),
+    /** lookup only: where the list of users sits, and which of their fields must equal which create parameter. */
+    results: z.string().optional(),
+    match: z.object({ field: z.string(), param: z.string() }).strict().optional(),
+  })
+  .strict();
+
+const ErrorClasses = z
+  .object({
+    conflict: z.array(z.string()).default([]),
+    notFound: z.array(z.string()).default([]),
+    invalid: z.array(z.string()).default([]),
+    throttled: z.array(z.string()).default([]),
+    transient: z.array(z.string()).default([]),
+    auth: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const VENDORS = ["aliyun-ccc", "tencent-ciam", "huawei-aicc", "volcengine-cloudidentity", "tencent-cic"] as const;
+export type VendorName = (typeof VENDORS)[number];
+
+export const MappingSchema = z
+  .object({
+    vendor: z.enum(VENDORS),
+    description: z.string().optional(),
+    /** What the API endpoint defaults to; a target may override each. */
+    api: z
+      .object({
+        host: z.string().min(1),
+        version: z.string().min(1),
+        region: z.string().optional(),
+        service: z.string().optional(),
+        /** Alibaba only: v2 (HMAC-SHA1, the CCC 2017 SDK's) or v3 (ACS3-HMAC-SHA256). */
+        signature: z.enum(["v2", "v3"]).optional(),
+        /** Huawei only: the token endpoint's path. */
+        tokenPath: z.string().optional(),
+      })
+      .strict(),
+    /** Values each target supplies (config `vendor.settings`, or the environment), used as ${NAME}. */
+    settings: z.record(z.string(), z.object({ description: z.string(), required: z.boolean().default(true), default: z.string().optional() }).strict()).default({}),
+    /** The rule generated passwords meet. */
+    passwordRule: z
+      .object({ length: z.number().int().min(8).max(128).default(16), classes: z.array(z.enum(["upper", "lower", "digit", "special"])).min(1), special: z.string().default("!@#$%^*-_=+") })
+      .strict()
+      .optional(),
+    operations: z
+      .object({ create: OperationSchema, lookup: OperationSchema.optional(), check: OperationSchema })
+      .catchall(OperationSchema),
+    errors: ErrorClasses.prefault({}),
+  })
+  .strict();
+
+export type MappingFile = z.infer<typeof MappingSchema>;
+export type OperationSpec = z.infer<typeof OperationSchema>;
