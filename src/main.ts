@@ -5,6 +5,7 @@ import type { Config } from "./config/schema";
 import { createApp } from "./http/app";
 import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
+import { buildProvisioners } from "./provisioning/targets";
 import { openStore } from "./store/open";
 import type { Store } from "./store/types";
 
@@ -22,7 +23,8 @@ export async function startBridge(
 ): Promise<RunningBridge> {
   const log = options.log ?? createLogger(config.log.level);
   const store = options.store ?? (await openStore(config.store));
-  const app = createApp({ config, store, log, provisioners: options.provisioners });
+  const targets = options.provisioners ? undefined : buildProvisioners(config, store, log);
+  const app = createApp({ config, store, log, provisioners: options.provisioners ?? targets?.provisioners });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));
     s.once("error", reject);
@@ -41,6 +43,7 @@ export async function startBridge(
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await targets?.close();
       if (!options.store) await store.close();
     },
   };

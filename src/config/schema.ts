@@ -13,12 +13,55 @@ export const TokenSchema = z
   })
   .strict();
 
+/** A target's vendor: which mapping file, where the API is, whose credentials, and the policies. */
+export const VendorConnectionSchema = z
+  .object({
+    /** Path of the mapping file (mappings/*.yaml). */
+    mapping: z.string().min(1),
+    /**
+     * Names of the environment variables that hold the credentials (never the secrets themselves):
+     * aliyun-ccc accessKeyId/accessKeySecret[/securityToken]; tencent-* secretId/secretKey[/token];
+     * volcengine accessKeyId/secretAccessKey[/sessionToken]; huawei appKey/appSecret.
+     */
+    credentials: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable")),
+    /** Values for the mapping file's ${NAME} settings (instance, user store or zone ids …). */
+    settings: z.record(z.string(), z.string()).default({}),
+    /** Overrides of the mapping file's api block: private or international endpoints, regions, versions. */
+    host: z.string().optional(),
+    region: z.string().optional(),
+    version: z.string().optional(),
+    signature: z.enum(["v2", "v3"]).optional(),
+    /** Connect here instead of the vendor host (private link, proxy, test double); requests stay signed for the host. */
+    connectTo: z.url().optional(),
+    /** Plain http to connectTo is refused unless this is true. */
+    allowInsecureHttp: z.boolean().default(false),
+    /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
+    phoneRegion: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as CN or US").optional(),
+    /** When the vendor already has the user: adopt it (link and answer 201) or answer 409. */
+    existingUsers: z.enum(["adopt", "reject"]).default("adopt"),
+    /** Before adopting, also require this attribute to agree with the vendor's record. */
+    adoptOnlyIf: z.enum(["nameMatches", "emailMatches"]).default("nameMatches"),
+    /** How long a SCIM request may wait for the vendor (IdPs give up at about 60 s). */
+    deadlineMs: z.number().int().min(1000).max(55_000).default(20_000),
+    timeouts: z
+      .object({ connectMs: z.number().int().min(100).default(5_000), headersMs: z.number().int().min(100).default(15_000), bodyMs: z.number().int().min(100).default(15_000) })
+      .strict()
+      .prefault({}),
+    /** Calls per second this target's credential may make (Tencent documents 20/s for CreateUser). */
+    rateLimit: z.object({ perSecond: z.number().min(0.1).default(20), burst: z.number().int().min(1).default(20) }).strict().prefault({}),
+  })
+  .strict();
+
+export type VendorConnection = z.infer<typeof VendorConnectionSchema>;
+
 export const TargetSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a target name is 1-63 lower-case letters, digits, '-' or '_'"),
     tokens: z.array(TokenSchema).min(1, "a target needs at least one bearer token"),
     /** What a successful PATCH answers: the resource (200) or nothing (204). Both are RFC 7644 §3.5.2. */
     patchResponse: z.enum(["resource", "no-content"]).default("resource"),
+    /** Where this target's users go; without it the target is store-only (IdP setup tests, conformance). */
+    vendor: VendorConnectionSchema.optional(),
   })
   .strict();
 

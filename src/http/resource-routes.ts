@@ -3,6 +3,7 @@
  * lacks: Location and ETag headers, If-Match / If-None-Match, one writer per resource, paging that works on
  * express 5, the IdP normalisation of compat.ts, the group-membership fast path, and 200-or-204 PATCH.
  */
+import { randomUUID } from "node:crypto";
 import { Router, type NextFunction, type Request, type Response } from "express";
 import SCIMMY from "scimmy";
 import type { ScimContext } from "../scim/context";
@@ -138,7 +139,11 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const { resource, password } = normaliseResource(kind, requireObject(req.body, `POST ${endpoint}`));
       ctx.password = password;
       ctx.wantMembers = true;
-      const created = absolutise(plain(await new Resource(projection(req.query as Json) as never).write(resource as never, ctx)), ctx);
+      // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
+      const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
+      const created = await exclusive(ctx, `name:${name}`, async () =>
+        absolutise(plain(await new Resource(projection(req.query as Json) as never).write(resource as never, ctx)), ctx),
+      );
       const location = (created.meta as Json | undefined)?.location;
       if (typeof location === "string") res.location(location);
       sendResource(res, 201, created);

@@ -98,6 +98,8 @@ export const OperationSchema = z
     /** lookup only: where the list of users sits, and which of their fields must equal which create parameter. */
     results: z.string().optional(),
     match: z.object({ field: z.string(), param: z.string() }).strict().optional(),
+    /** lookup only: the result field holding the email and the create parameter it must equal (adoptOnlyIf: emailMatches). */
+    email: z.object({ field: z.string(), param: z.string() }).strict().optional(),
   })
   .strict();
 

@@ -109,6 +109,9 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       await ctx.provisioner.apply({ op: "replace", kind: "User", id: resource.id, before, after: doc }, change);
       stored = await ctx.store.replace(ctx.target.name, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
     } else {
+      // Refuse a taken userName before the vendor is asked to create anyone.
+      const taken = await ctx.store.list(ctx.target.name, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
+      if (taken.total > 0) throw new UniquenessError("userName");
       const id = randomUUID();
       await ctx.provisioner.apply({ op: "create", kind: "User", id, after: doc }, change);
       stored = await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc));

@@ -4,12 +4,13 @@
  */
 import SCIMMY from "scimmy";
 import type { ResourceKind } from "../store/types";
+import { VendorLinkExtension } from "./vendor-extension";
 
 export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 export const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
 export const ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-export const UserResource = SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
+export const UserResource = SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false).extend(VendorLinkExtension as never, false);
 export const GroupResource = SCIMMY.Resources.Group;
 export type ResourceClass = typeof UserResource | typeof GroupResource;
 

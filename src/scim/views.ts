@@ -1,5 +1,6 @@
 /** How stored resources look over SCIM: the document plus id, meta, and derived attributes (groups, members). */
-import type { Member, StoredResource } from "../store/types";
+import type { Member, StoredResource, VendorLink } from "../store/types";
+import { VENDOR_LINK } from "./vendor-extension";
 import type { ScimContext } from "./context";
 
 export function etagOf(version: number): string {
@@ -21,10 +22,14 @@ export function baseView(r: StoredResource): Record<string, unknown> {
 }
 
 export async function userViews(resources: StoredResource[], ctx: ScimContext): Promise<Record<string, unknown>[]> {
-  const groups = await ctx.store.groupsOf(ctx.target.name, resources.map((r) => r.id));
+  const ids = resources.map((r) => r.id);
+  const groups = await ctx.store.groupsOf(ctx.target.name, ids);
+  const links = ctx.target.vendor ? await ctx.store.linksOf(ctx.target.name, ids) : new Map<string, VendorLink>();
   return resources.map((r) => {
     const memberships = groups.get(r.id) ?? [];
     const view = baseView(r);
+    const link = links.get(r.id);
+    if (link) view[VENDOR_LINK] = { vendor: link.vendor, vendorUserId: link.vendorKey, link: link.link };
     if (memberships.length > 0)
       view.groups = memberships.map((g) => ({ value: g.id, display: g.displayName, $ref: `${ctx.baseUrl}/Groups/${g.id}`, type: "direct" }));
     return view;

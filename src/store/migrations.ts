@@ -56,4 +56,24 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX group_members_order ON group_members (group_id, seq);
     `,
   },
+  {
+    version: 2,
+    name: "vendor links",
+    sql: `
+      -- Which vendor user each SCIM user is, and whether the bridge created or adopted it. Kept after a SCIM
+      -- DELETE (deleted_at is set), so a vendor user the bridge made can always be told from a stranger.
+      CREATE TABLE vendor_links (
+        target      TEXT NOT NULL,
+        scim_id     TEXT NOT NULL,
+        vendor      TEXT NOT NULL,
+        vendor_key  TEXT NOT NULL,
+        link        TEXT NOT NULL CHECK (link IN ('created', 'adopted')),
+        user_name   TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        deleted_at  TEXT,
+        PRIMARY KEY (target, scim_id)
+      );
+      CREATE INDEX vendor_links_key ON vendor_links (target, vendor_key);
+    `,
+  },
 ];

@@ -18,6 +18,7 @@ import {
   type Store,
   type StoredResource,
   type UserKeys,
+  type VendorLink,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
 
@@ -49,6 +50,30 @@ function toResource(row: ResourceRow): StoredResource {
     created: row.created,
     lastModified: row.last_modified,
     version: row.version,
+  };
+}
+
+interface LinkRow {
+  target: string;
+  scim_id: string;
+  vendor: string;
+  vendor_key: string;
+  link: "created" | "adopted";
+  user_name: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+function toLink(row: LinkRow): VendorLink {
+  return {
+    target: row.target,
+    scimId: row.scim_id,
+    vendor: row.vendor,
+    vendorKey: row.vendor_key,
+    link: row.link,
+    userName: row.user_name,
+    createdAt: row.created_at,
+    ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
   };
 }
 
@@ -231,6 +256,36 @@ export class SqliteStore implements Store {
       result.set(memberId, rows.map((r) => ({ id: r.id, displayName: r.name })));
     }
     return result;
+  }
+
+  async recordLink(link: Omit<VendorLink, "createdAt" | "deletedAt">): Promise<VendorLink> {
+    const createdAt = new Date().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
+           user_name = excluded.user_name, created_at = excluded.created_at, deleted_at = NULL`,
+      )
+      .run(link.target, link.scimId, link.vendor, link.vendorKey, link.link, link.userName, createdAt);
+    return { ...link, createdAt };
+  }
+
+  async markLinkDeleted(target: string, scimId: string): Promise<void> {
+    this.db.prepare("UPDATE vendor_links SET deleted_at = ? WHERE target = ? AND scim_id = ?").run(new Date().toISOString(), target, scimId);
+  }
+
+  async linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>> {
+    const stmt = this.db.prepare("SELECT * FROM vendor_links WHERE target = ? AND scim_id = ?");
+    const out = new Map<string, VendorLink>();
+    for (const id of scimIds) {
+      const row = stmt.get(target, id) as LinkRow | undefined;
+      if (row) out.set(id, toLink(row));
+    }
+    return out;
+  }
+
+  async allLinks(target: string): Promise<VendorLink[]> {
+    return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
   }
 
   private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {

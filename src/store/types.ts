@@ -63,6 +63,18 @@ export interface Member {
   type?: ResourceKind;
 }
 
+/** A SCIM user's account at the target's vendor. */
+export interface VendorLink {
+  target: string;
+  scimId: string;
+  vendor: string;
+  vendorKey: string;
+  link: "created" | "adopted";
+  userName: string;
+  createdAt: string;
+  deletedAt?: string;
+}
+
 export class UniquenessError extends Error {
   constructor(readonly attribute: string) {
     super(`${attribute} is already in use`);
@@ -110,6 +122,12 @@ export interface Store {
   addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
   removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource>;
   replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
+  /** Vendor links: written when the vendor acknowledges a create or an adoption; never deleted. */
+  recordLink(link: Omit<VendorLink, "createdAt" | "deletedAt">): Promise<VendorLink>;
+  markLinkDeleted(target: string, scimId: string): Promise<void>;
+  linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>>;
+  allLinks(target: string): Promise<VendorLink[]>;
+
   /** The groups each of `memberIds` belongs to directly. */
   groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
 }

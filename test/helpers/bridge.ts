@@ -8,6 +8,7 @@ import { hashToken } from "../../src/http/auth";
 import { createApp } from "../../src/http/app";
 import { createLogger } from "../../src/log";
 import type { Provisioner } from "../../src/provisioning/provisioner";
+import { buildProvisioners } from "../../src/provisioning/targets";
 import { SqliteStore } from "../../src/store/sqlite";
 
 export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -19,6 +20,7 @@ export interface TestTarget {
   name: string;
   token?: string;
   patchResponse?: "resource" | "no-content";
+  vendor?: Record<string, unknown>;
 }
 
 export interface TestBridge {
@@ -41,12 +43,17 @@ export interface TestBridge {
 
 export async function startTestBridge(
   targets: TestTarget[] = [{ name: "acme" }],
-  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner> } = {},
+  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner>; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestBridge> {
   const tokens = new Map(targets.map((t) => [t.name, t.token ?? `token-${t.name}-${Math.random().toString(36).slice(2)}`]));
   const config = configFrom({
     server: { port: 0, bodyLimit: options.bodyLimit ?? "1mb", maxResults: options.maxResults ?? 1000 },
-    targets: targets.map((t) => ({ name: t.name, tokens: [{ sha256: hashToken(tokens.get(t.name)!) }], patchResponse: t.patchResponse ?? "resource" })),
+    targets: targets.map((t) => ({
+      name: t.name,
+      tokens: [{ sha256: hashToken(tokens.get(t.name)!) }],
+      patchResponse: t.patchResponse ?? "resource",
+      ...(t.vendor ? { vendor: t.vendor } : {}),
+    })),
   });
   const store = new SqliteStore(":memory:");
   await store.migrate();
@@ -57,7 +64,9 @@ export async function startTestBridge(
       done();
     },
   });
-  const app = createApp({ config, store, log: createLogger("debug", sink), provisioners: options.provisioners });
+  const log = createLogger("debug", sink);
+  const built = targets.some((t) => t.vendor) ? buildProvisioners(config, store, log, options.env ?? process.env) : undefined;
+  const app = createApp({ config, store, log, provisioners: options.provisioners ?? built?.provisioners });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -83,6 +92,7 @@ export async function startTestBridge(
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await built?.close();
       await store.close();
     },
   };

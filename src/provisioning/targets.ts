@@ -1,0 +1,69 @@
+/** The provisioner of every configured target: store-only, or a vendor connection built from its mapping file. */
+import { resolve } from "node:path";
+import type { Config, TargetConfig } from "../config/schema";
+import type { Logger } from "../log";
+import { loadMapping, type CompiledMapping } from "../mapping/compile";
+import type { Store } from "../store/types";
+import { createConnector, credentialsOf, VendorConfigError } from "../vendors/factory";
+import type { VendorConnector } from "../vendors/types";
+import type { Provisioner } from "./provisioner";
+import { bucketFor } from "./rate-limiter";
+import { VendorProvisioner } from "./vendor-provisioner";
+
+export interface TargetProvisioners {
+  provisioners: Map<string, Provisioner>;
+  vendorProvisioners: Map<string, VendorProvisioner>;
+  close(): Promise<void>;
+}
+
+const mappings = new Map<string, CompiledMapping>();
+
+/** Mapping files are compiled once, however many targets use them. */
+export function mappingAt(path: string): CompiledMapping {
+  const full = resolve(path);
+  let compiled = mappings.get(full);
+  if (!compiled) mappings.set(full, (compiled = loadMapping(full)));
+  return compiled;
+}
+
+function checkSettings(target: TargetConfig, mapping: CompiledMapping): void {
+  const given = target.vendor!.settings;
+  const missing = mapping.requiredSettings().filter((name) => !given[name]);
+  if (missing.length > 0)
+    throw new VendorConfigError(`targets.${target.name}.vendor.settings: ${mapping.source} needs ${missing.join(", ")} (${missing.map((m) => mapping.file.settings[m]!.description).join("; ")})`);
+  if (target.vendor!.adoptOnlyIf === "emailMatches" && !mapping.file.operations.lookup?.email)
+    throw new VendorConfigError(`targets.${target.name}.vendor.adoptOnlyIf: ${mapping.source} has no lookup.email rule to compare emails with`);
+}
+
+export function buildProvisioners(config: Config, store: Store, log: Logger, env: NodeJS.ProcessEnv = process.env): TargetProvisioners {
+  const provisioners = new Map<string, Provisioner>();
+  const vendorProvisioners = new Map<string, VendorProvisioner>();
+  const connectors: VendorConnector[] = [];
+  try {
+    for (const target of config.targets) {
+      const connection = target.vendor;
+      if (!connection) continue;
+      const mapping = mappingAt(connection.mapping);
+      checkSettings(target, mapping);
+      const credentials = credentialsOf(mapping.vendor, connection, env);
+      const connector = createConnector(mapping, connection, env);
+      connectors.push(connector);
+      const credentialId = Object.values(credentials)[0]!;
+      const bucket = bucketFor(`${mapping.vendor}:${credentialId}`, connection.rateLimit.perSecond, connection.rateLimit.burst);
+      const provisioner = new VendorProvisioner({ target: target.name, mapping, connector, connection, bucket, store, log });
+      provisioners.set(target.name, provisioner);
+      vendorProvisioners.set(target.name, provisioner);
+    }
+  } catch (error) {
+    void Promise.all(connectors.map((c) => c.close()));
+    if (error instanceof VendorConfigError) throw error;
+    throw error;
+  }
+  return {
+    provisioners,
+    vendorProvisioners,
+    async close() {
+      await Promise.all(connectors.map((c) => c.close()));
+    },
+  };
+}

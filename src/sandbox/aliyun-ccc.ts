@@ -1,0 +1,150 @@
+/** Alibaba Cloud CCC 2017-07-05 simulator (seed 000): RPC V2 and V3 verification, nonces, required parameters. */
+import { randomUUID } from "node:crypto";
+import { authorizationV3, signatureV2 } from "../vendors/signing/aliyun";
+import { sha256Hex } from "../vendors/signing/crypto";
+import { header, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+
+export interface AliyunSecret {
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+const SKEW_MS = 15 * 60 * 1000;
+
+/** Rebuilds RoleId.1, RoleId.2 … into lists, as the RPC gateway does. */
+function unflatten(flat: Record<string, string>): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const m = /^(.+)\.(\d+)$/.exec(key);
+    if (m) ((out[m[1]!] ??= []) as string[])[Number(m[2]) - 1] = value;
+    else out[key] = value;
+  }
+  return out;
+}
+
+export class AliyunCccSandbox extends VendorSandbox {
+  readonly host: string;
+  private readonly nonces = new Set<string>();
+
+  constructor(
+    private readonly secret: AliyunSecret,
+    readonly instanceId = "inst-sandbox",
+    readonly roles = ["role-agent"],
+    host = "ccc.cn-shanghai.aliyuncs.com",
+  ) {
+    super();
+    this.host = host;
+  }
+
+  private readonly actions: Record<string, (p: Json) => Json> = {
+    CreateUser: (p) => {
+      this.checkInstance(p);
+      requireParams(p, ["LoginName", "DisplayName", "Email", "RoleId"], (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`));
+      for (const role of p.RoleId as string[]) if (!this.roles.includes(role)) throw new VendorError(400, "InvalidParameter", `The role ${role} does not exist.`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(String(p.LoginName))) throw new VendorError(400, "InvalidParameter", "LoginName is 1-64 letters, digits, '.', '_' or '-'.");
+      const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
+      const levels = (p.SkillLevel as string[] | undefined) ?? [];
+      if (skillGroups.length !== levels.length) throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
+      if (this.byLogin(p.LoginName)) throw new VendorError(400, "UserAlreadyExists", `The user ${String(p.LoginName)} already exists in the instance.`);
+      const user: SandboxUser = { id: randomUUID(), ...p };
+      this.users.set(user.id, user);
+      return { UserId: user.id };
+    },
+    FindUsers: (p) => {
+      this.checkInstance(p);
+      const criteria = String(p.Criteria ?? "").toLowerCase();
+      const all = [...this.users.values()].filter((u) => !criteria || [u.LoginName, u.DisplayName, u.Email].some((v) => String(v).toLowerCase().includes(criteria)));
+      return this.page(all, p);
+    },
+    ListUsers: (p) => {
+      this.checkInstance(p);
+      return this.page([...this.users.values()], p);
+    },
+  };
+
+  private page(all: SandboxUser[], p: Json): Json {
+    const size = Number(p.PageSize ?? 10);
+    const number = Number(p.PageNumber ?? 1);
+    return {
+      Users: {
+        TotalCount: all.length,
+        PageNumber: number,
+        PageSize: size,
+        List: all.slice((number - 1) * size, number * size).map((u) => ({
+          UserId: u.id,
+          RamId: `ram-${u.id.slice(0, 8)}`,
+          InstanceId: this.instanceId,
+          Primary: false,
+          Detail: { LoginName: u.LoginName, DisplayName: u.DisplayName, Phone: u.Phone, Email: u.Email },
+          Roles: (u.RoleId as string[]).map((r) => ({ RoleId: r })),
+        })),
+      },
+    };
+  }
+
+  private checkInstance(p: Json): void {
+    requireParams(p, ["InstanceId"], () => new VendorError(400, "MissingParameter", 'The input parameter "InstanceId" that is mandatory for processing this request is not supplied.'));
+    if (p.InstanceId !== this.instanceId) throw new VendorError(404, "InvalidInstance.NotFound", "The specified instance does not exist.");
+  }
+
+  private byLogin(name: unknown): SandboxUser | undefined {
+    return [...this.users.values()].find((u) => String(u.LoginName).toLowerCase() === String(name).toLowerCase());
+  }
+
+  protected dispatch(req: SandboxRequest) {
+    const flat = header(req.headers, "authorization").startsWith("ACS3-") ? this.verifyV3(req) : this.verifyV2(req);
+    const action = flat.Action ?? header(req.headers, "x-acs-action");
+    const version = flat.Version ?? header(req.headers, "x-acs-version");
+    if (version !== "2017-07-05") throw new VendorError(400, "InvalidVersion", "Specified parameter Version is not valid.");
+    const handler = this.actions[action];
+    if (!handler) throw new VendorError(404, "InvalidAction.NotFound", `Specified api ${action} is not found.`);
+    const business = { ...flat };
+    for (const common of ["Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Signature", "SecurityToken"]) delete business[common];
+    const params = unflatten(business);
+    return { action, params, run: () => handler(params) };
+  }
+
+  private freshNonce(nonce: string, timestamp: string): void {
+    if (!nonce) throw new VendorError(400, "MissingParameter", 'The input parameter "SignatureNonce" is not supplied.');
+    if (this.nonces.has(nonce)) throw new VendorError(400, "SignatureNonceUsed", "Specified signature nonce was used already.");
+    this.nonces.add(nonce);
+    const at = Date.parse(timestamp);
+    if (Number.isNaN(at) || Math.abs(Date.now() - at) > SKEW_MS) throw new VendorError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
+  }
+
+  private verifyV2(req: SandboxRequest): Record<string, string> {
+    const source = req.method === "GET" ? req.query : new URLSearchParams(req.body);
+    const params = Object.fromEntries(source.entries());
+    const signature = params.Signature;
+    delete params.Signature;
+    if (params.AccessKeyId !== this.secret.accessKeyId) throw new VendorError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+    if (params.SignatureMethod !== "HMAC-SHA1" || params.SignatureVersion !== "1.0") throw new VendorError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.");
+    this.freshNonce(params.SignatureNonce ?? "", params.Timestamp ?? "");
+    if (signatureV2(req.method, params, this.secret.accessKeySecret) !== signature)
+      throw new VendorError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
+    return params;
+  }
+
+  private verifyV3(req: SandboxRequest): Record<string, string> {
+    const auth = header(req.headers, "authorization");
+    const m = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(auth);
+    if (!m) throw new VendorError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.");
+    if (m[1] !== this.secret.accessKeyId) throw new VendorError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+    const headers: Record<string, string> = {};
+    for (const name of m[2]!.split(";")) headers[name] = header(req.headers, name);
+    if (headers["x-acs-content-sha256"] !== sha256Hex(req.body)) throw new VendorError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.");
+    this.freshNonce(headers["x-acs-signature-nonce"] ?? "", headers["x-acs-date"] ?? "");
+    const query = req.query.toString() ? [...req.query.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`).join("&") : "";
+    const expected = authorizationV3(req.method, "/", query, headers, headers["x-acs-content-sha256"]!, this.secret);
+    if (expected !== auth) throw new VendorError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
+    return Object.fromEntries(req.query.entries());
+  }
+
+  protected success(_action: string, result: Json): SandboxResponse {
+    return { status: 200, body: { RequestId: this.requestId().toUpperCase(), Success: true, Code: "OK", Message: "", HttpStatusCode: 200, ...result } };
+  }
+
+  protected failure(_action: string, error: VendorError): SandboxResponse {
+    return { status: error.status, body: { RequestId: this.requestId().toUpperCase(), HostId: this.host, Code: error.code, Message: error.message, Success: false, HttpStatusCode: error.status } };
+  }
+}

@@ -1,0 +1,102 @@
+/** Huawei AICC agent-account simulator (seed 002): tokenByAkSk, bearer checks, the account and password rules. */
+import { randomUUID } from "node:crypto";
+import { header, lengthOf, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+
+export interface HuaweiSecret {
+  appKey: string;
+  appSecret: string;
+}
+
+const BASE = "/apiaccess/rest/cc-management/v1/";
+const TOKEN_PATH = "/apigovernance/api/oauth/tokenByAkSk";
+
+export class HuaweiAiccSandbox extends VendorSandbox {
+  readonly host = "service.besclouds.com";
+  readonly tokens = new Map<string, number>();
+  tokenRequests = 0;
+  private nextWorkNo = 100;
+
+  constructor(private readonly secret: HuaweiSecret) {
+    super();
+  }
+
+  /** Expires every token now (a vendor-side revocation). */
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
+  private readonly actions: Record<string, (p: Json) => Json> = {
+    "agentAccount/create": (p) => {
+      for (const name of ["userAccount", "userName", "password", "email", "agentType", "ccRoleId"])
+        if (p[name] === undefined || p[name] === "") throw new VendorError(400, "1", `${name} is mandatory`);
+      if (!/^[A-Za-z0-9@._-]{6,50}$/.test(String(p.userAccount))) throw new VendorError(400, "1", "userAccount is 6 to 50 letters, digits, @ . - _");
+      if (lengthOf(p.userName) > 20 || /["[\]'&()=;<>,]/.test(String(p.userName))) throw new VendorError(400, "1", "userName is at most 20 characters without \"[]'&()=;<>,");
+      const pw = String(p.password);
+      if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw)) throw new VendorError(400, "1", "password does not meet the password rule");
+      if (!/^[^@\s]{1,64}@[^@\s]{1,255}$/.test(String(p.email))) throw new VendorError(400, "1", "email is not valid");
+      if (![4, 11, 5, 99].includes(p.agentType as number)) throw new VendorError(400, "1", "agentType must be 4, 11, 5 or 99");
+      if (![2, 3, 4].includes(p.ccRoleId as number)) throw new VendorError(400, "1", "ccRoleId must be 2, 3 or 4");
+      if (p.phone !== undefined && lengthOf(p.phone) > 25) throw new VendorError(400, "1", "phone is at most 25 characters");
+      if (this.users.has(String(p.userAccount))) throw new VendorError(500, "1", "the agent account already exists");
+      const workNo = this.nextWorkNo++;
+      const user: SandboxUser = { id: String(p.userAccount), ...p, workNo };
+      delete user.password;
+      this.users.set(user.id, user);
+      return { resultMessage: "create agent account success", workNo };
+    },
+    "agentAccount/query": (p) => {
+      if (p.userAccount !== undefined) {
+        const u = this.users.get(String(p.userAccount));
+        return { resultMessage: "success", data: u ? [this.view(u)] : [], total: u ? 1 : 0 };
+      }
+      const size = Number(p.pageSize ?? 10);
+      const num = Number(p.pageNum ?? 0);
+      const all = [...this.users.values()];
+      return { resultMessage: "success", data: all.slice(num * size, (num + 1) * size).map((u) => this.view(u)), total: all.length };
+    },
+  };
+
+  private view(u: SandboxUser): Json {
+    const { id, ...rest } = u;
+    void id;
+    return { ...rest, sipAccount: `sip${u.workNo as number}` };
+  }
+
+  protected dispatch(req: SandboxRequest) {
+    if (req.path === TOKEN_PATH) return this.tokenRoute(req);
+    if (!req.path.startsWith(BASE)) throw new VendorError(404, "404", "The requested content is not found.");
+    const token = /^Bearer (\S+)$/.exec(header(req.headers, "authorization"))?.[1];
+    const expires = token ? this.tokens.get(token) : undefined;
+    if (!token || expires === undefined || expires < Date.now()) throw new VendorError(401, "401", "Unauthorized operation.");
+    const action = req.path.slice(BASE.length);
+    const handler = this.actions[action];
+    if (!handler) throw new VendorError(404, "404", "The requested content is not found.");
+    const params = JSON.parse(req.body || "{}") as Json;
+    return { action, params, run: () => handler(params) };
+  }
+
+  private tokenRoute(req: SandboxRequest) {
+    const body = JSON.parse(req.body || "{}") as Json;
+    return {
+      action: "tokenByAkSk",
+      params: { app_key: body.app_key },
+      run: () => {
+        this.tokenRequests++;
+        if (body.app_key !== this.secret.appKey || body.app_secret !== this.secret.appSecret) throw new VendorError(401, "401", "invalid app key or secret");
+        const expire = Number(header(req.headers, "x-token-expire") || 600);
+        const token = randomUUID();
+        this.tokens.set(token, Date.now() + expire * 1000);
+        return { AccessToken: token, ApplyType: "Bearer", CreateTime: String(Math.floor(Date.now() / 1000)), Expires: String(expire), Scope: "all", AppKey: body.app_key, UserID: "sandbox" };
+      },
+    };
+  }
+
+  protected success(action: string, result: Json): SandboxResponse {
+    return { status: 200, body: action === "tokenByAkSk" ? result : { resultCode: "0", ...result } };
+  }
+
+  protected failure(_action: string, error: VendorError): SandboxResponse {
+    return { status: error.status, body: { resultCode: "1", resultMessage: error.message } };
+  }
+}
+

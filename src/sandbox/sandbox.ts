@@ -1,0 +1,163 @@
+/**
+ * Strict vendor simulators for tests, the demo start and benchmarks. Each checks the vendor's signature (or
+ * token), required parameters, documented constraints and uniqueness, and answers with the vendor's own
+ * success and error envelopes and codes. Calls are recorded, users can be seeded, faults injected.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type Json = Record<string, unknown>;
+
+export interface SandboxRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface SandboxResponse {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RecordedCall {
+  action: string;
+  params: Json;
+  /** The outcome the sandbox answered: "ok" or the error code. */
+  answer: string;
+}
+
+export interface Fault {
+  action: string;
+  status: number;
+  code: string;
+  message: string;
+  /** Apply the change anyway before failing (a create committed after the client gave up). */
+  commit?: boolean;
+  /** Hold the answer this long (a vendor slower than the bridge's deadline). */
+  delayMs?: number;
+}
+
+/** A vendor error, thrown by operation handlers and turned into the vendor's envelope. */
+export class VendorError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SandboxUser extends Json {
+  id: string;
+}
+
+export abstract class VendorSandbox {
+  readonly calls: RecordedCall[] = [];
+  readonly users = new Map<string, SandboxUser>();
+  private readonly faults: Fault[] = [];
+  private server?: Server;
+
+  /** The vendor host requests must be signed for. */
+  abstract readonly host: string;
+
+  /** Checks authentication and routes to an operation; returns the action name and the answer. */
+  protected abstract dispatch(req: SandboxRequest): { action: string; params: Json; run: () => Json };
+  protected abstract success(action: string, result: Json): SandboxResponse;
+  protected abstract failure(action: string, error: VendorError): SandboxResponse;
+
+  /** Puts a user in the vendor's directory directly (one that existed before the bridge). */
+  seedUser(user: SandboxUser): SandboxUser {
+    this.users.set(user.id, user);
+    return user;
+  }
+
+  /** Makes the next call of `action` fail with the vendor's code. */
+  failNext(fault: Fault): void {
+    this.faults.push(fault);
+  }
+
+  callsOf(action: string): RecordedCall[] {
+    return this.calls.filter((c) => c.action === action);
+  }
+
+  protected requestId(): string {
+    return randomUUID();
+  }
+
+  async handle(req: SandboxRequest): Promise<SandboxResponse> {
+    let action = "?";
+    let params: Json = {};
+    try {
+      const routed = this.dispatch(req);
+      action = routed.action;
+      params = routed.params;
+      const fault = this.faults.findIndex((f) => f.action === action);
+      if (fault >= 0) {
+        const [f] = this.faults.splice(fault, 1);
+        if (f!.commit) routed.run();
+        if (f!.delayMs) await new Promise((r) => setTimeout(r, f!.delayMs));
+        throw new VendorError(f!.status, f!.code, f!.message);
+      }
+      const result = routed.run();
+      this.calls.push({ action, params, answer: "ok" });
+      return this.success(action, result);
+    } catch (error) {
+      if (!(error instanceof VendorError)) throw error;
+      this.calls.push({ action, params, answer: error.code });
+      return this.failure(action, error);
+    }
+  }
+
+  async listen(): Promise<string> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (c: Buffer) => chunks.push(c));
+      request.on("end", () => {
+        const url = new URL(request.url ?? "/", "http://sandbox");
+        this.handle({ method: request.method ?? "GET", path: url.pathname, query: url.searchParams, headers: request.headers, body: Buffer.concat(chunks).toString("utf8") })
+          .then((answer) => {
+            response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+            response.end(JSON.stringify(answer.body));
+          })
+          .catch((error: unknown) => {
+            response.writeHead(500, { "content-type": "application/json" });
+            response.end(JSON.stringify({ sandboxError: String(error) }));
+          });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+}
+
+/** Shared checks for parameters, as the vendors document them. */
+export function requireParams(params: Json, names: string[], error: (name: string) => VendorError): void {
+  for (const name of names) {
+    const v = params[name];
+    if (v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0)) throw error(name);
+  }
+}
+
+export function lengthOf(value: unknown): number {
+  return [...String(value ?? "")].length;
+}
+
+export function bytesOf(value: unknown): number {
+  return Buffer.byteLength(String(value ?? ""), "utf8");
+}
+
+export function header(headers: IncomingHttpHeaders, name: string): string {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] ?? "" : v ?? "";
+}

@@ -1,0 +1,172 @@
+/** Tencent Cloud API 3.0 simulators: TC3 verification shared by CIAM and Organization/CIC. */
+import { randomUUID } from "node:crypto";
+import { serviceOfHost, tc3Signature } from "../vendors/signing/tc3";
+import { header, lengthOf, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+
+export interface Tc3Secret {
+  secretId: string;
+  secretKey: string;
+}
+
+const SKEW_SECONDS = 300;
+
+abstract class TencentSandbox extends VendorSandbox {
+  protected abstract readonly version: string;
+  protected abstract readonly actions: Record<string, (params: Json) => Json>;
+  protected regionRequired = false;
+
+  constructor(
+    readonly host: string,
+    private readonly secret: Tc3Secret,
+  ) {
+    super();
+  }
+
+  protected dispatch(req: SandboxRequest) {
+    const action = header(req.headers, "x-tc-action");
+    this.verify(req);
+    if (header(req.headers, "x-tc-version") !== this.version) throw new VendorError(200, "InvalidParameter", `Version must be ${this.version}`);
+    if (this.regionRequired && !header(req.headers, "x-tc-region")) throw new VendorError(200, "MissingParameter", "The request is missing a required parameter `Region`.");
+    const handler = this.actions[action];
+    if (!handler) throw new VendorError(200, "InvalidAction", `The action ${action} is not supported`);
+    let params: Json;
+    try {
+      params = JSON.parse(req.body || "{}") as Json;
+    } catch {
+      throw new VendorError(200, "InvalidParameter", "The body is not JSON");
+    }
+    return { action, params, run: () => handler(params) };
+  }
+
+  /** TC3-HMAC-SHA256 as Tencent's gateway checks it: credential, scope, timestamp, signature over content-type;host. */
+  private verify(req: SandboxRequest): void {
+    const auth = header(req.headers, "authorization");
+    const m = /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/tc3_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+    if (!m) throw new VendorError(200, "AuthFailure.SignatureFailure", "The Authorization header is not a TC3-HMAC-SHA256 signature.");
+    const [, secretId, , service, signedHeaders, signature] = m;
+    if (secretId !== this.secret.secretId) throw new VendorError(200, "AuthFailure.SecretIdNotFound", "The SecretId is not found.");
+    if (header(req.headers, "host") !== this.host) throw new VendorError(200, "AuthFailure.SignatureFailure", `The request is signed for ${header(req.headers, "host")}, not ${this.host}.`);
+    if (service !== serviceOfHost(this.host)) throw new VendorError(200, "AuthFailure.SignatureFailure", `The credential scope names service '${service}', expected '${serviceOfHost(this.host)}'.`);
+    if (signedHeaders !== "content-type;host") throw new VendorError(200, "AuthFailure.SignatureFailure", "SignedHeaders must be content-type;host.");
+    const timestamp = Number(header(req.headers, "x-tc-timestamp"));
+    if (!Number.isInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > SKEW_SECONDS)
+      throw new VendorError(200, "AuthFailure.SignatureExpire", "The signature is expired: the timestamp differs from server time by more than 5 minutes.");
+    const expected = tc3Signature(this.host, header(req.headers, "content-type"), req.body, timestamp, this.secret.secretKey);
+    if (expected.signature !== signature) throw new VendorError(200, "AuthFailure.SignatureFailure", "The provided credentials could not be validated.");
+  }
+
+  protected success(_action: string, result: Json): SandboxResponse {
+    return { status: 200, body: { Response: { ...result, RequestId: this.requestId() } } };
+  }
+
+  protected failure(_action: string, error: VendorError): SandboxResponse {
+    // Tencent answers errors with HTTP 200 and Response.Error, except real HTTP-level failures.
+    return { status: error.status, body: { Response: { Error: { Code: error.code, Message: error.message }, RequestId: this.requestId() } } };
+  }
+
+  protected invalid(code: string, message: string): VendorError {
+    return new VendorError(200, code, message);
+  }
+
+  protected findBy(field: string, value: unknown): SandboxUser | undefined {
+    if (value === undefined) return undefined;
+    const wanted = String(value).toLowerCase();
+    return [...this.users.values()].find((u) => String(u[field] ?? "").toLowerCase() === wanted);
+  }
+}
+
+/** Tencent Cloud CIAM 2022-03-31 (seed 001). */
+export class CiamSandbox extends TencentSandbox {
+  protected readonly version = "2022-03-31";
+  protected override regionRequired = true;
+
+  constructor(secret: Tc3Secret, readonly userStoreId = "us-sandbox") {
+    super("ciam.tencentcloudapi.com", secret);
+  }
+
+  protected readonly actions: Record<string, (params: Json) => Json> = {
+    CreateUser: (p) => {
+      this.checkStore(p);
+      requireParams(p, ["PhoneNumber"], () => this.invalid("FailedOperation.PhoneNumberIsNull", "The phone number cannot be empty."));
+      requireParams(p, ["Email"], () => this.invalid("FailedOperation.EmailIsNull", "The email cannot be empty."));
+      requireParams(p, ["Password"], () => this.invalid("FailedOperation.PasswordIsNull", "The password cannot be empty."));
+      requireParams(p, ["UserName"], () => this.invalid("FailedOperation.UserNameIsNull", "The user name cannot be empty."));
+      if (!/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber))) throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
+      for (const n of [1, 2, 3, 4, 5])
+        if (lengthOf(p[`IndexedAttribute${n}`]) > 512) throw this.invalid("FailedOperation.IndexedAttributeTooLong", "indexedAttribute is at most 512 characters.");
+      if (this.findBy("UserName", p.UserName)) throw this.invalid("FailedOperation.UserNameAlreadyExists", "The user name already exists.");
+      if (this.findBy("Email", p.Email)) throw this.invalid("FailedOperation.EmailAlreadyExists", "The email is bound to another user.");
+      if (this.findBy("PhoneNumber", p.PhoneNumber)) throw this.invalid("FailedOperation.PhoneNumberAlreadyExists", "The phone number is bound to another user.");
+      const user: SandboxUser = { id: randomUUID().replace(/-/g, ""), ...p, Status: "NOT_ENABLED" };
+      delete user.Password;
+      this.users.set(user.id, user);
+      return { User: this.view(user) };
+    },
+    ListUser: (p) => {
+      this.checkStore(p);
+      const filters = (p.Filters as { Key: string; Values: string[] }[] | undefined) ?? [];
+      const condition = filters.find((f) => f.Key === "condition")?.Values ?? [];
+      const all = [...this.users.values()].filter((u) => condition.length === 0 || condition.some((c) => [u.UserName, u.Email, u.PhoneNumber].some((v) => String(v).includes(c))));
+      const page = (p.Pageable as { PageSize?: number; PageNumber?: number } | undefined) ?? {};
+      const size = page.PageSize ?? 20;
+      const start = ((page.PageNumber ?? 1) - 1) * size;
+      return { Content: all.slice(start, start + size).map((u) => this.view(u)), Total: all.length, Pageable: { PageSize: size, PageNumber: page.PageNumber ?? 1 } };
+    },
+  };
+
+  private checkStore(p: Json): void {
+    if (p.UserStoreId !== this.userStoreId) throw this.invalid("FailedOperation.InvalidUserStore", "The user store does not exist.");
+  }
+
+  private view(u: SandboxUser): Json {
+    const { id, ...rest } = u;
+    return { ...rest, UserId: id, UserStoreId: this.userStoreId };
+  }
+}
+
+/** Tencent Cloud Organization / Identity Center 2021-03-31 (seed 004). */
+export class CicSandbox extends TencentSandbox {
+  protected readonly version = "2021-03-31";
+
+  constructor(secret: Tc3Secret, readonly zoneId = "z-sandbox", host = "organization.tencentcloudapi.com") {
+    super(host, secret);
+  }
+
+  protected readonly actions: Record<string, (params: Json) => Json> = {
+    CreateUser: (p) => {
+      this.checkZone(p);
+      requireParams(p, ["UserName"], () => this.invalid("MissingParameter", "The request is missing a required parameter `UserName`."));
+      if (!/^[A-Za-z0-9+=,.@_-]{1,64}$/.test(String(p.UserName))) throw this.invalid("InvalidParameter.UsernameFormatError", "The username has a format error.");
+      for (const [field, max] of [["FirstName", 64], ["LastName", 64], ["DisplayName", 256], ["Description", 1024], ["Email", 128]] as const)
+        if (lengthOf(p[field]) > max) throw this.invalid("InvalidParameterValue", `${field} is at most ${max} characters.`);
+      if (p.UserStatus !== undefined && !["Enabled", "Disabled"].includes(String(p.UserStatus))) throw this.invalid("InvalidParameterValue", "UserStatus is Enabled or Disabled.");
+      if (p.UserType !== undefined && !["Manual", "Synchronized"].includes(String(p.UserType))) throw this.invalid("InvalidParameterValue", "UserType is Manual or Synchronized.");
+      if (this.findBy("UserName", p.UserName)) throw this.invalid("InvalidParameter.UsernameAlreadyExists", "The username already exists.");
+      if (p.Email && this.findBy("Email", p.Email)) throw this.invalid("InvalidParameter.EmailAlreadyExists", "The email address already exists.");
+      const now = new Date().toISOString().replace("T", " ").slice(0, 19);
+      const user: SandboxUser = { id: `u-${randomUUID().slice(0, 8)}`, UserStatus: "Enabled", UserType: "Manual", ...p, CreateTime: now, UpdateTime: now };
+      this.users.set(user.id, user);
+      return { UserInfo: { ...this.view(user), Password: `Init!${randomUUID().slice(0, 8)}` } };
+    },
+    ListUsers: (p) => {
+      this.checkZone(p);
+      const max = Number(p.MaxResults ?? 10);
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
+      const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
+      const all = [...this.users.values()].filter((u) => !filter || [u.UserName, u.Email, u.id, u.Description].some((v) => String(v ?? "").toLowerCase().includes(filter)));
+      return { Users: all.slice(0, max).map((u) => this.view(u)), TotalCounts: all.length, IsTruncated: all.length > max, MaxResults: max };
+    },
+  };
+
+  private checkZone(p: Json): void {
+    requireParams(p, ["ZoneId"], () => this.invalid("MissingParameter", "The request is missing a required parameter `ZoneId`."));
+    if (p.ZoneId !== this.zoneId) throw this.invalid("FailedOperation.ZoneIdNotExist", "The user zoneId of the CIC service does not exist.");
+  }
+
+  private view(u: SandboxUser): Json {
+    const { id, ...rest } = u;
+    delete rest.ZoneId;
+    return { ...rest, UserId: id };
+  }
+}
+

@@ -1,0 +1,93 @@
+/** Volcengine Cloud Identity 2023-01-01 simulator (seed 003): HMAC-SHA256 verification, byte limits, 404 duplicates. */
+import { randomUUID } from "node:crypto";
+import { sha256Hex } from "../vendors/signing/crypto";
+import { volcengineSignature } from "../vendors/signing/volcengine";
+import { bytesOf, header, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+
+export interface VolcSecret {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export class VolcengineSandbox extends VendorSandbox {
+  readonly host = "open.volcengineapi.com";
+  private lastAction = "";
+
+  constructor(
+    private readonly secret: VolcSecret,
+    readonly region = "cn-beijing",
+  ) {
+    super();
+  }
+
+  private readonly actions: Record<string, (p: Json) => Json> = {
+    CreateUser: (p) => {
+      requireParams(p, ["UserName"], () => new VendorError(400, "InvalidParam", "The parameter UserName[] is invalid"));
+      for (const [field, max] of [["UserName", 54], ["DisplayName", 64], ["Description", 255], ["Email", 128], ["Phone", 20]] as const)
+        if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
+      if (this.byName(p.UserName)) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
+      const now = new Date().toISOString();
+      const user: SandboxUser = { id: `u-${randomUUID().slice(0, 12)}`, ...p, Source: "Manual", CreatedTime: now, UpdatedTime: now };
+      this.users.set(user.id, user);
+      return this.view(user);
+    },
+    ListUsers: (p) => {
+      const size = Number(p.PageSize ?? 10);
+      const number = Number(p.PageNumber ?? 1);
+      if (!(size >= 1 && size <= 100) || !(number >= 1)) throw new VendorError(400, "InvalidParam", "The parameter PageSize[] is invalid");
+      const all = [...this.users.values()].filter((u) => p.UserName === undefined || String(u.UserName) === String(p.UserName));
+      return { Users: all.slice((number - 1) * size, number * size).map((u) => this.view(u)), Total: all.length };
+    },
+  };
+
+  protected dispatch(req: SandboxRequest) {
+    const action = req.query.get("Action") ?? "";
+    this.lastAction = action;
+    this.verify(req);
+    if (req.query.get("Version") !== "2023-01-01") throw new VendorError(400, "InvalidParam", "The parameter Version is invalid");
+    const handler = this.actions[action];
+    if (!handler) throw new VendorError(404, "InvalidActionOrVersion", `Could not find operation ${action}`);
+    const params = JSON.parse(req.body || "{}") as Json;
+    return { action, params, run: () => handler(params) };
+  }
+
+  private verify(req: SandboxRequest): void {
+    const auth = header(req.headers, "authorization");
+    const m = /^HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+    if (!m) throw new VendorError(401, "InvalidAuthorization", "The Authorization header is malformed.");
+    const [, ak, day, region, service, signed, signature] = m;
+    if (ak !== this.secret.accessKeyId) throw new VendorError(401, "InvalidAccessKey", "The access key is not found.");
+    if (service !== "cloudidentity" || region !== this.region) throw new VendorError(401, "SignatureDoesNotMatch", `The scope ${region}/${service} does not match ${this.region}/cloudidentity.`);
+    const names = signed!.split(";");
+    if (!names.includes("x-date")) throw new VendorError(401, "SignatureDoesNotMatch", "x-date must be signed.");
+    const lower: Record<string, string> = {};
+    for (const n of names) lower[n] = header(req.headers, n);
+    if (lower["x-date"]!.slice(0, 8) !== day) throw new VendorError(401, "SignatureDoesNotMatch", "The scope date differs from X-Date.");
+    const bodyHash = sha256Hex(req.body);
+    if (header(req.headers, "x-content-sha256") && header(req.headers, "x-content-sha256") !== bodyHash) throw new VendorError(401, "SignatureDoesNotMatch", "X-Content-Sha256 does not match the body.");
+    const query = Object.fromEntries(req.query.entries());
+    const expected = volcengineSignature(req.method, query, lower, names, bodyHash, region!, service!, this.secret.secretAccessKey);
+    if (expected.signature !== signature) throw new VendorError(401, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
+  }
+
+  private meta(action: string): Json {
+    return { RequestId: this.requestId().replace(/-/g, ""), Action: action, Version: "2023-01-01", Service: "cloudidentity", Region: this.region };
+  }
+
+  protected success(action: string, result: Json): SandboxResponse {
+    return { status: 200, body: { ResponseMetadata: this.meta(action), Result: result } };
+  }
+
+  protected failure(action: string, error: VendorError): SandboxResponse {
+    return { status: error.status, body: { ResponseMetadata: { ...this.meta(action === "?" ? this.lastAction : action), Error: { Code: error.code, Message: error.message } } } };
+  }
+
+  private byName(name: unknown): SandboxUser | undefined {
+    return [...this.users.values()].find((u) => String(u.UserName) === String(name));
+  }
+
+  private view(u: SandboxUser): Json {
+    const { id, ...rest } = u;
+    return { ...rest, UserId: id };
+  }
+}

@@ -1,0 +1,44 @@
+/** Alibaba Cloud RPC APIs (CCC 2017-07-05): form-encoded POST, V2 or V3 signature, `Code`/`Success` envelope. */
+import type { BuiltCall } from "../../mapping/compile";
+import type { MappingFile } from "../../mapping/schema";
+import { BaseConnector } from "../connector-base";
+import type { RawAnswer } from "../http";
+import { signV2, signV3, type AliyunCredentials } from "../signing/aliyun";
+import type { SignedRequest } from "../signing/crypto";
+import type { Endpoint, Json, ParsedAnswer } from "../types";
+
+/** RPC parameters are flat strings: lists become Name.1, Name.2 …; objects Name.Key. */
+export function flattenRpc(params: Json, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) value.forEach((v, i) => Object.assign(out, typeof v === "object" && v ? flattenRpc(v as Json, `${name}.${i + 1}`) : { [`${name}.${i + 1}`]: String(v) }));
+    else if (typeof value === "object") Object.assign(out, flattenRpc(value as Json, name));
+    else out[name] = String(value);
+  }
+  return out;
+}
+
+export class AliyunConnector extends BaseConnector {
+  constructor(
+    endpoint: Endpoint,
+    errors: MappingFile["errors"],
+    private readonly credentials: AliyunCredentials,
+    private readonly signature: "v2" | "v3",
+  ) {
+    super("aliyun", endpoint, errors);
+  }
+
+  async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
+    const rpc = { host: this.endpoint.host, action: call.call, version: this.endpoint.version, params: flattenRpc(call.params) };
+    return this.signature === "v3" ? signV3(rpc, this.credentials, now, this.nonce()) : signV2(rpc, this.credentials, now, this.nonce());
+  }
+
+  protected parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer {
+    const result = body ?? {};
+    const code = typeof result.Code === "string" ? result.Code : undefined;
+    const failed = raw.status >= 400 || (result.Success !== undefined && String(result.Success) !== "true") || (code !== undefined && !["OK", "200", "Success"].includes(code));
+    return { ok: !failed && body !== undefined, result, code, message: typeof result.Message === "string" ? result.Message : undefined, requestId: result.RequestId as string | undefined };
+  }
+}

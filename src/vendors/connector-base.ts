@@ -1,0 +1,46 @@
+/** What every connector shares: transport, classification, and secret-free answers. */
+import { randomUUID } from "node:crypto";
+import type { BuiltCall } from "../mapping/compile";
+import type { MappingFile } from "../mapping/schema";
+import { classify, parseJson } from "./classify";
+import { Transport, type RawAnswer } from "./http";
+import type { SignedRequest } from "./signing/crypto";
+import type { Endpoint, Json, ParsedAnswer, VendorConnector, VendorOutcome } from "./types";
+
+export abstract class BaseConnector implements VendorConnector {
+  protected readonly transport: Transport;
+
+  constructor(
+    readonly vendor: string,
+    protected readonly endpoint: Endpoint,
+    protected readonly errors: MappingFile["errors"],
+  ) {
+    this.transport = new Transport(endpoint);
+  }
+
+  abstract prepare(call: BuiltCall, now?: Date): Promise<SignedRequest>;
+  protected abstract parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer;
+
+  async invoke(call: BuiltCall, signal?: AbortSignal): Promise<VendorOutcome> {
+    const raw = await this.transport.send(await this.prepare(call), signal);
+    return classify(this.errors, raw, this.parse(raw, parseJson(raw.text)));
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  protected nonce(): string {
+    return randomUUID();
+  }
+}
+
+/** Reads a dotted path ("UserInfo.UserId", "Users.List") from an answer. */
+export function pick(value: unknown, path: string): unknown {
+  let node = value;
+  for (const part of path.split(".")) {
+    if (!node || typeof node !== "object") return undefined;
+    node = (node as Json)[part];
+  }
+  return node;
+}

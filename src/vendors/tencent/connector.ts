@@ -1,0 +1,33 @@
+/** Tencent Cloud API 3.0 (CIAM, Organization/CIC): JSON POST, TC3 signature, `Response.Error` envelope. */
+import type { BuiltCall } from "../../mapping/compile";
+import type { MappingFile } from "../../mapping/schema";
+import { BaseConnector } from "../connector-base";
+import type { RawAnswer } from "../http";
+import type { SignedRequest } from "../signing/crypto";
+import { signTc3, type Tc3Credentials } from "../signing/tc3";
+import type { Endpoint, Json, ParsedAnswer } from "../types";
+
+export class TencentConnector extends BaseConnector {
+  constructor(
+    vendor: string,
+    endpoint: Endpoint,
+    errors: MappingFile["errors"],
+    private readonly credentials: Tc3Credentials,
+  ) {
+    super(vendor, endpoint, errors);
+  }
+
+  async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
+    return signTc3(
+      { host: this.endpoint.host, action: call.call, version: this.endpoint.version, region: this.endpoint.region, payload: call.params },
+      this.credentials,
+      now,
+    );
+  }
+
+  protected parse(_raw: RawAnswer, body: Json | undefined): ParsedAnswer {
+    const response = (body?.Response ?? {}) as Json;
+    const error = response.Error as { Code?: string; Message?: string } | undefined;
+    return { ok: body !== undefined && !error, result: response, code: error?.Code, message: error?.Message, requestId: response.RequestId as string | undefined };
+  }
+}

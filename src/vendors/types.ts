@@ -1,0 +1,42 @@
+/** What a vendor connector is, and how every vendor answer is normalised. */
+import type { BuiltCall } from "../mapping/compile";
+import type { SignedRequest } from "./signing/crypto";
+
+export type Json = Record<string, unknown>;
+
+export const ERROR_CLASSES = ["conflict", "notFound", "invalid", "throttled", "transient", "auth"] as const;
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+export type VendorOutcome =
+  | { kind: "success"; result: Json; status: number; requestId?: string }
+  | { kind: ErrorClass; code: string; message: string; status: number; requestId?: string; retryAfter?: number };
+
+/** A vendor answer before classification: the envelope opened, the error (if any) pulled out. */
+export interface ParsedAnswer {
+  ok: boolean;
+  result: Json;
+  code?: string;
+  message?: string;
+  requestId?: string;
+}
+
+export interface VendorConnector {
+  readonly vendor: string;
+  /** The exact request a call becomes (signed; the Huawei connector fetches its token first). */
+  prepare(call: BuiltCall, now?: Date): Promise<SignedRequest>;
+  invoke(call: BuiltCall, signal?: AbortSignal): Promise<VendorOutcome>;
+  close(): Promise<void>;
+}
+
+/** Where and how to reach a vendor, per target. */
+export interface Endpoint {
+  /** The vendor host requests are signed for and carry as Host. */
+  host: string;
+  /** Where to connect instead (private link, proxy, test double); the request stays signed for `host`. */
+  connectTo?: string;
+  allowInsecureHttp: boolean;
+  region?: string;
+  version: string;
+  service?: string;
+  timeouts: { connectMs: number; headersMs: number; bodyMs: number };
+}
