@@ -1,56 +1,96 @@
 #!/usr/bin/env node
 /**
  * scim-bridge command line.
- *   serve [--config FILE]   start the bridge (config from FILE, $SCIM_BRIDGE_CONFIG, or the embedded demo defaults)
- *   token mint              print a new bearer token and the hash that goes into a target's config
+ *   serve [--config FILE]                         start the bridge (config: FILE, $SCIM_BRIDGE_CONFIG, or the demo)
+ *   token mint                                    a new bearer token and its SHA-256 for the config
+ *   mappings check [FILE…]                        validate mapping files (default: mappings/*.yaml)
+ *   mappings preview --target NAME [--operation OP] USER.json   the request a SCIM user would produce
+ *   targets check [NAME]                          one read-only vendor call per target
  */
 import { tokenMintText } from "./cli/token";
+import { mappingsCheck, mappingsPreview, type CommandResult } from "./cli/mappings";
+import { targetsCheck } from "./cli/targets";
 import { hashToken, mintToken } from "./http/auth";
 import { CONFIG_ENV, configFrom, loadConfigFile } from "./config/load";
 import type { Config } from "./config/schema";
 import { FileValidationError } from "./config/yaml-file";
 import { startBridge } from "./main";
+import { startDemoVendors } from "./sandbox/demo";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** No config file: SQLite under ./data and one store-only demo target with a token minted for this run. */
-function demoConfig(env: NodeJS.ProcessEnv): { config: Config; token: string } {
-  const token = env.SCIM_BRIDGE_DEMO_TOKEN || mintToken().token;
-  const port = env.PORT ? Number(env.PORT) : 8080;
+/** Arguments that are neither options nor their values. */
+function positional(args: string[], options: string[]): string[] {
+  return args.filter((a, i) => !a.startsWith("--") && !options.includes(args[i - 1] ?? ""));
+}
+
+function configOf(args: string[]): Config {
+  const file = option(args, "--config") ?? process.env[CONFIG_ENV];
+  if (!file) throw new Error(`name the config file with --config FILE or ${CONFIG_ENV}`);
+  return loadConfigFile(file);
+}
+
+/** No config file: SQLite under ./data, a store-only target and one target per sandbox vendor. */
+async function demo(env: NodeJS.ProcessEnv) {
+  const vendors = await startDemoVendors();
+  Object.assign(process.env, vendors.env);
+  const tokens: Record<string, string> = { demo: env.SCIM_BRIDGE_DEMO_TOKEN || mintToken().token };
+  for (const name of Object.keys(vendors.vendors)) tokens[`demo-${name}`] = mintToken().token;
   const config = configFrom({
-    server: { port, host: env.HOST ?? "127.0.0.1" },
+    server: { port: env.PORT ? Number(env.PORT) : 8080, host: env.HOST ?? "127.0.0.1" },
     store: { kind: "sqlite", path: env.SCIM_BRIDGE_DATA ? `${env.SCIM_BRIDGE_DATA}/bridge.db` : "./data/bridge.db" },
-    targets: [{ name: "demo", tokens: [{ sha256: hashToken(token), label: "demo token minted at start" }] }],
+    targets: Object.entries(tokens).map(([name, token]) => ({
+      name,
+      tokens: [{ sha256: hashToken(token), label: "demo token minted at start" }],
+      ...(name === "demo" ? {} : { vendor: vendors.vendors[name.slice("demo-".length)] }),
+    })),
   });
-  return { config, token };
+  return { config, tokens, close: vendors.close };
 }
 
 async function serve(args: string[]): Promise<void> {
   const file = option(args, "--config") ?? process.env[CONFIG_ENV];
-  const { config, token } = file ? { config: loadConfigFile(file), token: undefined } : demoConfig(process.env);
-  const bridge = await startBridge(config);
+  const setup = file ? { config: loadConfigFile(file), tokens: undefined, close: async () => undefined } : await demo(process.env);
+  const bridge = await startBridge(setup.config);
   console.log(`SCIM base URL: ${bridge.scimBaseUrl}`);
-  if (token) {
-    console.log(`Demo target 'demo' (store only). Bearer token for this run:\n  ${token}`);
-    console.log(`Try: curl -H "Authorization: Bearer ${token}" ${bridge.scimBaseUrl}/Users`);
+  if (setup.tokens) {
+    console.log("Demo targets and their bearer tokens for this run (vendors are the built-in sandboxes):");
+    for (const [name, token] of Object.entries(setup.tokens)) console.log(`  ${name.padEnd(31)} ${token}`);
+    console.log(`Try: curl -H "Authorization: Bearer ${setup.tokens.demo}" ${bridge.scimBaseUrl}/Users`);
   }
-  const stop = () => void bridge.close().then(() => process.exit(0));
+  const stop = () => void bridge.close().then(setup.close).then(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
 }
 
+function print(result: CommandResult): number {
+  for (const line of result.out) console.log(line);
+  return result.code;
+}
 
 const USAGE = `usage: scim-bridge <command>
-  serve [--config FILE]   start the bridge
-  token mint              mint a bearer token and print its SHA-256 for the config`;
+  serve [--config FILE]                                       start the bridge
+  token mint                                                  mint a bearer token and print its SHA-256
+  mappings check [FILE…]                                      validate mapping files
+  mappings preview --config FILE --target NAME [--operation OP] USER.json
+                                                              print the vendor request a SCIM user produces
+  targets check [NAME] --config FILE                          prove each target's credentials and ids`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === "serve") return serve([sub, ...rest].filter((a): a is string => a !== undefined)).then(() => -1);
   if (command === "token" && sub === "mint") return (console.log(tokenMintText().text), 0);
+  if (command === "mappings" && sub === "check") return print(mappingsCheck(rest));
+  if (command === "mappings" && sub === "preview") {
+    const [userFile] = positional(rest, ["--config", "--target", "--operation"]);
+    const target = option(rest, "--target");
+    if (!userFile || !target) return (console.error(USAGE), 2);
+    return print(await mappingsPreview(configOf(rest), target, userFile, option(rest, "--operation")));
+  }
+  if (command === "targets" && sub === "check") return print(await targetsCheck(configOf(rest), positional(rest, ["--config"])[0]));
   console.error(USAGE);
   return 2;
 }

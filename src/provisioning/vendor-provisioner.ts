@@ -27,12 +27,26 @@ function vendorDetail(outcome: Exclude<VendorOutcome, { kind: "success" }>): str
   return `${outcome.code}: ${outcome.message}${outcome.requestId ? ` (vendor RequestId ${outcome.requestId})` : ""}`;
 }
 
-export class VendorProvisioner implements Provisioner {
-  private readonly settings: Record<string, string>;
-
-  constructor(private readonly deps: VendorProvisionerDeps) {
-    this.settings = deps.mapping.settingsWithDefaults(deps.connection.settings);
+/** Builds an operation's call for a user; a broken vendor rule is the IdP's 400, naming the attribute and the rule. */
+export function buildVendorCall(
+  mapping: CompiledMapping,
+  connection: VendorConnection,
+  operation: string,
+  user: ScimDocument,
+  password?: string,
+  created?: Record<string, unknown>,
+): BuiltCall {
+  try {
+    return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, password, created });
+  } catch (error) {
+    if (error instanceof MappingViolationError)
+      throw new ScimError(400, "invalidValue", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
+    throw error;
   }
+}
+
+export class VendorProvisioner implements Provisioner {
+  constructor(private readonly deps: VendorProvisionerDeps) {}
 
   get vendor(): string {
     return this.deps.mapping.vendor;
@@ -43,21 +57,8 @@ export class VendorProvisioner implements Provisioner {
     return {};
   }
 
-  /** Builds an operation's call; a broken vendor rule is the IdP's 400, naming the attribute and the rule. */
   build(operation: string, user: ScimDocument, context: Partial<ChangeContext> = {}, created?: Record<string, unknown>): BuiltCall {
-    try {
-      return this.deps.mapping.build(operation, {
-        user,
-        settings: this.settings,
-        phoneRegion: this.deps.connection.phoneRegion,
-        password: context.password,
-        created,
-      });
-    } catch (error) {
-      if (error instanceof MappingViolationError)
-        throw new ScimError(400, "invalidValue", `This user cannot be provisioned to ${this.vendor}: ${error.message}.`);
-      throw error;
-    }
+    return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, context.password, created);
   }
 
   private async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<VendorOutcome> {

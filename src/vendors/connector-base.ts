@@ -18,7 +18,7 @@ export abstract class BaseConnector implements VendorConnector {
     this.transport = new Transport(endpoint);
   }
 
-  abstract prepare(call: BuiltCall, now?: Date): Promise<SignedRequest>;
+  abstract prepare(call: BuiltCall, now?: Date, offline?: boolean): Promise<SignedRequest>;
   protected abstract parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer;
 
   async invoke(call: BuiltCall, signal?: AbortSignal): Promise<VendorOutcome> {

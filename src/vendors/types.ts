@@ -22,8 +22,11 @@ export interface ParsedAnswer {
 
 export interface VendorConnector {
   readonly vendor: string;
-  /** The exact request a call becomes (signed; the Huawei connector fetches its token first). */
-  prepare(call: BuiltCall, now?: Date): Promise<SignedRequest>;
+  /**
+   * The exact request a call becomes, signed. The Huawei connector fetches its token first, unless
+   * `offline` (a preview), when a placeholder stands where the token goes.
+   */
+  prepare(call: BuiltCall, now?: Date, offline?: boolean): Promise<SignedRequest>;
   invoke(call: BuiltCall, signal?: AbortSignal): Promise<VendorOutcome>;
   close(): Promise<void>;
 }

@@ -33,8 +33,8 @@ export class HuaweiConnector extends BaseConnector {
     super("huawei", endpoint, errors);
   }
 
-  async prepare(call: BuiltCall): Promise<SignedRequest> {
-    const token = await this.accessToken();
+  async prepare(call: BuiltCall, _now?: Date, offline = false): Promise<SignedRequest> {
+    const token = offline ? "<AccessToken from tokenByAkSk>" : await this.accessToken();
     return {
       method: "POST",
       host: this.endpoint.host,
