@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Router, type NextFunction, type Request, type Response } from "express";
 import SCIMMY from "scimmy";
 import type { ScimContext } from "../scim/context";
-import { normalisePatch, normaliseResource } from "../scim/compat";
+import { normalisePatch, normaliseResource, patchPassword } from "../scim/compat";
 import { ScimError } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
 import { resourceClass } from "../scim/schema";
@@ -170,6 +170,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const ctx = scimContext(res);
       const id = String(req.params.id);
       const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
+      ctx.password = kind === "User" ? patchPassword(body) : undefined;
       readIfMatch(req, ctx);
       const query = projection(req.query as Json);
       const answer = await exclusive(ctx, id, async () => {

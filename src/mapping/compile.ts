@@ -22,12 +22,18 @@ export interface BuildInput {
   password?: string;
   /** The create call's parameters (for `param:` fields of later calls). */
   created?: Json;
+  /** The vendor's key for the user, once known. */
+  vendorKey?: string;
 }
 
 export interface BuiltCall {
   operation: string;
   call: string;
+  /** Another product's endpoint for this call, when the operation names one. */
+  api?: { host: string; version: string };
   params: Json;
+  /** Parameters that identify rather than describe (key, constants): always sent with a patch. */
+  identity: string[];
   /** Names of parameters that hold secrets (masked in logs and previews). */
   secretParams: string[];
 }
@@ -82,6 +88,7 @@ function sourceOf(spec: FieldSpec): string | undefined {
 
 function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
   if (spec.const !== undefined) return [substituteSettings(spec.const, scope.input.settings)];
+  if (spec.key) return scope.input.vendorKey === undefined ? [] : [scope.input.vendorKey];
   if (spec.param !== undefined) {
     const v = scope.input.created?.[spec.param];
     return v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -218,7 +225,8 @@ export class CompiledMapping {
     }
     if (violations.length > 0) throw new MappingViolationError(violations);
     const secretParams = Object.entries(spec.params).filter(([, f]) => f.secret || f.generate).map(([n]) => n);
-    return { operation, call: spec.call, params, secretParams };
+    const identity = Object.entries(spec.params).filter(([, f]) => f.key || f.const !== undefined || f.param !== undefined).map(([n]) => n);
+    return { operation, call: spec.call, ...(spec.api ? { api: spec.api } : {}), params, identity, secretParams };
   }
 
   /** The settings a target must provide (required and without a default). */
@@ -265,6 +273,17 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
     if (!spec) continue;
     for (const [name, field] of Object.entries(spec.params)) checkField(field, ["operations", op, "params", name]);
   }
+  const ops = new Set(Object.keys(file.operations));
+  const needs = (name: string, why: (string | number)[]) => {
+    if (!ops.has(name)) ctx.addIssue({ code: "custom", path: why, message: `operation '${name}' is not declared under operations` });
+  };
+  file.lifecycle.afterCreate.forEach((n, i) => needs(n, ["lifecycle", "afterCreate", i]));
+  file.lifecycle.beforeDelete.forEach((n, i) => needs(n, ["lifecycle", "beforeDelete", i]));
+  if (file.lifecycle.deactivate === "disable") ["disable", "enable"].forEach((n) => needs(n, ["lifecycle", "deactivate"]));
+  if (file.lifecycle.deactivate === "delete" || file.lifecycle.rename === "recreate") needs("delete", ["lifecycle"]);
+  file.lifecycle.immutable.forEach((p, i) => {
+    if (!(p in file.operations.create.params)) ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
+  });
   if (file.vendor === "huawei-aicc" || file.vendor === "tencent-ciam") {
     const usesGenerate = Object.values(file.operations.create.params).some((f) => f.generate);
     if (usesGenerate && !file.passwordRule) ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords declares the vendor's passwordRule" });

@@ -39,6 +39,8 @@ const FieldBase = {
   const: Scalar.optional(),
   /** The value another operation's parameter of the same name had when this user was created. */
   param: z.string().optional(),
+  /** The vendor's key for this user, as recorded when the vendor acknowledged it (UserId, userAccount). */
+  key: z.literal(true).optional(),
   /** The bridge makes the value: a crypto-random password meeting `passwordRule`, when SCIM sent none. */
   generate: z.literal("password").optional(),
   default: Scalar.optional(),
@@ -79,8 +81,8 @@ export const FieldSchema: z.ZodType<FieldSpec> = z.lazy(() =>
       object: z.record(z.string(), FieldSchema).optional(),
     })
     .strict()
-    .refine((f) => [f.from, f.const, f.param, f.generate, f.items, f.object].filter((v) => v !== undefined).length <= 1, {
-      message: "a field takes its value from one of from / const / param / generate / items / object",
+    .refine((f) => [f.from, f.const, f.param, f.key, f.generate, f.items, f.object].filter((v) => v !== undefined).length <= 1, {
+      message: "a field takes its value from one of from / const / param / key / generate / items / object",
     }),
 );
 
@@ -88,6 +90,13 @@ export const OperationSchema = z
   .object({
     /** The vendor's action (RPC and JSON APIs) or path (Huawei). */
     call: z.string().min(1),
+    /** A call to another product of the same vendor, signed the same way (Alibaba RAM for CCC logins). */
+    api: z.object({ host: z.string().min(1), version: z.string().min(1) }).strict().optional(),
+    /**
+     * update only: `patch` sends the parameters whose mapped value changed since the vendor last
+     * acknowledged them (plus key and constants); `replace` sends the full set whenever anything changed.
+     */
+    mode: z.enum(["patch", "replace"]).optional(),
     params: z.record(z.string(), FieldSchema).default({}),
     /** Where the vendor's user id sits in the answer (dotted path inside the unwrapped result). */
     id: z.string().optional(),
@@ -144,6 +153,25 @@ export const MappingSchema = z
     operations: z
       .object({ create: OperationSchema, lookup: OperationSchema.optional(), check: OperationSchema })
       .catchall(OperationSchema),
+    /** What deactivation, reactivation and renames do at this vendor. */
+    lifecycle: z
+      .object({
+        /** disable: the vendor's status call (operations disable/enable); delete: remove the vendor user
+         * (reactivation creates it again); none: the vendor is not told. */
+        deactivate: z.enum(["disable", "delete", "none"]),
+        /** The create sets the status itself (a SCIM POST with active:false creates the user disabled). */
+        createsWithStatus: z.boolean().default(false),
+        /** Create parameters the vendor never lets change (its login name). */
+        immutable: z.array(z.string()).default([]),
+        /** When one of them would change: reject (400 mutability) or delete and re-create the vendor user. */
+        rename: z.enum(["reject", "recreate"]).default("reject"),
+        /** Operations run after a create succeeds (Alibaba: set the RAM login password). */
+        afterCreate: z.array(z.string()).default([]),
+        /** Operations run before the vendor user is deleted (Alibaba: remove the RAM login). */
+        beforeDelete: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({ deactivate: "none" }),
     errors: ErrorClasses.prefault({}),
   })
   .strict();

@@ -6,7 +6,7 @@ import type { VendorConnection } from "../config/schema";
 import type { Logger } from "../log";
 import { MappingViolationError, type BuiltCall, type CompiledMapping } from "../mapping/compile";
 import { ScimError } from "../scim/errors";
-import type { ScimDocument, Store } from "../store/types";
+import type { ScimDocument, Store, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange } from "./provisioner";
@@ -35,9 +35,10 @@ export function buildVendorCall(
   user: ScimDocument,
   password?: string,
   created?: Record<string, unknown>,
+  vendorKey?: string,
 ): BuiltCall {
   try {
-    return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, password, created });
+    return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, password, created, vendorKey });
   } catch (error) {
     if (error instanceof MappingViolationError)
       throw new ScimError(400, "invalidValue", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
@@ -53,8 +54,24 @@ export class VendorProvisioner implements Provisioner {
   }
 
   async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
-    if (change.op === "create" && change.kind === "User") return this.create(change.id, change.after, context);
-    return {};
+    if (change.op === "members" || change.kind !== "User") return {};
+    const signal = AbortSignal.timeout(this.deps.connection.deadlineMs);
+    try {
+      switch (change.op) {
+        case "create":
+          return await this.created(change.id, change.after, context, signal);
+        case "replace":
+          await this.changed(change.id, change.before.doc, change.after, context, signal);
+          return {};
+        case "delete":
+          await this.deleted(change.id, context, signal);
+          return {};
+      }
+    } catch (error) {
+      if (error instanceof DeadlineExceeded || signal.aborted)
+        throw new ScimError(504, null, `${this.vendor} did not answer within ${this.deps.connection.deadlineMs / 1000} s; nothing was kept. Retrying is safe: a vendor user created meanwhile is found and adopted.`);
+      throw error;
+    }
   }
 
   build(operation: string, user: ScimDocument, context: Partial<ChangeContext> = {}, created?: Record<string, unknown>): BuiltCall {
@@ -65,29 +82,194 @@ export class VendorProvisioner implements Provisioner {
     return callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
   }
 
-  private async create(id: string, user: ScimDocument, context: ChangeContext): Promise<ProvisioningOutcome> {
+  /** Creates (or adopts) the vendor user; returns its key and how it was linked. */
+  private async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<{ key: string; link: "created" | "adopted"; built: BuiltCall }> {
     const built = this.build("create", { ...user, id }, context);
-    const signal = AbortSignal.timeout(this.deps.connection.deadlineMs);
-    try {
-      const outcome = await this.call(built, signal, context);
-      if (outcome.kind === "success") return this.link(id, user, this.keyOf(built, outcome.result), "created");
-      // The vendor may have refused because the user is already there under a code we do not know.
-      if (outcome.kind === "conflict" || outcome.kind === "invalid") {
-        const existing = this.deps.mapping.has("lookup") ? await this.lookup(built, signal, context) : undefined;
-        if (existing !== undefined) {
-          if (this.deps.connection.existingUsers === "reject")
-            throw new ScimError(409, "uniqueness", `${this.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
-          return this.link(id, user, existing, "adopted");
-        }
-        if (outcome.kind === "conflict")
-          throw new ScimError(409, "uniqueness", `${this.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`);
+    const outcome = await this.call(built, signal, context);
+    if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
+    // The vendor may have refused because the user is already there under a code we do not know.
+    if (outcome.kind === "conflict" || outcome.kind === "invalid") {
+      const existing = this.deps.mapping.has("lookup") ? await this.lookup(built, signal, context) : undefined;
+      if (existing !== undefined) {
+        if (this.deps.connection.existingUsers === "reject")
+          throw new ScimError(409, "uniqueness", `${this.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
+        return { key: existing, link: "adopted", built };
       }
-      throw this.refusal(outcome);
-    } catch (error) {
-      if (error instanceof DeadlineExceeded || signal.aborted)
-        throw new ScimError(504, null, `${this.vendor} did not answer within ${this.deps.connection.deadlineMs / 1000} s; nothing was kept. Retrying is safe: a vendor user created meanwhile is found and adopted.`);
-      throw error;
+      if (outcome.kind === "conflict")
+        throw new ScimError(409, "uniqueness", `${this.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`);
     }
+    throw this.refusal(outcome);
+  }
+
+  /** A SCIM POST: create at the vendor (in the status the user has), then the follow-up calls. */
+  private async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<ProvisioningOutcome> {
+    const { lifecycle } = this.deps.mapping.file;
+    const inactive = user.active === false;
+    // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
+    if (inactive && lifecycle.deactivate === "delete") return {};
+    const made = await this.createAtVendor(id, user, context, signal);
+    const link = await this.deps.store.recordLink({
+      target: this.deps.target,
+      scimId: id,
+      vendor: this.vendor,
+      vendorKey: made.key,
+      link: made.link,
+      userName: String(user.userName),
+      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key),
+    });
+    this.deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: this.deps.target, scimId: id, vendor: this.vendor, vendorKey: made.key });
+    await this.followUps(lifecycle.afterCreate, link, user, context, signal);
+    if (inactive && !(lifecycle.createsWithStatus && made.link === "created") && lifecycle.deactivate === "disable") await this.deactivate(link, user, context, signal);
+    else if (inactive && lifecycle.createsWithStatus) await this.deps.store.updateLink(this.deps.target, id, { state: "disabled" });
+    return { annotations: { vendorKey: made.key, link: made.link } };
+  }
+
+  /** What the vendor now holds for this user, per operation, secrets left out. */
+  private acknowledgedAfterCreate(built: BuiltCall, user: ScimDocument, key: string): Record<string, Record<string, unknown>> {
+    const strip = (call: BuiltCall) => Object.fromEntries(Object.entries(call.params).filter(([k]) => !call.secretParams.includes(k)));
+    const acknowledged: Record<string, Record<string, unknown>> = { create: strip(built) };
+    if (this.deps.mapping.has("update")) {
+      try {
+        acknowledged.update = strip(this.deps.mapping.build("update", { user, settings: this.settings, phoneRegion: this.deps.connection.phoneRegion, created: acknowledged.create, vendorKey: key }));
+      } catch {
+        // the next update sends everything
+      }
+    }
+    return acknowledged;
+  }
+
+  private get settings(): Record<string, string> {
+    return this.deps.mapping.settingsWithDefaults(this.deps.connection.settings);
+  }
+
+  /** Builds and makes one operation's call for a linked user; a failure the IdP should see is thrown. */
+  private async run(operation: string, link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, tolerate: VendorOutcome["kind"][] = []): Promise<{ call: BuiltCall; outcome: VendorOutcome }> {
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, operation, { ...user, id: link.scimId }, context.password, link.acknowledged.create, link.vendorKey);
+    const outcome = await this.call(call, signal, context);
+    if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
+    return { call, outcome };
+  }
+
+  private async followUps(operations: string[], link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    for (const operation of operations) {
+      try {
+        await this.run(operation, link, user, context, signal);
+      } catch (error) {
+        // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
+        this.deps.log.error("vendor follow-up call failed", { target: this.deps.target, scimId: link.scimId, operation, detail: (error as Error).message });
+      }
+    }
+  }
+
+  /** Deactivation: the vendor's status call, or the vendor user removed, as the mapping's policy says. */
+  private async deactivate(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const policy = this.deps.mapping.file.lifecycle.deactivate;
+    if (policy === "none" || link.state !== "active") return;
+    if (policy === "disable") {
+      await this.run("disable", link, user, context, signal);
+      await this.deps.store.updateLink(this.deps.target, link.scimId, { state: "disabled" });
+    } else {
+      await this.removeVendorUser(link, user, context, signal);
+    }
+    this.deps.log.info("vendor user deactivated", { target: this.deps.target, scimId: link.scimId, vendor: this.vendor, vendorKey: link.vendorKey, policy });
+  }
+
+  /** Before-delete follow-ups, then the delete; "not found" at the vendor counts as done. */
+  private async removeVendorUser(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    for (const operation of this.deps.mapping.file.lifecycle.beforeDelete) await this.run(operation, link, user, context, signal, ["notFound"]);
+    await this.run("delete", link, user, context, signal, ["notFound"]);
+    await this.deps.store.updateLink(this.deps.target, link.scimId, { state: "removed" });
+  }
+
+  private async reactivate(link: VendorLink | undefined, id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+    const policy = this.deps.mapping.file.lifecycle.deactivate;
+    if (link && link.state === "disabled") {
+      await this.run("enable", link, user, context, signal);
+      await this.deps.store.updateLink(this.deps.target, id, { state: "active" });
+      return { ...link, state: "active" };
+    }
+    if (link && link.state === "active") return link;
+    if (policy === "none" && link) return link;
+    // Removed (or never created): create the vendor user again and record its new key.
+    const made = await this.createAtVendor(id, user, context, signal);
+    const fresh = await this.deps.store.recordLink({
+      target: this.deps.target,
+      scimId: id,
+      vendor: this.vendor,
+      vendorKey: made.key,
+      link: made.link,
+      userName: String(user.userName),
+      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key),
+    });
+    await this.followUps(this.deps.mapping.file.lifecycle.afterCreate, fresh, user, context, signal);
+    this.deps.log.info("vendor user reactivated", { target: this.deps.target, scimId: id, vendor: this.vendor, vendorKey: made.key });
+    return fresh;
+  }
+
+  private async linkOf(id: string): Promise<VendorLink | undefined> {
+    return (await this.deps.store.linksOf(this.deps.target, [id])).get(id);
+  }
+
+  /**
+   * A PUT or PATCH. The status change goes first and nothing else in the request can stop it: once a
+   * deactivation reached the vendor, a profile field the vendor would refuse is logged, not answered.
+   */
+  private async changed(id: string, before: ScimDocument, after: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const { lifecycle } = this.deps.mapping.file;
+    let link = await this.linkOf(id);
+    const wasActive = before.active !== false;
+    const isActive = after.active !== false;
+    if (wasActive && !isActive && link) await this.deactivate(link, after, context, signal);
+    if (!wasActive && isActive) link = await this.reactivate(link, id, after, context, signal);
+    if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
+    if (!isActive && lifecycle.deactivate === "delete") return;
+    const deactivating = wasActive && !isActive;
+    try {
+      link = await this.renamed(link, before, after, context, signal);
+      await this.updateProfile(link, after, context, signal);
+      if (context.password && this.deps.mapping.has("password")) await this.run("password", link, after, context, signal);
+    } catch (error) {
+      if (!deactivating) throw error;
+      this.deps.log.warn("profile change not applied at the vendor; the deactivation was", { target: this.deps.target, scimId: id, detail: (error as Error).message });
+    }
+  }
+
+  /** A change of a parameter the vendor never lets change: refused, or the vendor user re-created. */
+  private async renamed(link: VendorLink, before: ScimDocument, after: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+    const { immutable, rename } = this.deps.mapping.file.lifecycle;
+    if (immutable.length === 0) return link;
+    const next = this.build("create", { ...after, id: link.scimId }, context);
+    const previous = link.acknowledged.create ?? {};
+    const changed = immutable.filter((p) => previous[p] !== undefined && String(previous[p]) !== String(next.params[p]));
+    if (changed.length === 0) return link;
+    if (rename === "reject")
+      throw new ScimError(400, "mutability", `${this.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`);
+    await this.removeVendorUser(link, before, context, signal);
+    return this.reactivate(undefined, link.scimId, after, context, signal);
+  }
+
+  /** The update call with only what changed since the vendor last acknowledged it (patch), or everything (replace). */
+  private async updateProfile(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    if (!this.deps.mapping.has("update")) return;
+    const op = this.deps.mapping.operation("update");
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, "update", { ...user, id: link.scimId }, undefined, link.acknowledged.create, link.vendorKey);
+    const last = link.acknowledged.update ?? {};
+    const same = (k: string) => JSON.stringify(call.params[k]) === JSON.stringify(last[k]);
+    const described = Object.keys(call.params).filter((k) => !call.identity.includes(k));
+    const removed = Object.keys(last).filter((k) => !(k in call.params) && !call.identity.includes(k));
+    const changed = described.filter((k) => !same(k));
+    if (changed.length === 0 && removed.length === 0) return;
+    const sent = op.mode === "replace" ? call : { ...call, params: Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))) };
+    const outcome = await this.call(sent, signal, context);
+    if (outcome.kind !== "success") throw this.refusal(outcome);
+    await this.deps.store.updateLink(this.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
+  }
+
+  /** A SCIM DELETE: the vendor user goes too (not found counts as done); the link record stays. */
+  private async deleted(id: string, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const link = await this.linkOf(id);
+    if (link && link.state !== "removed") await this.removeVendorUser(link, {}, context, signal);
+    if (link) await this.deps.store.markLinkDeleted(this.deps.target, id);
   }
 
   private keyOf(built: BuiltCall, result: Record<string, unknown>): string {
@@ -115,12 +297,6 @@ export class VendorProvisioner implements Provisioner {
     }
     const key = pick(found, op.id ?? "");
     return typeof key === "string" || typeof key === "number" ? String(key) : undefined;
-  }
-
-  private async link(id: string, user: ScimDocument, vendorKey: string, link: "created" | "adopted"): Promise<ProvisioningOutcome> {
-    await this.deps.store.recordLink({ target: this.deps.target, scimId: id, vendor: this.vendor, vendorKey, link, userName: String(user.userName) });
-    this.deps.log.info(link === "created" ? "vendor user created" : "vendor user adopted", { target: this.deps.target, scimId: id, vendor: this.vendor, vendorKey });
-    return { annotations: { vendorKey, link } };
   }
 
   /** A vendor refusal as the SCIM error the IdP should see. */

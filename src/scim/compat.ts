@@ -177,3 +177,17 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
   void _lower;
   return { ...rest, Operations: fixed };
 }
+
+/** The password a PatchOp sets (Okta's password sync), if any: `path: password`, or inside a path-less value. */
+export function patchPassword(message: Json): string | undefined {
+  const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : [];
+  for (const op of operations as Json[]) {
+    if (!isObject(op) || !["add", "replace"].includes(String(op.op).toLowerCase())) continue;
+    if (typeof op.path === "string" && op.path.trim().toLowerCase() === "password" && typeof op.value === "string") return op.value;
+    if (op.path === undefined && isObject(op.value)) {
+      const key = Object.keys(op.value).find((k) => k.toLowerCase() === "password");
+      if (key !== undefined && typeof op.value[key] === "string") return op.value[key] as string;
+    }
+  }
+  return undefined;
+}

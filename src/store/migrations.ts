@@ -76,4 +76,15 @@ export const sqliteMigrations: Migration[] = [
       CREATE INDEX vendor_links_key ON vendor_links (target, vendor_key);
     `,
   },
+  {
+    version: 3,
+    name: "vendor state and acknowledged payloads",
+    sql: `
+      -- active | disabled | removed: what the vendor user is now, as far as the bridge made it so.
+      ALTER TABLE vendor_links ADD COLUMN state TEXT NOT NULL DEFAULT 'active';
+      -- The parameters the vendor last acknowledged, per operation (JSON, secrets left out): updates are
+      -- diffed against these, not against the last SCIM state, so a failed call is sent again.
+      ALTER TABLE vendor_links ADD COLUMN acknowledged TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
 ];

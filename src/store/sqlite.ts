@@ -62,6 +62,8 @@ interface LinkRow {
   user_name: string;
   created_at: string;
   deleted_at: string | null;
+  state: VendorLink["state"];
+  acknowledged: string;
 }
 
 function toLink(row: LinkRow): VendorLink {
@@ -72,6 +74,8 @@ function toLink(row: LinkRow): VendorLink {
     vendorKey: row.vendor_key,
     link: row.link,
     userName: row.user_name,
+    state: row.state,
+    acknowledged: JSON.parse(row.acknowledged) as VendorLink["acknowledged"],
     createdAt: row.created_at,
     ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
   };
@@ -258,16 +262,28 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  async recordLink(link: Omit<VendorLink, "createdAt" | "deletedAt">): Promise<VendorLink> {
+  async recordLink(link: Parameters<Store["recordLink"]>[0]): Promise<VendorLink> {
     const createdAt = new Date().toISOString();
+    const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
     this.db
       .prepare(
-        `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
-           user_name = excluded.user_name, created_at = excluded.created_at, deleted_at = NULL`,
+           user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
       )
-      .run(link.target, link.scimId, link.vendor, link.vendorKey, link.link, link.userName, createdAt);
-    return { ...link, createdAt };
+      .run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
+    return full;
+  }
+
+  async updateLink(target: string, scimId: string, change: Parameters<Store["updateLink"]>[2]): Promise<void> {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    if (change.state !== undefined) sets.push("state = ?"), values.push(change.state);
+    if (change.acknowledged !== undefined) sets.push("acknowledged = ?"), values.push(JSON.stringify(change.acknowledged));
+    if (change.vendorKey !== undefined) sets.push("vendor_key = ?"), values.push(change.vendorKey);
+    if (change.link !== undefined) sets.push("link = ?"), values.push(change.link);
+    if (sets.length === 0) return;
+    this.db.prepare(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = ? AND scim_id = ?`).run(...values, target, scimId);
   }
 
   async markLinkDeleted(target: string, scimId: string): Promise<void> {

@@ -71,6 +71,10 @@ export interface VendorLink {
   vendorKey: string;
   link: "created" | "adopted";
   userName: string;
+  /** What the vendor user is now: active, disabled, or removed (deleted at the vendor by the bridge). */
+  state: "active" | "disabled" | "removed";
+  /** The parameters the vendor last acknowledged, by operation name (secrets left out). */
+  acknowledged: Record<string, Record<string, unknown>>;
   createdAt: string;
   deletedAt?: string;
 }
@@ -123,7 +127,8 @@ export interface Store {
   removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource>;
   replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
   /** Vendor links: written when the vendor acknowledges a create or an adoption; never deleted. */
-  recordLink(link: Omit<VendorLink, "createdAt" | "deletedAt">): Promise<VendorLink>;
+  recordLink(link: Omit<VendorLink, "createdAt" | "deletedAt" | "state" | "acknowledged"> & Partial<Pick<VendorLink, "state" | "acknowledged">>): Promise<VendorLink>;
+  updateLink(target: string, scimId: string, change: Partial<Pick<VendorLink, "state" | "acknowledged" | "vendorKey" | "link">>): Promise<void>;
   markLinkDeleted(target: string, scimId: string): Promise<void>;
   linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>>;
   allLinks(target: string): Promise<VendorLink[]>;

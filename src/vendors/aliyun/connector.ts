@@ -31,7 +31,7 @@ export class AliyunConnector extends BaseConnector {
   }
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
-    const rpc = { host: this.endpoint.host, action: call.call, version: this.endpoint.version, params: flattenRpc(call.params) };
+    const rpc = { host: call.api?.host ?? this.endpoint.host, action: call.call, version: call.api?.version ?? this.endpoint.version, params: flattenRpc(call.params) };
     return this.signature === "v3" ? signV3(rpc, this.credentials, now, this.nonce()) : signV2(rpc, this.credentials, now, this.nonce());
   }
 
