@@ -50,6 +50,24 @@ export class AliyunCccSandbox extends VendorSandbox {
       this.users.set(user.id, user);
       return { UserId: user.id };
     },
+    ModifyUser: (p) => {
+      this.checkInstance(p);
+      const user = this.userOf(p.UserId);
+      requireParams(p, ["DisplayName", "Email", "RoleId"], (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`));
+      const { InstanceId, UserId, ...fields } = p;
+      void InstanceId;
+      void UserId;
+      Object.assign(user, fields);
+      return {};
+    },
+    RemoveUsers: (p) => {
+      this.checkInstance(p);
+      const ids = p.UserId as string[] | undefined;
+      requireParams(p, ["UserId"], () => new VendorError(400, "MissingParameter", 'The input parameter "UserId" that is mandatory for processing this request is not supplied.'));
+      for (const id of ids!) this.userOf(id);
+      for (const id of ids!) this.users.delete(id);
+      return {};
+    },
     FindUsers: (p) => {
       this.checkInstance(p);
       const criteria = String(p.Criteria ?? "").toLowerCase();
@@ -61,6 +79,30 @@ export class AliyunCccSandbox extends VendorSandbox {
       return this.page([...this.users.values()], p);
     },
   };
+
+  /** RAM login profiles of the CCC users' RAM accounts, by RAM user name (= LoginName). */
+  readonly loginProfiles = new Map<string, { passwordResetRequired: boolean }>();
+
+  private readonly ram: Record<string, (p: Json) => Json> = {
+    UpdateLoginProfile: (p) => {
+      requireParams(p, ["UserName"], () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'));
+      if (!this.byLogin(p.UserName)) throw new VendorError(404, "EntityNotExist.User", `The user ${String(p.UserName)} does not exist.`);
+      if (p.Password !== undefined && String(p.Password).length < 8) throw new VendorError(400, "InvalidParameter.Password", "The password does not meet the password policy.");
+      this.loginProfiles.set(String(p.UserName), { passwordResetRequired: String(p.PasswordResetRequired) === "true" });
+      return { LoginProfile: { UserName: p.UserName, PasswordResetRequired: String(p.PasswordResetRequired) === "true" } };
+    },
+    DeleteLoginProfile: (p) => {
+      requireParams(p, ["UserName"], () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'));
+      if (!this.loginProfiles.delete(String(p.UserName))) throw new VendorError(404, "EntityNotExist.User.LoginProfile", `The login profile of ${String(p.UserName)} does not exist.`);
+      return {};
+    },
+  };
+
+  private userOf(id: unknown): SandboxUser {
+    const user = this.users.get(String(id));
+    if (!user) throw new VendorError(404, "UserNotFound", `The user ${String(id)} does not exist in the instance.`);
+    return user;
+  }
 
   private page(all: SandboxUser[], p: Json): Json {
     const size = Number(p.PageSize ?? 10);
@@ -95,8 +137,10 @@ export class AliyunCccSandbox extends VendorSandbox {
     const flat = header(req.headers, "authorization").startsWith("ACS3-") ? this.verifyV3(req) : this.verifyV2(req);
     const action = flat.Action ?? header(req.headers, "x-acs-action");
     const version = flat.Version ?? header(req.headers, "x-acs-version");
-    if (version !== "2017-07-05") throw new VendorError(400, "InvalidVersion", "Specified parameter Version is not valid.");
-    const handler = this.actions[action];
+    // RAM (2015-05-01) shares the credentials and the signature; its actions are routed by version.
+    const table = version === "2017-07-05" ? this.actions : version === "2015-05-01" ? this.ram : undefined;
+    if (!table) throw new VendorError(400, "InvalidVersion", "Specified parameter Version is not valid.");
+    const handler = table[action];
     if (!handler) throw new VendorError(404, "InvalidAction.NotFound", `Specified api ${action} is not found.`);
     const business = { ...flat };
     for (const common of ["Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Signature", "SecurityToken"]) delete business[common];

@@ -1,6 +1,6 @@
 /** Huawei AICC agent-account simulator (seed 002): tokenByAkSk, bearer checks, the account and password rules. */
 import { randomUUID } from "node:crypto";
-import { header, lengthOf, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import { bytesOf, header, lengthOf, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface HuaweiSecret {
   appKey: string;
@@ -44,6 +44,29 @@ export class HuaweiAiccSandbox extends VendorSandbox {
       this.users.set(user.id, user);
       return { resultMessage: "create agent account success", workNo };
     },
+    "agentAccount/update": (p) => {
+      const user = this.accountOf(p.userAccount);
+      if (p.userName !== undefined && (bytesOf(p.userName) > 20 || /["[\]'&()=;<>,]/.test(String(p.userName)))) throw new VendorError(400, "1", "userName is at most 20 bytes without \"[]'&()=;<>,");
+      if (p.email !== undefined && !/^[^@\s]{1,64}@[^@\s]{1,255}$/.test(String(p.email))) throw new VendorError(400, "1", "email is not valid");
+      if (p.newPassWord !== undefined) {
+        const pw = String(p.newPassWord);
+        if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw)) throw new VendorError(400, "1", "newPassWord does not meet the password rule");
+        user.passwordSetAt = Date.now();
+      }
+      const { userAccount, newPassWord, oldPassWord, ...fields } = p;
+      void userAccount;
+      void newPassWord;
+      void oldPassWord;
+      Object.assign(user, fields);
+      return { resultMessage: "update agent account success" };
+    },
+    "agentAccount/delete": (p) => {
+      // The delete documentation forbids '@' and '.' in the account, unlike create.
+      if (/[@.]/.test(String(p.userAccount ?? ""))) throw new VendorError(400, "1", "userAccount contains characters delete does not accept");
+      const user = this.accountOf(p.userAccount);
+      this.users.delete(user.id);
+      return { resultMessage: "delete agent account success" };
+    },
     "agentAccount/query": (p) => {
       if (p.userAccount !== undefined) {
         const u = this.users.get(String(p.userAccount));
@@ -55,6 +78,12 @@ export class HuaweiAiccSandbox extends VendorSandbox {
       return { resultMessage: "success", data: all.slice(num * size, (num + 1) * size).map((u) => this.view(u)), total: all.length };
     },
   };
+
+  private accountOf(account: unknown): SandboxUser {
+    const user = this.users.get(String(account));
+    if (!user) throw new VendorError(500, "1", `the agent account ${String(account)} does not exist`);
+    return user;
+  }
 
   private view(u: SandboxUser): Json {
     const { id, ...rest } = u;

@@ -102,6 +102,42 @@ export class CiamSandbox extends TencentSandbox {
       this.users.set(user.id, user);
       return { User: this.view(user) };
     },
+    UpdateUser: (p) => {
+      this.checkStore(p);
+      const user = this.userOf(p.UserId);
+      for (const [field, code] of [["UserName", "FailedOperation.UserNameAlreadyExists"], ["Email", "FailedOperation.EmailAlreadyExists"], ["PhoneNumber", "FailedOperation.PhoneNumberAlreadyExists"]] as const) {
+        const other = p[field] === undefined ? undefined : this.findBy(field, p[field]);
+        if (other && other.id !== user.id) throw this.invalid(code, `${field} is bound to another user.`);
+      }
+      if (p.PhoneNumber !== undefined && !/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber))) throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
+      const { UserStoreId, UserId, ...fields } = p;
+      void UserStoreId;
+      void UserId;
+      Object.assign(user, fields);
+      return {};
+    },
+    UpdateUserStatus: (p) => {
+      this.checkStore(p);
+      const user = this.userOf(p.UserId);
+      if (!["NORMAL", "LOCK", "FREEZE"].includes(String(p.Status))) throw this.invalid("InvalidParameterValue", "Status is NORMAL, LOCK or FREEZE.");
+      user.Status = p.Status;
+      return {};
+    },
+    DeleteUsers: (p) => {
+      this.checkStore(p);
+      const ids = p.UserIds as string[] | undefined;
+      if (!Array.isArray(ids) || ids.length === 0) throw this.invalid("InvalidParameter", "UserIds is required.");
+      for (const id of ids) this.userOf(id);
+      for (const id of ids) this.users.delete(id);
+      return {};
+    },
+    SetPassword: (p) => {
+      this.checkStore(p);
+      const user = this.userOf(p.UserId);
+      if (typeof p.Password !== "string" || p.Password.length < 8) throw this.invalid("FailedOperation.PasswordIsNull", "The password cannot be empty.");
+      user.PasswordSetAt = Date.now();
+      return {};
+    },
     ListUser: (p) => {
       this.checkStore(p);
       const filters = (p.Filters as { Key: string; Values: string[] }[] | undefined) ?? [];
@@ -116,6 +152,12 @@ export class CiamSandbox extends TencentSandbox {
 
   private checkStore(p: Json): void {
     if (p.UserStoreId !== this.userStoreId) throw this.invalid("FailedOperation.InvalidUserStore", "The user store does not exist.");
+  }
+
+  private userOf(id: unknown): SandboxUser {
+    const user = this.users.get(String(id));
+    if (!user) throw this.invalid("FailedOperation.UserNotFound", "The user does not exist.");
+    return user;
   }
 
   private view(u: SandboxUser): Json {
@@ -148,6 +190,36 @@ export class CicSandbox extends TencentSandbox {
       this.users.set(user.id, user);
       return { UserInfo: { ...this.view(user), Password: `Init!${randomUUID().slice(0, 8)}` } };
     },
+    UpdateUser: (p) => {
+      this.checkZone(p);
+      const user = this.userOf(p.UserId);
+      if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotUpdate", "Synchronized users cannot be updated.");
+      for (const [field, max] of [["NewFirstName", 64], ["NewLastName", 64], ["NewDisplayName", 256], ["NewDescription", 1024], ["NewEmail", 128]] as const) {
+        if (p[field] === undefined) continue;
+        if (lengthOf(p[field]) > max) throw this.invalid("InvalidParameterValue", `${field} is at most ${max} characters.`);
+        const target = field.slice(3);
+        if (target === "Email") {
+          const other = this.findBy("Email", p[field]);
+          if (other && other.id !== user.id) throw this.invalid("InvalidParameter.EmailAlreadyExists", "The email address already exists.");
+        }
+        user[target] = p[field];
+      }
+      return {};
+    },
+    UpdateUserStatus: (p) => {
+      this.checkZone(p);
+      const user = this.userOf(p.UserId);
+      if (!["Enabled", "Disabled"].includes(String(p.NewUserStatus))) throw this.invalid("InvalidParameterValue", "NewUserStatus is Enabled or Disabled.");
+      user.UserStatus = p.NewUserStatus;
+      return {};
+    },
+    DeleteUser: (p) => {
+      this.checkZone(p);
+      const user = this.userOf(p.UserId);
+      if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotDelete", "Synchronized users cannot be deleted.");
+      this.users.delete(user.id);
+      return {};
+    },
     ListUsers: (p) => {
       this.checkZone(p);
       const max = Number(p.MaxResults ?? 10);
@@ -157,6 +229,12 @@ export class CicSandbox extends TencentSandbox {
       return { Users: all.slice(0, max).map((u) => this.view(u)), TotalCounts: all.length, IsTruncated: all.length > max, MaxResults: max };
     },
   };
+
+  private userOf(id: unknown): SandboxUser {
+    const user = this.users.get(String(id));
+    if (!user) throw this.invalid("ResourceNotFound.UserNotExist", "The user does not exist.");
+    return user;
+  }
 
   private checkZone(p: Json): void {
     requireParams(p, ["ZoneId"], () => this.invalid("MissingParameter", "The request is missing a required parameter `ZoneId`."));

@@ -31,6 +31,28 @@ export class VolcengineSandbox extends VendorSandbox {
       this.users.set(user.id, user);
       return this.view(user);
     },
+    UpdateUser: (p) => {
+      const user = this.userOf(p.UserId);
+      for (const [field, max] of [["UserName", 54], ["DisplayName", 64], ["Description", 255], ["Email", 128], ["Phone", 20]] as const)
+        if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
+      const other = p.UserName === undefined ? undefined : this.byName(p.UserName);
+      if (other && other.id !== user.id) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
+      const { UserId, ...fields } = p;
+      void UserId;
+      Object.assign(user, fields, { UpdatedTime: new Date().toISOString() });
+      return this.view(user);
+    },
+    DeleteUser: (p) => {
+      const user = this.userOf(p.UserId);
+      this.users.delete(user.id);
+      return {};
+    },
+    ResetPassword: (p) => {
+      const user = this.userOf(p.UserId);
+      if (typeof p.Password !== "string" || p.Password.length < 8) throw new VendorError(400, "InvalidParam", "The parameter Password is invalid");
+      user.PasswordSetAt = Date.now();
+      return {};
+    },
     ListUsers: (p) => {
       const size = Number(p.PageSize ?? 10);
       const number = Number(p.PageNumber ?? 1);
@@ -80,6 +102,12 @@ export class VolcengineSandbox extends VendorSandbox {
 
   protected failure(action: string, error: VendorError): SandboxResponse {
     return { status: error.status, body: { ResponseMetadata: { ...this.meta(action === "?" ? this.lastAction : action), Error: { Code: error.code, Message: error.message } } } };
+  }
+
+  private userOf(id: unknown): SandboxUser {
+    const user = this.users.get(String(id));
+    if (!user) throw new VendorError(404, "UserNotExist", `User ${String(id)} does not exist`);
+    return user;
   }
 
   private byName(name: unknown): SandboxUser | undefined {

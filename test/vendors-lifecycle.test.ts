@@ -1,0 +1,220 @@
+/**
+ * One user through its whole life at each seed vendor: create → profile update (Okta PUT, Entra PATCH) →
+ * password change → deactivate → reactivate → delete, asserting the exact vendor calls of every step, that
+ * a no-op PATCH makes none, and that a deactivation cannot be blocked by the request's other fields.
+ */
+import type { SandboxUser, VendorSandbox } from "../src/sandbox/sandbox";
+import type { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
+import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { CORE_USER, patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
+import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";
+
+interface Lifecycle {
+  create: string[];
+  update: string[];
+  password: string[];
+  deactivate: string[];
+  reactivate: string[];
+  delete: string[];
+  /** Whether the vendor user still exists (disabled) after deactivation, and how that shows. */
+  disabled?: (u: SandboxUser) => boolean;
+  /** A rename of the login is refused (the vendor cannot change it). */
+  renameRefused: boolean;
+}
+
+const LIFECYCLES: Record<string, Lifecycle> = {
+  "aliyun-ccc": {
+    create: ["CreateUser", "UpdateLoginProfile"],
+    update: ["ModifyUser"],
+    password: ["UpdateLoginProfile"],
+    deactivate: ["DeleteLoginProfile", "RemoveUsers"],
+    reactivate: ["CreateUser", "UpdateLoginProfile"],
+    delete: ["DeleteLoginProfile", "RemoveUsers"],
+    renameRefused: true,
+  },
+  "tencent-ciam": {
+    create: ["CreateUser"],
+    update: ["UpdateUser"],
+    password: ["SetPassword"],
+    deactivate: ["UpdateUserStatus"],
+    reactivate: ["UpdateUserStatus"],
+    delete: ["DeleteUsers"],
+    disabled: (u) => u.Status === "FREEZE",
+    renameRefused: false,
+  },
+  "huawei-aicc": {
+    create: ["agentAccount/create"],
+    update: ["agentAccount/update"],
+    password: ["agentAccount/update"],
+    deactivate: ["agentAccount/delete"],
+    reactivate: ["agentAccount/create"],
+    delete: ["agentAccount/delete"],
+    renameRefused: true,
+  },
+  "volcengine-cloudidentity": {
+    create: ["CreateUser"],
+    update: ["UpdateUser"],
+    password: ["ResetPassword"],
+    deactivate: ["DeleteUser"],
+    reactivate: ["CreateUser"],
+    delete: ["DeleteUser"],
+    renameRefused: false,
+  },
+  "tencent-cic": {
+    create: ["CreateUser"],
+    update: ["UpdateUser"],
+    password: [], // CIC takes no password from outside
+    deactivate: ["UpdateUserStatus"],
+    reactivate: ["UpdateUserStatus"],
+    delete: ["DeleteUser"],
+    disabled: (u) => u.UserStatus === "Disabled",
+    renameRefused: true,
+  },
+};
+
+const person = (extra: Record<string, unknown> = {}) => ({
+  schemas: [CORE_USER],
+  userName: "kay@example.com",
+  externalId: "idp-kay",
+  name: { givenName: "Kay", familyName: "Sparck" },
+  displayName: "Kay Sparck",
+  emails: [{ primary: true, value: "kay@example.com", type: "work" }],
+  phoneNumbers: [{ value: "13800138000", type: "mobile" }],
+  active: true,
+  ...extra,
+});
+
+describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
+  const expected = LIFECYCLES[fixture.name]!;
+  let sandbox: VendorSandbox;
+  let bridge: TestBridge;
+  let seen = 0;
+
+  /** The vendor calls made since the last step (token fetches left out). */
+  function step(): { action: string; params: Record<string, unknown>; answer: string }[] {
+    const calls = sandbox.calls.slice(seen).filter((c) => c.action !== "tokenByAkSk");
+    seen = sandbox.calls.length;
+    return calls;
+  }
+
+  beforeEach(async () => {
+    sandbox = fixture.sandbox();
+    seen = 0;
+    bridge = await startTestBridge([{ name: "t", vendor: fixture.vendor(await sandbox.listen()) }], { env: ENV });
+  });
+  afterEach(async () => {
+    await bridge.close();
+    await sandbox.close();
+  });
+
+  const vendorUser = () => [...sandbox.users.values()][0];
+
+  it("create → Okta PUT → Entra PATCH → password → deactivate → reactivate → delete, with the exact vendor calls", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    expect(step().map((c) => c.action)).toEqual(expected.create);
+    const firstKey = created[VENDOR_LINK].vendorUserId;
+
+    // a no-op PATCH makes no vendor call
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Kay Sparck" })).expect(200);
+    expect(step()).toEqual([]);
+
+    // Okta: GET then PUT of the whole object with one change
+    const current = (await t.get(`/Users/${created.id}`).expect(200)).body;
+    await t.put(`/Users/${created.id}`, { ...current, displayName: "Karen Spärck Jones" }).expect(200);
+    const put = step();
+    expect(put.map((c) => c.action)).toEqual(expected.update);
+    expect(put.every((c) => c.answer === "ok")).toBe(true);
+    expect(JSON.stringify(put[0]!.params)).toContain("Karen Sp");
+
+    // Entra: one PATCH per path
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "Replace", path: 'emails[type eq "work"].value', value: "karen@example.com" })).expect(200);
+    const patched = step();
+    expect(patched.map((c) => c.action)).toEqual(expected.update);
+    expect(JSON.stringify(patched[0]!.params)).toContain("karen@example.com");
+
+    // Okta password sync
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { password: "New-Passw0rd!x" } })).expect(200);
+    const pw = step();
+    expect(pw.map((c) => c.action)).toEqual(expected.password);
+    if (pw.length > 0) expect(JSON.stringify(pw[0]!.params)).toContain("New-Passw0rd!x");
+    expect(bridge.logs.join("\n")).not.toContain("New-Passw0rd!x");
+
+    // deactivate (Entra's string boolean)
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "Replace", path: "active", value: "False" })).expect(200);
+    expect(step().map((c) => c.action)).toEqual(expected.deactivate);
+    if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(true);
+    else expect(sandbox.users.size).toBe(0);
+    if (fixture.name === "aliyun-ccc") expect((sandbox as AliyunCccSandbox).loginProfiles.size).toBe(0);
+
+    // profile changes while deactivated under the delete policy wait for reactivation
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "Fellow" })).expect(200);
+    if (!expected.disabled) expect(step()).toEqual([]);
+    else step();
+
+    // reactivate (Okta's path-less value)
+    const back = (await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { active: true } })).expect(200)).body;
+    expect(step().map((c) => c.action)).toEqual(expected.reactivate);
+    expect(sandbox.users.size).toBe(1);
+    if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(false);
+    else {
+      // re-created from the current SCIM state, under a key the bridge recorded
+      expect(JSON.stringify(vendorUser())).toContain("karen@example.com");
+      expect(back[VENDOR_LINK].vendorUserId).toBe(fixture.keyOf(vendorUser()!));
+      if (fixture.name !== "huawei-aicc") expect(back[VENDOR_LINK].vendorUserId).not.toBe(firstKey);
+    }
+
+    // delete
+    await t.delete(`/Users/${created.id}`).expect(204);
+    expect(step().map((c) => c.action)).toEqual(expected.delete);
+    expect(sandbox.users.size).toBe(0);
+    const links = await bridge.store.allLinks("t");
+    expect(links).toHaveLength(1);
+    expect(links[0]).toMatchObject({ scimId: created.id, state: "removed" });
+    expect(links[0]!.deletedAt).toBeDefined();
+  });
+
+  it("a deactivating PUT whose other fields break the mapping still deactivates at the vendor", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    step();
+    const broken = { ...person(), active: false, emails: [{ primary: true, value: `${"x".repeat(400)}@example.com` }], phoneNumbers: [{ value: "12", type: "mobile" }] };
+    const res = await t.put(`/Users/${created.id}`, broken).expect(200);
+    expect(res.body.active).toBe(false);
+    expect(step().map((c) => c.action)).toEqual(expected.deactivate);
+    if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(true);
+    else expect(sandbox.users.size).toBe(0);
+  });
+
+  it("a rename of the vendor's login: refused where it cannot change, an update where it can", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    step();
+    const res = await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "userName", value: "kay.renamed@example.com" }));
+    if (expected.renameRefused) {
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe("mutability");
+      expect(step()).toEqual([]);
+      expect((await t.get(`/Users/${created.id}`).expect(200)).body.userName).toBe("kay@example.com");
+    } else {
+      expect(res.status).toBe(200);
+      expect(step().map((c) => c.action)).toEqual(expected.update);
+      expect(JSON.stringify(vendorUser())).toContain("kay.renamed@example.com");
+    }
+  });
+
+  it("a DELETE of a user the vendor already lost is done (not found counts as deleted)", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    sandbox.users.clear();
+    await t.delete(`/Users/${created.id}`).expect(204);
+    await t.get(`/Users/${created.id}`).expect(404);
+  });
+
+  it("a user POSTed inactive is created disabled, or not created where deactivation deletes", async () => {
+    const t = bridge.as("t");
+    await t.post("/Users", person({ active: false })).expect(201);
+    if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(true);
+    else expect(sandbox.users.size).toBe(0);
+  });
+});
