@@ -11,6 +11,10 @@ import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";
 
 interface Lifecycle {
   create: string[];
+  groupCreate: string[];
+  groupAdd: string[];
+  groupRemove: string[];
+  groupDelete: string[];
   update: string[];
   password: string[];
   deactivate: string[];
@@ -24,6 +28,10 @@ interface Lifecycle {
 
 const LIFECYCLES: Record<string, Lifecycle> = {
   "aliyun-ccc": {
+    groupCreate: [],
+    groupAdd: ["ModifyUser"],
+    groupRemove: ["ModifyUser"],
+    groupDelete: [],
     create: ["CreateUser", "UpdateLoginProfile"],
     update: ["ModifyUser"],
     password: ["UpdateLoginProfile"],
@@ -33,6 +41,10 @@ const LIFECYCLES: Record<string, Lifecycle> = {
     renameRefused: true,
   },
   "tencent-ciam": {
+    groupCreate: [],
+    groupAdd: ["UpdateUser"],
+    groupRemove: ["UpdateUser"],
+    groupDelete: [],
     create: ["CreateUser"],
     update: ["UpdateUser"],
     password: ["SetPassword"],
@@ -43,6 +55,10 @@ const LIFECYCLES: Record<string, Lifecycle> = {
     renameRefused: false,
   },
   "huawei-aicc": {
+    groupCreate: [],
+    groupAdd: ["agentAccount/update"],
+    groupRemove: ["agentAccount/update"],
+    groupDelete: [],
     create: ["agentAccount/create"],
     update: ["agentAccount/update"],
     password: ["agentAccount/update"],
@@ -52,15 +68,23 @@ const LIFECYCLES: Record<string, Lifecycle> = {
     renameRefused: true,
   },
   "volcengine-cloudidentity": {
+    groupCreate: ["ListGroups", "CreateGroup"],
+    groupAdd: ["AddUserToGroup"],
+    groupRemove: ["RemoveUserFromGroup"],
+    groupDelete: ["DeleteGroup"],
     create: ["CreateUser"],
     update: ["UpdateUser"],
     password: ["ResetPassword"],
     deactivate: ["DeleteUser"],
-    reactivate: ["CreateUser"],
+    reactivate: ["CreateUser", "AddUserToGroup"], // re-created, then back in its groups
     delete: ["DeleteUser"],
     renameRefused: false,
   },
   "tencent-cic": {
+    groupCreate: ["ListGroups", "CreateGroup"],
+    groupAdd: ["AddUserToGroup"],
+    groupRemove: ["RemoveUserFromGroup"],
+    groupDelete: ["DeleteGroup"],
     create: ["CreateUser"],
     update: ["UpdateUser"],
     password: [], // CIC takes no password from outside
@@ -100,8 +124,18 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
   beforeEach(async () => {
     sandbox = fixture.sandbox();
     seen = 0;
-    bridge = await startTestBridge([{ name: "t", vendor: fixture.vendor(await sandbox.listen()) }], { env: ENV });
+    const groups = fixture.groups.model === "membership" ? { unknown: "create" } : { map: { [fixture.groups.seed.name]: fixture.groups.seed.id } };
+    if (fixture.groups.model === "userAttribute") sandbox.seedGroup(fixture.groups.seed.id, fixture.groups.seed.name);
+    bridge = await startTestBridge([{ name: "t", vendor: { ...fixture.vendor(await sandbox.listen()), groups } }], { env: ENV });
   });
+
+  /** Whether the vendor has the user in the group, however this vendor keeps memberships. */
+  function vendorHasMembership(): boolean {
+    const user = vendorUser();
+    if (!user) return false;
+    if (fixture.groups.model === "membership") return [...sandbox.groups.values()].some((g) => g.members.has(user.id));
+    return JSON.stringify(user.SkillGroupId ?? user.UserGroup ?? user.skills ?? []).includes(fixture.groups.seed.id);
+  }
   afterEach(async () => {
     await bridge.close();
     await sandbox.close();
@@ -140,6 +174,15 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     if (pw.length > 0) expect(JSON.stringify(pw[0]!.params)).toContain("New-Passw0rd!x");
     expect(bridge.logs.join("\n")).not.toContain("New-Passw0rd!x");
 
+    // group add
+    const group = (await t.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Tier 1", members: [] }).expect(201)).body;
+    expect(step().map((c) => c.action)).toEqual(expected.groupCreate);
+    await t.patch(`/Groups/${group.id}`, patchOp({ op: "add", path: "members", value: [{ value: created.id }] })).expect(200);
+    const added = step();
+    expect(added.map((c) => c.action)).toEqual(expected.groupAdd);
+    expect(added.every((c) => c.answer === "ok")).toBe(true);
+    expect(vendorHasMembership()).toBe(true);
+
     // deactivate (Entra's string boolean)
     await t.patch(`/Users/${created.id}`, patchOp({ op: "Replace", path: "active", value: "False" })).expect(200);
     expect(step().map((c) => c.action)).toEqual(expected.deactivate);
@@ -156,6 +199,7 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     const back = (await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { active: true } })).expect(200)).body;
     expect(step().map((c) => c.action)).toEqual(expected.reactivate);
     expect(sandbox.users.size).toBe(1);
+    expect(vendorHasMembership()).toBe(true); // memberships back
     if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(false);
     else {
       // re-created from the current SCIM state, under a key the bridge recorded
@@ -164,10 +208,19 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
       if (fixture.name !== "huawei-aicc") expect(back[VENDOR_LINK].vendorUserId).not.toBe(firstKey);
     }
 
+    // group remove (Entra's value-list form)
+    await t.patch(`/Groups/${group.id}`, patchOp({ op: "Remove", path: "members", value: [{ value: created.id }] })).expect(200);
+    expect(step().map((c) => c.action)).toEqual(expected.groupRemove);
+    expect(vendorHasMembership()).toBe(false);
+
     // delete
     await t.delete(`/Users/${created.id}`).expect(204);
     expect(step().map((c) => c.action)).toEqual(expected.delete);
     expect(sandbox.users.size).toBe(0);
+
+    // the group: its vendor group is deleted only because the bridge created it
+    await t.delete(`/Groups/${group.id}`).expect(204);
+    expect(step().map((c) => c.action)).toEqual(expected.groupDelete);
     const links = await bridge.store.allLinks("t");
     expect(links).toHaveLength(1);
     expect(links[0]).toMatchObject({ scimId: created.id, state: "removed" });
@@ -216,5 +269,29 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     await t.post("/Users", person({ active: false })).expect(201);
     if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(true);
     else expect(sandbox.users.size).toBe(0);
+  });
+
+  it("a vendor group the bridge did not create survives DELETE /Groups; its SCIM members leave it", async () => {
+    if (fixture.groups.model !== "membership") return expect(fixture.groups.model).toBe("userAttribute");
+    const existing = sandbox.seedGroup("g-preexisting", "Finance");
+    const t = bridge.as("t");
+    const u = (await t.post("/Users", person()).expect(201)).body;
+    const g = (await t.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Finance", members: [{ value: u.id }] }).expect(201)).body;
+    expect(existing.members.size).toBe(1);
+    step();
+    await t.delete(`/Groups/${g.id}`).expect(204);
+    expect(step().map((c) => c.action)).toEqual(["RemoveUserFromGroup"]);
+    expect(sandbox.groups.has("g-preexisting")).toBe(true);
+    expect(existing.members.size).toBe(0);
+  });
+
+  it("a member with no vendor user yet is held, and applied when the user gets one", async () => {
+    const t = bridge.as("t");
+    const u = (await t.post("/Users", person({ active: false })).expect(201)).body;
+    const g = (await t.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Tier 1", members: [] }).expect(201)).body;
+    await t.patch(`/Groups/${g.id}`, patchOp({ op: "add", path: "members", value: [{ value: u.id }] })).expect(200);
+    expect((await t.get(`/Groups/${g.id}`).expect(200)).body.members).toHaveLength(1);
+    await t.patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "active", value: true })).expect(200);
+    expect(vendorHasMembership()).toBe(true);
   });
 });

@@ -50,7 +50,7 @@ export async function mappingsPreview(config: Config, targetName: string, userFi
   try {
     const user = JSON.parse(readFileSync(userFile, "utf8")) as Record<string, unknown>;
     const { password, ...doc } = user;
-    const call = buildVendorCall(mapping, target.vendor, operation, { id: "00000000-0000-4000-8000-000000000000", ...doc }, typeof password === "string" ? password : undefined);
+    const call = buildVendorCall(mapping, target.vendor, operation, { id: "00000000-0000-4000-8000-000000000000", ...doc }, { password: typeof password === "string" ? password : undefined });
     const request = await connector.prepare(call, new Date(), true);
     // Each secret as sent: raw, JSON-escaped and percent-encoded.
     const secrets = new Set(call.secretParams.flatMap((p) => {

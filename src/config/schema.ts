@@ -37,6 +37,15 @@ export const VendorConnectionSchema = z
     allowInsecureHttp: z.boolean().default(false),
     /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
     phoneRegion: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as CN or US").optional(),
+    /**
+     * How a SCIM group finds its vendor group: `map` (SCIM displayName or externalId → vendor group id) first,
+     * then (membership vendors) a vendor group of the same name; `unknown` says what else happens: create
+     * the vendor group (where the vendor can), skip the group, or reject it with a 400.
+     */
+    groups: z
+      .object({ map: z.record(z.string(), z.string()).default({}), unknown: z.enum(["create", "skip", "reject"]).default("skip") })
+      .strict()
+      .prefault({}),
     /** When the vendor already has the user: adopt it (link and answer 201) or answer 409. */
     existingUsers: z.enum(["adopt", "reject"]).default("adopt"),
     /** Before adopting, also require this attribute to agree with the vendor's record. */

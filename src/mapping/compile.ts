@@ -24,6 +24,10 @@ export interface BuildInput {
   created?: Json;
   /** The vendor's key for the user, once known. */
   vendorKey?: string;
+  /** The vendor ids of the user's groups (fields with `groups:`). */
+  groups?: string[];
+  /** The vendor id of the group a group operation acts on. */
+  groupKey?: string;
 }
 
 export interface BuiltCall {
@@ -89,6 +93,13 @@ function sourceOf(spec: FieldSpec): string | undefined {
 function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
   if (spec.const !== undefined) return [substituteSettings(spec.const, scope.input.settings)];
   if (spec.key) return scope.input.vendorKey === undefined ? [] : [scope.input.vendorKey];
+  if (spec.groupKey) return scope.input.groupKey === undefined ? [] : [scope.input.groupKey];
+  if (spec.groups) {
+    const ids = scope.input.groups ?? [];
+    if (spec.groups === true) return ids;
+    const each = spec.groups.each;
+    return ids.map((id) => fillId(each, id));
+  }
   if (spec.param !== undefined) {
     const v = scope.input.created?.[spec.param];
     return v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -125,6 +136,15 @@ function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
 }
 
 const SKIP = Symbol("skip");
+
+/** `{ each: … }` with "$id" (or "$id:integer") standing for a group's vendor id. */
+function fillId(template: unknown, id: string): unknown {
+  if (template === "$id") return id;
+  if (template === "$id:integer") return Number(id);
+  if (Array.isArray(template)) return template.map((t) => fillId(t, id));
+  if (template && typeof template === "object") return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, fillId(v, id)]));
+  return template;
+}
 
 function checkRules(param: string, spec: FieldSpec, value: unknown, violations: Violation[]): void {
   const attr = sourceOf(spec);
@@ -168,7 +188,7 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
     }
     values = mapped;
   }
-  let value: unknown = spec.list || spec.items ? values : values[0];
+  let value: unknown = spec.list || spec.items || spec.groups ? values : values[0];
   if (spec.object) value = spec.list ? values : values[0];
   if (spec.map && value !== undefined) {
     const hit = spec.map[String(value)];
@@ -190,7 +210,7 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
     if (spec.required) violations.push({ param, scimAttribute: sourceOf(spec), message: `${param} is required by the vendor and ${sourceOf(spec) ?? "its source"} gives no value` });
     return undefined;
   }
-  const structured = spec.items !== undefined || spec.object !== undefined;
+  const structured = spec.items !== undefined || spec.object !== undefined || (spec.groups !== undefined && spec.groups !== true);
   if (!structured) value = Array.isArray(value) ? value.map((v) => coerce(param, spec, v, violations)) : coerce(param, spec, value, violations);
   checkRules(param, spec, value, violations);
   return value;
@@ -225,7 +245,7 @@ export class CompiledMapping {
     }
     if (violations.length > 0) throw new MappingViolationError(violations);
     const secretParams = Object.entries(spec.params).filter(([, f]) => f.secret || f.generate).map(([n]) => n);
-    const identity = Object.entries(spec.params).filter(([, f]) => f.key || f.const !== undefined || f.param !== undefined).map(([n]) => n);
+    const identity = Object.entries(spec.params).filter(([, f]) => f.key || f.groupKey || f.const !== undefined || f.param !== undefined).map(([n]) => n);
     return { operation, call: spec.call, ...(spec.api ? { api: spec.api } : {}), params, identity, secretParams };
   }
 
@@ -284,6 +304,7 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
   file.lifecycle.immutable.forEach((p, i) => {
     if (!(p in file.operations.create.params)) ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
   });
+  if (file.groups?.model === "membership") ["addMember", "removeMember"].forEach((n) => needs(n, ["groups", "model"]));
   if (file.vendor === "huawei-aicc" || file.vendor === "tencent-ciam") {
     const usesGenerate = Object.values(file.operations.create.params).some((f) => f.generate);
     if (usesGenerate && !file.passwordRule) ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords declares the vendor's passwordRule" });

@@ -41,6 +41,13 @@ const FieldBase = {
   param: z.string().optional(),
   /** The vendor's key for this user, as recorded when the vendor acknowledged it (UserId, userAccount). */
   key: z.literal(true).optional(),
+  /**
+   * The vendor ids of the user's groups (a list), or `{ each: value }`: one value per group, where the
+   * string "$id" (or "$id:integer") stands for the group's vendor id — paired lists, arrays of objects.
+   */
+  groups: z.union([z.literal(true), z.object({ each: z.unknown() }).strict()]).optional(),
+  /** The vendor id of the group being acted on (group operations). */
+  groupKey: z.literal(true).optional(),
   /** The bridge makes the value: a crypto-random password meeting `passwordRule`, when SCIM sent none. */
   generate: z.literal("password").optional(),
   default: Scalar.optional(),
@@ -81,8 +88,8 @@ export const FieldSchema: z.ZodType<FieldSpec> = z.lazy(() =>
       object: z.record(z.string(), FieldSchema).optional(),
     })
     .strict()
-    .refine((f) => [f.from, f.const, f.param, f.key, f.generate, f.items, f.object].filter((v) => v !== undefined).length <= 1, {
-      message: "a field takes its value from one of from / const / param / key / generate / items / object",
+    .refine((f) => [f.from, f.const, f.param, f.key, f.groups, f.groupKey, f.generate, f.items, f.object].filter((v) => v !== undefined).length <= 1, {
+      message: "a field takes its value from one of from / const / param / key / groups / groupKey / generate / items / object",
     }),
 );
 
@@ -153,6 +160,12 @@ export const MappingSchema = z
     operations: z
       .object({ create: OperationSchema, lookup: OperationSchema.optional(), check: OperationSchema })
       .catchall(OperationSchema),
+    /**
+     * How SCIM groups reach the vendor. membership: the vendor has groups and add/remove calls (operations
+     * addMember, removeMember; optional findGroup, createGroup, deleteGroup). userAttribute: groups are a field
+     * of the user (fields with `groups:`), sent with the user's create and update calls.
+     */
+    groups: z.object({ model: z.enum(["membership", "userAttribute"]) }).strict().optional(),
     /** What deactivation, reactivation and renames do at this vendor. */
     lifecycle: z
       .object({

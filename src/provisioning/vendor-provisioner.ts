@@ -4,7 +4,7 @@
  */
 import type { VendorConnection } from "../config/schema";
 import type { Logger } from "../log";
-import { MappingViolationError, type BuiltCall, type CompiledMapping } from "../mapping/compile";
+import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
 import { ScimError } from "../scim/errors";
 import type { ScimDocument, Store, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
@@ -33,12 +33,10 @@ export function buildVendorCall(
   connection: VendorConnection,
   operation: string,
   user: ScimDocument,
-  password?: string,
-  created?: Record<string, unknown>,
-  vendorKey?: string,
+  extras: Pick<BuildInput, "password" | "created" | "vendorKey" | "groups" | "groupKey"> = {},
 ): BuiltCall {
   try {
-    return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, password, created, vendorKey });
+    return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, ...extras });
   } catch (error) {
     if (error instanceof MappingViolationError)
       throw new ScimError(400, "invalidValue", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
@@ -54,9 +52,17 @@ export class VendorProvisioner implements Provisioner {
   }
 
   async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
-    if (change.op === "members" || change.kind !== "User") return {};
     const signal = AbortSignal.timeout(this.deps.connection.deadlineMs);
     try {
+      if (change.op === "members") {
+        await this.membersChanged(change.groupId, change.added, change.removed, context, signal);
+        return {};
+      }
+      if (change.kind === "Group") {
+        if (change.op === "create") await this.vendorGroupOf(change.id, change.after, context, signal);
+        if (change.op === "delete") await this.groupDeleted(change.id, change.before.doc, context, signal);
+        return {};
+      }
       switch (change.op) {
         case "create":
           return await this.created(change.id, change.after, context, signal);
@@ -75,7 +81,7 @@ export class VendorProvisioner implements Provisioner {
   }
 
   build(operation: string, user: ScimDocument, context: Partial<ChangeContext> = {}, created?: Record<string, unknown>): BuiltCall {
-    return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, context.password, created);
+    return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: context.password, created });
   }
 
   private async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<VendorOutcome> {
@@ -84,7 +90,7 @@ export class VendorProvisioner implements Provisioner {
 
   /** Creates (or adopts) the vendor user; returns its key and how it was linked. */
   private async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<{ key: string; link: "created" | "adopted"; built: BuiltCall }> {
-    const built = this.build("create", { ...user, id }, context);
+    const built = buildVendorCall(this.deps.mapping, this.deps.connection, "create", { ...user, id }, { password: context.password, groups: await this.userGroupIds(id) });
     const outcome = await this.call(built, signal, context);
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
     // The vendor may have refused because the user is already there under a code we do not know.
@@ -115,22 +121,23 @@ export class VendorProvisioner implements Provisioner {
       vendorKey: made.key,
       link: made.link,
       userName: String(user.userName),
-      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key),
+      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.userGroupIds(id)),
     });
     this.deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: this.deps.target, scimId: id, vendor: this.vendor, vendorKey: made.key });
     await this.followUps(lifecycle.afterCreate, link, user, context, signal);
+    await this.restoreMemberships(link, context, signal);
     if (inactive && !(lifecycle.createsWithStatus && made.link === "created") && lifecycle.deactivate === "disable") await this.deactivate(link, user, context, signal);
     else if (inactive && lifecycle.createsWithStatus) await this.deps.store.updateLink(this.deps.target, id, { state: "disabled" });
     return { annotations: { vendorKey: made.key, link: made.link } };
   }
 
   /** What the vendor now holds for this user, per operation, secrets left out. */
-  private acknowledgedAfterCreate(built: BuiltCall, user: ScimDocument, key: string): Record<string, Record<string, unknown>> {
+  private acknowledgedAfterCreate(built: BuiltCall, user: ScimDocument, key: string, groups: string[]): Record<string, Record<string, unknown>> {
     const strip = (call: BuiltCall) => Object.fromEntries(Object.entries(call.params).filter(([k]) => !call.secretParams.includes(k)));
     const acknowledged: Record<string, Record<string, unknown>> = { create: strip(built) };
     if (this.deps.mapping.has("update")) {
       try {
-        acknowledged.update = strip(this.deps.mapping.build("update", { user, settings: this.settings, phoneRegion: this.deps.connection.phoneRegion, created: acknowledged.create, vendorKey: key }));
+        acknowledged.update = strip(this.deps.mapping.build("update", { user, settings: this.settings, phoneRegion: this.deps.connection.phoneRegion, created: acknowledged.create, vendorKey: key, groups }));
       } catch {
         // the next update sends everything
       }
@@ -143,8 +150,22 @@ export class VendorProvisioner implements Provisioner {
   }
 
   /** Builds and makes one operation's call for a linked user; a failure the IdP should see is thrown. */
-  private async run(operation: string, link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, tolerate: VendorOutcome["kind"][] = []): Promise<{ call: BuiltCall; outcome: VendorOutcome }> {
-    const call = buildVendorCall(this.deps.mapping, this.deps.connection, operation, { ...user, id: link.scimId }, context.password, link.acknowledged.create, link.vendorKey);
+  private async run(
+    operation: string,
+    link: VendorLink,
+    user: ScimDocument,
+    context: ChangeContext,
+    signal: AbortSignal,
+    tolerate: VendorOutcome["kind"][] = [],
+    extras: Pick<BuildInput, "groups" | "groupKey"> = {},
+  ): Promise<{ call: BuiltCall; outcome: VendorOutcome }> {
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, operation, { ...user, id: link.scimId }, {
+      password: context.password,
+      created: link.acknowledged.create,
+      vendorKey: link.vendorKey,
+      groups: extras.groups ?? (await this.userGroupIds(link.scimId)),
+      groupKey: extras.groupKey,
+    });
     const outcome = await this.call(call, signal, context);
     if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
     return { call, outcome };
@@ -199,9 +220,10 @@ export class VendorProvisioner implements Provisioner {
       vendorKey: made.key,
       link: made.link,
       userName: String(user.userName),
-      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key),
+      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.userGroupIds(id)),
     });
     await this.followUps(this.deps.mapping.file.lifecycle.afterCreate, fresh, user, context, signal);
+    await this.restoreMemberships(fresh, context, signal);
     this.deps.log.info("vendor user reactivated", { target: this.deps.target, scimId: id, vendor: this.vendor, vendorKey: made.key });
     return fresh;
   }
@@ -249,17 +271,26 @@ export class VendorProvisioner implements Provisioner {
   }
 
   /** The update call with only what changed since the vendor last acknowledged it (patch), or everything (replace). */
-  private async updateProfile(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  private async updateProfile(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, groups?: string[]): Promise<void> {
     if (!this.deps.mapping.has("update")) return;
     const op = this.deps.mapping.operation("update");
-    const call = buildVendorCall(this.deps.mapping, this.deps.connection, "update", { ...user, id: link.scimId }, undefined, link.acknowledged.create, link.vendorKey);
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, "update", { ...user, id: link.scimId }, {
+      created: link.acknowledged.create,
+      vendorKey: link.vendorKey,
+      groups: groups ?? (await this.userGroupIds(link.scimId)),
+    });
     const last = link.acknowledged.update ?? {};
     const same = (k: string) => JSON.stringify(call.params[k]) === JSON.stringify(last[k]);
     const described = Object.keys(call.params).filter((k) => !call.identity.includes(k));
     const removed = Object.keys(last).filter((k) => !(k in call.params) && !call.identity.includes(k));
     const changed = described.filter((k) => !same(k));
     if (changed.length === 0 && removed.length === 0) return;
-    const sent = op.mode === "replace" ? call : { ...call, params: Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))) };
+    // A value that is gone (the last group left, a phone removed) is sent empty, so the vendor clears it.
+    const cleared = Object.fromEntries(removed.map((k) => [k, Array.isArray(last[k]) ? [] : ""]));
+    const sent =
+      op.mode === "replace"
+        ? call
+        : { ...call, params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared } };
     const outcome = await this.call(sent, signal, context);
     if (outcome.kind !== "success") throw this.refusal(outcome);
     await this.deps.store.updateLink(this.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
@@ -297,6 +328,138 @@ export class VendorProvisioner implements Provisioner {
     }
     const key = pick(found, op.id ?? "");
     return typeof key === "string" || typeof key === "number" ? String(key) : undefined;
+  }
+
+  // ---- groups ----
+
+  private get groupModel(): "membership" | "userAttribute" | undefined {
+    return this.deps.mapping.file.groups?.model;
+  }
+
+  /** The vendor ids of a user's groups (after an optional pending change), for userAttribute mappings. */
+  private async userGroupIds(userId: string, change?: { add?: string; remove?: string }): Promise<string[]> {
+    if (this.groupModel !== "userAttribute") return [];
+    const groups = (await this.deps.store.groupsOf(this.deps.target, [userId])).get(userId) ?? [];
+    const ids = groups.map((g) => g.id).filter((id) => id !== change?.remove);
+    if (change?.add && !ids.includes(change.add)) ids.push(change.add);
+    const out: string[] = [];
+    for (const id of ids) {
+      const group = await this.deps.store.get(this.deps.target, "Group", id);
+      const vendorId = group ? this.mappedGroup(group.doc) : undefined;
+      if (vendorId !== undefined) out.push(vendorId);
+    }
+    return out;
+  }
+
+  /** The target's explicit table: a SCIM group's displayName or externalId → the vendor's group id. */
+  private mappedGroup(group: ScimDocument): string | undefined {
+    const map = this.deps.connection.groups.map;
+    return map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
+  }
+
+  /**
+   * A membership vendor's group for a SCIM group: recorded link, the target's table, a vendor group of the
+   * same name, or (policy `unknown`) a new vendor group, nothing, or a 400.
+   */
+  private async vendorGroupOf(groupId: string, group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<string | undefined> {
+    if (this.groupModel !== "membership") return undefined;
+    const known = await this.deps.store.groupLinkOf(this.deps.target, groupId);
+    if (known) return known.vendorGroupId;
+    const record = async (vendorGroupId: string, createdByBridge: boolean) => {
+      await this.deps.store.recordGroupLink({ target: this.deps.target, scimId: groupId, vendorGroupId, createdByBridge });
+      return vendorGroupId;
+    };
+    const mapped = this.mappedGroup(group);
+    if (mapped !== undefined) return record(mapped, false);
+    if (this.deps.mapping.has("findGroup")) {
+      const found = await this.findVendorGroup(group, context, signal);
+      if (found !== undefined) return record(found, false);
+    }
+    const policy = this.deps.connection.groups.unknown;
+    if (policy === "reject")
+      throw new ScimError(400, "invalidValue", `The group '${String(group.displayName)}' has no group at ${this.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
+    if (policy === "skip" || !this.deps.mapping.has("createGroup")) return undefined;
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, "createGroup", group);
+    const outcome = await this.call(call, signal, context);
+    if (outcome.kind !== "success") throw this.refusal(outcome);
+    const op = this.deps.mapping.operation("createGroup");
+    const id = pick(outcome.result, op.id ?? "");
+    if (typeof id !== "string" && typeof id !== "number") throw new ScimError(502, null, `${this.vendor} created the group without the id the mapping expects at '${op.id}'.`);
+    this.deps.log.info("vendor group created", { target: this.deps.target, scimGroupId: groupId, vendorGroupId: String(id) });
+    return record(String(id), true);
+  }
+
+  private async findVendorGroup(group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<string | undefined> {
+    const op = this.deps.mapping.operation("findGroup");
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, "findGroup", group);
+    const outcome = await this.call(call, signal, context);
+    if (outcome.kind !== "success" || !op.match) return undefined;
+    const results = pick(outcome.result, op.results ?? "");
+    const wanted = String(call.params[op.match.param] ?? "").toLowerCase();
+    const found = Array.isArray(results) ? results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted) : undefined;
+    const id = found ? pick(found, op.id ?? "") : undefined;
+    return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
+  }
+
+  /** Members joined or left a SCIM group: membership calls, or the members' user records updated. */
+  private async membersChanged(groupId: string, added: string[], removed: string[], context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const group = await this.deps.store.get(this.deps.target, "Group", groupId);
+    if (!group || !this.groupModel) return;
+    const links = await this.deps.store.linksOf(this.deps.target, [...added, ...removed]);
+    // A member without a vendor user (not provisioned, or removed while inactive) is applied when it gets one.
+    const present = (id: string) => {
+      const link = links.get(id);
+      return link && link.state !== "removed" ? link : undefined;
+    };
+    if (this.groupModel === "membership") {
+      const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, context, signal);
+      if (vendorGroupId === undefined) return;
+      for (const id of added) {
+        const link = present(id);
+        if (link) await this.run("addMember", link, {}, context, signal, ["conflict"], { groupKey: vendorGroupId, groups: [] });
+      }
+      for (const id of removed) {
+        const link = present(id);
+        if (link) await this.run("removeMember", link, {}, context, signal, ["notFound"], { groupKey: vendorGroupId, groups: [] });
+      }
+      return;
+    }
+    for (const [ids, change] of [[added, "add"], [removed, "remove"]] as const) {
+      for (const id of ids) {
+        const link = present(id);
+        const user = link ? await this.deps.store.get(this.deps.target, "User", id) : undefined;
+        if (link && user) await this.updateProfile(link, user.doc, context, signal, await this.userGroupIds(id, { [change]: groupId }));
+      }
+    }
+  }
+
+  /** A newly created or re-created vendor user joins the vendor groups of its SCIM groups again. */
+  private async restoreMemberships(link: VendorLink, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    if (this.groupModel !== "membership") return;
+    const groups = (await this.deps.store.groupsOf(this.deps.target, [link.scimId])).get(link.scimId) ?? [];
+    for (const g of groups) {
+      const group = await this.deps.store.get(this.deps.target, "Group", g.id);
+      const vendorGroupId = group ? await this.vendorGroupOf(g.id, group.doc, context, signal) : undefined;
+      if (vendorGroupId !== undefined) await this.run("addMember", link, {}, context, signal, ["conflict"], { groupKey: vendorGroupId, groups: [] });
+    }
+  }
+
+  /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
+  private async groupDeleted(groupId: string, group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const members = (await this.deps.store.members(this.deps.target, groupId)).map((m) => m.value);
+    if (this.groupModel === "membership") {
+      const link = await this.deps.store.groupLinkOf(this.deps.target, groupId);
+      if (link?.createdByBridge && this.deps.mapping.has("deleteGroup")) {
+        const call = buildVendorCall(this.deps.mapping, this.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
+        const outcome = await this.call(call, signal, context);
+        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.refusal(outcome);
+      } else if (link) {
+        await this.membersChanged(groupId, [], members, context, signal);
+      }
+      if (link) await this.deps.store.removeGroupLink(this.deps.target, groupId);
+      return;
+    }
+    if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, context, signal);
   }
 
   /** A vendor refusal as the SCIM error the IdP should see. */

@@ -45,6 +45,7 @@ export class AliyunCccSandbox extends VendorSandbox {
       const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
       const levels = (p.SkillLevel as string[] | undefined) ?? [];
       if (skillGroups.length !== levels.length) throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
+      this.knownGroups(skillGroups, (id) => new VendorError(400, "InvalidParameter", `The skill group ${id} does not exist.`));
       if (this.byLogin(p.LoginName)) throw new VendorError(400, "UserAlreadyExists", `The user ${String(p.LoginName)} already exists in the instance.`);
       const user: SandboxUser = { id: randomUUID(), ...p };
       this.users.set(user.id, user);
@@ -54,6 +55,12 @@ export class AliyunCccSandbox extends VendorSandbox {
       this.checkInstance(p);
       const user = this.userOf(p.UserId);
       requireParams(p, ["DisplayName", "Email", "RoleId"], (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`));
+      const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
+      if (skillGroups.length !== ((p.SkillLevel as string[] | undefined) ?? []).length) throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
+      this.knownGroups(skillGroups, (id) => new VendorError(400, "InvalidParameter", `The skill group ${id} does not exist.`));
+      // ModifyUser replaces the agent's skill groups: absent lists mean none.
+      delete user.SkillGroupId;
+      delete user.SkillLevel;
       const { InstanceId, UserId, ...fields } = p;
       void InstanceId;
       void UserId;

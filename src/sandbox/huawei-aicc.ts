@@ -37,6 +37,7 @@ export class HuaweiAiccSandbox extends VendorSandbox {
       if (![4, 11, 5, 99].includes(p.agentType as number)) throw new VendorError(400, "1", "agentType must be 4, 11, 5 or 99");
       if (![2, 3, 4].includes(p.ccRoleId as number)) throw new VendorError(400, "1", "ccRoleId must be 2, 3 or 4");
       if (p.phone !== undefined && lengthOf(p.phone) > 25) throw new VendorError(400, "1", "phone is at most 25 characters");
+      this.checkSkills(p.skills);
       if (this.users.has(String(p.userAccount))) throw new VendorError(500, "1", "the agent account already exists");
       const workNo = this.nextWorkNo++;
       const user: SandboxUser = { id: String(p.userAccount), ...p, workNo };
@@ -53,6 +54,7 @@ export class HuaweiAiccSandbox extends VendorSandbox {
         if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw)) throw new VendorError(400, "1", "newPassWord does not meet the password rule");
         user.passwordSetAt = Date.now();
       }
+      if (p.skills !== undefined) this.checkSkills(p.skills);
       const { userAccount, newPassWord, oldPassWord, ...fields } = p;
       void userAccount;
       void newPassWord;
@@ -78,6 +80,14 @@ export class HuaweiAiccSandbox extends VendorSandbox {
       return { resultMessage: "success", data: all.slice(num * size, (num + 1) * size).map((u) => this.view(u)), total: all.length };
     },
   };
+
+  private checkSkills(skills: unknown): void {
+    for (const skill of (skills as { skillId?: unknown; agentWeight?: number; skillWeight?: number }[] | undefined) ?? []) {
+      if (typeof skill.skillId !== "number") throw new VendorError(400, "1", "skillId is an integer");
+      if (!this.groups.has(String(skill.skillId))) throw new VendorError(500, "1", `the skill queue ${skill.skillId} does not exist`);
+      if ((skill.agentWeight ?? 1) < 1 || (skill.skillWeight ?? 1) < 1) throw new VendorError(400, "1", "weights are at least 1");
+    }
+  }
 
   private accountOf(account: unknown): SandboxUser {
     const user = this.users.get(String(account));

@@ -56,9 +56,17 @@ export interface SandboxUser extends Json {
   id: string;
 }
 
+export interface SandboxGroup {
+  id: string;
+  name: string;
+  members: Set<string>;
+}
+
 export abstract class VendorSandbox {
   readonly calls: RecordedCall[] = [];
   readonly users = new Map<string, SandboxUser>();
+  /** The vendor's groups (CIC, Volcengine), user groups (CIAM), skill groups (CCC) or skill queues (Huawei). */
+  readonly groups = new Map<string, SandboxGroup>();
   private readonly faults: Fault[] = [];
   private server?: Server;
 
@@ -74,6 +82,18 @@ export abstract class VendorSandbox {
   seedUser(user: SandboxUser): SandboxUser {
     this.users.set(user.id, user);
     return user;
+  }
+
+  /** A group that exists at the vendor already. */
+  seedGroup(id: string, name: string): SandboxGroup {
+    const group = { id, name, members: new Set<string>() };
+    this.groups.set(id, group);
+    return group;
+  }
+
+  /** Checks that every id names a known group; `fail` makes the vendor's error. */
+  protected knownGroups(ids: unknown, fail: (id: string) => VendorError): void {
+    for (const id of Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]) if (!this.groups.has(String(id))) throw fail(String(id));
   }
 
   /** Makes the next call of `action` fail with the vendor's code. */

@@ -94,6 +94,7 @@ export class CiamSandbox extends TencentSandbox {
       if (!/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber))) throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
       for (const n of [1, 2, 3, 4, 5])
         if (lengthOf(p[`IndexedAttribute${n}`]) > 512) throw this.invalid("FailedOperation.IndexedAttributeTooLong", "indexedAttribute is at most 512 characters.");
+      this.knownGroups(p.UserGroup, () => this.invalid("FailedOperation.UserGroupNotFound", "The user group does not exist."));
       if (this.findBy("UserName", p.UserName)) throw this.invalid("FailedOperation.UserNameAlreadyExists", "The user name already exists.");
       if (this.findBy("Email", p.Email)) throw this.invalid("FailedOperation.EmailAlreadyExists", "The email is bound to another user.");
       if (this.findBy("PhoneNumber", p.PhoneNumber)) throw this.invalid("FailedOperation.PhoneNumberAlreadyExists", "The phone number is bound to another user.");
@@ -110,6 +111,7 @@ export class CiamSandbox extends TencentSandbox {
         if (other && other.id !== user.id) throw this.invalid(code, `${field} is bound to another user.`);
       }
       if (p.PhoneNumber !== undefined && !/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber))) throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
+      this.knownGroups(p.UserGroup, () => this.invalid("FailedOperation.UserGroupNotFound", "The user group does not exist."));
       const { UserStoreId, UserId, ...fields } = p;
       void UserStoreId;
       void UserId;
@@ -218,6 +220,39 @@ export class CicSandbox extends TencentSandbox {
       const user = this.userOf(p.UserId);
       if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotDelete", "Synchronized users cannot be deleted.");
       this.users.delete(user.id);
+      for (const g of this.groups.values()) g.members.delete(user.id);
+      return {};
+    },
+    CreateGroup: (p) => {
+      this.checkZone(p);
+      if (!/^[A-Za-z0-9-]{1,128}$/.test(String(p.GroupName ?? ""))) throw this.invalid("InvalidParameter.GroupNameFormatError", "GroupName is 1-128 letters, digits or '-'.");
+      if ([...this.groups.values()].some((g) => g.name === p.GroupName)) throw this.invalid("InvalidParameter.GroupNameExists", "The group name already exists.");
+      const group = this.seedGroup(`g-${randomUUID().slice(0, 8)}`, String(p.GroupName));
+      return { GroupInfo: { GroupId: group.id, GroupName: group.name } };
+    },
+    ListGroups: (p) => {
+      this.checkZone(p);
+      const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
+      const all = [...this.groups.values()].filter((g) => !filter || g.name.toLowerCase().includes(filter));
+      return { Groups: all.map((g) => ({ GroupId: g.id, GroupName: g.name, MemberCount: g.members.size })), TotalCounts: all.length };
+    },
+    DeleteGroup: (p) => {
+      this.checkZone(p);
+      if (!this.groups.delete(String(p.GroupId))) throw this.invalid("ResourceNotFound.GroupNotExist", "The group does not exist.");
+      return {};
+    },
+    AddUserToGroup: (p) => {
+      this.checkZone(p);
+      const group = this.groupOf(p.GroupId);
+      const user = this.userOf(p.UserId);
+      if (group.members.has(user.id)) throw this.invalid("InvalidParameter.GroupUserAlreadyExists", "The user is already in the group.");
+      group.members.add(user.id);
+      return {};
+    },
+    RemoveUserFromGroup: (p) => {
+      this.checkZone(p);
+      const group = this.groupOf(p.GroupId);
+      if (!group.members.delete(String(p.UserId))) throw this.invalid("InvalidParameter.GroupUserNotExist", "The user is not in the group.");
       return {};
     },
     ListUsers: (p) => {
@@ -234,6 +269,12 @@ export class CicSandbox extends TencentSandbox {
     const user = this.users.get(String(id));
     if (!user) throw this.invalid("ResourceNotFound.UserNotExist", "The user does not exist.");
     return user;
+  }
+
+  private groupOf(id: unknown) {
+    const group = this.groups.get(String(id));
+    if (!group) throw this.invalid("ResourceNotFound.GroupNotExist", "The group does not exist.");
+    return group;
   }
 
   private checkZone(p: Json): void {

@@ -45,12 +45,42 @@ export class VolcengineSandbox extends VendorSandbox {
     DeleteUser: (p) => {
       const user = this.userOf(p.UserId);
       this.users.delete(user.id);
+      for (const g of this.groups.values()) g.members.delete(user.id);
       return {};
     },
     ResetPassword: (p) => {
       const user = this.userOf(p.UserId);
       if (typeof p.Password !== "string" || p.Password.length < 8) throw new VendorError(400, "InvalidParam", "The parameter Password is invalid");
       user.PasswordSetAt = Date.now();
+      return {};
+    },
+    CreateGroup: (p) => {
+      requireParams(p, ["GroupName"], () => new VendorError(400, "InvalidParam", "The parameter GroupName[] is invalid"));
+      if (bytesOf(p.GroupName) > 64) throw new VendorError(400, "InvalidParam", `The parameter GroupName[${String(p.GroupName)}] is invalid`);
+      if ([...this.groups.values()].some((g) => g.name === p.GroupName)) throw new VendorError(400, "GroupNameAlreadyExists", "Group name already exists");
+      const group = this.seedGroup(`g-${randomUUID().slice(0, 10)}`, String(p.GroupName));
+      return { GroupId: group.id, GroupName: group.name };
+    },
+    ListGroups: (p) => {
+      const all = [...this.groups.values()].filter((g) => p.GroupName === undefined || g.name === p.GroupName);
+      return { Groups: all.map((g) => ({ GroupId: g.id, GroupName: g.name })), Total: all.length };
+    },
+    DeleteGroup: (p) => {
+      if (!this.groups.delete(String(p.GroupId))) throw new VendorError(404, "GroupNotExist", "Group does not exist");
+      return {};
+    },
+    AddUserToGroup: (p) => {
+      const group = this.groups.get(String(p.GroupId));
+      if (!group) throw new VendorError(404, "GroupNotExist", "Group does not exist");
+      const user = this.userOf(p.UserId);
+      if (group.members.has(user.id)) throw new VendorError(400, "UserAlreadyInGroup", "User already in group");
+      group.members.add(user.id);
+      return {};
+    },
+    RemoveUserFromGroup: (p) => {
+      const group = this.groups.get(String(p.GroupId));
+      if (!group) throw new VendorError(404, "GroupNotExist", "Group does not exist");
+      if (!group.members.delete(String(p.UserId))) throw new VendorError(404, "UserNotInGroup", "User is not in group");
       return {};
     },
     ListUsers: (p) => {

@@ -87,4 +87,20 @@ export const sqliteMigrations: Migration[] = [
       ALTER TABLE vendor_links ADD COLUMN acknowledged TEXT NOT NULL DEFAULT '{}';
     `,
   },
+  {
+    version: 4,
+    name: "vendor group links",
+    sql: `
+      -- Which vendor group each SCIM group is, and whether the bridge created it (only then does a SCIM
+      -- DELETE of the group delete the vendor group).
+      CREATE TABLE vendor_group_links (
+        target            TEXT    NOT NULL,
+        scim_id           TEXT    NOT NULL,
+        vendor_group_id   TEXT    NOT NULL,
+        created_by_bridge INTEGER NOT NULL,
+        created_at        TEXT    NOT NULL,
+        PRIMARY KEY (target, scim_id)
+      );
+    `,
+  },
 ];

@@ -18,6 +18,7 @@ import {
   type Store,
   type StoredResource,
   type UserKeys,
+  type VendorGroupLink,
   type VendorLink,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
@@ -302,6 +303,26 @@ export class SqliteStore implements Store {
 
   async allLinks(target: string): Promise<VendorLink[]> {
     return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
+  }
+
+  async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {
+    const row = this.db.prepare("SELECT * FROM vendor_group_links WHERE target = ? AND scim_id = ?").get(target, scimGroupId) as
+      | { vendor_group_id: string; created_by_bridge: number }
+      | undefined;
+    return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge === 1 } : undefined;
+  }
+
+  async recordGroupLink(link: VendorGroupLink): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (target, scim_id) DO UPDATE SET vendor_group_id = excluded.vendor_group_id, created_by_bridge = excluded.created_by_bridge`,
+      )
+      .run(link.target, link.scimId, link.vendorGroupId, link.createdByBridge ? 1 : 0, new Date().toISOString());
+  }
+
+  async removeGroupLink(target: string, scimGroupId: string): Promise<void> {
+    this.db.prepare("DELETE FROM vendor_group_links WHERE target = ? AND scim_id = ?").run(target, scimGroupId);
   }
 
   private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {

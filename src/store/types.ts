@@ -79,6 +79,14 @@ export interface VendorLink {
   deletedAt?: string;
 }
 
+/** A SCIM group's group at the vendor. */
+export interface VendorGroupLink {
+  target: string;
+  scimId: string;
+  vendorGroupId: string;
+  createdByBridge: boolean;
+}
+
 export class UniquenessError extends Error {
   constructor(readonly attribute: string) {
     super(`${attribute} is already in use`);
@@ -132,6 +140,10 @@ export interface Store {
   markLinkDeleted(target: string, scimId: string): Promise<void>;
   linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>>;
   allLinks(target: string): Promise<VendorLink[]>;
+
+  groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined>;
+  recordGroupLink(link: VendorGroupLink): Promise<void>;
+  removeGroupLink(target: string, scimGroupId: string): Promise<void>;
 
   /** The groups each of `memberIds` belongs to directly. */
   groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;

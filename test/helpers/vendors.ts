@@ -31,6 +31,8 @@ export interface VendorFixture {
   expectedCreate: (userName: string) => Json;
   /** The vendor key recorded for a created user, from the sandbox's view. */
   keyOf: (user: SandboxUser) => string;
+  /** How SCIM groups reach this vendor: a group the vendor already has (mapped by name), or created by the bridge. */
+  groups: { model: "membership" } | { model: "userAttribute"; seed: { id: string; name: string } };
 }
 
 const local = (url: string) => ({ connectTo: url, allowInsecureHttp: true, phoneRegion: "CN", deadlineMs: 2000 });
@@ -51,6 +53,7 @@ export const VENDORS: VendorFixture[] = [
     existing: (userName) => ({ id: "ccc-existing-1", LoginName: userName.replace(/[^A-Za-z0-9._-]/g, "_"), DisplayName: "Old", Email: "old@example.com", RoleId: ["role-agent"] }),
     expectedCreate: (userName) => ({ InstanceId: "inst-1", LoginName: userName.replace("@", "_"), DisplayName: "Ada Lovelace", Email: userName, Phone: "+8613800138000", RoleId: ["role-agent"] }),
     keyOf: (u) => u.id,
+    groups: { model: "userAttribute", seed: { id: "skill-group-1", name: "Tier 1" } },
   },
   {
     name: "tencent-ciam",
@@ -62,6 +65,7 @@ export const VENDORS: VendorFixture[] = [
     existing: (userName) => ({ id: "ciam-existing-1", UserName: userName, Email: "old@example.com", PhoneNumber: "+86-13900000000" }),
     expectedCreate: (userName) => ({ UserStoreId: "us-1", UserName: userName, PhoneNumber: "+86-13800138000", Email: userName, Nickname: "Ada Lovelace", IndexedAttribute1: "okta-00u1" }),
     keyOf: (u) => u.id,
+    groups: { model: "userAttribute", seed: { id: "user-group-1", name: "Tier 1" } },
   },
   {
     name: "huawei-aicc",
@@ -73,6 +77,7 @@ export const VENDORS: VendorFixture[] = [
     existing: (userName) => ({ id: userName.replace(/[^A-Za-z0-9_-]/g, "_"), userAccount: userName.replace(/[^A-Za-z0-9_-]/g, "_"), userName: "Old", email: "old@example.com", agentType: 4, ccRoleId: 2, workNo: 7 }),
     expectedCreate: (userName) => ({ userAccount: userName.replace(/[^A-Za-z0-9_-]/g, "_"), userName: "Ada Lovelace", email: userName, agentType: 4, ccRoleId: 2, phone: "+8613800138000" }),
     keyOf: (u) => u.id,
+    groups: { model: "userAttribute", seed: { id: "17", name: "Tier 1" } },
   },
   {
     name: "volcengine-cloudidentity",
@@ -84,6 +89,7 @@ export const VENDORS: VendorFixture[] = [
     existing: (userName) => ({ id: "volc-existing-1", UserName: userName, Email: "old@example.com", Source: "Manual" }),
     expectedCreate: (userName) => ({ UserName: userName, DisplayName: "Ada Lovelace", Description: "okta-00u1", Email: userName, Phone: "+8613800138000" }),
     keyOf: (u) => u.id,
+    groups: { model: "membership" },
   },
   {
     name: "tencent-cic",
@@ -95,5 +101,6 @@ export const VENDORS: VendorFixture[] = [
     existing: (userName) => ({ id: "u-existing1", UserName: userName, Email: "old@example.com", UserStatus: "Enabled", UserType: "Manual" }),
     expectedCreate: (userName) => ({ ZoneId: "z-1", UserName: userName, FirstName: "Lovelace", LastName: "Ada", DisplayName: "Ada Lovelace", Description: "okta-00u1", Email: userName, UserStatus: "Enabled", UserType: "Manual", NeedResetPassword: true }),
     keyOf: (u) => u.id,
+    groups: { model: "membership" },
   },
 ];
