@@ -6,6 +6,7 @@
  *   mappings check [FILE…]                        validate mapping files (default: mappings/*.yaml)
  *   mappings preview --target NAME [--operation OP] USER.json   the request a SCIM user would produce
  *   targets check [NAME]                          one read-only vendor call per target
+ *   reconcile --target NAME [--fix]               drift between the bridge and the vendor; --fix repairs it
  */
 import { tokenMintText } from "./cli/token";
 import { mappingsCheck, mappingsPreview, type CommandResult } from "./cli/mappings";
@@ -16,6 +17,7 @@ import type { Config } from "./config/schema";
 import { FileValidationError } from "./config/yaml-file";
 import { startBridge } from "./main";
 import { startDemoVendors } from "./sandbox/demo";
+import { reconcileCommand } from "./cli/reconcile";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -77,7 +79,8 @@ const USAGE = `usage: scim-bridge <command>
   mappings check [FILE…]                                      validate mapping files
   mappings preview --config FILE --target NAME [--operation OP] USER.json
                                                               print the vendor request a SCIM user produces
-  targets check [NAME] --config FILE                          prove each target's credentials and ids`;
+  targets check [NAME] --config FILE                          prove each target's credentials and ids
+  reconcile --config FILE --target NAME [--fix]               report drift (status first); --fix repairs what the bridge owns`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
@@ -89,6 +92,12 @@ async function main(argv: string[]): Promise<number> {
     const target = option(rest, "--target");
     if (!userFile || !target) return (console.error(USAGE), 2);
     return print(await mappingsPreview(configOf(rest), target, userFile, option(rest, "--operation")));
+  }
+  if (command === "reconcile") {
+    const args = [sub, ...rest].filter((a): a is string => a !== undefined);
+    const target = option(args, "--target");
+    if (!target) return (console.error(USAGE), 2);
+    return print(await reconcileCommand(configOf(args), target, args.includes("--fix")));
   }
   if (command === "targets" && sub === "check") return print(await targetsCheck(configOf(rest), positional(rest, ["--config"])[0]));
   console.error(USAGE);

@@ -114,6 +114,17 @@ export const OperationSchema = z
     /** lookup only: where the list of users sits, and which of their fields must equal which create parameter. */
     results: z.string().optional(),
     match: z.object({ field: z.string(), param: z.string() }).strict().optional(),
+    /** list only: how pages are walked — a page number parameter, or a continuation token. */
+    paging: z
+      .union([
+        z.object({ style: z.literal("page"), param: z.string(), first: z.number().int().min(0), size: z.number().int().min(1) }).strict(),
+        z.object({ style: z.literal("token"), param: z.string(), next: z.string() }).strict(),
+      ])
+      .optional(),
+    /** list only: where a vendor user's status is, and which values mean it cannot sign in. */
+    status: z.object({ field: z.string(), disabled: z.array(z.string()) }).strict().optional(),
+    /** list only: vendor record field → update parameter, compared for drift. */
+    compare: z.record(z.string(), z.string()).optional(),
     /** lookup only: the result field holding the email and the create parameter it must equal (adoptOnlyIf: emailMatches). */
     email: z.object({ field: z.string(), param: z.string() }).strict().optional(),
   })

@@ -330,6 +330,73 @@ export class VendorProvisioner implements Provisioner {
     return typeof key === "string" || typeof key === "number" ? String(key) : undefined;
   }
 
+  // ---- drift repair (reconcile) ----
+
+  /** Every vendor user, by the vendor's key, walking the `list` operation's pages. */
+  async listVendorUsers(context: ChangeContext): Promise<Map<string, Record<string, unknown>>> {
+    const op = this.deps.mapping.operation("list");
+    const signal = AbortSignal.timeout(Math.max(this.deps.connection.deadlineMs, 60_000) * 10);
+    const users = new Map<string, Record<string, unknown>>();
+    const base = buildVendorCall(this.deps.mapping, this.deps.connection, "list", {});
+    let page: unknown = op.paging?.style === "page" ? op.paging.first : undefined;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const params = structuredClone(base.params);
+      if (page !== undefined && op.paging) setPath(params, op.paging.param, page);
+      const outcome = await this.call({ ...base, params }, signal, context);
+      if (outcome.kind !== "success") throw this.refusal(outcome);
+      const results = pick(outcome.result, op.results ?? "");
+      const list = Array.isArray(results) ? (results as Record<string, unknown>[]) : [];
+      for (const r of list) users.set(String(pick(r, op.id ?? "")), r);
+      if (op.paging?.style === "page") {
+        if (list.length < op.paging.size) break;
+        page = (page as number) + 1;
+      } else if (op.paging?.style === "token") {
+        page = pick(outcome.result, op.paging.next);
+        if (!page) break;
+      } else break;
+    }
+    return users;
+  }
+
+  /** Whether a vendor record says the user cannot sign in. */
+  vendorDisabled(record: Record<string, unknown>): boolean {
+    const status = this.deps.mapping.operation("list").status;
+    return status ? status.disabled.includes(String(pick(record, status.field))) : false;
+  }
+
+  /** Fields whose vendor value differs from what the vendor last acknowledged from the bridge. */
+  fieldDrift(link: VendorLink, record: Record<string, unknown>): { field: string; vendor: unknown; bridge: unknown }[] {
+    const compare = this.deps.mapping.operation("list").compare ?? {};
+    const last = link.acknowledged.update ?? {};
+    return Object.entries(compare)
+      .filter(([field, param]) => last[param] !== undefined && String(last[param]) !== String(pick(record, field) ?? ""))
+      .map(([field, param]) => ({ field, vendor: pick(record, field), bridge: last[param] }));
+  }
+
+  get deactivationPolicy(): "disable" | "delete" | "none" {
+    return this.deps.mapping.file.lifecycle.deactivate;
+  }
+
+  /** Repairs, as reconcile --fix makes them. Each is what the lifecycle would have done. */
+  async repair(action: "deactivate" | "enable" | "remove" | "recreate" | "update", link: VendorLink, user: ScimDocument, context: ChangeContext): Promise<void> {
+    const signal = AbortSignal.timeout(this.deps.connection.deadlineMs);
+    switch (action) {
+      case "deactivate":
+        return this.deactivate({ ...link, state: "active" }, user, context, signal);
+      case "enable":
+        await this.run("enable", link, user, context, signal);
+        return this.deps.store.updateLink(this.deps.target, link.scimId, { state: "active" });
+      case "remove":
+        return this.removeVendorUser(link, user, context, signal);
+      case "recreate":
+        await this.reactivate({ ...link, state: "removed" }, link.scimId, user, context, signal);
+        return;
+      case "update":
+        // Forget what was acknowledged, so every mapped field is sent again.
+        return this.updateProfile({ ...link, acknowledged: { ...link.acknowledged, update: {} } }, user, context, signal);
+    }
+  }
+
   // ---- groups ----
 
   private get groupModel(): "membership" | "userAttribute" | undefined {
@@ -478,4 +545,12 @@ export class VendorProvisioner implements Provisioner {
         return new ScimError(502, null, `${this.vendor} refused the bridge's credentials or target settings (${outcome.code}); an administrator must fix the target. Nothing was created.`);
     }
   }
+}
+
+/** Sets a dotted path ("Pageable.PageNumber") in a parameter object. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+  node[parts[parts.length - 1]!] = value;
 }

@@ -1,0 +1,93 @@
+/**
+ * Drift between the bridge's records and the vendor: status drift first (inactive in the bridge, able to
+ * sign in at the vendor), then users missing at the vendor, then vendor users the bridge created or adopted
+ * but no longer knows, then field differences. With fix, the bridge repairs what it owns, status first,
+ * and never touches a vendor user it did not create or adopt.
+ */
+import { randomUUID } from "node:crypto";
+import type { Store, VendorLink } from "../store/types";
+import type { VendorProvisioner } from "./vendor-provisioner";
+
+export type DriftKind = "status" | "missing" | "orphan" | "fields";
+
+export interface Drift {
+  kind: DriftKind;
+  scimId: string;
+  userName: string;
+  vendorKey: string;
+  detail: string;
+  repair: "deactivate" | "enable" | "remove" | "recreate" | "update";
+  fixed?: boolean;
+  fixError?: string;
+}
+
+const ORDER: DriftKind[] = ["status", "missing", "orphan", "fields"];
+
+export interface ReconcileReport {
+  target: string;
+  vendor: string;
+  vendorUsers: number;
+  linked: number;
+  drifts: Drift[];
+}
+
+export async function reconcile(target: string, provisioner: VendorProvisioner, store: Store, options: { fix: boolean }): Promise<ReconcileReport> {
+  const context = { target, requestId: `reconcile-${randomUUID()}` };
+  const vendorUsers = await provisioner.listVendorUsers(context);
+  const links = await store.allLinks(target);
+  const drifts: (Drift & { link: VendorLink; user: Record<string, unknown> })[] = [];
+  for (const link of links) {
+    const record = vendorUsers.get(link.vendorKey);
+    const scim = link.deletedAt ? undefined : await store.get(target, "User", link.scimId);
+    const base = { scimId: link.scimId, userName: link.userName, vendorKey: link.vendorKey, link, user: scim?.doc ?? {} };
+    if (!scim) {
+      if (record) drifts.push({ ...base, kind: "orphan", repair: "remove", detail: `the bridge ${link.link} this vendor user; its SCIM user is gone, the vendor user is not` });
+      continue;
+    }
+    const active = scim.doc.active !== false;
+    const policy = provisioner.deactivationPolicy;
+    if (!active) {
+      if (policy === "disable" && record && !provisioner.vendorDisabled(record))
+        drifts.push({ ...base, kind: "status", repair: "deactivate", detail: "inactive in the bridge, enabled at the vendor" });
+      if (policy === "delete" && record) drifts.push({ ...base, kind: "status", repair: "deactivate", detail: "inactive in the bridge, still present at the vendor" });
+      continue;
+    }
+    if (!record) {
+      drifts.push({ ...base, kind: "missing", repair: "recreate", detail: "active in the bridge, missing at the vendor" });
+      continue;
+    }
+    if (policy === "disable" && provisioner.vendorDisabled(record))
+      drifts.push({ ...base, kind: "status", repair: "enable", detail: "active in the bridge, disabled at the vendor" });
+    const fields = provisioner.fieldDrift(link, record);
+    if (fields.length > 0)
+      drifts.push({ ...base, kind: "fields", repair: "update", detail: fields.map((f) => `${f.field}: vendor '${String(f.vendor ?? "")}', bridge '${String(f.bridge)}'`).join("; ") });
+  }
+  drifts.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || Number(b.repair === "deactivate") - Number(a.repair === "deactivate"));
+  if (options.fix) {
+    for (const drift of drifts) {
+      try {
+        await provisioner.repair(drift.repair, drift.link, drift.user, context);
+        drift.fixed = true;
+      } catch (error) {
+        drift.fixed = false;
+        drift.fixError = (error as Error).message;
+      }
+    }
+  }
+  return {
+    target,
+    vendor: provisioner.vendor,
+    vendorUsers: vendorUsers.size,
+    linked: links.length,
+    drifts: drifts.map(({ link, user, ...d }) => (void link, void user, d)),
+  };
+}
+
+export function formatReport(report: ReconcileReport): string[] {
+  const lines = [`${report.target} (${report.vendor}): ${report.vendorUsers} vendor users, ${report.linked} linked by the bridge, ${report.drifts.length} drifts`];
+  for (const d of report.drifts) {
+    const fix = d.fixed === undefined ? "" : d.fixed ? `  → fixed (${d.repair})` : `  → NOT fixed: ${d.fixError}`;
+    lines.push(`  ${d.kind.padEnd(7)} ${d.userName} [${d.vendorKey}]: ${d.detail}${fix}`);
+  }
+  return lines;
+}
