@@ -16,7 +16,7 @@ export class Transport {
   private readonly agent: Agent;
   private readonly origin: string;
 
-  constructor(private readonly endpoint: Endpoint) {
+  constructor(endpoint: Endpoint) {
     const origin = endpoint.connectTo ?? `https://${endpoint.host}`;
     if (origin.startsWith("http://") && !endpoint.allowInsecureHttp)
       throw new Error(`plain http to ${origin} needs allowInsecureHttp: true in the target's vendor config`);

@@ -1,0 +1,234 @@
+/**
+ * A user's life at the vendor: created (or adopted) on POST, its status changed first and never blocked,
+ * renames, profile diffs against what the vendor last acknowledged, passwords, and removal on DELETE.
+ */
+import { ScimError } from "../scim/errors";
+import type { ScimDocument, VendorLink } from "../store/types";
+import { pick } from "../vendors/connector-base";
+import type { BuiltCall } from "../mapping/compile";
+import type { ChangeContext, ProvisioningOutcome } from "./provisioner";
+import { buildVendorCall, vendorDetail, type VendorCalls } from "./vendor-calls";
+import type { GroupSync } from "./vendor-groups";
+
+export class UserLifecycle {
+  constructor(
+    private readonly calls: VendorCalls,
+    private readonly groups: GroupSync,
+  ) {}
+
+  /** Creates (or adopts) the vendor user; returns its key and how it was linked. */
+  async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<{ key: string; link: "created" | "adopted"; built: BuiltCall }> {
+    const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: context.password, groups: await this.groups.userGroupIds(id) });
+    const outcome = await this.calls.call(built, signal, context);
+    if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
+    // The vendor may have refused because the user is already there under a code we do not know.
+    if (outcome.kind === "conflict" || outcome.kind === "invalid") {
+      const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context) : undefined;
+      if (existing !== undefined) {
+        if (this.calls.deps.connection.existingUsers === "reject")
+          throw new ScimError(409, "uniqueness", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
+        return { key: existing, link: "adopted", built };
+      }
+      if (outcome.kind === "conflict")
+        throw new ScimError(409, "uniqueness", `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`);
+    }
+    throw this.calls.refusal(outcome);
+  }
+
+  /** A SCIM POST: create at the vendor (in the status the user has), then the follow-up calls. */
+  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<ProvisioningOutcome> {
+    const { lifecycle } = this.calls.deps.mapping.file;
+    const inactive = user.active === false;
+    // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
+    if (inactive && lifecycle.deactivate === "delete") return {};
+    const made = await this.createAtVendor(id, user, context, signal);
+    const link = await this.calls.deps.store.recordLink({
+      target: this.calls.deps.target,
+      scimId: id,
+      vendor: this.calls.vendor,
+      vendorKey: made.key,
+      link: made.link,
+      userName: String(user.userName),
+      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.groups.userGroupIds(id)),
+    });
+    this.calls.deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: this.calls.deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
+    await this.followUps(lifecycle.afterCreate, link, user, context, signal);
+    await this.groups.restoreMemberships(link, context, signal);
+    if (inactive && !(lifecycle.createsWithStatus && made.link === "created") && lifecycle.deactivate === "disable") await this.deactivate(link, user, context, signal);
+    else if (inactive && lifecycle.createsWithStatus) await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "disabled" });
+    return { annotations: { vendorKey: made.key, link: made.link } };
+  }
+
+  /** What the vendor now holds for this user, per operation, secrets left out. */
+  acknowledgedAfterCreate(built: BuiltCall, user: ScimDocument, key: string, groups: string[]): Record<string, Record<string, unknown>> {
+    const strip = (call: BuiltCall) => Object.fromEntries(Object.entries(call.params).filter(([k]) => !call.secretParams.includes(k)));
+    const acknowledged: Record<string, Record<string, unknown>> = { create: strip(built) };
+    if (this.calls.deps.mapping.has("update")) {
+      try {
+        acknowledged.update = strip(this.calls.deps.mapping.build("update", { user, settings: this.calls.settings, phoneRegion: this.calls.deps.connection.phoneRegion, created: acknowledged.create, vendorKey: key, groups }));
+      } catch {
+        // the next update sends everything
+      }
+    }
+    return acknowledged;
+  }
+
+  async followUps(operations: string[], link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    for (const operation of operations) {
+      try {
+        await this.calls.run(operation, link, user, context, signal);
+      } catch (error) {
+        // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
+        this.calls.deps.log.error("vendor follow-up call failed", { target: this.calls.deps.target, scimId: link.scimId, operation, detail: (error as Error).message });
+      }
+    }
+  }
+
+  /** Deactivation: the vendor's status call, or the vendor user removed, as the mapping's policy says. */
+  async deactivate(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
+    if (policy === "none" || link.state !== "active") return;
+    if (policy === "disable") {
+      await this.calls.run("disable", link, user, context, signal);
+      await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "disabled" });
+    } else {
+      await this.removeVendorUser(link, user, context, signal);
+    }
+    this.calls.deps.log.info("vendor user deactivated", { target: this.calls.deps.target, scimId: link.scimId, vendor: this.calls.vendor, vendorKey: link.vendorKey, policy });
+  }
+
+  /** Before-delete follow-ups, then the delete; "not found" at the vendor counts as done. */
+  async removeVendorUser(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    for (const operation of this.calls.deps.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, context, signal, ["notFound"]);
+    await this.calls.run("delete", link, user, context, signal, ["notFound"]);
+    await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "removed" });
+  }
+
+  async reactivate(link: VendorLink | undefined, id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+    const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
+    if (link && link.state === "disabled") {
+      await this.calls.run("enable", link, user, context, signal);
+      await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "active" });
+      return { ...link, state: "active" };
+    }
+    if (link && link.state === "active") return link;
+    if (policy === "none" && link) return link;
+    // Removed (or never created): create the vendor user again and record its new key.
+    const made = await this.createAtVendor(id, user, context, signal);
+    const fresh = await this.calls.deps.store.recordLink({
+      target: this.calls.deps.target,
+      scimId: id,
+      vendor: this.calls.vendor,
+      vendorKey: made.key,
+      link: made.link,
+      userName: String(user.userName),
+      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.groups.userGroupIds(id)),
+    });
+    await this.followUps(this.calls.deps.mapping.file.lifecycle.afterCreate, fresh, user, context, signal);
+    await this.groups.restoreMemberships(fresh, context, signal);
+    this.calls.deps.log.info("vendor user reactivated", { target: this.calls.deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
+    return fresh;
+  }
+
+  async linkOf(id: string): Promise<VendorLink | undefined> {
+    return (await this.calls.deps.store.linksOf(this.calls.deps.target, [id])).get(id);
+  }
+
+  /**
+   * A PUT or PATCH. The status change goes first and nothing else in the request can stop it: once a
+   * deactivation reached the vendor, a profile field the vendor would refuse is logged, not answered.
+   */
+  async changed(id: string, before: ScimDocument, after: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const { lifecycle } = this.calls.deps.mapping.file;
+    let link = await this.linkOf(id);
+    const wasActive = before.active !== false;
+    const isActive = after.active !== false;
+    if (wasActive && !isActive && link) await this.deactivate(link, after, context, signal);
+    if (!wasActive && isActive) link = await this.reactivate(link, id, after, context, signal);
+    if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
+    if (!isActive && lifecycle.deactivate === "delete") return;
+    const deactivating = wasActive && !isActive;
+    try {
+      link = await this.renamed(link, before, after, context, signal);
+      await this.updateProfile(link, after, context, signal);
+      if (context.password && this.calls.deps.mapping.has("password")) await this.calls.run("password", link, after, context, signal);
+    } catch (error) {
+      if (!deactivating) throw error;
+      this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", { target: this.calls.deps.target, scimId: id, detail: (error as Error).message });
+    }
+  }
+
+  /** A change of a parameter the vendor never lets change: refused, or the vendor user re-created. */
+  async renamed(link: VendorLink, before: ScimDocument, after: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+    const { immutable, rename } = this.calls.deps.mapping.file.lifecycle;
+    if (immutable.length === 0) return link;
+    const next = this.calls.build("create", { ...after, id: link.scimId }, context);
+    const previous = link.acknowledged.create ?? {};
+    const changed = immutable.filter((p) => previous[p] !== undefined && String(previous[p]) !== String(next.params[p]));
+    if (changed.length === 0) return link;
+    if (rename === "reject")
+      throw new ScimError(400, "mutability", `${this.calls.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`);
+    await this.removeVendorUser(link, before, context, signal);
+    return this.reactivate(undefined, link.scimId, after, context, signal);
+  }
+
+  /** The update call with only what changed since the vendor last acknowledged it (patch), or everything (replace). */
+  async updateProfile(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, groups?: string[]): Promise<void> {
+    if (!this.calls.deps.mapping.has("update")) return;
+    const op = this.calls.deps.mapping.operation("update");
+    const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "update", { ...user, id: link.scimId }, {
+      created: link.acknowledged.create,
+      vendorKey: link.vendorKey,
+      groups: groups ?? (await this.groups.userGroupIds(link.scimId)),
+    });
+    const last = link.acknowledged.update ?? {};
+    const same = (k: string) => JSON.stringify(call.params[k]) === JSON.stringify(last[k]);
+    const described = Object.keys(call.params).filter((k) => !call.identity.includes(k));
+    const removed = Object.keys(last).filter((k) => !(k in call.params) && !call.identity.includes(k));
+    const changed = described.filter((k) => !same(k));
+    if (changed.length === 0 && removed.length === 0) return;
+    // A value that is gone (the last group left, a phone removed) is sent empty, so the vendor clears it.
+    const cleared = Object.fromEntries(removed.map((k) => [k, Array.isArray(last[k]) ? [] : ""]));
+    const sent =
+      op.mode === "replace"
+        ? call
+        : { ...call, params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared } };
+    const outcome = await this.calls.call(sent, signal, context);
+    if (outcome.kind !== "success") throw this.calls.refusal(outcome);
+    await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
+  }
+
+  /** A SCIM DELETE: the vendor user goes too (not found counts as done); the link record stays. */
+  async deleted(id: string, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const link = await this.linkOf(id);
+    if (link && link.state !== "removed") await this.removeVendorUser(link, {}, context, signal);
+    if (link) await this.calls.deps.store.markLinkDeleted(this.calls.deps.target, id);
+  }
+
+  keyOf(built: BuiltCall, result: Record<string, unknown>): string {
+    const op = this.calls.deps.mapping.operation("create");
+    const key = op.keyParam ? built.params[op.keyParam] : op.id ? pick(result, op.id) : undefined;
+    if (typeof key !== "string" && typeof key !== "number")
+      throw new ScimError(502, null, `${this.calls.vendor} acknowledged the user without the id the mapping expects at '${op.id ?? op.keyParam}'.`);
+    return String(key);
+  }
+
+  /** The vendor's key for the user with the same unique name, if the vendor has one. */
+  async lookup(built: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<string | undefined> {
+    const op = this.calls.deps.mapping.operation("lookup");
+    const call = this.calls.build("lookup", {}, context, built.params);
+    const outcome = await this.calls.call(call, signal, context);
+    if (outcome.kind !== "success") return undefined;
+    const results = pick(outcome.result, op.results ?? "");
+    if (!Array.isArray(results) || !op.match) return undefined;
+    const wanted = String(built.params[op.match.param] ?? "").toLowerCase();
+    const found = results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted);
+    if (!found) return undefined;
+    if (this.calls.deps.connection.adoptOnlyIf === "emailMatches" && op.email) {
+      const theirs = String(pick(found, op.email.field) ?? "").toLowerCase();
+      if (theirs !== String(built.params[op.email.param] ?? "").toLowerCase()) return undefined;
+    }
+    const key = pick(found, op.id ?? "");
+    return typeof key === "string" || typeof key === "number" ? String(key) : undefined;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The plumbing every vendor-side step shares: building a mapped call, making it (rate-limited, retried),
+ * and turning a refusal into the SCIM error the IdP should see.
+ */
+import type { VendorConnection } from "../config/schema";
+import type { Logger } from "../log";
+import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
+import { ScimError } from "../scim/errors";
+import type { ScimDocument, Store, VendorLink } from "../store/types";
+import type { VendorConnector, VendorOutcome } from "../vendors/types";
+import type { ChangeContext } from "./provisioner";
+import type { TokenBucket } from "./rate-limiter";
+import { callVendor } from "./retry";
+
+export interface VendorProvisionerDeps {
+  target: string;
+  mapping: CompiledMapping;
+  connector: VendorConnector;
+  connection: VendorConnection;
+  bucket: TokenBucket;
+  store: Store;
+  log: Logger;
+}
+
+export function vendorDetail(outcome: Exclude<VendorOutcome, { kind: "success" }>): string {
+  return `${outcome.code}: ${outcome.message}${outcome.requestId ? ` (vendor RequestId ${outcome.requestId})` : ""}`;
+}
+
+/** Builds an operation's call for a user; a broken vendor rule is the IdP's 400, naming the attribute and the rule. */
+export function buildVendorCall(
+  mapping: CompiledMapping,
+  connection: VendorConnection,
+  operation: string,
+  user: ScimDocument,
+  extras: Pick<BuildInput, "password" | "created" | "vendorKey" | "groups" | "groupKey"> = {},
+): BuiltCall {
+  try {
+    return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, ...extras });
+  } catch (error) {
+    if (error instanceof MappingViolationError)
+      throw new ScimError(400, "invalidValue", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
+    throw error;
+  }
+}
+
+export class VendorCalls {
+  constructor(readonly deps: VendorProvisionerDeps) {}
+
+  get vendor(): string {
+    return this.deps.mapping.vendor;
+  }
+
+  get settings(): Record<string, string> {
+    return this.deps.mapping.settingsWithDefaults(this.deps.connection.settings);
+  }
+
+  build(operation: string, user: ScimDocument, context: Partial<ChangeContext> = {}, created?: Record<string, unknown>): BuiltCall {
+    return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: context.password, created });
+  }
+
+  async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<VendorOutcome> {
+    return callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
+  }
+
+  /** Builds and makes one operation's call for a linked user; a failure the IdP should see is thrown. */
+  async run(
+    operation: string,
+    link: VendorLink,
+    user: ScimDocument,
+    context: ChangeContext,
+    signal: AbortSignal,
+    tolerate: VendorOutcome["kind"][] = [],
+    extras: Pick<BuildInput, "groups" | "groupKey"> = {},
+  ): Promise<{ call: BuiltCall; outcome: VendorOutcome }> {
+    const call = buildVendorCall(this.deps.mapping, this.deps.connection, operation, { ...user, id: link.scimId }, {
+      password: context.password,
+      created: link.acknowledged.create,
+      vendorKey: link.vendorKey,
+      groups: extras.groups ?? [],
+      groupKey: extras.groupKey,
+    });
+    const outcome = await this.call(call, signal, context);
+    if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
+    return { call, outcome };
+  }
+
+  /** A vendor refusal as the SCIM error the IdP should see. */
+  refusal(outcome: Exclude<VendorOutcome, { kind: "success" }>): ScimError {
+    switch (outcome.kind) {
+      case "invalid":
+      case "notFound":
+      case "conflict":
+        return new ScimError(400, "invalidValue", `${this.vendor} refused the user: ${vendorDetail(outcome)}.`);
+      case "throttled":
+        return new ScimError(429, null, `${this.vendor} is rate-limiting this bridge (${vendorDetail(outcome)}); retry later.`, outcome.retryAfter ?? 30);
+      case "transient":
+        return new ScimError(503, null, `${this.vendor} is unavailable (${vendorDetail(outcome)}); nothing was kept, retry later.`, outcome.retryAfter ?? 30);
+      case "auth":
+        this.deps.log.error("vendor refused the bridge's credentials or settings", { target: this.deps.target, vendor: this.vendor, code: outcome.code, requestIdAtVendor: outcome.requestId });
+        return new ScimError(502, null, `${this.vendor} refused the bridge's credentials or target settings (${outcome.code}); an administrator must fix the target. Nothing was created.`);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * SCIM groups at the vendor. Membership vendors (CIC, Volcengine) get add/remove calls on a vendor group
+ * found through the target's table, by name, or created; user-attribute vendors (CIAM, CCC skill groups,
+ * Huawei skills) get the member's user record updated with its groups' vendor ids.
+ */
+import { ScimError } from "../scim/errors";
+import type { ScimDocument, VendorLink } from "../store/types";
+import { pick } from "../vendors/connector-base";
+import type { ChangeContext } from "./provisioner";
+import { buildVendorCall, type VendorCalls } from "./vendor-calls";
+
+/** Updates a linked user's vendor record with the given group ids (the user lifecycle's profile update). */
+export type UpdateUser = (link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, groups?: string[]) => Promise<void>;
+
+export class GroupSync {
+  /** Set once the user lifecycle exists (the two refer to each other). */
+  updateUser!: UpdateUser;
+
+  constructor(private readonly calls: VendorCalls) {}
+
+  get groupModel(): "membership" | "userAttribute" | undefined {
+    return this.calls.deps.mapping.file.groups?.model;
+  }
+
+  /** The vendor ids of a user's groups (after an optional pending change), for userAttribute mappings. */
+  async userGroupIds(userId: string, change?: { add?: string; remove?: string }): Promise<string[]> {
+    if (this.groupModel !== "userAttribute") return [];
+    const groups = (await this.calls.deps.store.groupsOf(this.calls.deps.target, [userId])).get(userId) ?? [];
+    const ids = groups.map((g) => g.id).filter((id) => id !== change?.remove);
+    if (change?.add && !ids.includes(change.add)) ids.push(change.add);
+    const out: string[] = [];
+    for (const id of ids) {
+      const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", id);
+      const vendorId = group ? this.mappedGroup(group.doc) : undefined;
+      if (vendorId !== undefined) out.push(vendorId);
+    }
+    return out;
+  }
+
+  /** The target's explicit table: a SCIM group's displayName or externalId → the vendor's group id. */
+  mappedGroup(group: ScimDocument): string | undefined {
+    const map = this.calls.deps.connection.groups.map;
+    return map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
+  }
+
+  /**
+   * A membership vendor's group for a SCIM group: recorded link, the target's table, a vendor group of the
+   * same name, or (policy `unknown`) a new vendor group, nothing, or a 400.
+   */
+  async vendorGroupOf(groupId: string, group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<string | undefined> {
+    if (this.groupModel !== "membership") return undefined;
+    const known = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
+    if (known) return known.vendorGroupId;
+    const record = async (vendorGroupId: string, createdByBridge: boolean) => {
+      await this.calls.deps.store.recordGroupLink({ target: this.calls.deps.target, scimId: groupId, vendorGroupId, createdByBridge });
+      return vendorGroupId;
+    };
+    const mapped = this.mappedGroup(group);
+    if (mapped !== undefined) return record(mapped, false);
+    if (this.calls.deps.mapping.has("findGroup")) {
+      const found = await this.findVendorGroup(group, context, signal);
+      if (found !== undefined) return record(found, false);
+    }
+    const policy = this.calls.deps.connection.groups.unknown;
+    if (policy === "reject")
+      throw new ScimError(400, "invalidValue", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
+    if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
+    const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
+    const outcome = await this.calls.call(call, signal, context);
+    if (outcome.kind !== "success") throw this.calls.refusal(outcome);
+    const op = this.calls.deps.mapping.operation("createGroup");
+    const id = pick(outcome.result, op.id ?? "");
+    if (typeof id !== "string" && typeof id !== "number") throw new ScimError(502, null, `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
+    this.calls.deps.log.info("vendor group created", { target: this.calls.deps.target, scimGroupId: groupId, vendorGroupId: String(id) });
+    return record(String(id), true);
+  }
+
+  async findVendorGroup(group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<string | undefined> {
+    const op = this.calls.deps.mapping.operation("findGroup");
+    const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "findGroup", group);
+    const outcome = await this.calls.call(call, signal, context);
+    if (outcome.kind !== "success" || !op.match) return undefined;
+    const results = pick(outcome.result, op.results ?? "");
+    const wanted = String(call.params[op.match.param] ?? "").toLowerCase();
+    const found = Array.isArray(results) ? results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted) : undefined;
+    const id = found ? pick(found, op.id ?? "") : undefined;
+    return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
+  }
+
+  /** Members joined or left a SCIM group: membership calls, or the members' user records updated. */
+  async membersChanged(groupId: string, added: string[], removed: string[], context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", groupId);
+    if (!group || !this.groupModel) return;
+    const links = await this.calls.deps.store.linksOf(this.calls.deps.target, [...added, ...removed]);
+    // A member without a vendor user (not provisioned, or removed while inactive) is applied when it gets one.
+    const present = (id: string) => {
+      const link = links.get(id);
+      return link && link.state !== "removed" ? link : undefined;
+    };
+    if (this.groupModel === "membership") {
+      const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, context, signal);
+      if (vendorGroupId === undefined) return;
+      for (const id of added) {
+        const link = present(id);
+        if (link) await this.calls.run("addMember", link, {}, context, signal, ["conflict"], { groupKey: vendorGroupId, groups: [] });
+      }
+      for (const id of removed) {
+        const link = present(id);
+        if (link) await this.calls.run("removeMember", link, {}, context, signal, ["notFound"], { groupKey: vendorGroupId, groups: [] });
+      }
+      return;
+    }
+    for (const [ids, change] of [[added, "add"], [removed, "remove"]] as const) {
+      for (const id of ids) {
+        const link = present(id);
+        const user = link ? await this.calls.deps.store.get(this.calls.deps.target, "User", id) : undefined;
+        if (link && user) await this.updateUser(link, user.doc, context, signal, await this.userGroupIds(id, { [change]: groupId }));
+      }
+    }
+  }
+
+  /** A newly created or re-created vendor user joins the vendor groups of its SCIM groups again. */
+  async restoreMemberships(link: VendorLink, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    if (this.groupModel !== "membership") return;
+    const groups = (await this.calls.deps.store.groupsOf(this.calls.deps.target, [link.scimId])).get(link.scimId) ?? [];
+    for (const g of groups) {
+      const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", g.id);
+      const vendorGroupId = group ? await this.vendorGroupOf(g.id, group.doc, context, signal) : undefined;
+      if (vendorGroupId !== undefined) await this.calls.run("addMember", link, {}, context, signal, ["conflict"], { groupKey: vendorGroupId, groups: [] });
+    }
+  }
+
+  /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
+  async groupDeleted(groupId: string, group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const members = (await this.calls.deps.store.members(this.calls.deps.target, groupId)).map((m) => m.value);
+    if (this.groupModel === "membership") {
+      const link = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
+      if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
+        const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
+        const outcome = await this.calls.call(call, signal, context);
+        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
+      } else if (link) {
+        await this.membersChanged(groupId, [], members, context, signal);
+      }
+      if (link) await this.calls.deps.store.removeGroupLink(this.calls.deps.target, groupId);
+      return;
+    }
+    if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, context, signal);
+  }
+}
