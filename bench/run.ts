@@ -2,7 +2,9 @@
  * Benchmarks of the SCIM core on the embedded store (SQLite), server and load generator in one process:
  *   1. GET /Users?filter=userName eq "…" with 1,000 and with 100,000 stored users (index lookups: the two
  *      should be about as fast);
- *   2. one membership PATCH (add, then remove, one member) on a 20,000-member group, answered 204 and 200.
+ *   2. one membership PATCH (add, then remove, one member) on a 20,000-member group, answered 204 and 200;
+ *   3. POST /Users on a target provisioning into Tencent CIC (the sandbox): mapping, TC3 signing, the HTTP
+ *      call, the sandbox's signature check, the vendor link — the whole create path.
  * Usage: npm run bench [-- --requests 4000 --concurrency 16]
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +16,8 @@ import { configFrom } from "../src/config/load";
 import { hashToken } from "../src/http/auth";
 import { createApp } from "../src/http/app";
 import { createLogger } from "../src/log";
+import { buildProvisioners } from "../src/provisioning/targets";
+import { CicSandbox } from "../src/sandbox/tencent";
 import { SqliteStore } from "../src/store/sqlite";
 import { load, type LoadResult } from "./load";
 
@@ -35,17 +39,32 @@ async function seedUsers(store: SqliteStore, target: string, n: number): Promise
   }
 }
 
-async function serve(store: SqliteStore, patchResponse: "resource" | "no-content"): Promise<{ origin: string; server: Server }> {
+const BENCH_ENV = { BENCH_CIC_ID: "AKID-bench", BENCH_CIC_KEY: "bench-secret-key" };
+
+async function serve(store: SqliteStore, patchResponse: "resource" | "no-content", cicUrl: string): Promise<{ origin: string; server: Server; close: () => Promise<void> }> {
+  const vendor = {
+    mapping: "mappings/tencent-cic.yaml",
+    credentials: { secretId: "BENCH_CIC_ID", secretKey: "BENCH_CIC_KEY" },
+    settings: { CIC_ZONE_ID: "z-bench" },
+    connectTo: cicUrl,
+    allowInsecureHttp: true,
+    rateLimit: { perSecond: 100000, burst: 1000 },
+  };
   const config = configFrom({
     server: { port: 0 },
     log: { level: "error" },
-    targets: ["t1k", "t100k", "group"].map((name) => ({ name, tokens: [{ sha256: hashToken(`${TOKEN}-${name}`) }], patchResponse })),
+    targets: [
+      ...["t1k", "t100k", "group"].map((name) => ({ name, tokens: [{ sha256: hashToken(`${TOKEN}-${name}`) }], patchResponse })),
+      { name: `cic-${patchResponse}`, tokens: [{ sha256: hashToken(`${TOKEN}-cic-${patchResponse}`) }], vendor },
+    ],
   });
-  const app = createApp({ config, store, log: createLogger("error") });
+  const log = createLogger("error");
+  const built = buildProvisioners(config, store, log, BENCH_ENV);
+  const app = createApp({ config, store, log, provisioners: built.provisioners });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, close: built.close };
 }
 
 function row(name: string, r: LoadResult): string {
@@ -65,9 +84,11 @@ async function main(): Promise<void> {
   await store.addMembers("group", group, Array.from({ length: 20_000 }, (_, i) => ({ value: `member-${i}` })));
   console.log(`seeded 101,000 users and a 20,000-member group in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
+  const cic = new CicSandbox({ secretId: BENCH_ENV.BENCH_CIC_ID, secretKey: BENCH_ENV.BENCH_CIC_KEY }, "z-bench");
+  const cicUrl = await cic.listen();
   const rows: string[] = [];
   for (const mode of ["no-content", "resource"] as const) {
-    const { origin, server } = await serve(store, mode);
+    const { origin, server, close } = await serve(store, mode, cicUrl);
     if (mode === "no-content") {
       for (const [target, n] of [["t1k", 1_000], ["t100k", 100_000]] as const) {
         // warm-up, then measure: a different user every request, spread over the whole table
@@ -92,8 +113,19 @@ async function main(): Promise<void> {
       const full = await load(origin, `${TOKEN}-group`, 40, 4, (i) => ({ ...patch(i), path: `/scim/v2/Groups/${group}` }));
       rows.push(row("PATCH membership, 20,000-member group, answered 200 with all members", full));
     }
+    if (mode === "no-content") {
+      const creates = Math.min(REQUESTS, 2000);
+      const r = await load(origin, `${TOKEN}-cic-${mode}`, creates, CONCURRENCY, (i) => ({
+        method: "POST",
+        path: "/scim/v2/Users",
+        body: JSON.stringify({ schemas: [CORE_USER], userName: `vendor${i}@bench.example.com`, name: { givenName: "V", familyName: `User ${i}` }, emails: [{ value: `vendor${i}@bench.example.com`, primary: true }] }),
+      }));
+      rows.push(row("POST /Users → Tencent CIC CreateUser (sandbox, TC3 signed and verified)", r));
+    }
+    await close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+  await cic.close();
   console.log(`\nconcurrency ${CONCURRENCY}, Node ${process.version}, store SQLite (WAL)\n`);
   console.log("| scenario | requests | req/s | p50 ms | p99 ms | statuses |");
   console.log("|---|---|---|---|---|---|");
