@@ -1,0 +1,142 @@
+/**
+ * How the engine behaves when vendors push back: throttling and transient failures retried within the
+ * deadline, Huawei's token cached and refreshed once on a 401, Alibaba's V3 signature end to end,
+ * renames re-created where the mapping says so, and configuration mistakes refused at start.
+ */
+import { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
+import { HuaweiAiccSandbox } from "../src/sandbox/huawei-aicc";
+import { CicSandbox } from "../src/sandbox/tencent";
+import { configFrom } from "../src/config/load";
+import { createConnector } from "../src/vendors/factory";
+import { mappingAt } from "../src/provisioning/targets";
+import { TokenBucket } from "../src/provisioning/rate-limiter";
+import { CORE_USER, patchOp, startTestBridge } from "./helpers/bridge";
+import { ENV, VENDORS } from "./helpers/vendors";
+
+const user = (userName: string) => ({ schemas: [CORE_USER], userName, displayName: "Res Ilient", name: { givenName: "Res", familyName: "Ilient" }, emails: [{ value: userName, primary: true }] });
+const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
+
+describe("vendor pushback", () => {
+  it("a throttled create is retried and succeeds; persistent throttling is a 429 with Retry-After", async () => {
+    const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
+    const bridge = await startTestBridge([{ name: "t", vendor: cic.vendor(await sandbox.listen()) }], { env: ENV });
+    try {
+      sandbox.failNext({ action: "CreateUser", status: 200, code: "RequestLimitExceeded", message: "slow down" });
+      await bridge.as("t").post("/Users", user("once@example.com")).expect(201);
+      expect(sandbox.callsOf("CreateUser").map((c) => c.answer)).toEqual(["RequestLimitExceeded", "ok"]);
+
+      for (let i = 0; i < 4; i++) sandbox.failNext({ action: "CreateUser", status: 429, code: "RequestLimitExceeded", message: "slow down" });
+      const res = await bridge.as("t").post("/Users", user("never@example.com")).expect(429);
+      expect(res.headers["retry-after"]).toBe("30");
+      expect(res.body.detail).toContain("RequestLimitExceeded");
+      expect((await bridge.as("t").get('/Users?filter=userName eq "never@example.com"').expect(200)).body.totalResults).toBe(0);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+
+  it("a vendor that stays unavailable is a 503 with Retry-After, and nothing is kept", async () => {
+    const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
+    const bridge = await startTestBridge([{ name: "t", vendor: cic.vendor(await sandbox.listen()) }], { env: ENV });
+    try {
+      for (let i = 0; i < 4; i++) sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "backend down" });
+      const res = await bridge.as("t").post("/Users", user("down@example.com")).expect(503);
+      expect(res.headers["retry-after"]).toBeDefined();
+      expect(sandbox.users.size).toBe(0);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+
+  it("Huawei: one token serves many calls; a revoked token is refreshed once on the 401", async () => {
+    const sandbox = new HuaweiAiccSandbox({ appKey: ENV.TEST_HUAWEI_KEY, appSecret: ENV.TEST_HUAWEI_SECRET });
+    const huawei = VENDORS.find((v) => v.name === "huawei-aicc")!;
+    const bridge = await startTestBridge([{ name: "t", vendor: huawei.vendor(await sandbox.listen()) }], { env: ENV });
+    try {
+      for (const n of ["aaaaaa1", "bbbbbb2", "cccccc3"]) await bridge.as("t").post("/Users", user(`${n}@example.com`)).expect(201);
+      expect(sandbox.tokenRequests).toBe(1);
+      sandbox.revokeTokens();
+      await bridge.as("t").post("/Users", user("dddddd4@example.com")).expect(201);
+      expect(sandbox.tokenRequests).toBe(2);
+      expect(sandbox.users.size).toBe(4);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+
+  it("Alibaba with signature v3 (ACS3-HMAC-SHA256) end to end", async () => {
+    const sandbox = new AliyunCccSandbox({ accessKeyId: ENV.TEST_ALIYUN_AK, accessKeySecret: ENV.TEST_ALIYUN_SECRET }, "inst-1", ["role-agent"]);
+    const aliyun = VENDORS.find((v) => v.name === "aliyun-ccc")!;
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...aliyun.vendor(await sandbox.listen()), signature: "v3" } }], { env: ENV });
+    try {
+      await bridge.as("t").post("/Users", user("v3user@example.com")).expect(201);
+      expect(sandbox.callsOf("CreateUser").map((c) => c.answer)).toEqual(["ok"]);
+      expect(sandbox.callsOf("UpdateLoginProfile").map((c) => c.answer)).toEqual(["ok"]);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+
+  it("rename: recreate deletes the vendor user and creates it under the new name, memberships restored", async () => {
+    const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
+    const url = await sandbox.listen();
+    // a copy of the CIC mapping whose rename policy is recreate
+    const { readFileSync, writeFileSync, mkdtempSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(mkdtempSync(join(tmpdir(), "recreate-")), "cic.yaml");
+    writeFileSync(file, readFileSync("mappings/tencent-cic.yaml", "utf8").replace("  rename: reject", "  rename: recreate"));
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(url), mapping: file, groups: { unknown: "create" } } }], { env: ENV });
+    try {
+      const u = (await bridge.as("t").post("/Users", user("old.name@example.com")).expect(201)).body;
+      const g = (await bridge.as("t").post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Keepers", members: [{ value: u.id }] }).expect(201)).body;
+      void g;
+      const before = sandbox.calls.length;
+      await bridge.as("t").patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "userName", value: "new.name@example.com" })).expect(200);
+      expect(sandbox.calls.slice(before).map((c) => c.action)).toEqual(["DeleteUser", "CreateUser", "AddUserToGroup"]);
+      const [vendorUser] = [...sandbox.users.values()];
+      expect(vendorUser!.UserName).toBe("new.name@example.com");
+      expect([...sandbox.groups.values()][0]!.members.has(vendorUser!.id)).toBe(true);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+});
+
+describe("configuration mistakes are refused at start", () => {
+  const target = (vendor: Record<string, unknown>) => configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }).targets[0]!.vendor!;
+
+  it("plain http without allowInsecureHttp", () => {
+    const connection = target({ ...cic.vendor("http://127.0.0.1:1"), allowInsecureHttp: false });
+    expect(() => createConnector(mappingAt(connection.mapping), connection, ENV)).toThrow(/allowInsecureHttp/);
+  });
+
+  it("a credential variable that is not set, named in the message", () => {
+    const connection = target({ ...cic.vendor("http://127.0.0.1:1"), credentials: { secretId: "NOT_SET_ID", secretKey: "TEST_TENCENT_KEY" } });
+    expect(() => createConnector(mappingAt(connection.mapping), connection, ENV)).toThrow(/vendor\.credentials\.secretId: environment variable NOT_SET_ID is not set/);
+  });
+
+  it("a missing mapping setting, named with its description", async () => {
+    await expect(startTestBridge([{ name: "t", vendor: { ...cic.vendor("http://127.0.0.1:1"), settings: {} } }], { env: ENV })).rejects.toThrow(/needs CIC_ZONE_ID \(The Identity Center space/);
+  });
+});
+
+describe("rate limiter", () => {
+  it("serves callers in arrival order and lets a burst through at once", async () => {
+    const bucket = new TokenBucket(1000, 3);
+    const order: number[] = [];
+    await Promise.all([0, 1, 2, 3, 4].map((i) => bucket.take().then(() => order.push(i))));
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("gives up when the request's deadline passes", async () => {
+    const bucket = new TokenBucket(0.1, 1);
+    await bucket.take();
+    await expect(bucket.take(AbortSignal.abort(new Error("deadline")))).rejects.toThrow("deadline");
+  });
+});
