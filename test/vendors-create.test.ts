@@ -48,6 +48,7 @@ describe.each(VENDORS)("$name", (fixture) => {
       [
         { name: "adopting", vendor: fixture.vendor(url) },
         { name: "strict", vendor: { ...fixture.vendor(url), existingUsers: "reject" } },
+        { name: "careful", vendor: { ...fixture.vendor(url), adoptOnlyIf: "emailMatches" } },
         { name: "miswired", vendor: { ...fixture.vendor(url), credentials: wrongCredentials(fixture.vendor(url).credentials as Record<string, string>) } },
       ],
       { env: ENV },
@@ -109,6 +110,15 @@ describe.each(VENDORS)("$name", (fixture) => {
     expect(res.body.scimType).toBe("uniqueness");
     expect(res.body.detail).toContain(fixture.name);
     expect((await bridge.as("strict").get("/Users").expect(200)).body.totalResults).toBe(0);
+  });
+
+  it("with adoptOnlyIf: emailMatches, an existing vendor user is adopted only when its email agrees", async () => {
+    sandbox.seedUser(fixture.existing("grace@example.com")); // its email is old@example.com
+    const refused = await bridge.as("careful").post("/Users", oktaUser("grace@example.com")).expect(409);
+    expect(refused.body.scimType).toBe("uniqueness");
+    sandbox.seedUser(fixture.existing("old@example.com"));
+    const adopted = await bridge.as("careful").post("/Users", { ...oktaUser("old@example.com") }).expect(201);
+    expect(adopted.body[VENDOR_LINK].link).toBe("adopted");
   });
 
   it("a create the vendor committed after the bridge gave up is adopted when the IdP retries", async () => {

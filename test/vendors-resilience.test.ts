@@ -17,9 +17,10 @@ const user = (userName: string) => ({ schemas: [CORE_USER], userName, displayNam
 const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
 
 describe("vendor pushback", () => {
+  // These targets wait 15 s: the retries' worst-case backoff (375 + 750 + 1500 ms) must fit in the deadline.
   it("a throttled create is retried and succeeds; persistent throttling is a 429 with Retry-After", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
-    const bridge = await startTestBridge([{ name: "t", vendor: cic.vendor(await sandbox.listen()) }], { env: ENV });
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000 } }], { env: ENV });
     try {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "RequestLimitExceeded", message: "slow down" });
       await bridge.as("t").post("/Users", user("once@example.com")).expect(201);
@@ -38,7 +39,7 @@ describe("vendor pushback", () => {
 
   it("a vendor that stays unavailable is a 503 with Retry-After, and nothing is kept", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
-    const bridge = await startTestBridge([{ name: "t", vendor: cic.vendor(await sandbox.listen()) }], { env: ENV });
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000 } }], { env: ENV });
     try {
       for (let i = 0; i < 4; i++) sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "backend down" });
       const res = await bridge.as("t").post("/Users", user("down@example.com")).expect(503);

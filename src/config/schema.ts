@@ -38,12 +38,11 @@ export const VendorConnectionSchema = z
     /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
     phoneRegion: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as CN or US").optional(),
     /**
-     * How a SCIM group finds its vendor group: `map` (SCIM displayName or externalId → vendor group id) first,
-     * then (membership vendors) a vendor group of the same name; `unknown` says what else happens: create
-     * the vendor group (where the vendor can), skip the group, or reject it with a 400.
+     * This target's group table (SCIM displayName or externalId → vendor group id), used where the mapping's
+     * groups.resolveBy includes `table`; `unknown` overrides the mapping's policy for groups nothing finds.
      */
     groups: z
-      .object({ map: z.record(z.string(), z.string()).default({}), unknown: z.enum(["create", "skip", "reject"]).default("skip") })
+      .object({ map: z.record(z.string(), z.string()).default({}), unknown: z.enum(["create", "skip", "reject"]).optional() })
       .strict()
       .prefault({}),
     /** When the vendor already has the user: adopt it (link and answer 201) or answer 409. */

@@ -305,6 +305,8 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
     if (!(p in file.operations.create.params)) ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
   });
   if (file.groups?.model === "membership") ["addMember", "removeMember"].forEach((n) => needs(n, ["groups", "model"]));
+  if (file.groups?.resolveBy.includes("displayName") && file.groups.model === "membership") needs("findGroup", ["groups", "resolveBy"]);
+  if (file.groups?.unknown === "create") needs("createGroup", ["groups", "unknown"]);
   if (file.vendor === "huawei-aicc" || file.vendor === "tencent-ciam") {
     const usesGenerate = Object.values(file.operations.create.params).some((f) => f.generate);
     if (usesGenerate && !file.passwordRule) ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords declares the vendor's passwordRule" });

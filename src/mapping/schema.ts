@@ -176,7 +176,20 @@ export const MappingSchema = z
      * addMember, removeMember; optional findGroup, createGroup, deleteGroup). userAttribute: groups are a field
      * of the user (fields with `groups:`), sent with the user's create and update calls.
      */
-    groups: z.object({ model: z.enum(["membership", "userAttribute"]) }).strict().optional(),
+    groups: z
+      .object({
+        model: z.enum(["membership", "userAttribute"]),
+        /**
+         * How a SCIM group finds its vendor group, tried in order: table (the target's vendor.groups.map, by
+         * displayName or externalId), displayName (a vendor group of that name: operation findGroup),
+         * externalId (the IdP keeps the vendor's group id in the SCIM group's externalId).
+         */
+        resolveBy: z.array(z.enum(["table", "displayName", "externalId"])).min(1).default(["table", "displayName"]),
+        /** A SCIM group none of those find: create the vendor group (operation createGroup), skip it, or reject it (400). */
+        unknown: z.enum(["create", "skip", "reject"]).default("skip"),
+      })
+      .strict()
+      .optional(),
     /** What deactivation, reactivation and renames do at this vendor. */
     lifecycle: z
       .object({

@@ -37,10 +37,21 @@ export class GroupSync {
     return out;
   }
 
-  /** The target's explicit table: a SCIM group's displayName or externalId → the vendor's group id. */
+  private get resolveBy(): ("table" | "displayName" | "externalId")[] {
+    return this.calls.deps.mapping.file.groups?.resolveBy ?? ["table"];
+  }
+
+  /** The vendor id a SCIM group resolves to without asking the vendor: the target's table, or its externalId. */
   mappedGroup(group: ScimDocument): string | undefined {
     const map = this.calls.deps.connection.groups.map;
-    return map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
+    for (const how of this.resolveBy) {
+      if (how === "table") {
+        const hit = map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
+        if (hit !== undefined) return hit;
+      }
+      if (how === "externalId" && typeof group.externalId === "string" && group.externalId) return group.externalId;
+    }
+    return undefined;
   }
 
   /**
@@ -57,11 +68,11 @@ export class GroupSync {
     };
     const mapped = this.mappedGroup(group);
     if (mapped !== undefined) return record(mapped, false);
-    if (this.calls.deps.mapping.has("findGroup")) {
+    if (this.resolveBy.includes("displayName") && this.calls.deps.mapping.has("findGroup")) {
       const found = await this.findVendorGroup(group, context, signal);
       if (found !== undefined) return record(found, false);
     }
-    const policy = this.calls.deps.connection.groups.unknown;
+    const policy = this.calls.deps.connection.groups.unknown ?? this.calls.deps.mapping.file.groups?.unknown ?? "skip";
     if (policy === "reject")
       throw new ScimError(400, "invalidValue", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
