@@ -80,6 +80,17 @@ const SqliteStoreSchema = z
   })
   .strict();
 
+const PostgresStoreSchema = z
+  .object({
+    kind: z.literal("postgres"),
+    /** e.g. postgres://bridge@db.internal:5432/scim — reference secrets as ${ENV_VAR}. */
+    url: z.string().min(1),
+    poolSize: z.number().int().min(1).max(200).default(10),
+    /** A schema of its own in the database (created if missing). */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a plain lower-case schema name").optional(),
+  })
+  .strict();
+
 const SIZE = /^\d+(b|kb|mb)?$/i;
 
 export const ConfigSchema = z
@@ -99,7 +110,7 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
-    store: SqliteStoreSchema.prefault({ kind: "sqlite" }),
+    store: z.discriminatedUnion("kind", [SqliteStoreSchema, PostgresStoreSchema]).prefault({ kind: "sqlite" }),
     log: z
       .object({ level: z.enum(["error", "warn", "info", "debug"]).default("info") })
       .strict()

@@ -8,7 +8,7 @@ import { Router, type NextFunction, type Request, type Response } from "express"
 import SCIMMY from "scimmy";
 import type { ScimContext } from "../scim/context";
 import { normalisePatch, normaliseResource, patchPassword } from "../scim/compat";
-import { ScimError } from "../scim/errors";
+import { ConcurrentChangeError, ScimError } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
 import { resourceClass } from "../scim/schema";
 import { versionOfEtag } from "../scim/views";
@@ -71,13 +71,29 @@ function readIfMatch(req: Request, ctx: ScimContext): void {
   ctx.expectedVersion = version;
 }
 
+const CONCURRENT_ATTEMPTS = 5;
+
+async function retryOnConcurrentChange<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ConcurrentChangeError) || attempt >= CONCURRENT_ATTEMPTS) throw error;
+    }
+  }
+}
+
 export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number; defaultCount: number }): Router {
   const Resource = resourceClass(kind);
   Resource.basepath(SCIM_MOUNT);
   const router = Router();
   const locks = new KeyedLock();
   const endpoint = `/${kind}s`;
-  const exclusive = <T>(ctx: ScimContext, id: string, work: () => Promise<T>) => locks.run(`${ctx.target.name}/${kind}/${id}`, work);
+  // One writer per resource: in this process (the lock), and across processes sharing a store (the store's lock).
+  const exclusive = <T>(ctx: ScimContext, id: string, work: () => Promise<T>) => {
+    const key = `${ctx.target.name}/${kind}/${id}`;
+    return locks.run(key, () => ctx.store.exclusive(key, work));
+  };
 
   async function current(ctx: ScimContext, id: string, query: Json = {}): Promise<Json> {
     return absolutise(plain(await new Resource(id, query).read(ctx)), ctx);
@@ -173,7 +189,9 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       ctx.password = kind === "User" ? patchPassword(body) : undefined;
       readIfMatch(req, ctx);
       const query = projection(req.query as Json);
-      const answer = await exclusive(ctx, id, async () => {
+      // Writers wait for each other (exclusive); should a write still find the version changed since its
+      // read (a writer that took no lock), a request without If-Match is read and applied again.
+      const answer = await retryOnConcurrentChange(() => exclusive(ctx, id, async () => {
         const plan = kind === "Group" ? planMembershipPatch((normalisePatch(kind, body).Operations as unknown[]) ?? []) : undefined;
         if (plan) {
           if (!(await ctx.store.get(ctx.target.name, kind, id))) throw new ScimError(404, null, `${kind} ${id} not found.`);
@@ -189,7 +207,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
           new Resource(id, query).write(instance as never, ctx),
         );
         return patched ? absolutise(plain(patched), ctx) : undefined;
-      });
+      }));
       if (ctx.target.patchResponse === "no-content") {
         res.status(204).end();
         return;

@@ -56,3 +56,14 @@ export function describeError(error: unknown): { status: number; scimType?: stri
   }
   return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };
 }
+
+/**
+ * A write lost a race with another writer (another bridge process) between its read and its write, and the
+ * request named no If-Match: the whole request can safely be tried again.
+ */
+export class ConcurrentChangeError extends ScimError {
+  constructor(kind: string) {
+    super(409, null, `The ${kind} was changed by another request at the same moment; send the request again.`);
+    this.name = "ConcurrentChangeError";
+  }
+}

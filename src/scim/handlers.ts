@@ -16,7 +16,7 @@ import {
   type UserKeys,
 } from "../store/types";
 import type { ScimContext } from "./context";
-import { ScimError } from "./errors";
+import { ConcurrentChangeError, ScimError } from "./errors";
 import { GroupResource, UserResource } from "./schema";
 import { groupViews, userViews } from "./views";
 
@@ -46,7 +46,8 @@ export function groupKeys(doc: ScimDocument): GroupKeys {
 }
 
 /** Store failures as the SCIM errors an IdP understands. */
-export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocument): never {
+export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocument, ctx?: ScimContext): never {
+  if (error instanceof VersionMismatchError && ctx && ctx.expectedVersion === undefined) throw new ConcurrentChangeError(kind);
   if (error instanceof UniquenessError) {
     const name = doc?.userName === undefined ? "" : ` '${String(doc.userName)}'`;
     throw new ScimError(409, "uniqueness", `userName${name} is already taken by another user of this target (userName is unique, ignoring case).`);
@@ -118,7 +119,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
     }
     return (await userViews([stored], ctx))[0]!;
   } catch (error) {
-    return storeError(error, "User", doc);
+    return storeError(error, "User", doc, ctx);
   }
 }
 
@@ -158,7 +159,7 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
     const stored = await ctx.store.get(ctx.target.name, "Group", id);
     return (await groupViews([stored!], { ...ctx, wantMembers: true }))[0]!;
   } catch (error) {
-    return storeError(error, "Group", doc);
+    return storeError(error, "Group", doc, ctx);
   }
 }
 

@@ -104,3 +104,81 @@ export const sqliteMigrations: Migration[] = [
     `,
   },
 ];
+
+/** The same schema for PostgreSQL (the scale-out store). */
+export const postgresMigrations: Migration[] = [
+  {
+    version: 1,
+    name: "resources and memberships",
+    sql: `
+      CREATE TABLE resources (
+        seq            BIGSERIAL PRIMARY KEY,
+        target         TEXT    NOT NULL,
+        kind           TEXT    NOT NULL CHECK (kind IN ('User', 'Group')),
+        id             TEXT    NOT NULL UNIQUE,
+        name           TEXT    NOT NULL,
+        name_key       TEXT    NOT NULL,
+        external_id    TEXT,
+        display_key    TEXT,
+        doc            JSONB   NOT NULL,
+        created        TEXT    NOT NULL,
+        last_modified  TEXT    NOT NULL,
+        version        INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX resources_user_name ON resources (target, name_key) WHERE kind = 'User';
+      CREATE INDEX resources_target_seq ON resources (target, kind, seq);
+      CREATE INDEX resources_name ON resources (target, kind, name_key);
+      CREATE INDEX resources_external_id ON resources (target, kind, external_id);
+      CREATE INDEX resources_display ON resources (target, kind, display_key);
+      CREATE INDEX resources_created ON resources (target, kind, created);
+      CREATE INDEX resources_modified ON resources (target, kind, last_modified);
+
+      CREATE TABLE user_emails (
+        target    TEXT NOT NULL,
+        user_id   TEXT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+        value_key TEXT NOT NULL
+      );
+      CREATE INDEX user_emails_value ON user_emails (target, value_key);
+      CREATE INDEX user_emails_user ON user_emails (user_id);
+
+      CREATE TABLE group_members (
+        target    TEXT   NOT NULL,
+        group_id  TEXT   NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+        member_id TEXT   NOT NULL,
+        display   TEXT,
+        seq       BIGSERIAL,
+        PRIMARY KEY (group_id, member_id)
+      );
+      CREATE INDEX group_members_member ON group_members (target, member_id);
+      CREATE INDEX group_members_order ON group_members (group_id, seq);
+    `,
+  },
+  {
+    version: 2,
+    name: "vendor links",
+    sql: `
+      CREATE TABLE vendor_links (
+        target       TEXT NOT NULL,
+        scim_id      TEXT NOT NULL,
+        vendor       TEXT NOT NULL,
+        vendor_key   TEXT NOT NULL,
+        link         TEXT NOT NULL CHECK (link IN ('created', 'adopted')),
+        user_name    TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        deleted_at   TEXT,
+        state        TEXT NOT NULL DEFAULT 'active',
+        acknowledged JSONB NOT NULL DEFAULT '{}',
+        PRIMARY KEY (target, scim_id)
+      );
+      CREATE INDEX vendor_links_key ON vendor_links (target, vendor_key);
+      CREATE TABLE vendor_group_links (
+        target            TEXT    NOT NULL,
+        scim_id           TEXT    NOT NULL,
+        vendor_group_id   TEXT    NOT NULL,
+        created_by_bridge BOOLEAN NOT NULL,
+        created_at        TEXT    NOT NULL,
+        PRIMARY KEY (target, scim_id)
+      );
+    `,
+  },
+];

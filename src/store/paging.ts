@@ -53,3 +53,18 @@ export function pageOf(candidates: Iterable<StoredResource>, query: ListQuery): 
   const resources = computedSort ? sortInMemory(kept, computedSort).slice(from, from + query.count) : kept;
   return { total, resources };
 }
+
+/** pageOf over rows that arrive asynchronously (a server-side store streaming in batches). */
+export async function pageOfAsync(candidates: AsyncIterable<StoredResource>, query: ListQuery): Promise<ListPage> {
+  const from = query.startIndex - 1;
+  const computedSort = query.sort && !("column" in query.sort) ? query.sort : undefined;
+  const kept: StoredResource[] = [];
+  let total = 0;
+  for await (const r of candidates) {
+    if (query.predicate && !query.predicate(r)) continue;
+    if (computedSort || (total >= from && total < from + query.count)) kept.push(r);
+    total++;
+  }
+  const resources = computedSort ? sortInMemory(kept, computedSort).slice(from, from + query.count) : kept;
+  return { total, resources };
+}

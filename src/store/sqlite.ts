@@ -119,6 +119,11 @@ export class SqliteStore implements Store {
     return applied;
   }
 
+  /** One process owns the file: the in-process lock already serialises writers. */
+  async exclusive<T>(_key: string, work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   async ping(): Promise<void> {
     this.db.prepare("SELECT 1").get();
   }

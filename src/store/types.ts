@@ -111,6 +111,11 @@ export class VersionMismatchError extends Error {
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   migrate(): Promise<number>;
+  /**
+   * Runs `work` while no other process holds the same key (one writer per resource across replicas).
+   * The in-process lock is taken first, so a process waits here with at most one connection per key.
+   */
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/log";
 import type { Provisioner } from "../../src/provisioning/provisioner";
 import { buildProvisioners } from "../../src/provisioning/targets";
 import { SqliteStore } from "../../src/store/sqlite";
+import type { Store } from "../../src/store/types";
 
 export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 export const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -25,7 +26,7 @@ export interface TestTarget {
 
 export interface TestBridge {
   server: Server;
-  store: SqliteStore;
+  store: Store;
   logs: string[];
   base: string;
   /** supertest bound to the server with the target's token already set. */
@@ -43,7 +44,7 @@ export interface TestBridge {
 
 export async function startTestBridge(
   targets: TestTarget[] = [{ name: "acme" }],
-  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner>; env?: NodeJS.ProcessEnv } = {},
+  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner>; env?: NodeJS.ProcessEnv; store?: Store } = {},
 ): Promise<TestBridge> {
   const tokens = new Map(targets.map((t) => [t.name, t.token ?? `token-${t.name}-${Math.random().toString(36).slice(2)}`]));
   const config = configFrom({
@@ -55,8 +56,8 @@ export async function startTestBridge(
       ...(t.vendor ? { vendor: t.vendor } : {}),
     })),
   });
-  const store = new SqliteStore(":memory:");
-  await store.migrate();
+  const store = options.store ?? new SqliteStore(":memory:");
+  if (!options.store) await store.migrate();
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -93,7 +94,7 @@ export async function startTestBridge(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await built?.close();
-      await store.close();
+      if (!options.store) await store.close();
     },
   };
 }

@@ -1,0 +1,409 @@
+/**
+ * The scale-out store: PostgreSQL through `pg`. Several bridge processes may share one database: uniqueness
+ * is the database's, a PATCH's write checks the version it read, and migrations take an advisory lock.
+ */
+import pg from "pg";
+import { postgresMigrations } from "./migrations";
+import { pageOfAsync, sortInMemory, pageOf } from "./paging";
+import {
+  NotFoundError,
+  UniquenessError,
+  VersionMismatchError,
+  type IndexLookup,
+  type KeysOf,
+  type ListPage,
+  type ListQuery,
+  type Member,
+  type ResourceKind,
+  type ScimDocument,
+  type SortColumn,
+  type Store,
+  type StoredResource,
+  type UserKeys,
+  type VendorGroupLink,
+  type VendorLink,
+} from "./types";
+
+interface ResourceRow {
+  seq: string;
+  id: string;
+  kind: ResourceKind;
+  doc: ScimDocument;
+  created: string;
+  last_modified: string;
+  version: number;
+}
+
+const COLUMNS = "seq, id, kind, doc, created, last_modified, version";
+const SORT_COLUMN: Record<SortColumn, string> = {
+  created: "created",
+  lastModified: "last_modified",
+  id: "id",
+  userName: "name_key",
+  displayName: "display_key",
+  externalId: "external_id",
+};
+/** Rows read per round trip when a filter has to look at every resource of a target. */
+const SCAN_BATCH = 1000;
+/** Any constant: the key of the advisory lock that serialises migrations across processes. */
+const MIGRATION_LOCK = 7_210_443;
+
+function toResource(row: ResourceRow): StoredResource {
+  return { id: row.id, kind: row.kind, doc: row.doc, created: row.created, lastModified: row.last_modified, version: row.version };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === "23505";
+}
+
+function nameOf(keys: UserKeys | KeysOf<"Group">): string {
+  return "userName" in keys ? keys.userName : keys.displayName;
+}
+
+interface LinkRow {
+  target: string;
+  scim_id: string;
+  vendor: string;
+  vendor_key: string;
+  link: "created" | "adopted";
+  user_name: string;
+  created_at: string;
+  deleted_at: string | null;
+  state: VendorLink["state"];
+  acknowledged: VendorLink["acknowledged"];
+}
+
+function toLink(row: LinkRow): VendorLink {
+  return {
+    target: row.target,
+    scimId: row.scim_id,
+    vendor: row.vendor,
+    vendorKey: row.vendor_key,
+    link: row.link,
+    userName: row.user_name,
+    state: row.state,
+    acknowledged: row.acknowledged,
+    createdAt: row.created_at,
+    ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
+  };
+}
+
+type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+
+export class PostgresStore implements Store {
+  readonly kind = "postgres" as const;
+  private readonly pool: pg.Pool;
+
+  /** `schema`: a schema of its own (created if missing), so several bridges or test runs can share a database. */
+  constructor(url: string, poolSize = 10, private readonly schema?: string) {
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`'${schema}' is not a plain schema name`);
+    this.pool = new pg.Pool({ connectionString: url, max: poolSize, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+  }
+
+  private async transaction<T>(work: (q: Query) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work((text, values) => client.query(text, values));
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    return this.pool.query(text, values);
+  }
+
+  async migrate(): Promise<number> {
+    if (this.schema) await this.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+    return this.transaction(async (q) => {
+      await q("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+      await q("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+      const { rows } = await q("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations");
+      let applied = 0;
+      for (const migration of postgresMigrations.filter((m) => m.version > Number(rows[0].v))) {
+        await q(migration.sql);
+        await q("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [migration.version, migration.name, new Date().toISOString()]);
+        applied++;
+      }
+      return applied;
+    });
+  }
+
+  /** A session advisory lock on the key, held on its own connection while `work` runs. */
+  async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
+      try {
+        return await work();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Drops the store's own schema (tests). */
+  async dropSchema(): Promise<void> {
+    if (this.schema) await this.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource> {
+    const now = new Date().toISOString();
+    const name = nameOf(keys);
+    try {
+      await this.transaction(async (q) => {
+        await q(
+          `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1)`,
+          [target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, keys.displayName?.toLowerCase() ?? null, doc, now],
+        );
+        if ("emails" in keys) await this.writeEmails(q, target, id, (keys as UserKeys).emails);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
+      throw error;
+    }
+    return { id, kind, doc, created: now, lastModified: now, version: 1 };
+  }
+
+  async replace<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, expectedVersion?: number): Promise<StoredResource> {
+    const now = new Date().toISOString();
+    const name = nameOf(keys);
+    try {
+      return await this.transaction(async (q) => {
+        const current = (await q(`SELECT ${COLUMNS} FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE`, [id, target, kind])).rows[0] as ResourceRow | undefined;
+        if (!current) throw new NotFoundError(kind, id);
+        if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
+        await q(
+          `UPDATE resources SET name = $1, name_key = $2, external_id = $3, display_key = $4, doc = $5, last_modified = $6, version = version + 1 WHERE id = $7`,
+          [name, name.toLowerCase(), keys.externalId ?? null, keys.displayName?.toLowerCase() ?? null, doc, now, id],
+        );
+        if ("emails" in keys) await this.writeEmails(q, target, id, (keys as UserKeys).emails);
+        return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UniquenessError("userName");
+      throw error;
+    }
+  }
+
+  async get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined> {
+    const row = (await this.query(`SELECT ${COLUMNS} FROM resources WHERE id = $1 AND target = $2 AND kind = $3`, [id, target, kind])).rows[0] as ResourceRow | undefined;
+    return row ? toResource(row) : undefined;
+  }
+
+  async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void> {
+    await this.transaction(async (q) => {
+      const current = (await q("SELECT version FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE", [id, target, kind])).rows[0] as { version: number } | undefined;
+      if (!current) throw new NotFoundError(kind, id);
+      if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
+      const groups = (await q("DELETE FROM group_members WHERE target = $1 AND member_id = $2 RETURNING group_id", [target, id])).rows as { group_id: string }[];
+      for (const g of groups) await this.touch(q, g.group_id);
+      await q("DELETE FROM resources WHERE id = $1", [id]);
+    });
+  }
+
+  async list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage> {
+    if (query.lookups) return this.listByLookups(target, kind, query, query.lookups);
+    const sort = query.sort && "column" in query.sort ? query.sort : undefined;
+    const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"} NULLS LAST, seq ASC` : "seq ASC";
+    if (!query.predicate && (!query.sort || sort)) {
+      const total = Number((await this.query("SELECT COUNT(*) AS n FROM resources WHERE target = $1 AND kind = $2", [target, kind])).rows[0].n);
+      const { rows } = await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, query.count, query.startIndex - 1]);
+      return { total, resources: (rows as ResourceRow[]).map(toResource) };
+    }
+    return pageOfAsync(this.scan(target, kind, order, !sort), query);
+  }
+
+  /** Every resource of a target in order, a batch per round trip (keyset paging when in insertion order). */
+  private async *scan(target: string, kind: ResourceKind, order: string, bySeq: boolean): AsyncIterable<StoredResource> {
+    let after = "0";
+    for (let offset = 0; ; offset += SCAN_BATCH) {
+      const { rows } = bySeq
+        ? await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4`, [target, kind, after, SCAN_BATCH])
+        : await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, SCAN_BATCH, offset]);
+      for (const row of rows as ResourceRow[]) yield toResource(row);
+      if (rows.length < SCAN_BATCH) return;
+      after = (rows[rows.length - 1] as ResourceRow).seq;
+    }
+  }
+
+  private async listByLookups(target: string, kind: ResourceKind, query: ListQuery, lookups: IndexLookup[]): Promise<ListPage> {
+    const ids = new Set<string>();
+    for (const lookup of lookups) for (const id of await this.lookup(target, kind, lookup)) ids.add(id);
+    const { rows } = await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 AND id = ANY($3) ORDER BY seq`, [target, kind, [...ids]]);
+    const matching = (rows as ResourceRow[]).map(toResource).filter((r) => !query.predicate || query.predicate(r));
+    return pageOf(sortInMemory(matching, query.sort), { ...query, predicate: undefined, sort: undefined });
+  }
+
+  private async lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): Promise<string[]> {
+    const by = async (column: string, v: string) =>
+      ((await this.query(`SELECT id FROM resources WHERE target = $1 AND kind = $2 AND ${column} = $3`, [target, kind, v])).rows as { id: string }[]).map((r) => r.id);
+    switch (attribute) {
+      case "id":
+        return by("id", value);
+      case "userName":
+        return by("name_key", value.toLowerCase());
+      case "displayName":
+        return by("display_key", value.toLowerCase());
+      case "externalId":
+        return by("external_id", value);
+      case "emails":
+        if (kind !== "User") return [];
+        return ((await this.query("SELECT user_id AS id FROM user_emails WHERE target = $1 AND value_key = $2", [target, value.toLowerCase()])).rows as { id: string }[]).map((r) => r.id);
+    }
+  }
+
+  async count(target: string, kind: ResourceKind): Promise<number> {
+    return Number((await this.query("SELECT COUNT(*) AS n FROM resources WHERE target = $1 AND kind = $2", [target, kind])).rows[0].n);
+  }
+
+  async members(target: string, groupId: string): Promise<Member[]> {
+    const { rows } = await this.query(
+      `SELECT m.member_id AS value, m.display AS display, r.kind AS type
+       FROM group_members m LEFT JOIN resources r ON r.id = m.member_id AND r.target = m.target
+       WHERE m.group_id = $1 AND m.target = $2 ORDER BY m.seq`,
+      [groupId, target],
+    );
+    return (rows as { value: string; display: string | null; type: ResourceKind | null }[]).map((r) => ({
+      value: r.value,
+      ...(r.display !== null ? { display: r.display } : {}),
+      ...(r.type ? { type: r.type } : {}),
+    }));
+  }
+
+  async addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
+    return this.changeMembers(target, groupId, (q) => this.insertMembers(q, target, groupId, members));
+  }
+
+  async removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource> {
+    return this.changeMembers(target, groupId, async (q) => {
+      if (memberIds === "all") await q("DELETE FROM group_members WHERE group_id = $1", [groupId]);
+      else await q("DELETE FROM group_members WHERE group_id = $1 AND member_id = ANY($2)", [groupId, memberIds]);
+    });
+  }
+
+  async replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
+    return this.changeMembers(target, groupId, async (q) => {
+      await q("DELETE FROM group_members WHERE group_id = $1", [groupId]);
+      await this.insertMembers(q, target, groupId, members);
+    });
+  }
+
+  async groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {
+    const result = new Map<string, { id: string; displayName: string }[]>(memberIds.map((id) => [id, []]));
+    const { rows } = await this.query(
+      `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
+       WHERE m.target = $1 AND m.member_id = ANY($2) ORDER BY r.seq`,
+      [target, memberIds],
+    );
+    for (const r of rows as { member: string; id: string; name: string }[]) result.get(r.member)!.push({ id: r.id, displayName: r.name });
+    return result;
+  }
+
+  async recordLink(link: Parameters<Store["recordLink"]>[0]): Promise<VendorLink> {
+    const createdAt = new Date().toISOString();
+    const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
+    await this.query(
+      `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (target, scim_id) DO UPDATE SET vendor = EXCLUDED.vendor, vendor_key = EXCLUDED.vendor_key, link = EXCLUDED.link,
+         user_name = EXCLUDED.user_name, created_at = EXCLUDED.created_at, state = EXCLUDED.state, acknowledged = EXCLUDED.acknowledged, deleted_at = NULL`,
+      [full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged)],
+    );
+    return full;
+  }
+
+  async updateLink(target: string, scimId: string, change: Parameters<Store["updateLink"]>[2]): Promise<void> {
+    const sets: string[] = [];
+    const values: unknown[] = [];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    if (change.state !== undefined) set("state", change.state);
+    if (change.acknowledged !== undefined) set("acknowledged", JSON.stringify(change.acknowledged));
+    if (change.vendorKey !== undefined) set("vendor_key", change.vendorKey);
+    if (change.link !== undefined) set("link", change.link);
+    if (sets.length === 0) return;
+    await this.query(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = $${values.length + 1} AND scim_id = $${values.length + 2}`, [...values, target, scimId]);
+  }
+
+  async markLinkDeleted(target: string, scimId: string): Promise<void> {
+    await this.query("UPDATE vendor_links SET deleted_at = $1 WHERE target = $2 AND scim_id = $3", [new Date().toISOString(), target, scimId]);
+  }
+
+  async linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>> {
+    const { rows } = await this.query("SELECT * FROM vendor_links WHERE target = $1 AND scim_id = ANY($2)", [target, scimIds]);
+    return new Map((rows as LinkRow[]).map((r) => [r.scim_id, toLink(r)]));
+  }
+
+  async allLinks(target: string): Promise<VendorLink[]> {
+    return ((await this.query("SELECT * FROM vendor_links WHERE target = $1 ORDER BY created_at", [target])).rows as LinkRow[]).map(toLink);
+  }
+
+  async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {
+    const row = (await this.query("SELECT * FROM vendor_group_links WHERE target = $1 AND scim_id = $2", [target, scimGroupId])).rows[0] as
+      | { vendor_group_id: string; created_by_bridge: boolean }
+      | undefined;
+    return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge } : undefined;
+  }
+
+  async recordGroupLink(link: VendorGroupLink): Promise<void> {
+    await this.query(
+      `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (target, scim_id) DO UPDATE SET vendor_group_id = EXCLUDED.vendor_group_id, created_by_bridge = EXCLUDED.created_by_bridge`,
+      [link.target, link.scimId, link.vendorGroupId, link.createdByBridge, new Date().toISOString()],
+    );
+  }
+
+  async removeGroupLink(target: string, scimGroupId: string): Promise<void> {
+    await this.query("DELETE FROM vendor_group_links WHERE target = $1 AND scim_id = $2", [target, scimGroupId]);
+  }
+
+  private async writeEmails(q: Query, target: string, userId: string, emails: string[]): Promise<void> {
+    await q("DELETE FROM user_emails WHERE user_id = $1", [userId]);
+    const unique = [...new Set(emails.map((e) => e.toLowerCase()))];
+    if (unique.length > 0) await q("INSERT INTO user_emails (target, user_id, value_key) SELECT $1, $2, unnest($3::text[])", [target, userId, unique]);
+  }
+
+  private async insertMembers(q: Query, target: string, groupId: string, members: Member[]): Promise<void> {
+    if (members.length === 0) return;
+    await q(
+      `INSERT INTO group_members (target, group_id, member_id, display)
+       SELECT $1, $2, m.value, m.display FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS m(value, display, n) ORDER BY m.n
+       ON CONFLICT (group_id, member_id) DO UPDATE SET display = COALESCE(EXCLUDED.display, group_members.display)`,
+      [target, groupId, members.map((m) => m.value), members.map((m) => m.display ?? null)],
+    );
+  }
+
+  private async changeMembers(target: string, groupId: string, change: (q: Query) => Promise<void>): Promise<StoredResource> {
+    return this.transaction(async (q) => {
+      const exists = (await q("SELECT 1 FROM resources WHERE id = $1 AND target = $2 AND kind = 'Group' FOR UPDATE", [groupId, target])).rowCount;
+      if (!exists) throw new NotFoundError("Group", groupId);
+      await change(q);
+      await this.touch(q, groupId);
+      const row = (await q(`SELECT ${COLUMNS} FROM resources WHERE id = $1`, [groupId])).rows[0] as ResourceRow;
+      return toResource(row);
+    });
+  }
+
+  private async touch(q: Query, groupId: string): Promise<void> {
+    await q("UPDATE resources SET version = version + 1, last_modified = $1 WHERE id = $2", [new Date().toISOString(), groupId]);
+  }
+}

@@ -1,0 +1,89 @@
+/** One contract, both stores: what the SCIM layer and the provisioning engine rely on. */
+import { NotFoundError, UniquenessError, VersionMismatchError, type Store } from "../src/store/types";
+import { STORES } from "./helpers/stores";
+
+const user = (name: string) => ({ doc: { userName: name, emails: [{ value: `${name}@x.com` }] }, keys: { userName: name, emails: [`${name}@x.com`], externalId: `ext-${name}`, displayName: name.toUpperCase() } });
+
+describe.each(STORES)("$name store", (factory) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  let another: () => Promise<Store>;
+  beforeEach(async () => {
+    ({ store, dispose, another } = await factory.open());
+  });
+  afterEach(async () => dispose());
+
+  it("migrates idempotently", async () => {
+    expect(await store.migrate()).toBe(0);
+    await store.ping();
+  });
+
+  it("creates, reads, replaces with a version check, and removes", async () => {
+    const a = user("ann");
+    const created = await store.create("t", "User", "id-1", a.doc, a.keys);
+    expect(created.version).toBe(1);
+    expect((await store.get("t", "User", "id-1"))!.doc).toEqual(a.doc);
+    expect(await store.get("other", "User", "id-1")).toBeUndefined();
+    const replaced = await store.replace("t", "User", "id-1", { ...a.doc, title: "x" }, a.keys, 1);
+    expect(replaced.version).toBe(2);
+    await expect(store.replace("t", "User", "id-1", a.doc, a.keys, 1)).rejects.toBeInstanceOf(VersionMismatchError);
+    await expect(store.remove("t", "User", "id-1", 1)).rejects.toBeInstanceOf(VersionMismatchError);
+    await store.remove("t", "User", "id-1", 2);
+    await expect(store.remove("t", "User", "id-1")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("keeps userName unique per target, ignoring case, also for concurrent writers", async () => {
+    const stores = [store, await another()];
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => stores[i % 2]!.create("t", "User", `id-${i}`, { userName: "Same" }, { userName: i % 2 ? "SAME" : "same", emails: [] })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(results.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof UniquenessError)).toBe(true);
+    await store.create("other", "User", "id-x", { userName: "same" }, { userName: "same", emails: [] });
+  });
+
+  it("answers lookups from indexes and pages what it scans", async () => {
+    for (const n of ["ann", "bob", "cat", "dan", "eve"]) await store.create("t", "User", `id-${n}`, user(n).doc, user(n).keys);
+    const by = async (attribute: "userName" | "emails" | "externalId" | "displayName" | "id", value: string) =>
+      (await store.list("t", "User", { lookups: [{ attribute, value }], startIndex: 1, count: 10 })).resources.map((r) => r.id);
+    expect(await by("userName", "BOB")).toEqual(["id-bob"]);
+    expect(await by("emails", "CAT@x.com")).toEqual(["id-cat"]);
+    expect(await by("externalId", "ext-dan")).toEqual(["id-dan"]);
+    expect(await by("displayName", "eve")).toEqual(["id-eve"]);
+    const page = await store.list("t", "User", { startIndex: 2, count: 2 });
+    expect(page.total).toBe(5);
+    expect(page.resources.map((r) => r.id)).toEqual(["id-bob", "id-cat"]);
+    const scanned = await store.list("t", "User", { predicate: (r) => String(r.doc.userName) > "b", startIndex: 2, count: 2, sort: { column: "userName", descending: true } });
+    expect(scanned.total).toBe(4);
+    expect(scanned.resources.map((r) => r.id)).toEqual(["id-dan", "id-cat"]);
+  });
+
+  it("stores membership as rows; removing a member's resource removes its memberships", async () => {
+    await store.create("t", "Group", "g-1", { displayName: "G" }, { displayName: "G" });
+    await store.create("t", "User", "u-1", user("u1").doc, user("u1").keys);
+    const after = await store.addMembers("t", "g-1", [{ value: "u-1", display: "U1" }, { value: "unknown-id" }]);
+    expect(after.version).toBe(2);
+    expect(await store.members("t", "g-1")).toEqual([{ value: "u-1", display: "U1", type: "User" }, { value: "unknown-id" }]);
+    expect((await store.groupsOf("t", ["u-1"])).get("u-1")).toEqual([{ id: "g-1", displayName: "G" }]);
+    await store.remove("t", "User", "u-1");
+    expect(await store.members("t", "g-1")).toEqual([{ value: "unknown-id" }]);
+    await store.replaceMembers("t", "g-1", [{ value: "a" }, { value: "b" }]);
+    await store.removeMembers("t", "g-1", ["a"]);
+    expect((await store.members("t", "g-1")).map((m) => m.value)).toEqual(["b"]);
+    await store.removeMembers("t", "g-1", "all");
+    expect(await store.members("t", "g-1")).toEqual([]);
+    await expect(store.addMembers("t", "nope", [{ value: "a" }])).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("keeps vendor links after deletion, with state and acknowledged payloads", async () => {
+    await store.recordLink({ target: "t", scimId: "u-1", vendor: "v", vendorKey: "k-1", link: "created", userName: "ann" });
+    await store.updateLink("t", "u-1", { state: "disabled", acknowledged: { update: { A: 1 } } });
+    await store.markLinkDeleted("t", "u-1");
+    const [link] = await store.allLinks("t");
+    expect(link).toMatchObject({ scimId: "u-1", vendorKey: "k-1", link: "created", state: "disabled", acknowledged: { update: { A: 1 } } });
+    expect(link!.deletedAt).toBeDefined();
+    expect((await store.linksOf("t", ["u-1", "u-2"])).size).toBe(1);
+    await store.recordGroupLink({ target: "t", scimId: "g-1", vendorGroupId: "vg-1", createdByBridge: true });
+    expect(await store.groupLinkOf("t", "g-1")).toEqual({ target: "t", scimId: "g-1", vendorGroupId: "vg-1", createdByBridge: true });
+    await store.removeGroupLink("t", "g-1");
+    expect(await store.groupLinkOf("t", "g-1")).toBeUndefined();
+  });
+});
