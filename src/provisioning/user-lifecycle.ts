@@ -42,8 +42,17 @@ export class UserLifecycle {
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
     if (inactive && lifecycle.deactivate === "delete") return {};
     const made = await this.createAtVendor(id, user, context, signal);
-    const link = await this.calls.deps.store.recordLink({
-      target: this.calls.deps.target,
+    const link = await this.linkMade(id, user, made, context, signal);
+    if (inactive && !(lifecycle.createsWithStatus && made.link === "created") && lifecycle.deactivate === "disable") await this.deactivate(link, user, context, signal);
+    else if (inactive && lifecycle.createsWithStatus) await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "disabled" });
+    return { annotations: { vendorKey: made.key, link: made.link } };
+  }
+
+  /** Records a vendor user just created or adopted, then its follow-up calls and its groups. */
+  async linkMade(id: string, user: ScimDocument, made: { key: string; link: "created" | "adopted"; built: BuiltCall }, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+    const { deps } = this.calls;
+    const link = await deps.store.recordLink({
+      target: deps.target,
       scimId: id,
       vendor: this.calls.vendor,
       vendorKey: made.key,
@@ -51,12 +60,10 @@ export class UserLifecycle {
       userName: String(user.userName),
       acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.groups.userGroupIds(id)),
     });
-    this.calls.deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: this.calls.deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
-    await this.followUps(lifecycle.afterCreate, link, user, context, signal);
+    deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
+    await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, context, signal);
     await this.groups.restoreMemberships(link, context, signal);
-    if (inactive && !(lifecycle.createsWithStatus && made.link === "created") && lifecycle.deactivate === "disable") await this.deactivate(link, user, context, signal);
-    else if (inactive && lifecycle.createsWithStatus) await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "disabled" });
-    return { annotations: { vendorKey: made.key, link: made.link } };
+    return link;
   }
 
   /** What the vendor now holds for this user, per operation, secrets left out. */
@@ -115,19 +122,7 @@ export class UserLifecycle {
     if (policy === "none" && link) return link;
     // Removed (or never created): create the vendor user again and record its new key.
     const made = await this.createAtVendor(id, user, context, signal);
-    const fresh = await this.calls.deps.store.recordLink({
-      target: this.calls.deps.target,
-      scimId: id,
-      vendor: this.calls.vendor,
-      vendorKey: made.key,
-      link: made.link,
-      userName: String(user.userName),
-      acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.groups.userGroupIds(id)),
-    });
-    await this.followUps(this.calls.deps.mapping.file.lifecycle.afterCreate, fresh, user, context, signal);
-    await this.groups.restoreMemberships(fresh, context, signal);
-    this.calls.deps.log.info("vendor user reactivated", { target: this.calls.deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
-    return fresh;
+    return this.linkMade(id, user, made, context, signal);
   }
 
   async linkOf(id: string): Promise<VendorLink | undefined> {

@@ -4,7 +4,8 @@
  */
 import pg from "pg";
 import { postgresMigrations } from "./migrations";
-import { pageOfAsync, sortInMemory, pageOf } from "./paging";
+import { pageOf, pageOfAsync, sortInMemory } from "./paging";
+import { SORT_COLUMN, toLink, toResource, type LinkRow, type ResourceRow } from "./rows";
 import {
   NotFoundError,
   UniquenessError,
@@ -16,7 +17,6 @@ import {
   type Member,
   type ResourceKind,
   type ScimDocument,
-  type SortColumn,
   type Store,
   type StoredResource,
   type UserKeys,
@@ -24,33 +24,13 @@ import {
   type VendorLink,
 } from "./types";
 
-interface ResourceRow {
-  seq: string;
-  id: string;
-  kind: ResourceKind;
-  doc: ScimDocument;
-  created: string;
-  last_modified: string;
-  version: number;
-}
 
 const COLUMNS = "seq, id, kind, doc, created, last_modified, version";
-const SORT_COLUMN: Record<SortColumn, string> = {
-  created: "created",
-  lastModified: "last_modified",
-  id: "id",
-  userName: "name_key",
-  displayName: "display_key",
-  externalId: "external_id",
-};
 /** Rows read per round trip when a filter has to look at every resource of a target. */
 const SCAN_BATCH = 1000;
 /** Any constant: the key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_210_443;
 
-function toResource(row: ResourceRow): StoredResource {
-  return { id: row.id, kind: row.kind, doc: row.doc, created: row.created, lastModified: row.last_modified, version: row.version };
-}
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === "23505";
@@ -60,33 +40,7 @@ function nameOf(keys: UserKeys | KeysOf<"Group">): string {
   return "userName" in keys ? keys.userName : keys.displayName;
 }
 
-interface LinkRow {
-  target: string;
-  scim_id: string;
-  vendor: string;
-  vendor_key: string;
-  link: "created" | "adopted";
-  user_name: string;
-  created_at: string;
-  deleted_at: string | null;
-  state: VendorLink["state"];
-  acknowledged: VendorLink["acknowledged"];
-}
 
-function toLink(row: LinkRow): VendorLink {
-  return {
-    target: row.target,
-    scimId: row.scim_id,
-    vendor: row.vendor,
-    vendorKey: row.vendor_key,
-    link: row.link,
-    userName: row.user_name,
-    state: row.state,
-    acknowledged: row.acknowledged,
-    createdAt: row.created_at,
-    ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
-  };
-}
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
@@ -240,7 +194,7 @@ export class PostgresStore implements Store {
         : await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, SCAN_BATCH, offset]);
       for (const row of rows as ResourceRow[]) yield toResource(row);
       if (rows.length < SCAN_BATCH) return;
-      after = (rows[rows.length - 1] as ResourceRow).seq;
+      after = (rows[rows.length - 1] as ResourceRow & { seq: string }).seq;
     }
   }
 

@@ -14,7 +14,6 @@ import {
   type Member,
   type ResourceKind,
   type ScimDocument,
-  type SortColumn,
   type Store,
   type StoredResource,
   type UserKeys,
@@ -22,65 +21,14 @@ import {
   type VendorLink,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
+import { SORT_COLUMN, toLink, toResource, type LinkRow, type ResourceRow } from "./rows";
 
-interface ResourceRow {
-  id: string;
-  kind: ResourceKind;
-  doc: string;
-  created: string;
-  last_modified: string;
-  version: number;
-}
 
 const COLUMNS = "id, kind, doc, created, last_modified, version";
 
-const SORT_COLUMN: Record<SortColumn, string> = {
-  created: "created",
-  lastModified: "last_modified",
-  id: "id",
-  userName: "name_key",
-  displayName: "display_key",
-  externalId: "external_id",
-};
 
-function toResource(row: ResourceRow): StoredResource {
-  return {
-    id: row.id,
-    kind: row.kind,
-    doc: JSON.parse(row.doc) as ScimDocument,
-    created: row.created,
-    lastModified: row.last_modified,
-    version: row.version,
-  };
-}
 
-interface LinkRow {
-  target: string;
-  scim_id: string;
-  vendor: string;
-  vendor_key: string;
-  link: "created" | "adopted";
-  user_name: string;
-  created_at: string;
-  deleted_at: string | null;
-  state: VendorLink["state"];
-  acknowledged: string;
-}
 
-function toLink(row: LinkRow): VendorLink {
-  return {
-    target: row.target,
-    scimId: row.scim_id,
-    vendor: row.vendor,
-    vendorKey: row.vendor_key,
-    link: row.link,
-    userName: row.user_name,
-    state: row.state,
-    acknowledged: JSON.parse(row.acknowledged) as VendorLink["acknowledged"],
-    createdAt: row.created_at,
-    ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
-  };
-}
 
 function lower(value: string | undefined): string | null {
   return value === undefined ? null : value.toLowerCase();

@@ -1,0 +1,60 @@
+/** The rows both stores read back, and how they become the store's types. */
+import type { ResourceKind, ScimDocument, SortColumn, StoredResource, VendorLink } from "./types";
+
+/** SQLite hands JSON columns back as text, PostgreSQL (JSONB) as values. */
+type Json<T> = T | string;
+
+function json<T>(value: Json<T>): T {
+  return typeof value === "string" ? (JSON.parse(value) as T) : value;
+}
+
+export interface ResourceRow {
+  id: string;
+  kind: ResourceKind;
+  doc: Json<ScimDocument>;
+  created: string;
+  last_modified: string;
+  version: number;
+}
+
+export function toResource(row: ResourceRow): StoredResource {
+  return { id: row.id, kind: row.kind, doc: json(row.doc), created: row.created, lastModified: row.last_modified, version: row.version };
+}
+
+/** Columns a list can be ordered by without reading documents. */
+export const SORT_COLUMN: Record<SortColumn, string> = {
+  created: "created",
+  lastModified: "last_modified",
+  id: "id",
+  userName: "name_key",
+  displayName: "display_key",
+  externalId: "external_id",
+};
+
+export interface LinkRow {
+  target: string;
+  scim_id: string;
+  vendor: string;
+  vendor_key: string;
+  link: "created" | "adopted";
+  user_name: string;
+  created_at: string;
+  deleted_at: string | null;
+  state: VendorLink["state"];
+  acknowledged: Json<VendorLink["acknowledged"]>;
+}
+
+export function toLink(row: LinkRow): VendorLink {
+  return {
+    target: row.target,
+    scimId: row.scim_id,
+    vendor: row.vendor,
+    vendorKey: row.vendor_key,
+    link: row.link,
+    userName: row.user_name,
+    state: row.state,
+    acknowledged: json(row.acknowledged),
+    createdAt: row.created_at,
+    ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
+  };
+}
