@@ -120,6 +120,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       if (Array.isArray(schemas) && !schemas.includes("urn:ietf:params:scim:api:messages:2.0:SearchRequest"))
         throw new ScimError(400, "invalidValue", "A search request lists the schema urn:ietf:params:scim:api:messages:2.0:SearchRequest.");
       const join = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "string" ? v : undefined);
+      if (body.filter !== undefined && typeof body.filter !== "string") throw new ScimError(400, "invalidFilter", "filter is a SCIM filter expression, given as text.");
       await list(res, scimContext(res), {
         filter: typeof body.filter === "string" ? body.filter : undefined,
         sortBy: typeof body.sortBy === "string" ? body.sortBy : undefined,
@@ -192,7 +193,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       // Writers wait for each other (exclusive); should a write still find the version changed since its
       // read (a writer that took no lock), a request without If-Match is read and applied again.
       const answer = await retryOnConcurrentChange(() => exclusive(ctx, id, async () => {
-        const plan = kind === "Group" ? planMembershipPatch((normalisePatch(kind, body).Operations as unknown[]) ?? []) : undefined;
+        const operations = normalisePatch(kind, body).Operations;
+        const plan = kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
         if (plan) {
           if (!(await ctx.store.get(ctx.target.name, kind, id))) throw new ScimError(404, null, `${kind} ${id} not found.`);
           await applyMembershipPlan(ctx, id, plan);

@@ -4,6 +4,7 @@
  * mixed-case attribute paths, adds to a filtered path that matches nothing yet, and unknown schema URIs.
  */
 import type { ResourceKind } from "../store/types";
+import { ScimError } from "./errors";
 import { parseFilter, predicateOf } from "./filter";
 import { canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
 
@@ -56,7 +57,11 @@ export function memberOf(value: unknown): Json | undefined {
 
 export function membersOf(value: unknown): Json[] {
   const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-  return list.map(memberOf).filter((m): m is Json => m !== undefined);
+  return list.map((entry) => {
+    const member = memberOf(entry);
+    if (!member) throw new ScimError(400, "invalidValue", `A member is an object with the member's id as "value" (or that id as text), not ${JSON.stringify(entry)}.`);
+    return member;
+  });
 }
 
 /** A POST or PUT body: the password is taken out (never stored), the rest normalised. */

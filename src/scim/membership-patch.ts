@@ -66,6 +66,7 @@ function stepOf(op: { op?: unknown; path?: unknown; value?: unknown }): Step[] |
 
 /** The plan for a normalised PatchOp message, or undefined when it touches more than members and names. */
 export function planMembershipPatch(operations: unknown[]): MembershipPlan | undefined {
+  if (operations.length === 0) return undefined; // scimmy answers an empty PatchOp with invalidSyntax
   const plan: Step[] = [];
   for (const op of operations) {
     const steps = op && typeof op === "object" ? stepOf(op as Record<string, unknown>) : undefined;
