@@ -46,3 +46,20 @@ it("the server is still serving and nothing was lost", async () => {
   expect((await bridge.as("acme").get(`/Users/${userId}`).expect(200)).body.userName).toBe("base@example.com");
   expect((await bridge.as("acme").get(`/Groups/${groupId}`).expect(200)).body.displayName).toBe("Base");
 });
+
+it("a store that cannot be reached is a 503 with Retry-After, not a 500; the server stays up", async () => {
+  const { PostgresStore } = await import("../src/store/postgres");
+  // nothing listens on port 1: every query fails with ECONNREFUSED
+  const down = new PostgresStore("postgres://nobody@127.0.0.1:1/none", 1);
+  const broken = await startTestBridge([{ name: "acme" }], { store: down });
+  try {
+    const res = await broken.as("acme").get("/Users").expect(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    expect(res.body).toMatchObject({ status: "503" });
+    expect((await broken.raw().get("/readyz").expect(503)).body.status).toBe("unavailable");
+    expect((await broken.raw().get("/healthz").expect(200)).body.status).toBe("ok");
+  } finally {
+    await broken.close();
+    await down.close();
+  }
+});

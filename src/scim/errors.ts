@@ -42,9 +42,12 @@ export function errorBody(status: number, scimType: string | null | undefined, d
   return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail };
 }
 
+/** Codes of a store that cannot be reached or is overloaded right now: the request may succeed later. */
+const STORE_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P03", "53300", "08000", "08001", "08003", "08006", "SQLITE_BUSY", "SQLITE_LOCKED"]);
+
 /** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
 export function describeError(error: unknown): { status: number; scimType?: string; detail: string; retryAfter?: number; unexpected: boolean } {
-  const e = error as { status?: unknown; scimType?: unknown; message?: unknown; type?: unknown; retryAfter?: number };
+  const e = error as { status?: unknown; scimType?: unknown; message?: unknown; type?: unknown; retryAfter?: number; code?: unknown };
   if (error instanceof SCIMMY.Types.Error && typeof e.status === "number") {
     return {
       status: e.status,
@@ -54,6 +57,8 @@ export function describeError(error: unknown): { status: number; scimType?: stri
       unexpected: e.status >= 500 && !(error instanceof ScimError),
     };
   }
+  if (typeof e?.code === "string" && STORE_UNAVAILABLE.has(e.code as string))
+    return { status: 503, detail: "The bridge's store is unavailable right now; nothing was changed. Retry shortly.", retryAfter: 5, unexpected: true };
   return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };
 }
 

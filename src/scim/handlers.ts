@@ -16,7 +16,7 @@ import {
   type UserKeys,
 } from "../store/types";
 import type { ScimContext } from "./context";
-import { ConcurrentChangeError, ScimError } from "./errors";
+import { ConcurrentChangeError, describeError, ScimError } from "./errors";
 import { GroupResource, UserResource } from "./schema";
 import { groupViews, userViews } from "./views";
 
@@ -175,6 +175,21 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
   }
 }
 
+/**
+ * scimmy turns any error a handler throws that is not its own into 404 "not found": a store outage would tell
+ * an IdP that its users are gone. Every handler runs through this guard, which turns unexpected errors into
+ * the SCIM error they are (503 for a store that cannot be reached, else 500), logged once here.
+ */
+function guarded<T>(ctx: unknown, work: () => Promise<T>): Promise<T> {
+  return work().catch((error: unknown) => {
+    if (error instanceof SCIMMY.Types.Error) throw error;
+    const { status, detail, retryAfter } = describeError(error);
+    const c = ctx as ScimContext;
+    c.log?.error("request failed", { requestId: c.requestId, target: c.target?.name, error, stack: (error as Error)?.stack });
+    throw new ScimError(status, null, detail, retryAfter);
+  });
+}
+
 let declared = false;
 
 /** Declares Users and Groups in scimmy's process-wide registry, once. */
@@ -183,13 +198,13 @@ export function declareResources(): void {
   declared = true;
   // scimmy types handler results as its own resource shapes; the views are those shapes as plain objects.
   SCIMMY.Resources.declare(
-    UserResource.ingress((resource, instance, ctx) => writeUser(resource as ScimResource, instance, ctx as ScimContext) as never)
-      .egress(async (resource, ctx) => (await userViews(await read(resource as ScimResource, "User", ctx as ScimContext), ctx as ScimContext)) as never)
-      .degress((resource, ctx) => dispose(resource as ScimResource, "User", ctx as ScimContext)),
+    UserResource.ingress((resource, instance, ctx) => guarded(ctx, () => writeUser(resource as ScimResource, instance, ctx as ScimContext)) as never)
+      .egress((resource, ctx) => guarded(ctx, async () => userViews(await read(resource as ScimResource, "User", ctx as ScimContext), ctx as ScimContext)) as never)
+      .degress((resource, ctx) => guarded(ctx, () => dispose(resource as ScimResource, "User", ctx as ScimContext))),
   );
   SCIMMY.Resources.declare(
-    GroupResource.ingress((resource, instance, ctx) => writeGroup(resource as ScimResource, instance, ctx as ScimContext) as never)
-      .egress(async (resource, ctx) => (await groupViews(await read(resource as ScimResource, "Group", ctx as ScimContext), ctx as ScimContext)) as never)
-      .degress((resource, ctx) => dispose(resource as ScimResource, "Group", ctx as ScimContext)),
+    GroupResource.ingress((resource, instance, ctx) => guarded(ctx, () => writeGroup(resource as ScimResource, instance, ctx as ScimContext)) as never)
+      .egress((resource, ctx) => guarded(ctx, async () => groupViews(await read(resource as ScimResource, "Group", ctx as ScimContext), ctx as ScimContext)) as never)
+      .degress((resource, ctx) => guarded(ctx, () => dispose(resource as ScimResource, "Group", ctx as ScimContext))),
   );
 }
