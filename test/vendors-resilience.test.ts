@@ -141,3 +141,25 @@ describe("rate limiter", () => {
     await expect(bucket.take(AbortSignal.abort(new Error("deadline")))).rejects.toThrow("deadline");
   });
 });
+
+describe("secrets in vendor answers", () => {
+  it("a vendor error that echoes the password reaches neither the IdP nor the logs with it", async () => {
+    const { VolcengineSandbox } = await import("../src/sandbox/volcengine");
+    const volc = VENDORS.find((v) => v.name === "volcengine-cloudidentity")!;
+    const sandbox = new VolcengineSandbox({ accessKeyId: ENV.TEST_VOLC_AK, secretAccessKey: ENV.TEST_VOLC_SK });
+    const bridge = await startTestBridge([{ name: "t", vendor: volc.vendor(await sandbox.listen()) }], { env: ENV });
+    try {
+      const u = (await bridge.as("t").post("/Users", user("echo@example.com")).expect(201)).body;
+      const secret = "Echoed-Passw0rd!";
+      sandbox.failNext({ action: "ResetPassword", status: 400, code: "InvalidParam", message: `The parameter Password[${secret}] is invalid` });
+      const res = await bridge.as("t").patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "password", value: secret })).expect(400);
+      expect(res.body.detail).toContain("InvalidParam");
+      expect(res.body.detail).toContain("[redacted]");
+      expect(res.text).not.toContain(secret);
+      expect(bridge.logs.join("\n")).not.toContain(secret);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+});

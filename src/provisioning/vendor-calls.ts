@@ -3,7 +3,7 @@
  * and turning a refusal into the SCIM error the IdP should see.
  */
 import type { VendorConnection } from "../config/schema";
-import type { Logger } from "../log";
+import { MASK, type Logger } from "../log";
 import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
 import { ScimError } from "../scim/errors";
 import type { ScimDocument, Store, VendorLink } from "../store/types";
@@ -43,6 +43,15 @@ export function buildVendorCall(
   }
 }
 
+/**
+ * Vendors echo parameter values in their error messages ("The parameter Password[…] is invalid"); those
+ * messages reach SCIM error details and logs, so every secret the call carried is cut out of them first.
+ */
+export function scrubSecrets(message: string, call: BuiltCall): string {
+  const secrets = call.secretParams.map((p) => call.params[p]).filter((v): v is string => typeof v === "string" && v.length > 0);
+  return secrets.reduce((text, secret) => text.split(secret).join(MASK), message);
+}
+
 export class VendorCalls {
   constructor(readonly deps: VendorProvisionerDeps) {}
 
@@ -59,7 +68,8 @@ export class VendorCalls {
   }
 
   async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<VendorOutcome> {
-    return callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
+    const outcome = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
+    return outcome.kind === "success" ? outcome : { ...outcome, message: scrubSecrets(outcome.message, call) };
   }
 
   /** Builds and makes one operation's call for a linked user; a failure the IdP should see is thrown. */
