@@ -2,7 +2,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { configFrom } from "../../src/config/load";
 import { hashToken, mintToken } from "../../src/http/auth";
 import { createLogger } from "../../src/log";
@@ -25,10 +24,7 @@ export async function startConformanceBridge(targets: { name: string; patchRespo
     targets: targets.map((t) => ({ name: t.name, tokens: [{ sha256: hashToken(tokens[t.name]!) }], patchResponse: t.patchResponse ?? "resource" })),
   });
   // Request lines would drown the suites' own output; warnings and errors still show.
-  const sink = new PassThrough();
-  sink.resume();
   const bridge = await startBridge(config, { log: createLogger("warn", process.stderr) });
-  void sink;
   return {
     bridge,
     tokens,

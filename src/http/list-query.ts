@@ -1,5 +1,5 @@
 /** List parameters (RFC 7644 §3.4.2): filter, sortBy/sortOrder, startIndex/count as integers, capped by maxResults. */
-import type { ScimContext, ListRequest } from "../scim/context";
+import type { ListRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
 import { indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
 import { baseView } from "../scim/views";
@@ -82,4 +82,3 @@ export function listParamsOf(query: Record<string, unknown>): ListParams {
   };
 }
 
-export type { ScimContext };

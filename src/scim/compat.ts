@@ -178,8 +178,8 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
     if ("value" in raw) op.value = normaliseValue(kind, op.path, raw.value);
     return addMissingEntry(kind, op, current);
   });
-  const { operations: _lower, ...rest } = message;
-  void _lower;
+  const rest = { ...message };
+  delete rest.operations; // some clients spell it in lower case
   return { ...rest, Operations: fixed };
 }
 
