@@ -52,6 +52,8 @@ export function createApp({ config, store, log, provisioners = new Map() }: AppD
       requestId: res.locals.requestId,
       baseUrl: baseUrlOf(req, config),
       wantMembers: true,
+      membersOutside: true,
+      memberStash: new Map(),
     };
     res.locals.scim = ctx;
     next();

@@ -11,7 +11,7 @@ import { normalisePatch, normaliseResource, patchPassword } from "../scim/compat
 import { ConcurrentChangeError, ScimError } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
 import { resourceClass } from "../scim/schema";
-import { versionOfEtag } from "../scim/views";
+import { projectMembers, versionOfEtag } from "../scim/views";
 import type { ResourceKind } from "../store/types";
 import { KeyedLock } from "./keyed-lock";
 import { listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
@@ -40,10 +40,13 @@ function projection(query: Record<string, unknown>): Json {
   return out;
 }
 
-function absolutise(resource: Json, ctx: ScimContext): Json {
+/** The last touches on a resource on its way out: absolute meta.location, and a group's members. */
+function absolutise(resource: Json, ctx: ScimContext, query: Json = {}): Json {
   const meta = resource.meta as Json | undefined;
   if (meta && typeof meta.location === "string" && meta.location.startsWith(SCIM_MOUNT))
     meta.location = ctx.baseUrl + meta.location.slice(SCIM_MOUNT.length);
+  const members = typeof resource.id === "string" ? ctx.memberStash.get(resource.id) : undefined;
+  if (members && members.length > 0) resource.members = projectMembers(members, query.attributes as string | undefined, query.excludedAttributes as string | undefined);
   return resource;
 }
 
@@ -96,7 +99,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
   };
 
   async function current(ctx: ScimContext, id: string, query: Json = {}): Promise<Json> {
-    return absolutise(plain(await new Resource(id, query).read(ctx)), ctx);
+    return absolutise(plain(await new Resource(id, query).read(ctx)), ctx, query);
   }
 
   async function list(res: Response, ctx: ScimContext, params: ReturnType<typeof listParamsOf>): Promise<void> {
@@ -106,7 +109,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     if (params.attributes) query.attributes = params.attributes;
     if (params.excludedAttributes) query.excludedAttributes = params.excludedAttributes;
     const page = plain(await new Resource(query as never).read(ctx));
-    const resources = ((page.Resources as Json[]) ?? []).map((r) => absolutise(r, ctx));
+    const resources = ((page.Resources as Json[]) ?? []).map((r) => absolutise(r, ctx, query));
     res.type("application/scim+json").send({ ...page, Resources: resources, startIndex: ctx.list.startIndex, itemsPerPage: resources.length });
   }
 
@@ -159,7 +162,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
       const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
       const created = await exclusive(ctx, `name:${name}`, async () =>
-        absolutise(plain(await new Resource(projection(req.query as Json) as never).write(resource as never, ctx)), ctx),
+        absolutise(plain(await new Resource(projection(req.query as Json) as never).write(resource as never, ctx)), ctx, projection(req.query as Json)),
       );
       const location = (created.meta as Json | undefined)?.location;
       if (typeof location === "string") res.location(location);
@@ -177,7 +180,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       ctx.wantMembers = true;
       readIfMatch(req, ctx);
       const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(req.query as Json)).write(resource, ctx)));
-      sendResource(res, 200, absolutise(updated, ctx));
+      sendResource(res, 200, absolutise(updated, ctx, projection(req.query as Json)));
     }),
   );
 
@@ -201,14 +204,16 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
           return undefined;
         }
         ctx.wantMembers = true;
+        ctx.membersOutside = false; // the operations apply to the members too
         const before = await new Resource(id).read(ctx);
+        ctx.membersOutside = true;
         if (ctx.expectedVersion !== undefined && ctx.readVersion !== ctx.expectedVersion)
           throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${ctx.readVersion}"); read it again and retry.`);
         const message = normalisePatch(kind, body, plain(before));
         const patched = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never, async (instance: unknown) =>
           new Resource(id, query).write(instance as never, ctx),
         );
-        return patched ? absolutise(plain(patched), ctx) : undefined;
+        return patched ? absolutise(plain(patched), ctx, query) : undefined;
       }));
       if (ctx.target.patchResponse === "no-content") {
         res.status(204).end();
