@@ -7,6 +7,7 @@
  *   mappings preview --target NAME [--operation OP] USER.json   the request a SCIM user would produce
  *   targets check [NAME]                          one read-only vendor call per target
  *   reconcile --target NAME [--fix]               drift between the bridge and the vendor; --fix repairs it
+ *   audit --target NAME [--user ID] [--limit N]   the vendor calls made, newest first
  */
 import { tokenMintText } from "./cli/token";
 import { mappingsCheck, mappingsPreview, type CommandResult } from "./cli/mappings";
@@ -18,6 +19,7 @@ import { FileValidationError } from "./config/yaml-file";
 import { startBridge } from "./main";
 import { startDemoVendors } from "./sandbox/demo";
 import { reconcileCommand } from "./cli/reconcile";
+import { auditCommand } from "./cli/audit";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -80,7 +82,8 @@ const USAGE = `usage: scim-bridge <command>
   mappings preview --config FILE --target NAME [--operation OP] USER.json
                                                               print the vendor request a SCIM user produces
   targets check [NAME] --config FILE                          prove each target's credentials and ids
-  reconcile --config FILE --target NAME [--fix]               report drift (status first); --fix repairs what the bridge owns`;
+  reconcile --config FILE --target NAME [--fix]               report drift (status first); --fix repairs what the bridge owns
+  audit --config FILE --target NAME [--user ID] [--limit N]   the vendor calls made (for one user: SCIM id or userName), newest first`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
@@ -98,6 +101,13 @@ async function main(argv: string[]): Promise<number> {
     const target = option(args, "--target");
     if (!target) return (console.error(USAGE), 2);
     return print(await reconcileCommand(configOf(args), target, args.includes("--fix")));
+  }
+  if (command === "audit") {
+    const args = [sub, ...rest].filter((a): a is string => a !== undefined);
+    const target = option(args, "--target");
+    const limit = Number(option(args, "--limit") ?? 100);
+    if (!target || !Number.isInteger(limit) || limit < 1) return (console.error(USAGE), 2);
+    return print(await auditCommand(configOf(args), target, { user: option(args, "--user"), limit }));
   }
   if (command === "targets" && sub === "check") return print(await targetsCheck(configOf(rest), positional(rest, ["--config"])[0]));
   console.error(USAGE);

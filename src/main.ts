@@ -5,6 +5,7 @@ import type { Config } from "./config/schema";
 import { createApp } from "./http/app";
 import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
+import { scheduleAuditRetention } from "./provisioning/audit-retention";
 import { buildProvisioners } from "./provisioning/targets";
 import { openStore } from "./store/open";
 import type { Store } from "./store/types";
@@ -24,6 +25,7 @@ export async function startBridge(
   const log = options.log ?? createLogger(config.log.level);
   const store = options.store ?? (await openStore(config.store));
   const targets = options.provisioners ? undefined : buildProvisioners(config, store, log);
+  const stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
   const app = createApp({ config, store, log, provisioners: options.provisioners ?? targets?.provisioners });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));
@@ -41,6 +43,7 @@ export async function startBridge(
     server,
     store,
     async close() {
+      stopRetention();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await targets?.close();

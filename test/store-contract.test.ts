@@ -1,5 +1,5 @@
 /** One contract, both stores: what the SCIM layer and the provisioning engine rely on. */
-import { NotFoundError, UniquenessError, VersionMismatchError, type Store } from "../src/store/types";
+import { NotFoundError, UniquenessError, VersionMismatchError, type Store, type VendorCallRecord } from "../src/store/types";
 import { STORES } from "./helpers/stores";
 
 const user = (name: string) => ({ doc: { userName: name, emails: [{ value: `${name}@x.com` }] }, keys: { userName: name, emails: [`${name}@x.com`], externalId: `ext-${name}`, displayName: name.toUpperCase() } });
@@ -85,5 +85,22 @@ describe.each(STORES)("$name store", (factory) => {
     expect(await store.groupLinkOf("t", "g-1")).toEqual({ target: "t", scimId: "g-1", vendorGroupId: "vg-1", createdByBridge: true });
     await store.removeGroupLink("t", "g-1");
     expect(await store.groupLinkOf("t", "g-1")).toBeUndefined();
+  });
+
+  it("keeps the vendor call trail per target and subject, newest first, and prunes it by age", async () => {
+    const call = (at: string, scimId: string | undefined, outcome: VendorCallRecord["outcome"]): VendorCallRecord => ({
+      target: "t", at, requestId: `r-${at}`, ...(scimId ? { scimId } : {}), operation: "create", call: "CreateUser", outcome, attempts: 1, ms: 12,
+    });
+    await store.recordVendorCall(call("2026-01-01T00:00:00.000Z", "u-1", "success"));
+    await store.recordVendorCall({ ...call("2026-02-01T00:00:00.000Z", "u-1", "conflict"), code: "UserExists", vendorRequestId: "vr-1" });
+    await store.recordVendorCall(call("2026-03-01T00:00:00.000Z", undefined, "deadline"));
+    await store.recordVendorCall({ ...call("2026-03-02T00:00:00.000Z", "u-1", "success"), target: "other" });
+    const ofUser = await store.vendorCalls("t", { scimId: "u-1", limit: 10 });
+    expect(ofUser.map((c) => c.outcome)).toEqual(["conflict", "success"]);
+    expect(ofUser[0]).toEqual({ ...call("2026-02-01T00:00:00.000Z", "u-1", "conflict"), code: "UserExists", vendorRequestId: "vr-1" });
+    expect((await store.vendorCalls("t", { limit: 2 })).map((c) => c.at)).toEqual(["2026-03-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z"]);
+    expect(await store.pruneVendorCalls("2026-02-15T00:00:00.000Z")).toBe(2);
+    expect((await store.vendorCalls("t", { limit: 10 })).map((c) => c.outcome)).toEqual(["deadline"]);
+    expect(await store.vendorCalls("other", { limit: 10 })).toHaveLength(1);
   });
 });

@@ -115,6 +115,11 @@ export const ConfigSchema = z
       .object({ level: z.enum(["error", "warn", "info", "debug"]).default("info") })
       .strict()
       .prefault({}),
+    /** The trail of vendor calls (what was called for whom, and the vendor's answer): how long it is kept. */
+    audit: z
+      .object({ retainDays: z.number().int().min(1, "keep the trail at least a day").default(365) })
+      .strict()
+      .prefault({}),
     targets: z
       .array(TargetSchema)
       .min(1, "configure at least one target")

@@ -9,7 +9,8 @@ import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { TokenBucket } from "./rate-limiter";
 
 export class DeadlineExceeded extends Error {
-  constructor() {
+  /** `attempts`: the calls that went out before the deadline passed (the last one's outcome is unknown). */
+  constructor(readonly attempts = 0) {
     super("the vendor did not answer before the deadline");
     this.name = "DeadlineExceeded";
   }
@@ -23,18 +24,18 @@ function backoffMs(attempt: number, retryAfter?: number): number {
   return base / 2 + Math.random() * base; // jitter, so retries from many requests spread out
 }
 
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
+async function pause(ms: number, signal: AbortSignal, attempts: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), reject(new DeadlineExceeded())), { once: true });
+    signal.addEventListener("abort", () => (clearTimeout(timer), reject(new DeadlineExceeded(attempts))), { once: true });
   });
 }
 
-async function once(connector: VendorConnector, call: BuiltCall, signal: AbortSignal): Promise<VendorOutcome> {
+async function once(connector: VendorConnector, call: BuiltCall, signal: AbortSignal, attempt: number): Promise<VendorOutcome> {
   try {
     return await connector.invoke(call, signal);
   } catch (error) {
-    if (signal.aborted) throw new DeadlineExceeded();
+    if (signal.aborted) throw new DeadlineExceeded(attempt + 1);
     if (error instanceof HuaweiTokenError) return { kind: "auth", code: "TokenByAkSk", message: error.message, status: 401 };
     const code = (error as { code?: string }).code ?? (error as Error).name;
     return { kind: "transient", code, message: `could not reach the vendor: ${(error as Error).message}`, status: 0 };
@@ -48,15 +49,15 @@ export async function callVendor(
   signal: AbortSignal,
   log: Logger,
   context: Record<string, unknown>,
-): Promise<VendorOutcome> {
+): Promise<{ outcome: VendorOutcome; attempts: number }> {
   for (let attempt = 0; ; attempt++) {
     try {
       await bucket.take(signal);
     } catch {
-      throw new DeadlineExceeded();
+      throw new DeadlineExceeded(attempt);
     }
     const started = performance.now();
-    const outcome = await once(connector, call, signal);
+    const outcome = await once(connector, call, signal, attempt);
     log.info("vendor call", {
       ...context,
       vendor: connector.vendor,
@@ -68,7 +69,7 @@ export async function callVendor(
       ms: Math.round(performance.now() - started),
     });
     const retryable = outcome.kind === "throttled" || outcome.kind === "transient";
-    if (!retryable || attempt + 1 >= MAX_ATTEMPTS) return outcome;
-    await pause(backoffMs(attempt, outcome.kind === "throttled" ? outcome.retryAfter : undefined), signal);
+    if (!retryable || attempt + 1 >= MAX_ATTEMPTS) return { outcome, attempts: attempt + 1 };
+    await pause(backoffMs(attempt, outcome.kind === "throttled" ? outcome.retryAfter : undefined), signal, attempt + 1);
   }
 }

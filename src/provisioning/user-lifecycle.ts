@@ -19,11 +19,11 @@ export class UserLifecycle {
   /** Creates (or adopts) the vendor user; returns its key and how it was linked. */
   async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<{ key: string; link: "created" | "adopted"; built: BuiltCall }> {
     const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: context.password, groups: await this.groups.userGroupIds(id) });
-    const outcome = await this.calls.call(built, signal, context);
+    const outcome = await this.calls.call(built, signal, context, id);
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
     // The vendor may have refused because the user is already there under a code we do not know.
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
-      const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context) : undefined;
+      const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context, id) : undefined;
       if (existing !== undefined) {
         if (this.calls.deps.connection.existingUsers === "reject")
           throw new ScimError(409, "uniqueness", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
@@ -188,7 +188,7 @@ export class UserLifecycle {
       op.mode === "replace"
         ? call
         : { ...call, params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared } };
-    const outcome = await this.calls.call(sent, signal, context);
+    const outcome = await this.calls.call(sent, signal, context, link.scimId);
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
   }
@@ -209,10 +209,10 @@ export class UserLifecycle {
   }
 
   /** The vendor's key for the user with the same unique name, if the vendor has one. */
-  async lookup(built: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<string | undefined> {
+  async lookup(built: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("lookup");
     const call = this.calls.build("lookup", {}, context, built.params);
-    const outcome = await this.calls.call(call, signal, context);
+    const outcome = await this.calls.call(call, signal, context, subject);
     if (outcome.kind !== "success") return undefined;
     const results = pick(outcome.result, op.results ?? "");
     if (!Array.isArray(results) || !op.match) return undefined;

@@ -10,7 +10,7 @@ import type { ScimDocument, Store, VendorLink } from "../store/types";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { ChangeContext } from "./provisioner";
 import type { TokenBucket } from "./rate-limiter";
-import { callVendor } from "./retry";
+import { callVendor, DeadlineExceeded } from "./retry";
 
 export interface VendorProvisionerDeps {
   target: string;
@@ -67,9 +67,41 @@ export class VendorCalls {
     return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: context.password, created });
   }
 
-  async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext): Promise<VendorOutcome> {
-    const outcome = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
-    return outcome.kind === "success" ? outcome : { ...outcome, message: scrubSecrets(outcome.message, call) };
+  /** Makes a call (rate-limited, retried) and records it in the audit trail; `subject` is the SCIM id it is about. */
+  async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string): Promise<VendorOutcome> {
+    const started = performance.now();
+    const trail = (outcome: VendorOutcome | "deadline", attempts: number) => this.audit({ call, outcome, attempts, started, context, subject });
+    try {
+      const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
+      await trail(outcome, attempts);
+      return outcome.kind === "success" ? outcome : { ...outcome, message: scrubSecrets(outcome.message, call) };
+    } catch (error) {
+      // A call cut off by the deadline may still have reached the vendor: the trail says so.
+      if (error instanceof DeadlineExceeded) await trail("deadline", error.attempts);
+      throw error;
+    }
+  }
+
+  private async audit(made: { call: BuiltCall; outcome: VendorOutcome | "deadline"; attempts: number; started: number; context: ChangeContext; subject?: string }): Promise<void> {
+    const { call, outcome, context } = made;
+    try {
+      await this.deps.store.recordVendorCall({
+        target: this.deps.target,
+        at: new Date().toISOString(),
+        requestId: context.requestId,
+        ...(made.subject ? { scimId: made.subject } : {}),
+        operation: call.operation,
+        call: call.call,
+        outcome: outcome === "deadline" ? outcome : outcome.kind,
+        ...(outcome === "deadline" || outcome.kind === "success" ? {} : { code: outcome.code }),
+        ...(outcome !== "deadline" && outcome.requestId ? { vendorRequestId: outcome.requestId } : {}),
+        attempts: made.attempts,
+        ms: Math.round(performance.now() - made.started),
+      });
+    } catch (error) {
+      // The call happened; a trail that cannot be written must not undo it. The log line still records it.
+      this.deps.log.error("vendor call not written to the audit trail", { target: this.deps.target, requestId: context.requestId, error: (error as Error).message });
+    }
   }
 
   /** Builds and makes one operation's call for a linked user; a failure the IdP should see is thrown. */
@@ -89,7 +121,7 @@ export class VendorCalls {
       groups: extras.groups ?? [],
       groupKey: extras.groupKey,
     });
-    const outcome = await this.call(call, signal, context);
+    const outcome = await this.call(call, signal, context, link.scimId);
     if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
     return { call, outcome };
   }

@@ -77,7 +77,7 @@ export class GroupSync {
       throw new ScimError(400, "invalidValue", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
-    const outcome = await this.calls.call(call, signal, context);
+    const outcome = await this.calls.call(call, signal, context, groupId);
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     const op = this.calls.deps.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
@@ -148,7 +148,7 @@ export class GroupSync {
       const link = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
       if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
         const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
-        const outcome = await this.calls.call(call, signal, context);
+        const outcome = await this.calls.call(call, signal, context, groupId);
         if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
       } else if (link) {
         await this.membersChanged(groupId, [], members, context, signal);

@@ -120,7 +120,8 @@ export abstract class VendorSandbox {
       if (fault >= 0) {
         const [f] = this.faults.splice(fault, 1);
         if (f!.commit) routed.run();
-        if (f!.delayMs) await new Promise((r) => setTimeout(r, f!.delayMs));
+        // unref: a held answer must not keep a finished test run or a stopping demo alive
+        if (f!.delayMs) await new Promise((r) => setTimeout(r, f!.delayMs).unref());
         throw new VendorError(f!.status, f!.code, f!.message);
       }
       const result = routed.run();

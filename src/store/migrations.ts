@@ -8,6 +8,29 @@ export interface Migration {
   sql: string;
 }
 
+/** Every vendor call the bridge made: operation, outcome, the vendor's code and RequestId. Never its parameters. */
+function vendorCallsTable(sequence: string): string {
+  return `
+    CREATE TABLE vendor_calls (
+      seq               ${sequence},
+      target            TEXT    NOT NULL,
+      at                TEXT    NOT NULL,
+      request_id        TEXT    NOT NULL,
+      scim_id           TEXT,
+      operation         TEXT    NOT NULL,
+      call              TEXT    NOT NULL,
+      outcome           TEXT    NOT NULL,
+      code              TEXT,
+      vendor_request_id TEXT,
+      attempts          INTEGER NOT NULL,
+      ms                INTEGER NOT NULL
+    );
+    CREATE INDEX vendor_calls_subject ON vendor_calls (target, scim_id, seq);
+    CREATE INDEX vendor_calls_target ON vendor_calls (target, seq);
+    CREATE INDEX vendor_calls_at ON vendor_calls (at);
+  `;
+}
+
 export const sqliteMigrations: Migration[] = [
   {
     version: 1,
@@ -103,6 +126,7 @@ export const sqliteMigrations: Migration[] = [
       );
     `,
   },
+  { version: 5, name: "vendor call audit trail", sql: vendorCallsTable("INTEGER PRIMARY KEY AUTOINCREMENT") },
 ];
 
 /** The same schema for PostgreSQL (the scale-out store). */
@@ -181,4 +205,5 @@ export const postgresMigrations: Migration[] = [
       );
     `,
   },
+  { version: 3, name: "vendor call audit trail", sql: vendorCallsTable("BIGSERIAL PRIMARY KEY") },
 ];

@@ -5,7 +5,7 @@
 import pg from "pg";
 import { postgresMigrations } from "./migrations";
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
-import { SORT_COLUMN, toLink, toResource, type LinkRow, type ResourceRow } from "./rows";
+import { SORT_COLUMN, toLink, toResource, toVendorCall, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type ResourceRow, type VendorCallRow } from "./rows";
 import {
   NotFoundError,
   UniquenessError,
@@ -20,6 +20,7 @@ import {
   type Store,
   type StoredResource,
   type UserKeys,
+  type VendorCallRecord,
   type VendorGroupLink,
   type VendorLink,
 } from "./types";
@@ -309,6 +310,21 @@ export class PostgresStore implements Store {
 
   async allLinks(target: string): Promise<VendorLink[]> {
     return ((await this.query("SELECT * FROM vendor_links WHERE target = $1 ORDER BY created_at", [target])).rows as LinkRow[]).map(toLink);
+  }
+
+  async recordVendorCall(record: VendorCallRecord): Promise<void> {
+    await this.query(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, vendorCallValues(record));
+  }
+
+  async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {
+    const { rows } = filter.scimId
+      ? await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = $1 AND scim_id = $2 ORDER BY seq DESC LIMIT $3`, [target, filter.scimId, filter.limit])
+      : await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = $1 ORDER BY seq DESC LIMIT $2`, [target, filter.limit]);
+    return (rows as VendorCallRow[]).map(toVendorCall);
+  }
+
+  async pruneVendorCalls(before: string): Promise<number> {
+    return (await this.query("DELETE FROM vendor_calls WHERE at < $1", [before])).rowCount ?? 0;
   }
 
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {

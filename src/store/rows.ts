@@ -1,5 +1,5 @@
 /** The rows both stores read back, and how they become the store's types. */
-import type { ResourceKind, ScimDocument, SortColumn, StoredResource, VendorLink } from "./types";
+import type { ResourceKind, ScimDocument, SortColumn, StoredResource, VendorCallOutcome, VendorCallRecord, VendorLink } from "./types";
 
 /** SQLite hands JSON columns back as text, PostgreSQL (JSONB) as values. */
 type Json<T> = T | string;
@@ -56,5 +56,41 @@ export function toLink(row: LinkRow): VendorLink {
     acknowledged: json(row.acknowledged),
     createdAt: row.created_at,
     ...(row.deleted_at ? { deletedAt: row.deleted_at } : {}),
+  };
+}
+
+export interface VendorCallRow {
+  target: string;
+  at: string;
+  request_id: string;
+  scim_id: string | null;
+  operation: string;
+  call: string;
+  outcome: VendorCallOutcome;
+  code: string | null;
+  vendor_request_id: string | null;
+  attempts: number;
+  ms: number;
+}
+
+export const VENDOR_CALL_COLUMNS = "target, at, request_id, scim_id, operation, call, outcome, code, vendor_request_id, attempts, ms";
+
+export function vendorCallValues(r: VendorCallRecord): unknown[] {
+  return [r.target, r.at, r.requestId, r.scimId ?? null, r.operation, r.call, r.outcome, r.code ?? null, r.vendorRequestId ?? null, r.attempts, r.ms];
+}
+
+export function toVendorCall(row: VendorCallRow): VendorCallRecord {
+  return {
+    target: row.target,
+    at: row.at,
+    requestId: row.request_id,
+    ...(row.scim_id ? { scimId: row.scim_id } : {}),
+    operation: row.operation,
+    call: row.call,
+    outcome: row.outcome,
+    ...(row.code ? { code: row.code } : {}),
+    ...(row.vendor_request_id ? { vendorRequestId: row.vendor_request_id } : {}),
+    attempts: row.attempts,
+    ms: row.ms,
   };
 }

@@ -17,11 +17,12 @@ import {
   type Store,
   type StoredResource,
   type UserKeys,
+  type VendorCallRecord,
   type VendorGroupLink,
   type VendorLink,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
-import { SORT_COLUMN, toLink, toResource, type LinkRow, type ResourceRow } from "./rows";
+import { SORT_COLUMN, toLink, toResource, toVendorCall, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type ResourceRow, type VendorCallRow } from "./rows";
 
 
 const COLUMNS = "id, kind, doc, created, last_modified, version";
@@ -256,6 +257,21 @@ export class SqliteStore implements Store {
 
   async allLinks(target: string): Promise<VendorLink[]> {
     return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
+  }
+
+  async recordVendorCall(record: VendorCallRecord): Promise<void> {
+    this.db.prepare(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
+  }
+
+  async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {
+    const rows = filter.scimId
+      ? this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? AND scim_id = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.scimId, filter.limit)
+      : this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.limit);
+    return (rows as VendorCallRow[]).map(toVendorCall);
+  }
+
+  async pruneVendorCalls(before: string): Promise<number> {
+    return this.db.prepare("DELETE FROM vendor_calls WHERE at < ?").run(before).changes;
   }
 
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {

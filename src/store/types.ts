@@ -87,6 +87,29 @@ export interface VendorGroupLink {
   createdByBridge: boolean;
 }
 
+/** One vendor call, as the audit trail keeps it: what was done, for whom, and what the vendor said. Never its parameters. */
+export interface VendorCallRecord {
+  target: string;
+  at: string;
+  /** The bridge's request id (X-Request-Id), or reconcile's run id. */
+  requestId: string;
+  /** The SCIM user or group the call was about. */
+  scimId?: string;
+  /** The mapping's operation (create, disable …) and the vendor's action or path it became. */
+  operation: string;
+  call: string;
+  /** The vendor's answer, classified; `deadline` when the request's deadline cut the call off (it may have landed). */
+  outcome: VendorCallOutcome;
+  /** The vendor's error code, for a refusal. */
+  code?: string;
+  vendorRequestId?: string;
+  /** Calls sent, retries included (0: the rate limiter held it until the deadline). */
+  attempts: number;
+  ms: number;
+}
+
+export type VendorCallOutcome = "success" | "conflict" | "notFound" | "invalid" | "throttled" | "transient" | "auth" | "deadline";
+
 export class UniquenessError extends Error {
   constructor(readonly attribute: string) {
     super(`${attribute} is already in use`);
@@ -149,6 +172,12 @@ export interface Store {
   groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined>;
   recordGroupLink(link: VendorGroupLink): Promise<void>;
   removeGroupLink(target: string, scimGroupId: string): Promise<void>;
+
+  /** The audit trail of vendor calls: written once per call, read newest first, pruned by age. */
+  recordVendorCall(record: VendorCallRecord): Promise<void>;
+  vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]>;
+  /** Removes records older than `before` (ISO time); answers how many went. */
+  pruneVendorCalls(before: string): Promise<number>;
 
   /** The groups each of `memberIds` belongs to directly. */
   groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;

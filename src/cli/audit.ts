@@ -1,0 +1,31 @@
+/** `audit --target NAME [--user ID_OR_USERNAME] [--limit N]`: the vendor calls the bridge made, newest first. */
+import type { Config } from "../config/schema";
+import { openStore } from "../store/open";
+import type { Store, VendorCallRecord } from "../store/types";
+import type { CommandResult } from "./mappings";
+
+/** A SCIM id, or a userName the bridge provisioned (the link keeps it, also after the user is deleted). */
+async function subjectOf(store: Store, target: string, user: string): Promise<string | undefined> {
+  if (await store.get(target, "User", user)) return user;
+  const wanted = user.toLowerCase();
+  return (await store.allLinks(target)).find((l) => l.scimId === user || l.userName.toLowerCase() === wanted)?.scimId;
+}
+
+export function formatCall(c: VendorCallRecord): string {
+  const refusal = c.code ? ` ${c.code}` : "";
+  const vendorId = c.vendorRequestId ? ` vendorRequestId=${c.vendorRequestId}` : "";
+  return `${c.at}  ${c.outcome.padEnd(9)} ${c.operation} (${c.call})${refusal}  scimId=${c.scimId ?? "-"} requestId=${c.requestId}${vendorId} attempts=${c.attempts} ms=${c.ms}`;
+}
+
+export async function auditCommand(config: Config, target: string, options: { user?: string; limit: number }): Promise<CommandResult> {
+  if (!config.targets.some((t) => t.name === target)) return { code: 2, out: [`no target '${target}' in the config`] };
+  const store = await openStore(config.store);
+  try {
+    const scimId = options.user === undefined ? undefined : await subjectOf(store, target, options.user);
+    if (options.user !== undefined && scimId === undefined) return { code: 1, out: [`target '${target}' has no user '${options.user}' (by SCIM id or userName), now or before`] };
+    const calls = await store.vendorCalls(target, { ...(scimId ? { scimId } : {}), limit: options.limit });
+    return { code: 0, out: calls.length > 0 ? calls.map(formatCall) : ["no vendor calls recorded"] };
+  } finally {
+    await store.close();
+  }
+}
