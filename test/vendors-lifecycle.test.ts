@@ -264,6 +264,22 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     await t.get(`/Users/${created.id}`).expect(404);
   });
 
+  it("a deactivation of a user the vendor already lost is done; reactivation creates it again", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    sandbox.users.clear();
+    step();
+    const off = await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { active: false } })).expect(200);
+    expect(off.body.active).toBe(false);
+    const calls = step();
+    expect(calls.map((c) => c.action)).toEqual(expected.deactivate);
+    expect(calls.at(-1)!.answer).not.toBe("ok"); // the vendor answered "not found"
+    expect(sandbox.users.size).toBe(0);
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { active: true } })).expect(200);
+    expect(step().map((c) => c.action)).toEqual(expected.create);
+    expect(sandbox.users.size).toBe(1);
+  });
+
   it("a user POSTed inactive is created disabled, or not created where deactivation deletes", async () => {
     const t = bridge.as("t");
     await t.post("/Users", person({ active: false })).expect(201);

@@ -96,8 +96,9 @@ export class UserLifecycle {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
     if (policy === "none" || link.state !== "active") return;
     if (policy === "disable") {
-      await this.calls.run("disable", link, user, context, signal);
-      await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "disabled" });
+      // A vendor user already gone cannot sign in: the leaver is off, and a reactivation creates it again.
+      const { outcome } = await this.calls.run("disable", link, user, context, signal, ["notFound"]);
+      await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: outcome.kind === "notFound" ? "removed" : "disabled" });
     } else {
       await this.removeVendorUser(link, user, context, signal);
     }
