@@ -9,7 +9,7 @@ import { CicSandbox } from "../src/sandbox/tencent";
 import { configFrom } from "../src/config/load";
 import { createConnector } from "../src/vendors/factory";
 import { mappingAt } from "../src/provisioning/targets";
-import { TokenBucket } from "../src/provisioning/rate-limiter";
+import { bucketsByCredential, TokenBucket } from "../src/provisioning/rate-limiter";
 import { CORE_USER, patchOp, startTestBridge } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -109,6 +109,55 @@ describe("vendor pushback", () => {
   });
 });
 
+describe("membership changes larger than one deadline", () => {
+  it("a batch the deadline cuts off keeps what the vendor acknowledged; retries send only the rest and converge", async () => {
+    const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
+    // 5 calls a second and a 1 s deadline: a PATCH of 12 members cannot be done in one request.
+    const vendor = { ...cic.vendor(await sandbox.listen()), deadlineMs: 1000, rateLimit: { perSecond: 5, burst: 1 }, groups: { unknown: "create" } };
+    const bridge = await startTestBridge([{ name: "t", vendor }], { env: ENV });
+    try {
+      const t = bridge.as("t");
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) ids.push((await t.post("/Users", user(`m${i}@example.com`)).expect(201)).body.id);
+      const g = (await t.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Big", members: [] }).expect(201)).body;
+      const add = patchOp({ op: "add", path: "members", value: ids.map((value) => ({ value })) });
+
+      const first = await t.patch(`/Groups/${g.id}`, add);
+      expect(first.status).toBe(504);
+      expect(first.body.detail).toMatch(/acknowledged are kept, and retrying applies the rest/);
+      const vendorGroup = () => [...sandbox.groups.values()][0]!.members;
+      const kept = (await t.get(`/Groups/${g.id}`).expect(200)).body.members ?? [];
+      expect(kept.length).toBeGreaterThan(0);
+      // the bridge records what the vendor acknowledged; a call in flight at the deadline may have landed unseen
+      expect(vendorGroup().size - kept.length).toBeGreaterThanOrEqual(0);
+      expect(vendorGroup().size - kept.length).toBeLessThanOrEqual(1);
+
+      let status = first.status;
+      let cutOff = 1;
+      for (let retry = 0; retry < 10 && status !== 200; retry++) {
+        status = (await t.patch(`/Groups/${g.id}`, add)).status;
+        if (status === 504) cutOff++;
+      }
+      expect(status).toBe(200);
+      expect((await t.get(`/Groups/${g.id}`).expect(200)).body.members).toHaveLength(12);
+      expect(vendorGroup().size).toBe(12);
+      // retries skipped what was already done: each member was sent once, plus at most one unseen call per cut-off
+      const sent = sandbox.callsOf("AddUserToGroup").length;
+      expect(sent).toBeGreaterThanOrEqual(12);
+      expect(sent).toBeLessThanOrEqual(12 + cutOff);
+
+      // an IdP re-sending members the group already has makes no vendor call
+      await t.patch(`/Groups/${g.id}`, patchOp({ op: "add", path: "members", value: [{ value: ids[0] }] })).expect(200);
+      await t.patch(`/Groups/${g.id}`, patchOp({ op: "remove", path: "members", value: [{ value: "not-a-member" }] })).expect(200);
+      expect(sandbox.callsOf("AddUserToGroup")).toHaveLength(sent);
+      expect(sandbox.callsOf("RemoveUserFromGroup")).toHaveLength(0);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  }, 30_000);
+});
+
 describe("configuration mistakes are refused at start", () => {
   const target = (vendor: Record<string, unknown>) => configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }).targets[0]!.vendor!;
 
@@ -139,6 +188,21 @@ describe("rate limiter", () => {
     const bucket = new TokenBucket(0.1, 1);
     await bucket.take();
     await expect(bucket.take(AbortSignal.abort(new Error("deadline")))).rejects.toThrow("deadline");
+  });
+
+  it("targets sharing a credential share one bucket, under the strictest of their limits", async () => {
+    const buckets = bucketsByCredential([
+      { credential: "a", limit: { perSecond: 0.1, burst: 3 } },
+      { credential: "a", limit: { perSecond: 100, burst: 1 } },
+      { credential: "b", limit: { perSecond: 0.1, burst: 3 } },
+    ]);
+    expect(buckets.size).toBe(2);
+    const a = buckets.get("a")!;
+    const b = buckets.get("b")!;
+    await a.take();
+    // burst 1 (from the second target) and 0.1/s (from the first): the next token is 10 s away
+    await expect(a.take(AbortSignal.timeout(100))).rejects.toThrow();
+    for (let i = 0; i < 3; i++) await b.take(AbortSignal.timeout(100)); // another credential keeps its own burst
   });
 });
 

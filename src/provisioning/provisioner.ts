@@ -9,7 +9,14 @@ export type ResourceChange =
   | { op: "create"; kind: ResourceKind; id: string; after: ScimDocument }
   | { op: "replace"; kind: ResourceKind; id: string; before: StoredResource; after: ScimDocument }
   | { op: "delete"; kind: ResourceKind; id: string; before: StoredResource }
-  | { op: "members"; groupId: string; added: string[]; removed: string[] };
+  | {
+      op: "members";
+      groupId: string;
+      added: string[];
+      removed: string[];
+      /** Records members as they are applied, so a change cut off part-way keeps what the vendor acknowledged. */
+      applied?: (added: string[], removed: string[]) => Promise<void>;
+    };
 
 /** What the provisioner may hand back for the bridge to keep with the resource. */
 export interface ProvisioningOutcome {

@@ -44,11 +44,20 @@ export class TokenBucket {
   }
 }
 
-const buckets = new Map<string, TokenBucket>();
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
+}
 
-/** One bucket per credential, shared by every target that uses it. */
-export function bucketFor(key: string, perSecond: number, burst: number): TokenBucket {
-  let bucket = buckets.get(key);
-  if (!bucket) buckets.set(key, (bucket = new TokenBucket(perSecond, burst)));
-  return bucket;
+/**
+ * One bucket per credential, shared by every target of a bridge that uses it. Targets sharing a credential
+ * share the vendor's limit too, so the strictest of their settings applies.
+ */
+export function bucketsByCredential(limits: { credential: string; limit: RateLimit }[]): Map<string, TokenBucket> {
+  const strictest = new Map<string, RateLimit>();
+  for (const { credential, limit } of limits) {
+    const seen = strictest.get(credential);
+    strictest.set(credential, seen ? { perSecond: Math.min(seen.perSecond, limit.perSecond), burst: Math.min(seen.burst, limit.burst) } : limit);
+  }
+  return new Map([...strictest].map(([credential, limit]) => [credential, new TokenBucket(limit.perSecond, limit.burst)]));
 }

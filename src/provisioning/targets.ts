@@ -7,7 +7,7 @@ import type { Store } from "../store/types";
 import { createConnector, credentialsOf, VendorConfigError } from "../vendors/factory";
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
-import { bucketFor } from "./rate-limiter";
+import { bucketsByCredential } from "./rate-limiter";
 import { VendorProvisioner } from "./vendor-provisioner";
 
 export interface TargetProvisioners {
@@ -40,23 +40,24 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
   const vendorProvisioners = new Map<string, VendorProvisioner>();
   const connectors: VendorConnector[] = [];
   try {
-    for (const target of config.targets) {
+    const vendorTargets = config.targets.flatMap((target) => {
       const connection = target.vendor;
-      if (!connection) continue;
+      if (!connection) return [];
       const mapping = mappingAt(connection.mapping);
       checkSettings(target, mapping);
-      const credentials = credentialsOf(mapping.vendor, connection, env);
+      const credential = `${mapping.vendor}:${Object.values(credentialsOf(mapping.vendor, connection, env))[0]!}`;
+      return [{ target, connection, mapping, credential }];
+    });
+    const buckets = bucketsByCredential(vendorTargets.map((t) => ({ credential: t.credential, limit: t.connection.rateLimit })));
+    for (const { target, connection, mapping, credential } of vendorTargets) {
       const connector = createConnector(mapping, connection, env);
       connectors.push(connector);
-      const credentialId = Object.values(credentials)[0]!;
-      const bucket = bucketFor(`${mapping.vendor}:${credentialId}`, connection.rateLimit.perSecond, connection.rateLimit.burst);
-      const provisioner = new VendorProvisioner({ target: target.name, mapping, connector, connection, bucket, store, log });
+      const provisioner = new VendorProvisioner({ target: target.name, mapping, connector, connection, bucket: buckets.get(credential)!, store, log });
       provisioners.set(target.name, provisioner);
       vendorProvisioners.set(target.name, provisioner);
     }
   } catch (error) {
     void Promise.all(connectors.map((c) => c.close()));
-    if (error instanceof VendorConfigError) throw error;
     throw error;
   }
   return {

@@ -98,8 +98,18 @@ export class GroupSync {
     return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
   }
 
-  /** Members joined or left a SCIM group: membership calls, or the members' user records updated. */
-  async membersChanged(groupId: string, added: string[], removed: string[], context: ChangeContext, signal: AbortSignal): Promise<void> {
+  /**
+   * Members joined or left a SCIM group: membership calls, or the members' user records updated. Each member
+   * is reported to `applied` once done (or held: no vendor user yet), so a deadline part-way keeps the progress.
+   */
+  async membersChanged(
+    groupId: string,
+    added: string[],
+    removed: string[],
+    context: ChangeContext,
+    signal: AbortSignal,
+    applied: (added: string[], removed: string[]) => Promise<void> = async () => undefined,
+  ): Promise<void> {
     const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", groupId);
     if (!group || !this.groupModel) return;
     const links = await this.calls.deps.store.linksOf(this.calls.deps.target, [...added, ...removed]);
@@ -108,16 +118,17 @@ export class GroupSync {
       const link = links.get(id);
       return link && link.state !== "removed" ? link : undefined;
     };
+    const done = (id: string, change: "add" | "remove") => (change === "add" ? applied([id], []) : applied([], [id]));
     if (this.groupModel === "membership") {
       const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, context, signal);
       if (vendorGroupId === undefined) return;
-      for (const id of added) {
-        const link = present(id);
-        if (link) await this.calls.run("addMember", link, {}, context, signal, ["conflict"], { groupKey: vendorGroupId, groups: [] });
-      }
-      for (const id of removed) {
-        const link = present(id);
-        if (link) await this.calls.run("removeMember", link, {}, context, signal, ["notFound"], { groupKey: vendorGroupId, groups: [] });
+      for (const [ids, change] of [[added, "add"], [removed, "remove"]] as const) {
+        const operation = change === "add" ? "addMember" : "removeMember";
+        for (const id of ids) {
+          const link = present(id);
+          if (link) await this.calls.run(operation, link, {}, context, signal, [change === "add" ? "conflict" : "notFound"], { groupKey: vendorGroupId, groups: [] });
+          await done(id, change);
+        }
       }
       return;
     }
@@ -126,6 +137,7 @@ export class GroupSync {
         const link = present(id);
         const user = link ? await this.calls.deps.store.get(this.calls.deps.target, "User", id) : undefined;
         if (link && user) await this.updateUser(link, user.doc, context, signal, await this.userGroupIds(id, { [change]: groupId }));
+        await done(id, change);
       }
     }
   }

@@ -33,7 +33,7 @@ export class VendorProvisioner implements Provisioner {
     const signal = AbortSignal.timeout(this.calls.deps.connection.deadlineMs);
     try {
       if (change.op === "members") {
-        await this.groups.membersChanged(change.groupId, change.added, change.removed, context, signal);
+        await this.groups.membersChanged(change.groupId, change.added, change.removed, context, signal, change.applied);
         return {};
       }
       if (change.kind === "Group") {
@@ -52,8 +52,11 @@ export class VendorProvisioner implements Provisioner {
           return {};
       }
     } catch (error) {
-      if (error instanceof DeadlineExceeded || signal.aborted)
-        throw new ScimError(504, null, `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s; nothing was kept. Retrying is safe: a vendor user created meanwhile is found and adopted.`);
+      if (error instanceof DeadlineExceeded || signal.aborted) {
+        const waited = `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s`;
+        if (change.op === "members") throw new ScimError(504, null, `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);
+        throw new ScimError(504, null, `${waited}; nothing was kept. Retrying is safe: a vendor user created meanwhile is found and adopted.`);
+      }
       throw error;
     }
   }

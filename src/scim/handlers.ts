@@ -130,13 +130,29 @@ export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Mem
   const wantedIds = new Set(wanted.map((m) => m.value));
   const added = wanted.filter((m) => !currentIds.has(m.value));
   const removed = current.filter((m) => !wantedIds.has(m.value)).map((m) => m.value);
+  await changeMembers(ctx, groupId, added, removed);
+}
+
+/**
+ * Hands members joining and leaving a group to the provisioner, and records them. Each member is recorded
+ * as soon as the provisioner reports it applied, so a request the vendor deadline cuts off keeps what the
+ * vendor acknowledged, and the IdP's retry (which only sends what is still missing) converges.
+ */
+export async function changeMembers(ctx: ScimContext, groupId: string, added: Member[], removed: string[]): Promise<void> {
   if (added.length === 0 && removed.length === 0) return;
-  await ctx.provisioner.apply(
-    { op: "members", groupId, added: added.map((m) => m.value), removed },
-    { target: ctx.target.name, requestId: ctx.requestId },
-  );
-  if (removed.length > 0) await ctx.store.removeMembers(ctx.target.name, groupId, removed);
-  if (added.length > 0) await ctx.store.addMembers(ctx.target.name, groupId, added);
+  const target = ctx.target.name;
+  const joining = new Map(added.map((m) => [m.value, m]));
+  const leaving = new Set(removed);
+  const record = async (addedIds: string[], removedIds: string[]) => {
+    const joined = addedIds.flatMap((id) => (joining.has(id) ? [joining.get(id)!] : []));
+    const left = removedIds.filter((id) => leaving.has(id));
+    joined.forEach((m) => joining.delete(m.value));
+    left.forEach((id) => leaving.delete(id));
+    if (left.length > 0) await ctx.store.removeMembers(target, groupId, left);
+    if (joined.length > 0) await ctx.store.addMembers(target, groupId, joined);
+  };
+  await ctx.provisioner.apply({ op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record }, { target, requestId: ctx.requestId });
+  await record([...joining.keys()], [...leaving]);
 }
 
 async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {

@@ -6,7 +6,7 @@
 import type { Member } from "../store/types";
 import type { ScimContext } from "./context";
 import { membersOf } from "./compat";
-import { groupKeys, storeError, syncMembers } from "./handlers";
+import { changeMembers, groupKeys, storeError, syncMembers } from "./handlers";
 import { ScimError } from "./errors";
 
 type Step =
@@ -76,23 +76,26 @@ export function planMembershipPatch(operations: unknown[]): MembershipPlan | und
   return plan;
 }
 
+/** Which of `ids` are members of the group now (an indexed lookup per id, never the whole member list). */
+async function membersAmong(ctx: ScimContext, groupId: string, ids: string[]): Promise<Set<string>> {
+  const groups = await ctx.store.groupsOf(ctx.target.name, [...new Set(ids)]);
+  return new Set([...groups].filter(([, of]) => of.some((g) => g.id === groupId)).map(([id]) => id));
+}
+
 export async function applyMembershipPlan(ctx: ScimContext, groupId: string, plan: MembershipPlan): Promise<void> {
   const target = ctx.target.name;
   try {
     for (const step of plan) {
-      const meta = { target, requestId: ctx.requestId };
       switch (step.kind) {
         case "add": {
-          if (step.members.length === 0) break;
-          await ctx.provisioner.apply({ op: "members", groupId, added: step.members.map((m) => m.value), removed: [] }, meta);
-          await ctx.store.addMembers(target, groupId, step.members);
+          // Members already in the group are left alone: IdPs re-send them, and a retry must not call the vendor again.
+          const inGroup = await membersAmong(ctx, groupId, step.members.map((m) => m.value));
+          await changeMembers(ctx, groupId, step.members.filter((m) => !inGroup.has(m.value)), []);
           break;
         }
         case "remove": {
-          const ids = step.ids === "all" ? (await ctx.store.members(target, groupId)).map((m) => m.value) : step.ids;
-          if (ids.length === 0) break;
-          await ctx.provisioner.apply({ op: "members", groupId, added: [], removed: ids }, meta);
-          await ctx.store.removeMembers(target, groupId, step.ids === "all" ? "all" : ids);
+          const ids = step.ids === "all" ? (await ctx.store.members(target, groupId)).map((m) => m.value) : [...(await membersAmong(ctx, groupId, step.ids))];
+          await changeMembers(ctx, groupId, [], ids);
           break;
         }
         case "replace":
@@ -108,7 +111,7 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
             else doc.externalId = step.externalId;
           }
           if (JSON.stringify(doc) === JSON.stringify(before.doc)) break;
-          await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, meta);
+          await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, { target, requestId: ctx.requestId });
           await ctx.store.replace(target, "Group", groupId, doc, groupKeys(doc), ctx.expectedVersion);
           break;
         }
