@@ -97,13 +97,13 @@ async function main(argv: string[]): Promise<number> {
     return print(await mappingsPreview(configOf(rest), target, userFile, option(rest, "--operation")));
   }
   if (command === "reconcile") {
-    const args = [sub, ...rest].filter((a): a is string => a !== undefined);
+    const args = argv.slice(1);
     const target = option(args, "--target");
     if (!target) return (console.error(USAGE), 2);
     return print(await reconcileCommand(configOf(args), target, args.includes("--fix")));
   }
   if (command === "audit") {
-    const args = [sub, ...rest].filter((a): a is string => a !== undefined);
+    const args = argv.slice(1);
     const target = option(args, "--target");
     const limit = Number(option(args, "--limit") ?? 100);
     if (!target || !Number.isInteger(limit) || limit < 1) return (console.error(USAGE), 2);

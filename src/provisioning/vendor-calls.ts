@@ -6,7 +6,7 @@ import type { VendorConnection } from "../config/schema";
 import { MASK, type Logger } from "../log";
 import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
 import { ScimError } from "../scim/errors";
-import type { ScimDocument, Store, VendorLink } from "../store/types";
+import type { ScimDocument, Store, VendorCallRecord, VendorLink } from "../store/types";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { ChangeContext } from "./provisioner";
 import type { TokenBucket } from "./rate-limiter";
@@ -20,6 +20,17 @@ export interface VendorProvisionerDeps {
   bucket: TokenBucket;
   store: Store;
   log: Logger;
+}
+
+type TrailAnswer = Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId">;
+
+/** What the trail keeps of a vendor answer: its class, the vendor's code for a refusal, the vendor's RequestId. */
+function trailAnswer(outcome: VendorOutcome): TrailAnswer {
+  return {
+    outcome: outcome.kind,
+    ...(outcome.kind === "success" ? {} : { code: outcome.code }),
+    ...(outcome.requestId ? { vendorRequestId: outcome.requestId } : {}),
+  };
 }
 
 export function vendorDetail(outcome: Exclude<VendorOutcome, { kind: "success" }>): string {
@@ -70,33 +81,28 @@ export class VendorCalls {
   /** Makes a call (rate-limited, retried) and records it in the audit trail; `subject` is the SCIM id it is about. */
   async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string): Promise<VendorOutcome> {
     const started = performance.now();
-    const trail = (outcome: VendorOutcome | "deadline", attempts: number) => this.audit({ call, outcome, attempts, started, context, subject });
+    const trail = (answer: TrailAnswer, attempts: number) => this.audit(call, context, subject, { ...answer, attempts, ms: Math.round(performance.now() - started) });
     try {
       const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
-      await trail(outcome, attempts);
+      await trail(trailAnswer(outcome), attempts);
       return outcome.kind === "success" ? outcome : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {
       // A call cut off by the deadline may still have reached the vendor: the trail says so.
-      if (error instanceof DeadlineExceeded) await trail("deadline", error.attempts);
+      if (error instanceof DeadlineExceeded) await trail({ outcome: "deadline" }, error.attempts);
       throw error;
     }
   }
 
-  private async audit(made: { call: BuiltCall; outcome: VendorOutcome | "deadline"; attempts: number; started: number; context: ChangeContext; subject?: string }): Promise<void> {
-    const { call, outcome, context } = made;
+  private async audit(call: BuiltCall, context: ChangeContext, subject: string | undefined, result: Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId" | "attempts" | "ms">): Promise<void> {
     try {
       await this.deps.store.recordVendorCall({
         target: this.deps.target,
         at: new Date().toISOString(),
         requestId: context.requestId,
-        ...(made.subject ? { scimId: made.subject } : {}),
+        ...(subject ? { scimId: subject } : {}),
         operation: call.operation,
         call: call.call,
-        outcome: outcome === "deadline" ? outcome : outcome.kind,
-        ...(outcome === "deadline" || outcome.kind === "success" ? {} : { code: outcome.code }),
-        ...(outcome !== "deadline" && outcome.requestId ? { vendorRequestId: outcome.requestId } : {}),
-        attempts: made.attempts,
-        ms: Math.round(performance.now() - made.started),
+        ...result,
       });
     } catch (error) {
       // The call happened; a trail that cannot be written must not undo it. The log line still records it.
