@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { Config } from "./config/schema";
 import { createApp } from "./http/app";
+import { sealSharedPrototypes } from "./http/harden";
 import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
 import { scheduleAuditRetention } from "./provisioning/audit-retention";
@@ -22,8 +23,9 @@ export async function startBridge(
   config: Config,
   options: { log?: Logger; store?: Store; provisioners?: Map<string, Provisioner> } = {},
 ): Promise<RunningBridge> {
+  sealSharedPrototypes();
   const log = options.log ?? createLogger(config.log.level);
-  const store = options.store ?? (await openStore(config.store));
+  const store = options.store ?? (await openStore(config.store, log));
   const targets = options.provisioners ? undefined : buildProvisioners(config, store, log);
   const stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
   const app = createApp({ config, store, log, provisioners: options.provisioners ?? targets?.provisioners });

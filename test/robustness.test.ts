@@ -50,7 +50,7 @@ it("the server is still serving and nothing was lost", async () => {
 it("a store that cannot be reached is a 503 with Retry-After, not a 500; the server stays up", async () => {
   const { PostgresStore } = await import("../src/store/postgres");
   // nothing listens on port 1: every query fails with ECONNREFUSED
-  const down = new PostgresStore("postgres://nobody@127.0.0.1:1/none", 1);
+  const down = new PostgresStore("postgres://nobody@127.0.0.1:1/none", { poolSize: 1 });
   const broken = await startTestBridge([{ name: "acme" }], { store: down });
   try {
     const res = await broken.as("acme").get("/Users").expect(503);

@@ -44,7 +44,8 @@ export function createApp({ config, store, log, provisioners = new Map() }: AppD
   scim.use(jsonBody(config.server.bodyLimit));
   scim.use((req: Request, res: Response, next: NextFunction) => {
     const target = res.locals.target;
-    const ctx: ScimContext = {
+    // No prototype: optional request state (If-Match's version, a password) is only ever what this request set.
+    const ctx: ScimContext = Object.assign(Object.create(null) as ScimContext, {
       target,
       store,
       provisioner: provisioners.get(target.name) ?? storeOnly,
@@ -54,7 +55,7 @@ export function createApp({ config, store, log, provisioners = new Map() }: AppD
       wantMembers: true,
       membersOutside: true,
       memberStash: new Map(),
-    };
+    } satisfies ScimContext);
     res.locals.scim = ctx;
     next();
   });

@@ -1,13 +1,21 @@
 /** JSON request bodies, with SCIM errors for what cannot be read: invalidSyntax (400) and too large (413). */
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ScimError } from "../scim/errors";
+import { checkJsonShape } from "../scim/input-limits";
 
 /** IdPs label SCIM bodies application/scim+json, application/json, or nothing useful: all are read as JSON. */
 export function jsonBody(limit: string) {
   const parse = express.json({ limit, type: () => true, strict: false });
   return (req: Request, res: Response, next: NextFunction) => {
     parse(req, res, (error?: unknown) => {
-      if (!error) return next();
+      if (!error) {
+        try {
+          checkJsonShape(req.body);
+        } catch (shapeError) {
+          return next(shapeError);
+        }
+        return next();
+      }
       const e = error as { type?: string; limit?: number; message?: string };
       if (e.type === "entity.too.large")
         return next(new ScimError(413, null, `The request body is larger than this bridge accepts (${limit}). Send fewer members per PATCH.`));

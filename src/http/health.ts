@@ -1,6 +1,17 @@
-/** Liveness (/healthz: the process answers) and readiness (/readyz: the store answers too). No auth. */
+/**
+ * Liveness (/healthz: the process answers) and readiness (/readyz: the store can be read and written, within
+ * a bound — a store that hangs is as unready as one that refuses). No auth; no detail beyond the store kind.
+ */
 import { Router } from "express";
 import type { Store } from "../store/types";
+
+const READY_TIMEOUT_MS = 3_000;
+
+function withinBound(check: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error("store check timed out")), READY_TIMEOUT_MS)));
+  return Promise.race([check, timeout]).finally(() => clearTimeout(timer));
+}
 
 export function healthRoutes(store: Store): Router {
   const router = Router();
@@ -9,7 +20,7 @@ export function healthRoutes(store: Store): Router {
   });
   router.get("/readyz", async (_req, res) => {
     try {
-      await store.ping();
+      await withinBound(store.ping());
       res.json({ status: "ready", store: store.kind });
     } catch {
       res.status(503).json({ status: "unavailable", store: store.kind });

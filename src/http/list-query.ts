@@ -2,6 +2,7 @@
 import type { ListRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
 import { indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
+import { checkAttributeList } from "../scim/input-limits";
 import { baseView } from "../scim/views";
 import type { ResourceKind, SortColumn } from "../store/types";
 
@@ -26,21 +27,30 @@ export function param(query: Record<string, unknown>, name: string): string | un
 function integer(name: string, value: string | number | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new ScimError(400, "invalidValue", `${name} must be an integer, not '${value}'.`);
+  if (!Number.isSafeInteger(n)) throw new ScimError(400, "invalidValue", `${name} must be an integer (at most ${Number.MAX_SAFE_INTEGER}), not '${String(value).slice(0, 40)}'.`);
   return n;
 }
 
-const SORT_COLUMNS: Record<string, SortColumn> = {
-  id: "id",
-  username: "userName",
-  displayname: "displayName",
-  externalid: "externalId",
-  "meta.created": "created",
-  "meta.lastmodified": "lastModified",
-};
+/** A Map, not an object: a sortBy such as `constructor` must not find an inherited member. */
+const SORT_COLUMNS = new Map<string, SortColumn>([
+  ["id", "id"],
+  ["username", "userName"],
+  ["displayname", "displayName"],
+  ["externalid", "externalId"],
+  ["meta.created", "created"],
+  ["meta.lastmodified", "lastModified"],
+]);
+
+/** attributes, excludedAttributes and sortBy name attributes only; checked before anything builds objects from them. */
+export function checkProjection(params: Pick<ListParams, "attributes" | "excludedAttributes" | "sortBy">): void {
+  if (params.attributes !== undefined) checkAttributeList(params.attributes, "attributes");
+  if (params.excludedAttributes !== undefined) checkAttributeList(params.excludedAttributes, "excludedAttributes");
+  if (params.sortBy !== undefined) checkAttributeList(params.sortBy, "sortBy");
+}
 
 export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { maxResults: number; defaultCount: number }): ListRequest {
   // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0; count is capped by maxResults.
+  checkProjection(params);
   const startIndex = Math.max(1, integer("startIndex", params.startIndex) ?? 1);
   const count = Math.min(limits.maxResults, Math.max(0, integer("count", params.count) ?? limits.defaultCount));
   const request: ListRequest = { startIndex, count };
@@ -55,7 +65,7 @@ export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { 
     if (order !== "ascending" && order !== "descending")
       throw new ScimError(400, "invalidValue", `sortOrder must be 'ascending' or 'descending', not '${params.sortOrder}'.`);
     const descending = order === "descending";
-    const column = SORT_COLUMNS[params.sortBy.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, "")];
+    const column = SORT_COLUMNS.get(params.sortBy.toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:(user|group):/, ""));
     const sortBy = params.sortBy;
     request.sort = column ? { column, descending } : { key: (r) => sortValue(baseView(r), kind, sortBy), descending };
   }

@@ -14,7 +14,7 @@ import { resourceClass } from "../scim/schema";
 import { projectMembers, versionOfEtag } from "../scim/views";
 import type { ResourceKind } from "../store/types";
 import { KeyedLock } from "./keyed-lock";
-import { listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
+import { checkProjection, listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
 
 type Json = Record<string, unknown>;
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -35,6 +35,7 @@ function projection(query: Record<string, unknown>): Json {
   const out: Json = {};
   const attributes = param(query, "attributes");
   const excluded = param(query, "excludedAttributes");
+  checkProjection({ attributes, excludedAttributes: excluded });
   if (attributes) out.attributes = attributes;
   if (excluded) out.excludedAttributes = excluded;
   return out;
@@ -64,6 +65,22 @@ function requireObject(body: unknown, what: string): Json {
   if (!body || typeof body !== "object" || Array.isArray(body))
     throw new ScimError(400, "invalidSyntax", `${what} needs a JSON object as its body.`);
   return body as Json;
+}
+
+/** A SearchRequest's attributes / excludedAttributes: a list of names (or one comma-separated text). */
+function attributeNames(body: Json, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value.join(",");
+  throw new ScimError(400, "invalidValue", `${key} is a list of attribute names (text), such as ["userName", "name.givenName"].`);
+}
+
+function searchInteger(body: Json, key: string): number | string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number" || typeof value === "string") return value;
+  throw new ScimError(400, "invalidValue", `${key} is an integer.`);
 }
 
 function readIfMatch(req: Request, ctx: ScimContext): void {
@@ -122,16 +139,17 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const schemas = body.schemas;
       if (Array.isArray(schemas) && !schemas.includes("urn:ietf:params:scim:api:messages:2.0:SearchRequest"))
         throw new ScimError(400, "invalidValue", "A search request lists the schema urn:ietf:params:scim:api:messages:2.0:SearchRequest.");
-      const join = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "string" ? v : undefined);
       if (body.filter !== undefined && typeof body.filter !== "string") throw new ScimError(400, "invalidFilter", "filter is a SCIM filter expression, given as text.");
+      for (const key of ["sortBy", "sortOrder"])
+        if (body[key] !== undefined && typeof body[key] !== "string") throw new ScimError(400, "invalidValue", `${key} is given as text.`);
       await list(res, scimContext(res), {
         filter: typeof body.filter === "string" ? body.filter : undefined,
-        sortBy: typeof body.sortBy === "string" ? body.sortBy : undefined,
-        sortOrder: typeof body.sortOrder === "string" ? body.sortOrder : undefined,
-        startIndex: body.startIndex as number | undefined,
-        count: body.count as number | undefined,
-        attributes: join(body.attributes),
-        excludedAttributes: join(body.excludedAttributes),
+        sortBy: body.sortBy as string | undefined,
+        sortOrder: body.sortOrder as string | undefined,
+        startIndex: searchInteger(body, "startIndex"),
+        count: searchInteger(body, "count"),
+        attributes: attributeNames(body, "attributes"),
+        excludedAttributes: attributeNames(body, "excludedAttributes"),
       });
     }),
   );

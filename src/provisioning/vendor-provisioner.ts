@@ -3,7 +3,7 @@
  * vendor's answers decide what the IdP is told. A user is stored only once its vendor user exists.
  */
 import { ScimError } from "../scim/errors";
-import type { ScimDocument, VendorLink } from "../store/types";
+import { StoreUnavailableError, type ScimDocument, type VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange } from "./provisioner";
 import { UserLifecycle } from "./user-lifecycle";
@@ -52,6 +52,8 @@ export class VendorProvisioner implements Provisioner {
           return {};
       }
     } catch (error) {
+      // The bridge's own store failed: that is what the IdP is told, not that the vendor was slow.
+      if (error instanceof StoreUnavailableError) throw error;
       if (error instanceof DeadlineExceeded || signal.aborted) {
         const waited = `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s`;
         if (change.op === "members") throw new ScimError(504, null, `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);

@@ -6,6 +6,7 @@
 import type { ResourceKind } from "../store/types";
 import { ScimError } from "./errors";
 import { parseFilter, predicateOf } from "./filter";
+import { checkPatchPath } from "./input-limits";
 import { canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
 
 type Json = Record<string, unknown>;
@@ -67,6 +68,8 @@ export function membersOf(value: unknown): Json[] {
 /** A POST or PUT body: the password is taken out (never stored), the rest normalised. */
 export function normaliseResource(kind: ResourceKind, body: Json): { resource: Json; password?: string } {
   const known = knownSchemas(kind);
+  if ("schemas" in body && !(Array.isArray(body.schemas) && body.schemas.every((s) => typeof s === "string")))
+    throw new ScimError(400, "invalidSyntax", `"schemas" lists the resource's schema URIs, such as ["${known[0]}"].`);
   const out: Json = {};
   let password: string | undefined;
   for (const [key, value] of Object.entries(body)) {
@@ -96,23 +99,67 @@ export interface PatchOperation {
   value?: unknown;
 }
 
+const FILTER_OPERATORS = new Set(["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr"]);
+const isWordStart = (c: string) => /[A-Za-z$]/.test(c);
+const isWordChar = (c: string) => /[\w$-]/.test(c);
+
+/**
+ * Rewrites each attribute name in a value filter ("Type eq "work"") — the word before an operator — in one
+ * pass over the text: quoted values are skipped whole, and every character is looked at a bounded number
+ * of times, whatever the input.
+ */
+function renameFilterAttributes(filter: string, rename: (name: string) => string): string {
+  let out = "";
+  let i = 0;
+  while (i < filter.length) {
+    const c = filter[i]!;
+    if (c === '"') {
+      let j = i + 1;
+      while (j < filter.length && filter[j] !== '"') j += filter[j] === "\\" ? 2 : 1;
+      out += filter.slice(i, j + 1);
+      i = j + 1;
+    } else if (isWordStart(c)) {
+      let j = i + 1;
+      while (j < filter.length && isWordChar(filter[j]!)) j++;
+      const word = filter.slice(i, j);
+      let k = j;
+      while (k < filter.length && /\s/.test(filter[k]!)) k++;
+      let end = k;
+      while (end < filter.length && /[A-Za-z]/.test(filter[end]!)) end++;
+      const next = filter.slice(k, end).toLowerCase();
+      const beforeOperator = k > j && FILTER_OPERATORS.has(next) && (end === filter.length || !isWordChar(filter[end]!));
+      out += beforeOperator ? rename(word) : word;
+      i = j;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
 /** Canonical casing of every attribute name in a PATCH path, filters included ("Emails[Type eq "work"].Value"). */
 export function canonicalPatchPath(kind: ResourceKind, path: string): string {
-  const match = /^([^[]+)(?:\[(.*)\])?(?:\.([^.[\]]+))?$/.exec(path.trim());
-  if (!match) return path;
-  const [, attr, filter, sub] = match;
-  const head = canonicalAttributePath(kind, attr!);
-  if (filter === undefined) return head;
-  const fixedFilter = filter.replace(/([A-Za-z$][\w$-]*)(?=\s+(eq|ne|co|sw|ew|gt|lt|ge|le|pr)\b)/gi, (name) => {
+  const trimmed = path.trim();
+  const open = trimmed.indexOf("[");
+  if (open < 0) return canonicalAttributePath(kind, trimmed);
+  const close = trimmed.lastIndexOf("]");
+  const attr = trimmed.slice(0, open);
+  const after = close > open ? trimmed.slice(close + 1) : "";
+  if (!attr || close < open || (after && !/^\.[^.[\]]+$/.test(after))) return path;
+  const head = canonicalAttributePath(kind, attr);
+  const fixedFilter = renameFilterAttributes(trimmed.slice(open + 1, close), (name) => {
     const full = canonicalAttributePath(kind, `${head}.${name}`);
     return full.slice(full.lastIndexOf(".") + 1);
   });
-  const tail = sub === undefined ? "" : `.${canonicalAttributePath(kind, `${head}.${sub}`).split(".").pop()}`;
+  const tail = after ? `.${canonicalAttributePath(kind, `${head}.${after.slice(1)}`).split(".").pop()}` : "";
   return `${head}[${fixedFilter}]${tail}`;
 }
 
 function lastSegment(path: string): string {
-  const noFilter = path.replace(/\[.*\]/, "");
+  const open = path.indexOf("[");
+  const close = path.lastIndexOf("]");
+  const noFilter = open >= 0 && close > open ? path.slice(0, open) + path.slice(close + 1) : path;
   const afterUrn = noFilter.slice(noFilter.lastIndexOf(":") + 1);
   return afterUrn.slice(afterUrn.lastIndexOf(".") + 1).toLowerCase();
 }
@@ -122,6 +169,7 @@ function normaliseValue(kind: ResourceKind, path: string | undefined, value: unk
     if (!isObject(value)) return value;
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
+      if (k.includes(":") || k.includes(".")) checkPatchPath(k, "A key of the PATCH value");
       const key = k.includes(":") || k.includes(".") ? canonicalPatchPath(kind, k) : k;
       const seg = lastSegment(key);
       if (seg === "manager" && typeof v === "string") out[key] = { value: v };
@@ -167,10 +215,15 @@ function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json |
 
 /** Normalises every operation of a PatchOp message; `current` is the resource as it is now (for adds). */
 export function normalisePatch(kind: ResourceKind, message: Json, current?: Json): Json {
+  if (message.schemas !== undefined && !(Array.isArray(message.schemas) && message.schemas.every((s) => typeof s === "string")))
+    throw new ScimError(400, "invalidSyntax", 'A PATCH body lists its schema as "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"].');
   const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : undefined;
   if (!operations) return message;
-  const fixed = operations.map((raw: unknown) => {
-    if (!isObject(raw)) return raw;
+  const fixed = operations.map((raw: unknown, index: number) => {
+    if (!isObject(raw)) throw new ScimError(400, "invalidSyntax", `Operation ${index + 1} of the PATCH is not an object with "op", "path" and "value".`);
+    if (raw.path !== undefined && raw.path !== null && typeof raw.path !== "string")
+      throw new ScimError(400, "invalidPath", `The path of PATCH operation ${index + 1} is an attribute path given as text.`);
+    if (typeof raw.path === "string") checkPatchPath(raw.path);
     const op: PatchOperation = {
       op: typeof raw.op === "string" ? raw.op.toLowerCase() : (raw.op as string),
       ...(typeof raw.path === "string" && raw.path.trim() ? { path: canonicalPatchPath(kind, raw.path) } : {}),

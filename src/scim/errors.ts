@@ -3,6 +3,7 @@
  * unchanged, and it may carry statuses scimmy's own error message refuses (429, 502, 503, 504).
  */
 import SCIMMY from "scimmy";
+import { StoreUnavailableError } from "../store/types";
 
 export type ScimType =
   | "invalidFilter"
@@ -42,8 +43,13 @@ export function errorBody(status: number, scimType: string | null | undefined, d
   return { schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail };
 }
 
-/** Codes of a store that cannot be reached or is overloaded right now: the request may succeed later. */
-const STORE_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "57P01", "57P03", "53300", "08000", "08001", "08003", "08006", "SQLITE_BUSY", "SQLITE_LOCKED"]);
+/** Seconds an IdP is asked to wait when the store is unavailable. */
+export const STORE_RETRY_AFTER = 5;
+
+/** The 503 every store failure answers: it names the store, so nobody goes looking at the vendor. */
+export function storeUnavailable(reason: string): { status: number; detail: string; retryAfter: number } {
+  return { status: 503, detail: `The bridge's store is unavailable right now (${reason}); retry shortly. This is the bridge's own database, not the vendor.`, retryAfter: STORE_RETRY_AFTER };
+}
 
 /** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
 export function describeError(error: unknown): { status: number; scimType?: string; detail: string; retryAfter?: number; unexpected: boolean } {
@@ -57,8 +63,7 @@ export function describeError(error: unknown): { status: number; scimType?: stri
       unexpected: e.status >= 500 && !(error instanceof ScimError),
     };
   }
-  if (typeof e?.code === "string" && STORE_UNAVAILABLE.has(e.code as string))
-    return { status: 503, detail: "The bridge's store is unavailable right now; nothing was changed. Retry shortly.", retryAfter: 5, unexpected: true };
+  if (error instanceof StoreUnavailableError) return { ...storeUnavailable(error.reason), unexpected: true };
   return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };
 }
 

@@ -5,6 +5,7 @@
 import { parse, type Filter } from "scim2-parse-filter";
 import type { IndexLookup, ResourceKind } from "../store/types";
 import { ScimError } from "./errors";
+import { checkAttributePath, checkFilterLength } from "./input-limits";
 import { attributeInfo, splitUrn } from "./schema";
 
 export type { Filter };
@@ -52,10 +53,29 @@ export function quoteBareValues(text: string): string {
 
 export function parseFilter(text: string): Filter {
   if (!text.trim()) throw new ScimError(400, "invalidFilter", "The filter is empty.");
+  checkFilterLength(text);
+  let filter: Filter;
   try {
-    return parse(quoteBareValues(text));
+    filter = parse(quoteBareValues(text));
   } catch (error) {
-    throw new ScimError(400, "invalidFilter", `The filter '${text}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2): ${(error as Error).message}`);
+    throw new ScimError(400, "invalidFilter", `The filter '${text.slice(0, 200)}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2): ${(error as Error).message}`);
+  }
+  checkFilterPaths(filter);
+  return filter;
+}
+
+/** Every attribute path a filter names, checked like any other attribute name (an explicit stack: no recursion depth). */
+function checkFilterPaths(filter: Filter): void {
+  const stack: Filter[] = [filter];
+  while (stack.length > 0) {
+    const f = stack.pop()!;
+    if (f.op === "and" || f.op === "or") stack.push(...(f as { filters: Filter[] }).filters);
+    else if (f.op === "not") stack.push((f as { filter: Filter }).filter);
+    else {
+      const path = f as { attrPath: string; valFilter?: Filter };
+      checkAttributePath(path.attrPath, "The filter", "invalidFilter");
+      if (path.valFilter) stack.push(path.valFilter);
+    }
   }
 }
 

@@ -1,8 +1,16 @@
 /**
  * The scale-out store: PostgreSQL through `pg`. Several bridge processes may share one database: uniqueness
  * is the database's, a PATCH's write checks the version it read, and migrations take an advisory lock.
+ *
+ * A writer holds its resource's advisory lock on one pooled connection, and every query it makes while
+ * holding it runs on that same connection (found through AsyncLocalStorage): a writer never waits for a
+ * second connection while holding one, so any number of concurrent writers share any pool size without
+ * deadlock. A lost connection (failover, restart, an idle reaper) is a StoreUnavailableError — the request
+ * answers 503 — and the pool makes new connections once the database is back.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
+import type { Logger } from "../log";
 import { postgresMigrations } from "./migrations";
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
 import { SORT_COLUMN, toLink, toResource, toVendorCall, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type ResourceRow, type VendorCallRow } from "./rows";
@@ -23,6 +31,7 @@ import {
   type VendorCallRecord,
   type VendorGroupLink,
   type VendorLink,
+  StoreUnavailableError,
 } from "./types";
 
 
@@ -37,6 +46,29 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === "23505";
 }
 
+/** SQLSTATE classes of a database that is away or refusing work: connection (08), operator intervention (57), resources (53). */
+const UNAVAILABLE_SQLSTATE = /^(08|57|53)/;
+/** What node-postgres and the socket say when the connection itself fails (they carry no SQLSTATE). */
+const CONNECTION_FAILURE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|the database system is (starting up|shutting down)/i;
+
+/** A driver error as the store's: connection-level failures become StoreUnavailableError; the rest pass. */
+function storeErrorOf(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError) return error;
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === "string" ? e.code : "";
+  if (UNAVAILABLE_SQLSTATE.test(code) || /^E[A-Z]+$/.test(code) || CONNECTION_FAILURE.test(String(e?.message ?? "")))
+    return new StoreUnavailableError(`PostgreSQL ${code ? `(${code}) ` : ""}${String(e?.message ?? "connection failed").slice(0, 200)}`, error);
+  return error;
+}
+
+/** The connection a writer holds with its advisory locks; its queries (and transactions) run on it. */
+interface HeldConnection {
+  client: pg.PoolClient;
+  keys: Set<string>;
+  inTransaction: boolean;
+  broken?: Error;
+}
+
 function nameOf(keys: UserKeys | KeysOf<"Group">): string {
   return "userName" in keys ? keys.userName : keys.displayName;
 }
@@ -45,33 +77,95 @@ function nameOf(keys: UserKeys | KeysOf<"Group">): string {
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
+export interface PostgresOptions {
+  poolSize?: number;
+  /** A schema of its own (created if missing), so several bridges or test runs can share a database. */
+  schema?: string;
+  log?: Logger;
+  /** How long a request waits for a pooled connection before it answers 503. */
+  connectTimeoutMs?: number;
+}
+
 export class PostgresStore implements Store {
   readonly kind = "postgres" as const;
   private readonly pool: pg.Pool;
+  private readonly held = new AsyncLocalStorage<HeldConnection>();
+  private readonly schema?: string;
+  private readonly log?: Logger;
 
-  /** `schema`: a schema of its own (created if missing), so several bridges or test runs can share a database. */
-  constructor(url: string, poolSize = 10, private readonly schema?: string) {
+  constructor(url: string, options: PostgresOptions = {}) {
+    const { poolSize = 10, schema, log, connectTimeoutMs = 10_000 } = options;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`'${schema}' is not a plain schema name`);
-    this.pool = new pg.Pool({ connectionString: url, max: poolSize, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+    this.schema = schema;
+    this.log = log;
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      connectionTimeoutMillis: connectTimeoutMs,
+      // Dead peers (a failed-over primary that never sent a FIN) are noticed instead of waited on for ever.
+      keepAlive: true,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle connection the server ended (failover, restart, pg_terminate_backend): the pool drops it and
+    // makes a new one on demand. Without a listener this event would end the process.
+    this.pool.on("error", (error) => this.log?.warn("PostgreSQL connection lost; it will be replaced", { error: error.message }));
   }
 
-  private async transaction<T>(work: (q: Query) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  /** A pooled connection for `work`; a connection that failed while held is destroyed, not reused. */
+  private async withClient<T>(work: (client: pg.PoolClient, state: { broken?: Error }) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
     try {
-      await client.query("BEGIN");
-      const result = await work((text, values) => client.query(text, values));
-      await client.query("COMMIT");
-      return result;
+      client = await this.pool.connect();
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
+      throw storeErrorOf(error);
+    }
+    const state: { broken?: Error } = {};
+    // A held connection that the server ends emits 'error' outside any query: unhandled, it would end the process.
+    const onError = (error: Error) => {
+      state.broken = error;
+      this.log?.warn("PostgreSQL connection lost while in use", { error: error.message });
+    };
+    client.on("error", onError);
+    try {
+      return await work(client, state);
+    } catch (error) {
+      const mapped = storeErrorOf(error);
+      if (mapped instanceof StoreUnavailableError) state.broken ??= mapped;
+      throw mapped;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(state.broken ?? false);
     }
   }
 
-  private query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
-    return this.pool.query(text, values);
+  private async transaction<T>(work: (q: Query) => Promise<T>): Promise<T> {
+    const held = this.held.getStore();
+    if (held?.inTransaction) return work((text, values) => held.client.query(text, values));
+    const run = async (client: pg.PoolClient) => {
+      await client.query("BEGIN");
+      if (held) held.inTransaction = true;
+      try {
+        const result = await work((text, values) => client.query(text, values));
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        if (held) held.inTransaction = false;
+      }
+    };
+    if (held) return run(held.client).catch((error: unknown) => Promise.reject(storeErrorOf(error)));
+    return this.withClient((client) => run(client));
+  }
+
+  private async query(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    const held = this.held.getStore();
+    try {
+      return await (held ? held.client.query(text, values) : this.pool.query(text, values));
+    } catch (error) {
+      throw storeErrorOf(error);
+    }
   }
 
   async migrate(): Promise<number> {
@@ -90,27 +184,42 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** A session advisory lock on the key, held on its own connection while `work` runs. */
+  /**
+   * A session advisory lock on the key while `work` runs. The lock's connection is the one `work`'s queries
+   * use; a nested exclusive (another key inside) takes its lock on the same connection.
+   */
   async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const held = this.held.getStore();
+    if (held) {
+      if (held.keys.has(key)) return work();
+      return this.locked(held, key, work);
+    }
+    return this.withClient((client) => this.held.run({ client, keys: new Set(), inTransaction: false }, () => this.locked(this.held.getStore()!, key, work)));
+  }
+
+  private async locked<T>(held: HeldConnection, key: string, work: () => Promise<T>): Promise<T> {
+    await held.client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
+    held.keys.add(key);
     try {
-      await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
-      try {
-        return await work();
-      } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]);
-      }
+      return await work();
     } finally {
-      client.release();
+      held.keys.delete(key);
+      // On a lost connection the server has already released the lock with the session.
+      await held.client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => undefined);
     }
   }
 
   async ping(): Promise<void> {
-    await this.query("SELECT 1");
+    // Readiness: a connection within the connect timeout, and a server that accepts writes (not a standby).
+    const { rows } = await this.query("SELECT pg_is_in_recovery() AS standby");
+    if (rows[0]?.standby) throw new StoreUnavailableError("PostgreSQL is a read-only standby");
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /** Ends the pool; connections still held by requests are waited for at most `graceMs`. */
+  async close(graceMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.pool.end(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs).unref()))]);
+    clearTimeout(timer);
   }
 
   /** Drops the store's own schema (tests). */

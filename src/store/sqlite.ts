@@ -1,5 +1,13 @@
-/** The embedded store: one SQLite file in WAL mode, through better-sqlite3 (synchronous, so writes are serial). */
-import { mkdirSync } from "node:fs";
+/**
+ * The embedded store: one SQLite file in WAL mode, through better-sqlite3 (synchronous, so writes are serial).
+ *
+ * Every operation runs through `attempt`, which turns the file's failures into StoreUnavailableError (the
+ * request answers 503 and names the store): a file removed or replaced while running (its writes would be
+ * lost at restart), a read-only file, a full disk, and a lock another process holds. SQLite's own busy wait
+ * would block the event loop — every target's requests — for the whole wait, so it is kept short and the
+ * wait is done here, asynchronously, within a bound.
+ */
+import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { sqliteMigrations } from "./migrations";
@@ -20,6 +28,7 @@ import {
   type VendorCallRecord,
   type VendorGroupLink,
   type VendorLink,
+  StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
 import { SORT_COLUMN, toLink, toResource, toVendorCall, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type ResourceRow, type VendorCallRow } from "./rows";
@@ -39,17 +48,85 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE";
 }
 
+function isBusy(error: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(String((error as { code?: unknown })?.code ?? ""));
+}
+
+/** SQLite result codes of a file that cannot be used now, as the reason the IdP and the operator read. */
+function unavailableReason(error: unknown): string | undefined {
+  const code = String((error as { code?: unknown })?.code ?? "");
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return "the SQLite file is locked by another process";
+  if (code.startsWith("SQLITE_READONLY")) return "the SQLite file is read-only";
+  if (code === "SQLITE_FULL") return "the disk holding the SQLite file is full";
+  if (/^SQLITE_(IOERR|CANTOPEN|NOTADB|CORRUPT)/.test(code)) return `the SQLite file cannot be used (${code})`;
+  return undefined;
+}
+
+/** SQLite's own busy wait, in ms: it blocks the event loop, so it stays short; longer waits happen in `attempt`. */
+const SYNC_BUSY_MS = 20;
+
+export interface SqliteOptions {
+  /** How long an operation waits for a lock another process holds before it answers 503. */
+  busyBudgetMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   private readonly db: Database.Database;
+  private readonly busyBudgetMs: number;
+  /** The file the connection opened, by device and inode: a file at the path that differs is not ours. */
+  private readonly file?: { path: string; dev: number; ino: number };
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteOptions = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.busyBudgetMs = options.busyBudgetMs ?? 5_000;
     this.db = new Database(path);
+    this.db.pragma(`busy_timeout = ${SYNC_BUSY_MS}`);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
-    this.db.pragma("busy_timeout = 5000");
+    if (path !== ":memory:") {
+      const { dev, ino } = statSync(path);
+      this.file = { path, dev, ino };
+    }
+  }
+
+  /** The opened file is still the one at its path (not removed, not replaced). */
+  private checkFile(): void {
+    if (!this.file) return;
+    let now: { dev: number; ino: number } | undefined;
+    try {
+      now = statSync(this.file.path);
+    } catch {
+      now = undefined;
+    }
+    if (!now || now.dev !== this.file.dev || now.ino !== this.file.ino)
+      throw new StoreUnavailableError(`the SQLite file ${this.file.path} was removed or replaced while the bridge ran; restore it and restart the bridge`);
+  }
+
+  /**
+   * Runs one operation: the file checked before and after (a write into a removed file is lost at restart,
+   * so it is never acknowledged), a lock held elsewhere waited for without blocking the event loop.
+   */
+  private async attempt<T>(operation: () => T): Promise<T> {
+    const started = Date.now();
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      try {
+        this.checkFile();
+        const result = operation();
+        this.checkFile();
+        return result;
+      } catch (error) {
+        if (isBusy(error) && Date.now() - started + wait <= this.busyBudgetMs) {
+          await sleep(wait);
+          continue;
+        }
+        const reason = unavailableReason(error);
+        throw reason ? new StoreUnavailableError(reason, error) : error;
+      }
+    }
   }
 
   async migrate(): Promise<number> {
@@ -73,8 +150,16 @@ export class SqliteStore implements Store {
     return work();
   }
 
+  /** Readiness: the file is in place and takes a write (tried inside a transaction that is rolled back). */
   async ping(): Promise<void> {
-    this.db.prepare("SELECT 1").get();
+    await this.attempt(() => {
+      this.db.exec("SAVEPOINT readiness");
+      try {
+        this.db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (-1, 'readiness probe', '')").run();
+      } finally {
+        this.db.exec("ROLLBACK TO readiness; RELEASE readiness");
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -82,23 +167,25 @@ export class SqliteStore implements Store {
   }
 
   async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource> {
-    const now = new Date().toISOString();
-    const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
-    try {
-      this.db.transaction(() => {
-        this.db
-          .prepare(
-            `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-          )
-          .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
-        if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
-      })();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
-      throw error;
-    }
-    return { id, kind, doc, created: now, lastModified: now, version: 1 };
+    return this.attempt(() => {
+      const now = new Date().toISOString();
+      const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
+      try {
+        this.db.transaction(() => {
+          this.db
+            .prepare(
+              `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+            )
+            .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
+          if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
+        })();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
+        throw error;
+      }
+      return { id, kind, doc, created: now, lastModified: now, version: 1 };
+    });
   }
 
   async replace<K extends ResourceKind>(
@@ -109,98 +196,116 @@ export class SqliteStore implements Store {
     keys: KeysOf<K>,
     expectedVersion?: number,
   ): Promise<StoredResource> {
-    const now = new Date().toISOString();
-    const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
-    try {
-      return this.db.transaction(() => {
-        const current = this.row(target, kind, id);
-        if (!current) throw new NotFoundError(kind, id);
-        if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
-        this.db
-          .prepare(
-            `UPDATE resources SET name = ?, name_key = ?, external_id = ?, display_key = ?, doc = ?, last_modified = ?, version = version + 1
-             WHERE id = ?`,
-          )
-          .run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
-        if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
-        return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
-      })();
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new UniquenessError("userName");
-      throw error;
-    }
+    return this.attempt(() => {
+      const now = new Date().toISOString();
+      const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
+      try {
+        return this.db.transaction(() => {
+          const current = this.row(target, kind, id);
+          if (!current) throw new NotFoundError(kind, id);
+          if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
+          this.db
+            .prepare(
+              `UPDATE resources SET name = ?, name_key = ?, external_id = ?, display_key = ?, doc = ?, last_modified = ?, version = version + 1
+               WHERE id = ?`,
+            )
+            .run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
+          if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
+          return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
+        })();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new UniquenessError("userName");
+        throw error;
+      }
+    });
   }
 
   async get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined> {
-    const row = this.row(target, kind, id);
-    return row ? toResource(row) : undefined;
+    return this.attempt(() => {
+      const row = this.row(target, kind, id);
+      return row ? toResource(row) : undefined;
+    });
   }
 
   async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void> {
-    this.db.transaction(() => {
-      const current = this.row(target, kind, id);
-      if (!current) throw new NotFoundError(kind, id);
-      if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
-      // A deleted resource stops being a member of any group (RFC 7644 §3.6).
-      const groups = this.db.prepare("SELECT group_id FROM group_members WHERE target = ? AND member_id = ?").all(target, id) as { group_id: string }[];
-      this.db.prepare("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
-      for (const g of groups) this.touch(g.group_id);
-      this.db.prepare("DELETE FROM resources WHERE id = ?").run(id);
-    })();
+    return this.attempt(() => {
+      this.db.transaction(() => {
+        const current = this.row(target, kind, id);
+        if (!current) throw new NotFoundError(kind, id);
+        if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
+        // A deleted resource stops being a member of any group (RFC 7644 §3.6).
+        const groups = this.db.prepare("SELECT group_id FROM group_members WHERE target = ? AND member_id = ?").all(target, id) as { group_id: string }[];
+        this.db.prepare("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
+        for (const g of groups) this.touch(g.group_id);
+        this.db.prepare("DELETE FROM resources WHERE id = ?").run(id);
+      })();
+    });
   }
 
   async list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage> {
-    if (query.lookups) return this.listByLookups(target, kind, query, query.lookups);
-    const sort = query.sort && "column" in query.sort ? query.sort : undefined;
-    const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
-    const base = `FROM resources WHERE target = ? AND kind = ?`;
-    if (!query.predicate && (!query.sort || sort)) {
-      const total = (this.db.prepare(`SELECT COUNT(*) AS n ${base}`).get(target, kind) as { n: number }).n;
-      const rows = this.db
-        .prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
-        .all(target, kind, query.count, query.startIndex - 1) as ResourceRow[];
-      return { total, resources: rows.map(toResource) };
-    }
-    // A filter no index answers: stream the target's resources in order, keeping only the requested page.
-    const rows = this.db.prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order}`).iterate(target, kind) as IterableIterator<ResourceRow>;
-    return pageOf(mapIterable(rows, toResource), query);
+    return this.attempt(() => {
+      if (query.lookups) return this.listByLookups(target, kind, query, query.lookups);
+      const sort = query.sort && "column" in query.sort ? query.sort : undefined;
+      const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
+      const base = `FROM resources WHERE target = ? AND kind = ?`;
+      if (!query.predicate && (!query.sort || sort)) {
+        const total = (this.db.prepare(`SELECT COUNT(*) AS n ${base}`).get(target, kind) as { n: number }).n;
+        const rows = this.db
+          .prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
+          .all(target, kind, query.count, query.startIndex - 1) as ResourceRow[];
+        return { total, resources: rows.map(toResource) };
+      }
+      // A filter no index answers: stream the target's resources in order, keeping only the requested page.
+      const rows = this.db.prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order}`).iterate(target, kind) as IterableIterator<ResourceRow>;
+      return pageOf(mapIterable(rows, toResource), query);
+    });
   }
 
   async count(target: string, kind: ResourceKind): Promise<number> {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n;
+    return this.attempt(() => {
+      return (this.db.prepare("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n;
+    });
   }
 
   async members(target: string, groupId: string): Promise<Member[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT m.member_id AS value, m.display AS display, r.kind AS type
-         FROM group_members m LEFT JOIN resources r ON r.id = m.member_id AND r.target = m.target
-         WHERE m.group_id = ? ORDER BY m.seq`,
-      )
-      .all(groupId) as { value: string; display: string | null; type: ResourceKind | null }[];
-    void target;
-    return rows.map((r) => ({ value: r.value, ...(r.display !== null ? { display: r.display } : {}), ...(r.type ? { type: r.type } : {}) }));
+    return this.attempt(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT m.member_id AS value, m.display AS display, r.kind AS type
+           FROM group_members m LEFT JOIN resources r ON r.id = m.member_id AND r.target = m.target
+           WHERE m.group_id = ? ORDER BY m.seq`,
+        )
+        .all(groupId) as { value: string; display: string | null; type: ResourceKind | null }[];
+      void target;
+      return rows.map((r) => ({ value: r.value, ...(r.display !== null ? { display: r.display } : {}), ...(r.type ? { type: r.type } : {}) }));
+    });
   }
 
   async addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
-    return this.changeMembers(target, groupId, () => this.insertMembers(target, groupId, members));
+    return this.attempt(() => {
+      return this.changeMembers(target, groupId, () => this.insertMembers(target, groupId, members));
+    });
   }
 
   async removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource> {
-    return this.changeMembers(target, groupId, () => {
-      if (memberIds === "all") {
-        this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
-        return;
-      }
-      const del = this.db.prepare("DELETE FROM group_members WHERE group_id = ? AND member_id = ?");
-      for (const id of memberIds) del.run(groupId, id);
+    return this.attempt(() => {
+      return this.changeMembers(target, groupId, () => {
+        if (memberIds === "all") {
+          this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+          return;
+        }
+        const del = this.db.prepare("DELETE FROM group_members WHERE group_id = ? AND member_id = ?");
+        for (const id of memberIds) del.run(groupId, id);
+      });
     });
   }
 
   async replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
-    return this.changeMembers(target, groupId, () => {
-      this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
-      this.insertMembers(target, groupId, members);
+    return this.attempt(() => {
+      return this.changeMembers(target, groupId, () => {
+        this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+        this.insertMembers(target, groupId, members);
+      });
     });
   }
 
@@ -218,49 +323,61 @@ export class SqliteStore implements Store {
   }
 
   async recordLink(link: Parameters<Store["recordLink"]>[0]): Promise<VendorLink> {
-    const createdAt = new Date().toISOString();
-    const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
-    this.db
-      .prepare(
-        `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
-           user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
-      )
-      .run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
-    return full;
+    return this.attempt(() => {
+      const createdAt = new Date().toISOString();
+      const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
+      this.db
+        .prepare(
+          `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
+             user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
+        )
+        .run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
+      return full;
+    });
   }
 
   async updateLink(target: string, scimId: string, change: Parameters<Store["updateLink"]>[2]): Promise<void> {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    if (change.state !== undefined) sets.push("state = ?"), values.push(change.state);
-    if (change.acknowledged !== undefined) sets.push("acknowledged = ?"), values.push(JSON.stringify(change.acknowledged));
-    if (change.vendorKey !== undefined) sets.push("vendor_key = ?"), values.push(change.vendorKey);
-    if (change.link !== undefined) sets.push("link = ?"), values.push(change.link);
-    if (sets.length === 0) return;
-    this.db.prepare(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = ? AND scim_id = ?`).run(...values, target, scimId);
+    return this.attempt(() => {
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      if (change.state !== undefined) sets.push("state = ?"), values.push(change.state);
+      if (change.acknowledged !== undefined) sets.push("acknowledged = ?"), values.push(JSON.stringify(change.acknowledged));
+      if (change.vendorKey !== undefined) sets.push("vendor_key = ?"), values.push(change.vendorKey);
+      if (change.link !== undefined) sets.push("link = ?"), values.push(change.link);
+      if (sets.length === 0) return;
+      this.db.prepare(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = ? AND scim_id = ?`).run(...values, target, scimId);
+    });
   }
 
   async markLinkDeleted(target: string, scimId: string): Promise<void> {
-    this.db.prepare("UPDATE vendor_links SET deleted_at = ? WHERE target = ? AND scim_id = ?").run(new Date().toISOString(), target, scimId);
+    return this.attempt(() => {
+      this.db.prepare("UPDATE vendor_links SET deleted_at = ? WHERE target = ? AND scim_id = ?").run(new Date().toISOString(), target, scimId);
+    });
   }
 
   async linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>> {
-    const stmt = this.db.prepare("SELECT * FROM vendor_links WHERE target = ? AND scim_id = ?");
-    const out = new Map<string, VendorLink>();
-    for (const id of scimIds) {
-      const row = stmt.get(target, id) as LinkRow | undefined;
-      if (row) out.set(id, toLink(row));
-    }
-    return out;
+    return this.attempt(() => {
+      const stmt = this.db.prepare("SELECT * FROM vendor_links WHERE target = ? AND scim_id = ?");
+      const out = new Map<string, VendorLink>();
+      for (const id of scimIds) {
+        const row = stmt.get(target, id) as LinkRow | undefined;
+        if (row) out.set(id, toLink(row));
+      }
+      return out;
+    });
   }
 
   async allLinks(target: string): Promise<VendorLink[]> {
-    return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
+    return this.attempt(() => {
+      return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
+    });
   }
 
   async recordVendorCall(record: VendorCallRecord): Promise<void> {
-    this.db.prepare(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
+    return this.attempt(() => {
+      this.db.prepare(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
+    });
   }
 
   async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {
@@ -271,27 +388,35 @@ export class SqliteStore implements Store {
   }
 
   async pruneVendorCalls(before: string): Promise<number> {
-    return this.db.prepare("DELETE FROM vendor_calls WHERE at < ?").run(before).changes;
+    return this.attempt(() => {
+      return this.db.prepare("DELETE FROM vendor_calls WHERE at < ?").run(before).changes;
+    });
   }
 
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {
-    const row = this.db.prepare("SELECT * FROM vendor_group_links WHERE target = ? AND scim_id = ?").get(target, scimGroupId) as
-      | { vendor_group_id: string; created_by_bridge: number }
-      | undefined;
-    return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge === 1 } : undefined;
+    return this.attempt(() => {
+      const row = this.db.prepare("SELECT * FROM vendor_group_links WHERE target = ? AND scim_id = ?").get(target, scimGroupId) as
+        | { vendor_group_id: string; created_by_bridge: number }
+        | undefined;
+      return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge === 1 } : undefined;
+    });
   }
 
   async recordGroupLink(link: VendorGroupLink): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (target, scim_id) DO UPDATE SET vendor_group_id = excluded.vendor_group_id, created_by_bridge = excluded.created_by_bridge`,
-      )
-      .run(link.target, link.scimId, link.vendorGroupId, link.createdByBridge ? 1 : 0, new Date().toISOString());
+    return this.attempt(() => {
+      this.db
+        .prepare(
+          `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (target, scim_id) DO UPDATE SET vendor_group_id = excluded.vendor_group_id, created_by_bridge = excluded.created_by_bridge`,
+        )
+        .run(link.target, link.scimId, link.vendorGroupId, link.createdByBridge ? 1 : 0, new Date().toISOString());
+    });
   }
 
   async removeGroupLink(target: string, scimGroupId: string): Promise<void> {
-    this.db.prepare("DELETE FROM vendor_group_links WHERE target = ? AND scim_id = ?").run(target, scimGroupId);
+    return this.attempt(() => {
+      this.db.prepare("DELETE FROM vendor_group_links WHERE target = ? AND scim_id = ?").run(target, scimGroupId);
+    });
   }
 
   private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {

@@ -131,6 +131,17 @@ export class VersionMismatchError extends Error {
   }
 }
 
+/**
+ * The store cannot be used right now (database unreachable, connection lost, file removed or read-only,
+ * locked by another process): the request may succeed later, and the IdP is told it is the store.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(readonly reason: string, cause?: unknown) {
+    super(`the store is unavailable: ${reason}`, { cause });
+    this.name = "StoreUnavailableError";
+  }
+}
+
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   migrate(): Promise<number>;

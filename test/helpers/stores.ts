@@ -24,14 +24,14 @@ export const STORES: StoreFactory[] = [
     name: "postgres",
     async open() {
       const schema = `t_${randomBytes(6).toString("hex")}`;
-      const store = new PostgresStore(POSTGRES_URL, 10, schema);
+      const store = new PostgresStore(POSTGRES_URL, { schema });
       await store.migrate();
       const others: PostgresStore[] = [];
       return {
         store,
         /** Another process's view of the same database: its own pool, the same schema. */
         async another() {
-          const other = new PostgresStore(POSTGRES_URL, 10, schema);
+          const other = new PostgresStore(POSTGRES_URL, { schema });
           await other.migrate();
           others.push(other);
           return other;

@@ -1,0 +1,105 @@
+/**
+ * What a request may name and how large it may be, checked before scimmy or any normaliser sees it.
+ *
+ * Attribute names reach code that builds nested objects from them (scimmy's attribute projection, sort
+ * keys, PATCH paths): a segment such as `__proto__`, `constructor` or `prototype` would reach
+ * Object.prototype, which every request shares. They are refused everywhere a name can arrive, and every
+ * size that a normaliser walks is bounded, so no input costs more than linear time or a deep stack.
+ */
+import { ScimError } from "./errors";
+
+export const LIMITS = {
+  /** Characters in one PATCH path or one key of a path-less PATCH value. */
+  pathLength: 1024,
+  /** Characters in a filter (the longest an IdP sends is a few hundred). */
+  filterLength: 8192,
+  /** Characters in an attributes / excludedAttributes list or a sortBy. */
+  attributeListLength: 4096,
+  /** Nesting of arrays and objects in a request body (SCIM resources need fewer than ten). */
+  jsonDepth: 32,
+} as const;
+
+/** Names that reach Object.prototype when used as a key: never an attribute of any SCIM schema. */
+const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
+
+/** One attribute name (RFC 7643 §2.1 ATTRNAME, with `$ref`). */
+const ATTRIBUTE_NAME = /^\$?[A-Za-z][A-Za-z0-9_$-]*$/;
+
+export function isForbiddenKey(key: string): boolean {
+  return FORBIDDEN.has(key.toLowerCase());
+}
+
+function tooLong(what: string, limit: number): ScimError {
+  return new ScimError(400, "invalidValue", `${what} is longer than this bridge accepts (${limit} characters).`);
+}
+
+/**
+ * Checks one attribute path ("name.givenName", "urn:…:User:manager.value"): every dotted segment after
+ * the schema URN must be an attribute name, and none may be a name that reaches Object.prototype.
+ */
+export function checkAttributePath(path: string, what: string, scimType: "invalidValue" | "invalidPath" | "invalidFilter" = "invalidValue"): void {
+  const trimmed = path.trim();
+  const local = trimmed.slice(trimmed.lastIndexOf(":") + 1);
+  const segments = local.split(".");
+  for (const segment of segments) {
+    if (isForbiddenKey(segment))
+      throw new ScimError(400, scimType, `${what} names '${segment}', which is not an attribute of any SCIM schema.`);
+    if (!ATTRIBUTE_NAME.test(segment))
+      throw new ScimError(400, scimType, `${what} '${trimmed.slice(0, 100)}' is not an attribute path (names such as userName or name.givenName, optionally after a schema URN).`);
+  }
+  // The URN part may hold digits ("2.0") but never a forbidden name either.
+  for (const part of trimmed.slice(0, trimmed.length - local.length).split(/[:.]/))
+    if (isForbiddenKey(part)) throw new ScimError(400, scimType, `${what} names '${part}', which is not an attribute of any SCIM schema.`);
+}
+
+/** A comma-separated attributes / excludedAttributes list, or a sortBy. */
+export function checkAttributeList(text: string, what: string): void {
+  if (text.length > LIMITS.attributeListLength) throw tooLong(what, LIMITS.attributeListLength);
+  for (const name of text.split(",")) {
+    if (!name.trim()) throw new ScimError(400, "invalidValue", `${what} has an empty attribute name; list names separated by commas.`);
+    // Some clients narrow a multi-valued attribute with a value filter: emails[type eq "work"].
+    if (name.includes("[")) checkPatchPath(name, what, "invalidValue");
+    else checkAttributePath(name, what);
+  }
+}
+
+/** A PATCH path (or a key of a path-less value): its length, and the attribute names outside its value filter. */
+export function checkPatchPath(path: string, what = "The PATCH path", scimType: "invalidPath" | "invalidValue" = "invalidPath"): void {
+  if (path.length > LIMITS.pathLength) throw tooLong(what, LIMITS.pathLength);
+  const open = path.indexOf("[");
+  const close = path.lastIndexOf("]");
+  const names = open < 0 ? [path] : [path.slice(0, open), close > open ? path.slice(close + 1).replace(/^\./, "") : ""];
+  for (const name of names) if (name.trim()) checkAttributePath(name, what, scimType);
+  if (open >= 0) {
+    // Inside the filter, attribute names are the words before an operator; quoted values are left alone.
+    for (const word of path.slice(open + 1, close > open ? close : undefined).replace(/"(?:[^"\\]|\\.)*"/g, "").split(/[^A-Za-z0-9_$]+/))
+      if (isForbiddenKey(word)) throw new ScimError(400, scimType, `${what} names '${word}', which is not an attribute of any SCIM schema.`);
+  }
+}
+
+export function checkFilterLength(text: string): void {
+  if (text.length > LIMITS.filterLength) throw new ScimError(400, "invalidFilter", `The filter is longer than this bridge accepts (${LIMITS.filterLength} characters).`);
+}
+
+/**
+ * A parsed JSON body: nesting within LIMITS.jsonDepth, and no key that reaches Object.prototype. Walks
+ * with an explicit stack, so a hostile depth cannot overflow the call stack here either.
+ */
+export function checkJsonShape(body: unknown): void {
+  const stack: [unknown, number][] = [[body, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (!node || typeof node !== "object") continue;
+    if (depth > LIMITS.jsonDepth)
+      throw new ScimError(400, "invalidSyntax", `The request body nests arrays and objects deeper than this bridge accepts (${LIMITS.jsonDepth} levels).`);
+    if (Array.isArray(node)) {
+      for (const item of node) stack.push([item, depth + 1]);
+      continue;
+    }
+    for (const key of Object.keys(node)) {
+      if (isForbiddenKey(key)) throw new ScimError(400, "invalidSyntax", `The request body has the key '${key}', which no SCIM resource or message has.`);
+      if (key.length > LIMITS.pathLength) throw tooLong("A key of the request body", LIMITS.pathLength);
+      stack.push([(node as Record<string, unknown>)[key], depth + 1]);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Hostile input: names that reach Object.prototype, inputs that cost more than linear time, and malformed
+ * bodies and parameters. Each is a 4xx SCIM error; nothing shared changes; deactivation still works after.
+ * (This file does not seal the prototypes, so it proves the input checks on their own.)
+ */
+import { canonicalPatchPath } from "../src/scim/compat";
+import { CORE_GROUP, CORE_USER, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
+
+let bridge: TestBridge;
+let userId: string;
+let groupId: string;
+const prototypeKeys = () => [Object.getOwnPropertyNames(Object.prototype).sort(), Object.getOwnPropertyNames(Array.prototype).sort()];
+const pristine = prototypeKeys();
+
+beforeAll(async () => {
+  bridge = await startTestBridge([{ name: "acme" }, { name: "other" }]);
+  userId = (await bridge.as("acme").post("/Users", user("base@example.com")).expect(201)).body.id;
+  groupId = (await bridge.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "Base" }).expect(201)).body.id;
+});
+afterAll(async () => bridge.close());
+
+const forbiddenPart = (name: string) => name.split(/[.:]/).find((p) => ["__proto__", "constructor", "prototype"].includes(p))!;
+
+function expectScimClientError(res: { status: number; body: Record<string, unknown>; text: string }): void {
+  expect(res.status).toBeGreaterThanOrEqual(400);
+  expect(res.status).toBeLessThan(500);
+  expect(res.body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+  expect(typeof res.body.detail).toBe("string");
+  expect(res.text).not.toMatch(/\bat .+\.(js|ts):\d+|TypeError|RangeError|ReferenceError|Cannot read prop/);
+}
+
+describe("names that reach Object.prototype are refused at every entry point", () => {
+  const names = ["name.__proto__.expectedVersion", "__proto__.x", "name.constructor.prototype.polluted", "constructor", "emails.prototype", "urn:ietf:params:scim:schemas:core:2.0:User:__proto__.y"];
+  const entries: [string, (name: string) => Promise<{ status: number; body: Record<string, unknown>; text: string }>][] = [
+    ["GET /Users?attributes", (n) => bridge.as("acme").get(`/Users?attributes=${encodeURIComponent(n)}`)],
+    ["GET /Users?excludedAttributes", (n) => bridge.as("acme").get(`/Users?excludedAttributes=${encodeURIComponent(n)}`)],
+    ["GET /Users?sortBy", (n) => bridge.as("acme").get(`/Users?sortBy=${encodeURIComponent(n)}`)],
+    ["GET /Users/{id}?attributes", (n) => bridge.as("acme").get(`/Users/${userId}?attributes=${encodeURIComponent(n)}`)],
+    ["GET /Groups/{id}?excludedAttributes", (n) => bridge.as("acme").get(`/Groups/${groupId}?excludedAttributes=${encodeURIComponent(n)}`)],
+    ["POST /Users?attributes", (n) => bridge.as("acme").post(`/Users?attributes=${encodeURIComponent(n)}`, user(`p${Math.random()}@example.com`))],
+    ["POST /.search attributes", (n) => bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: [n] })],
+    ["POST /.search excludedAttributes", (n) => bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], excludedAttributes: [n] })],
+    ["POST /.search sortBy", (n) => bridge.as("acme").post("/Groups/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], sortBy: n })],
+    ["filter attribute", (n) => bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${n} eq "x"`)}`)],
+    ["PATCH path", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: n, value: "1" }))],
+    ["PATCH path filter", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: `emails[${forbiddenPart(n)} eq "x"].value`, value: "1" }))],
+    ["PATCH path-less value key", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", value: { [`name.${n}`]: "1" } }))],
+    ["PATCH group path", (n) => bridge.as("acme").patch(`/Groups/${groupId}`, patchOp({ op: "add", path: n, value: [{ value: userId }] }))],
+  ];
+  describe.each(entries)("%s", (_entry, send) => {
+    it.each(names)("%s: 400, nothing shared changes", async (name) => {
+      expectScimClientError(await send(name));
+      expect(prototypeKeys()).toEqual(pristine);
+      expect(({} as Record<string, unknown>).expectedVersion).toBeUndefined();
+    });
+  });
+
+  it("body keys __proto__ / constructor / prototype are refused, at any depth", async () => {
+    for (const body of [
+      JSON.parse(`{"schemas":["${CORE_USER}"],"userName":"x@example.com","__proto__":{"expectedVersion":1}}`),
+      { schemas: [CORE_USER], userName: "y@example.com", name: { constructor: { prototype: { polluted: 1 } } } },
+      JSON.parse(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"__proto__":{"expectedVersion":3}}}]}`),
+    ]) {
+      const res = body.Operations ? await bridge.as("acme").patch(`/Users/${userId}`, body) : await bridge.as("acme").post("/Users", body);
+      expectScimClientError(res);
+      expect(res.body.scimType).toBe("invalidSyntax");
+    }
+    expect(prototypeKeys()).toEqual(pristine);
+  });
+
+  it("after all of it, writes without If-Match still succeed and the user can be deactivated", async () => {
+    const res = await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+    expect(res.body.active).toBe(false);
+    await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: "active", value: true })).expect(200);
+  });
+});
+
+describe("no input costs more than linear time", () => {
+  /** The fastest of a few runs, in ms: the machine is shared and noisy. */
+  function fastest(work: () => void, runs = 5): number {
+    let best = Infinity;
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      work();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  }
+
+  it("PATCH path normalisation grows linearly with the path (10× the input, well under 100× the time)", () => {
+    const path = (n: number) => `emails[${"a".repeat(n)}]`;
+    const small = fastest(() => canonicalPatchPath("User", path(6_000)));
+    const large = fastest(() => canonicalPatchPath("User", path(60_000)));
+    // A quadratic rewrite takes ~100× as long for 10× the input; linear takes ~10×.
+    expect(large).toBeLessThan(Math.max(small, 0.05) * 40);
+    const words = (n: number) => `emails[${"type ".repeat(n)}eq "x"]`;
+    expect(fastest(() => canonicalPatchPath("User", words(20_000)))).toBeLessThan(Math.max(fastest(() => canonicalPatchPath("User", words(2_000))), 0.05) * 40);
+  });
+
+  it("a 60,000-letter path or value key answers 400 about as fast as an ordinary PATCH", async () => {
+    const ordinary = async () => {
+      const started = performance.now();
+      await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: 'emails[type eq "work"].value', value: "base@example.com" })).expect(200);
+      return performance.now() - started;
+    };
+    const baseline = Math.min(await ordinary(), await ordinary(), await ordinary());
+    for (const body of [
+      patchOp({ op: "replace", path: `emails[${"a".repeat(60_000)}]`, value: "x" }),
+      patchOp({ op: "replace", value: { [`emails[${"a".repeat(60_000)}].value`]: "x" } }),
+      patchOp({ op: "replace", path: `emails[${"a ".repeat(30_000)}eq "x"].value`, value: "x" }),
+    ]) {
+      const started = performance.now();
+      const res = await bridge.as("acme").patch(`/Users/${userId}`, body);
+      const took = performance.now() - started;
+      expectScimClientError(res);
+      expect(took).toBeLessThan(baseline * 20 + 50);
+    }
+  });
+
+  it("filters and attribute lists are bounded in length", async () => {
+    expectScimClientError(await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`userName eq "${"a".repeat(9000)}"`)}`));
+    expectScimClientError(await bridge.as("acme").get(`/Users?attributes=${"a,".repeat(3000)}a`));
+  });
+});
+
+describe("malformed input is a 4xx SCIM error, never a 500", () => {
+  const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+  // Sent as text: a JSON serialiser on the client side would itself overflow on these.
+  const deepArrays = `{"schemas":["${CORE_USER}"],"userName":"d@example.com","emails":${"[".repeat(10_000)}${"]".repeat(10_000)}}`;
+  const deepObjects = `{"schemas":["${PATCH}"],"Operations":[{"op":"add","value":{"name":${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}}}]}`;
+  const cases: [string, string, () => string, unknown][] = [
+    ["schemas that is not a list", "POST", () => "/Users", { schemas: CORE_USER, userName: "s@example.com" }],
+    ["schemas null on a user", "POST", () => "/Users", { schemas: null, userName: "n@example.com" }],
+    ["PatchOp with Operations [null]", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [null] }],
+    ["PatchOp with schemas null", "PATCH", () => `/Users/${userId}`, { schemas: null, Operations: [{ op: "replace", path: "active", value: true }] }],
+    ["PatchOp with a numeric path", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: 5, value: true }] }],
+    ["10,000-deep nested arrays", "POST", () => "/Users", deepArrays],
+    ["10,000-deep nested objects", "PATCH", () => `/Users/${userId}`, deepObjects],
+    ["search attributes with numbers", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: [1, 2] }],
+    ["search attributes as an object", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: { a: 1 } }],
+    ["search count as an object", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], count: { n: 1 } }],
+    ["search sortBy as a number", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], sortBy: 3 }],
+  ];
+  it.each(cases)("%s", async (_name, method, path, body) => {
+    const res = await bridge.as("acme")[method.toLowerCase() as "post" | "patch"](path(), body as object);
+    expectScimClientError(res);
+  });
+
+  it.each(["attributes=1", "excludedAttributes=1.2", "sortBy=constructor", "sortBy=__proto__", "startIndex=1e300", "count=1e300", "startIndex=-1e400", "attributes=,", "filter=((((((userName%20eq%20%22a%22"])(
+    "GET /Users?%s",
+    async (query) => expectScimClientError(await bridge.as("acme").get(`/Users?${query}`)),
+  );
+
+  it("the server still serves, and the base user is intact", async () => {
+    expect((await bridge.as("acme").get(`/Users/${userId}`).expect(200)).body.userName).toBe("base@example.com");
+    expect(prototypeKeys()).toEqual(pristine);
+  });
+});
