@@ -13,7 +13,7 @@ import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-pat
 import { resourceClass } from "../scim/schema";
 import { projectMembers, versionOfEtag } from "../scim/views";
 import type { ResourceKind } from "../store/types";
-import { KeyedLock } from "./keyed-lock";
+import { KeyedLock } from "../provisioning/keyed-lock";
 import { checkProjection, listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
 
 type Json = Record<string, unknown>;

@@ -3,10 +3,20 @@
  * created / now looks like X / is deleted; these members joined or left") and hand it to the target's
  * provisioner before the store records it, so a change the vendor refuses is not recorded either.
  */
-import type { ResourceKind, ScimDocument, StoredResource } from "../store/types";
+import type { NewVendorLink, ResourceKind, ScimDocument, StoredResource } from "../store/types";
+
+/** Stores the new SCIM user together with its vendor link, in one write. */
+export type CommitLink = (link: NewVendorLink) => Promise<void>;
 
 export type ResourceChange =
-  | { op: "create"; kind: ResourceKind; id: string; after: ScimDocument }
+  | {
+      op: "create";
+      kind: ResourceKind;
+      id: string;
+      after: ScimDocument;
+      /** For users: the provisioner stores the user with its link through this, once the vendor has it. */
+      commit?: CommitLink;
+    }
   | { op: "replace"; kind: ResourceKind; id: string; before: StoredResource; after: ScimDocument }
   | { op: "delete"; kind: ResourceKind; id: string; before: StoredResource }
   | {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { Store, VendorLink } from "../store/types";
 import type { VendorProvisioner } from "./vendor-provisioner";
 
-export type DriftKind = "status" | "missing" | "orphan" | "fields";
+export type DriftKind = "status" | "missing" | "orphan" | "unlinked" | "fields";
 
 export interface Drift {
   kind: DriftKind;
@@ -16,12 +16,13 @@ export interface Drift {
   userName: string;
   vendorKey: string;
   detail: string;
-  repair: "deactivate" | "enable" | "remove" | "recreate" | "update";
+  /** What --fix does; `none` for what only a person can decide (a vendor user no SCIM user links). */
+  repair: "deactivate" | "enable" | "remove" | "recreate" | "update" | "none";
   fixed?: boolean;
   fixError?: string;
 }
 
-const ORDER: DriftKind[] = ["status", "missing", "orphan", "fields"];
+const ORDER: DriftKind[] = ["status", "missing", "orphan", "unlinked", "fields"];
 
 export interface ReconcileReport {
   target: string;
@@ -62,9 +63,23 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
     if (fields.length > 0)
       drifts.push({ ...base, kind: "fields", repair: "update", detail: fields.map((f) => `${f.field}: vendor '${String(f.vendor ?? "")}', bridge '${String(f.bridge)}'`).join("; ") });
   }
+  for (const found of await provisioner.unlinkedCreations(vendorUsers)) {
+    const how = found.outcome === "success" ? "created" : `may have created (its answer was ${found.outcome === "deadline" ? "cut off by the deadline" : "lost"})`;
+    drifts.push({
+      kind: "unlinked",
+      scimId: found.scimId ?? "",
+      userName: found.name ?? "",
+      vendorKey: found.vendorKey,
+      repair: "none",
+      detail: `the bridge ${how} this vendor user (request ${found.requestId}, ${found.at}), and no SCIM user links it: link it by re-sending the user from the IdP, or remove it at the vendor`,
+      link: undefined as never,
+      user: {},
+    });
+  }
   drifts.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || Number(b.repair === "deactivate") - Number(a.repair === "deactivate"));
   if (options.fix) {
     for (const drift of drifts) {
+      if (drift.repair === "none") continue;
       try {
         await provisioner.repair(drift.repair, drift.link, drift.user, context);
         drift.fixed = true;

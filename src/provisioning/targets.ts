@@ -1,4 +1,5 @@
 /** The provisioner of every configured target: store-only, or a vendor connection built from its mapping file. */
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { Config, TargetConfig } from "../config/schema";
 import type { Logger } from "../log";
@@ -7,6 +8,7 @@ import type { Store } from "../store/types";
 import { createConnector, credentialsOf, VendorConfigError } from "../vendors/factory";
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
+import { KeyedLock } from "./keyed-lock";
 import { bucketsByCredential } from "./rate-limiter";
 import { VendorProvisioner } from "./vendor-provisioner";
 
@@ -35,6 +37,17 @@ function checkSettings(target: TargetConfig, mapping: CompiledMapping): void {
     throw new VendorConfigError(`targets.${target.name}.vendor.adoptOnlyIf: ${mapping.source} has no lookup.email rule to compare emails with`);
 }
 
+/**
+ * A vendor account, as far as the bridge can tell: the vendor and the credential's key id (never its
+ * secret). Targets sharing one can see each other's vendor users, so a vendor user linked by one of them
+ * is never adopted by another. Settings (instance, zone, store) are left out on purpose: counting two
+ * targets as one account costs at worst a 409 on a key collision, the other way round a stolen account.
+ * Hashed, so the key id is not kept in lock names or logs.
+ */
+function vendorAccountOf(credential: string): string {
+  return createHash("sha256").update(credential).digest("hex").slice(0, 32);
+}
+
 export function buildProvisioners(config: Config, store: Store, log: Logger, env: NodeJS.ProcessEnv = process.env): TargetProvisioners {
   const provisioners = new Map<string, Provisioner>();
   const vendorProvisioners = new Map<string, VendorProvisioner>();
@@ -46,13 +59,26 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
       const mapping = mappingAt(connection.mapping);
       checkSettings(target, mapping);
       const credential = `${mapping.vendor}:${Object.values(credentialsOf(mapping.vendor, connection, env))[0]!}`;
-      return [{ target, connection, mapping, credential }];
+      return [{ target, connection, mapping, credential, account: vendorAccountOf(credential) }];
     });
     const buckets = bucketsByCredential(vendorTargets.map((t) => ({ credential: t.credential, limit: t.connection.rateLimit })));
-    for (const { target, connection, mapping, credential } of vendorTargets) {
+    const adoptionLock = new KeyedLock();
+    for (const { target, connection, mapping, credential, account } of vendorTargets) {
       const connector = createConnector(mapping, connection, env);
       connectors.push(connector);
-      const provisioner = new VendorProvisioner({ target: target.name, mapping, connector, connection, bucket: buckets.get(credential)!, store, log });
+      const accountTargets = vendorTargets.filter((t) => t.account === account).map((t) => t.target.name);
+      const provisioner = new VendorProvisioner({
+        target: target.name,
+        mapping,
+        connector,
+        connection,
+        bucket: buckets.get(credential)!,
+        store,
+        log,
+        account,
+        accountTargets,
+        adoptionLock,
+      });
       provisioners.set(target.name, provisioner);
       vendorProvisioners.set(target.name, provisioner);
     }

@@ -3,12 +3,19 @@
  * renames, profile diffs against what the vendor last acknowledged, passwords, and removal on DELETE.
  */
 import { ScimError } from "../scim/errors";
-import type { ScimDocument, VendorLink } from "../store/types";
+import type { NewVendorLink, ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { BuiltCall } from "../mapping/compile";
-import type { ChangeContext, ProvisioningOutcome } from "./provisioner";
-import { buildVendorCall, vendorDetail, type VendorCalls } from "./vendor-calls";
+import type { ChangeContext, CommitLink, ProvisioningOutcome } from "./provisioner";
+import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
+
+/** A vendor user just created or adopted, and the create call that made or found it. */
+interface MadeUser {
+  key: string;
+  link: "created" | "adopted";
+  built: BuiltCall;
+}
 
 export class UserLifecycle {
   constructor(
@@ -17,7 +24,7 @@ export class UserLifecycle {
   ) {}
 
   /** Creates (or adopts) the vendor user; returns its key and how it was linked. */
-  async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<{ key: string; link: "created" | "adopted"; built: BuiltCall }> {
+  async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<MadeUser> {
     const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: context.password, groups: await this.groups.userGroupIds(id) });
     const outcome = await this.calls.call(built, signal, context, id);
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
@@ -25,9 +32,10 @@ export class UserLifecycle {
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
       const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context, id) : undefined;
       if (existing !== undefined) {
-        if (this.calls.deps.connection.existingUsers === "reject")
-          throw new ScimError(409, "uniqueness", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
-        return { key: existing, link: "adopted", built };
+        if (this.calls.deps.connection.existingUsers === "adopt") return { key: existing, link: "adopted", built };
+        // Under reject, a vendor user this target's own earlier create made (its answer lost) is still ours.
+        if (await this.createdByThisTarget(built, existing)) return { key: existing, link: "created", built };
+        throw new ScimError(409, "uniqueness", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
       }
       if (outcome.kind === "conflict")
         throw new ScimError(409, "uniqueness", `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`);
@@ -35,35 +43,90 @@ export class UserLifecycle {
     throw this.calls.refusal(outcome);
   }
 
-  /** A SCIM POST: create at the vendor (in the status the user has), then the follow-up calls. */
-  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<ProvisioningOutcome> {
+  /** Whether the trail shows a create of this target for the same unique name that landed or may have (and no key other than this one). */
+  private async createdByThisTarget(built: BuiltCall, key: string): Promise<boolean> {
+    const name = this.calls.uniqueNameOf(built);
+    if (name === undefined) return false;
+    const earlier = await this.calls.deps.store.createCalls(this.calls.deps.target, [nameHashOf(name)]);
+    return earlier.some((call) => call.vendorKey === undefined || call.vendorKey === key);
+  }
+
+  /**
+   * A SCIM POST: create at the vendor (in the status the user has), then record the SCIM user and its link
+   * in one write (`commit`), then the follow-up calls. Until that write nothing is kept; after it, the user
+   * exists, and a follow-up that fails is logged rather than answered (the IdP's retry would only meet 409).
+   */
+  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal, commit: CommitLink): Promise<ProvisioningOutcome> {
     const { lifecycle } = this.calls.deps.mapping.file;
     const inactive = user.active === false;
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
     if (inactive && lifecycle.deactivate === "delete") return {};
     const made = await this.createAtVendor(id, user, context, signal);
-    const link = await this.linkMade(id, user, made, context, signal);
-    if (inactive && !(lifecycle.createsWithStatus && made.link === "created") && lifecycle.deactivate === "disable") await this.deactivate(link, user, context, signal);
-    else if (inactive && lifecycle.createsWithStatus) await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "disabled" });
-    return { annotations: { vendorKey: made.key, link: made.link } };
+    let state: VendorLink["state"] = "active";
+    if (inactive && lifecycle.createsWithStatus && made.link === "created") state = "disabled";
+    else if (inactive && lifecycle.deactivate === "disable") {
+      // An inactive user is disabled at the vendor before anything is recorded: a leaver never gets an open account.
+      const { outcome } = await this.calls.run("disable", this.pendingLink(id, user, made), user, context, signal, ["notFound"]);
+      state = outcome.kind === "notFound" ? "removed" : "disabled";
+    }
+    const link = await this.linkMade(id, user, made, context, signal, { state, commit });
+    return { annotations: { vendorKey: made.key, link: link.link } };
   }
 
-  /** Records a vendor user just created or adopted, then its follow-up calls and its groups. */
-  async linkMade(id: string, user: ScimDocument, made: { key: string; link: "created" | "adopted"; built: BuiltCall }, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+  /** The link a vendor user just made will have, before it is recorded. */
+  private pendingLink(id: string, user: ScimDocument, made: MadeUser): VendorLink {
+    return { target: this.calls.deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key, link: made.link, userName: String(user.userName), state: "active", acknowledged: { create: made.built.params }, createdAt: "" };
+  }
+
+  /**
+   * Records a vendor user just created or adopted — refused when any link on the same vendor account (any
+   * target, any other SCIM user) already holds it — then its follow-up calls and its groups.
+   */
+  async linkMade(id: string, user: ScimDocument, made: MadeUser, context: ChangeContext, signal: AbortSignal, options: { state?: VendorLink["state"]; commit?: CommitLink } = {}): Promise<VendorLink> {
     const { deps } = this.calls;
-    const link = await deps.store.recordLink({
+    const record: NewVendorLink = {
       target: deps.target,
       scimId: id,
       vendor: this.calls.vendor,
       vendorKey: made.key,
       link: made.link,
       userName: String(user.userName),
+      state: options.state ?? "active",
       acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.groups.userGroupIds(id)),
-    });
+    };
+    const lockKey = `vendor-user:${deps.account}:${made.key}`;
+    const link = await deps.adoptionLock.run(lockKey, () =>
+      deps.store.exclusive(lockKey, async () => {
+        await this.refuseIfHeld(id, made);
+        if (options.commit) {
+          await options.commit(record);
+          return { ...record, state: record.state ?? "active", acknowledged: record.acknowledged ?? {}, createdAt: new Date().toISOString() };
+        }
+        return deps.store.recordLink(record);
+      }),
+    );
     deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
-    await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, context, signal);
-    await this.groups.restoreMemberships(link, context, signal);
+    if (link.state === "removed") return link;
+    try {
+      await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, context, signal);
+      await this.groups.restoreMemberships(link, context, signal);
+    } catch (error) {
+      if (!options.commit) throw error;
+      deps.log.error("vendor user created, but its group memberships were not all restored", { target: deps.target, scimId: id, detail: (error as Error).message });
+    }
     return link;
+  }
+
+  /** A vendor user belongs to one SCIM user: 409 when another link (this target's or another's on the same account) holds it. */
+  private async refuseIfHeld(id: string, made: MadeUser): Promise<void> {
+    const { deps } = this.calls;
+    const holders = (await deps.store.linksHolding(deps.accountTargets, made.key)).filter((l) => !(l.target === deps.target && l.scimId === id));
+    if (holders.length === 0) return;
+    const holder = holders[0]!;
+    deps.log.warn("vendor user already linked; not linked again", { target: deps.target, scimId: id, vendorKey: made.key, heldBy: { target: holder.target, scimId: holder.scimId } });
+    if (holder.target === deps.target)
+      throw new ScimError(409, "uniqueness", `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`);
+    throw new ScimError(409, "uniqueness", `${this.calls.vendor} user ${made.key} is already linked by another target of this bridge on the same vendor account; it is not taken over. An administrator can see which in the bridge's log.`);
   }
 
   /** What the vendor now holds for this user, per operation, secrets left out. */
@@ -202,11 +265,12 @@ export class UserLifecycle {
   }
 
   keyOf(built: BuiltCall, result: Record<string, unknown>): string {
-    const op = this.calls.deps.mapping.operation("create");
-    const key = op.keyParam ? built.params[op.keyParam] : op.id ? pick(result, op.id) : undefined;
-    if (typeof key !== "string" && typeof key !== "number")
+    const key = this.calls.vendorKeyOf(built, result);
+    if (key === undefined) {
+      const op = this.calls.deps.mapping.operation("create");
       throw new ScimError(502, null, `${this.calls.vendor} acknowledged the user without the id the mapping expects at '${op.id ?? op.keyParam}'.`);
-    return String(key);
+    }
+    return key;
   }
 
   /** The vendor's key for the user with the same unique name, if the vendor has one. */

@@ -2,12 +2,15 @@
  * The plumbing every vendor-side step shares: building a mapped call, making it (rate-limited, retried),
  * and turning a refusal into the SCIM error the IdP should see.
  */
+import { createHash } from "node:crypto";
 import type { VendorConnection } from "../config/schema";
 import { MASK, type Logger } from "../log";
 import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
 import { ScimError } from "../scim/errors";
 import type { ScimDocument, Store, VendorCallRecord, VendorLink } from "../store/types";
+import { pick } from "../vendors/connector-base";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
+import type { KeyedLock } from "./keyed-lock";
 import type { ChangeContext } from "./provisioner";
 import type { TokenBucket } from "./rate-limiter";
 import { callVendor, DeadlineExceeded } from "./retry";
@@ -20,6 +23,17 @@ export interface VendorProvisionerDeps {
   bucket: TokenBucket;
   store: Store;
   log: Logger;
+  /** Every target (this one included) on the same vendor account: a vendor user belongs to one link among them. */
+  accountTargets: string[];
+  /** Serialises, in this process, the check that a vendor user is free with the link that takes it. */
+  adoptionLock: KeyedLock;
+  /** Names the vendor account (vendor, credential and settings) in lock keys shared across targets. */
+  account: string;
+}
+
+/** How the trail names a vendor user's unique name without keeping it: SHA-256 of its lower case. */
+export function nameHashOf(name: string): string {
+  return createHash("sha256").update(name.toLowerCase(), "utf8").digest("hex");
 }
 
 type TrailAnswer = Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId">;
@@ -78,13 +92,36 @@ export class VendorCalls {
     return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: context.password, created });
   }
 
+  /** The unique name a create asks the vendor for (the parameter `lookup` matches on), if the mapping has one. */
+  uniqueNameOf(call: BuiltCall): string | undefined {
+    const param = this.deps.mapping.has("lookup") ? this.deps.mapping.operation("lookup").match?.param : undefined;
+    const value = param === undefined ? undefined : call.params[param];
+    return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+  }
+
+  /** The vendor's key for the user a create made: the key parameter it sent, or the id in the answer. */
+  vendorKeyOf(call: BuiltCall, result: Record<string, unknown>): string | undefined {
+    const op = this.deps.mapping.operation("create");
+    const key = op.keyParam ? call.params[op.keyParam] : op.id ? pick(result, op.id) : undefined;
+    return typeof key === "string" || typeof key === "number" ? String(key) : undefined;
+  }
+
+  /** What the trail keeps of a create's subject: its name's hash, and the key the vendor answered with. */
+  private createSubject(call: BuiltCall, outcome?: VendorOutcome): Pick<VendorCallRecord, "nameHash" | "vendorKey"> {
+    if (call.operation !== "create") return {};
+    const name = this.uniqueNameOf(call);
+    const key = outcome?.kind === "success" ? this.vendorKeyOf(call, outcome.result) : undefined;
+    return { ...(name !== undefined ? { nameHash: nameHashOf(name) } : {}), ...(key !== undefined ? { vendorKey: key } : {}) };
+  }
+
   /** Makes a call (rate-limited, retried) and records it in the audit trail; `subject` is the SCIM id it is about. */
   async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string): Promise<VendorOutcome> {
     const started = performance.now();
-    const trail = (answer: TrailAnswer, attempts: number) => this.audit(call, context, subject, { ...answer, attempts, ms: Math.round(performance.now() - started) });
+    const trail = (answer: TrailAnswer, attempts: number, outcome?: VendorOutcome) =>
+      this.audit(call, context, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
     try {
       const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
-      await trail(trailAnswer(outcome), attempts);
+      await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success" ? outcome : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {
       // A call cut off by the deadline may still have reached the vendor: the trail says so.
@@ -93,7 +130,12 @@ export class VendorCalls {
     }
   }
 
-  private async audit(call: BuiltCall, context: ChangeContext, subject: string | undefined, result: Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId" | "attempts" | "ms">): Promise<void> {
+  private async audit(
+    call: BuiltCall,
+    context: ChangeContext,
+    subject: string | undefined,
+    result: Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId" | "attempts" | "ms" | "nameHash" | "vendorKey">,
+  ): Promise<void> {
     try {
       await this.deps.store.recordVendorCall({
         target: this.deps.target,

@@ -8,7 +8,7 @@ import { pick } from "../vendors/connector-base";
 import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange } from "./provisioner";
 import { UserLifecycle } from "./user-lifecycle";
 import { DeadlineExceeded } from "./retry";
-import { buildVendorCall, VendorCalls, type VendorProvisionerDeps } from "./vendor-calls";
+import { buildVendorCall, nameHashOf, VendorCalls, type VendorProvisionerDeps } from "./vendor-calls";
 import { GroupSync } from "./vendor-groups";
 
 export { buildVendorCall, type VendorProvisionerDeps };
@@ -43,7 +43,7 @@ export class VendorProvisioner implements Provisioner {
       }
       switch (change.op) {
         case "create":
-          return await this.users.created(change.id, change.after, context, signal);
+          return await this.users.created(change.id, change.after, context, signal, change.commit ?? (async (link) => void (await this.calls.deps.store.recordLink(link))));
         case "replace":
           await this.users.changed(change.id, change.before.doc, change.after, context, signal);
           return {};
@@ -106,6 +106,45 @@ export class VendorProvisioner implements Provisioner {
       .map(([field, param]) => ({ field, vendor: pick(record, field), bridge: last[param] }));
   }
 
+  /**
+   * A vendor user that any live SCIM user links (on any target of the same vendor account) is never
+   * removed as an orphan: the orphan is the stale link, not the account.
+   */
+  private async refuseIfLinkedByLiveUser(link: VendorLink): Promise<void> {
+    const { store, accountTargets } = this.calls.deps;
+    for (const holder of await store.linksHolding(accountTargets, link.vendorKey)) {
+      if (holder.target === link.target && holder.scimId === link.scimId) continue;
+      if (await store.get(holder.target, "User", holder.scimId))
+        throw new Error(`vendor user ${link.vendorKey} is linked to a live SCIM user (${holder.target === link.target ? `'${holder.userName}'` : "of another target"}); not removed`);
+    }
+  }
+
+  /**
+   * Vendor users no link of the account holds, that this target's trail says it created (or may have: a
+   * create cut off by the deadline, or answered with a transient error). Matched by the key the vendor
+   * answered with, else by the hash of the unique name.
+   */
+  async unlinkedCreations(vendorUsers: Map<string, Record<string, unknown>>): Promise<UnlinkedCreation[]> {
+    const { store, accountTargets, target, mapping } = this.calls.deps;
+    const creations = await store.createCalls(target);
+    if (creations.length === 0) return [];
+    const byKey = new Map(creations.filter((c) => c.vendorKey).map((c) => [c.vendorKey!, c]));
+    const byName = new Map(creations.filter((c) => c.nameHash).map((c) => [c.nameHash!, c]));
+    const nameField = mapping.has("lookup") ? mapping.operation("lookup").match?.field : undefined;
+    // Any link, in any state, already accounts for its vendor user (as live, disabled, missing or orphan).
+    const linked = new Set<string>();
+    for (const t of accountTargets) for (const link of await store.allLinks(t)) linked.add(link.vendorKey);
+    const found: UnlinkedCreation[] = [];
+    for (const [key, record] of vendorUsers) {
+      if (linked.has(key)) continue;
+      const name = nameField ? pick(record, nameField) : undefined;
+      const call = byKey.get(key) ?? (typeof name === "string" ? byName.get(nameHashOf(name)) : undefined);
+      if (!call) continue;
+      found.push({ vendorKey: key, ...(typeof name === "string" ? { name } : {}), ...(call.scimId ? { scimId: call.scimId } : {}), requestId: call.requestId, at: call.at, outcome: call.outcome });
+    }
+    return found;
+  }
+
   get deactivationPolicy(): "disable" | "delete" | "none" {
     return this.calls.deps.mapping.file.lifecycle.deactivate;
   }
@@ -120,6 +159,7 @@ export class VendorProvisioner implements Provisioner {
         await this.calls.run("enable", link, user, context, signal);
         return this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "active" });
       case "remove":
+        await this.refuseIfLinkedByLiveUser(link);
         return this.users.removeVendorUser(link, user, context, signal);
       case "recreate":
         await this.users.reactivate({ ...link, state: "removed" }, link.scimId, user, context, signal);
@@ -129,6 +169,16 @@ export class VendorProvisioner implements Provisioner {
         return this.users.updateProfile({ ...link, acknowledged: { ...link.acknowledged, update: {} } }, user, context, signal);
     }
   }
+}
+
+/** What reconcile reports of a vendor user the trail says the bridge created, that no link holds. */
+export interface UnlinkedCreation {
+  vendorKey: string;
+  name?: string;
+  scimId?: string;
+  requestId: string;
+  at: string;
+  outcome: string;
 }
 
 /** Sets a dotted path ("Pageable.PageNumber") in a parameter object. */

@@ -10,6 +10,7 @@ import {
   VersionMismatchError,
   type GroupKeys,
   type Member,
+  type NewVendorLink,
   type ResourceKind,
   type ScimDocument,
   type StoredResource,
@@ -114,13 +115,31 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       const taken = await ctx.store.list(ctx.target.name, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
       if (taken.total > 0) throw new UniquenessError("userName");
       const id = randomUUID();
-      await ctx.provisioner.apply({ op: "create", kind: "User", id, after: doc }, change);
-      stored = await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc));
+      // A vendor target stores the user and its vendor link in one write (commit); a store-only one does not call it.
+      let committed: StoredResource | undefined;
+      const commit = async (link: NewVendorLink) => void (committed = await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc), link));
+      await ctx.provisioner.apply({ op: "create", kind: "User", id, after: doc, commit }, change);
+      stored = committed ?? (await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc)));
     }
     return (await userViews([stored], ctx))[0]!;
   } catch (error) {
     return storeError(error, "User", doc, ctx);
   }
+}
+
+/**
+ * On a vendor target a member is a user or group of the same target: an id from anywhere else (another
+ * target's user, a typo) is refused rather than stored, so no membership reaches across targets or turns
+ * into a vendor call for someone else. A store-only target (IdP setup tests, conformance suites that add
+ * made-up ids) keeps RFC 7644's leniency: its members are opaque references that reach no vendor.
+ */
+async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: Member[]): Promise<void> {
+  if (added.length === 0 || !ctx.target.vendor) return;
+  const kinds = await ctx.store.kindsOf(ctx.target.name, added.map((m) => m.value));
+  const unknown = added.filter((m) => !kinds.has(m.value)).map((m) => m.value);
+  if (unknown.length > 0)
+    throw new ScimError(400, "invalidValue", `members: ${unknown.slice(0, 5).map((v) => `'${v}'`).join(", ")}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ""} ${unknown.length === 1 ? "is not a user or group" : "are not users or groups"} of this target; add members by the id the bridge gave them.`);
+  if (added.some((m) => m.value === groupId)) throw new ScimError(400, "invalidValue", "members: a group cannot be a member of itself.");
 }
 
 /** Applies a new member list as a difference, so unchanged members are not rewritten. */
@@ -141,6 +160,7 @@ export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Mem
 export async function changeMembers(ctx: ScimContext, groupId: string, added: Member[], removed: string[]): Promise<void> {
   if (added.length === 0 && removed.length === 0) return;
   const target = ctx.target.name;
+  await requireMembersOfTarget(ctx, groupId, added);
   const joining = new Map(added.map((m) => [m.value, m]));
   const leaving = new Set(removed);
   const record = async (addedIds: string[], removedIds: string[]) => {

@@ -31,6 +31,18 @@ function vendorCallsTable(sequence: string): string {
   `;
 }
 
+/**
+ * Which vendor user a create call was about, without keeping its parameters: the SHA-256 of the unique
+ * name it asked for (lower case) and the key the vendor answered with. reconcile finds vendor users the
+ * bridge created but no link holds (an answer lost to a crash or a deadline) through these; a retried
+ * create under existingUsers: reject recognises the bridge's own earlier create.
+ */
+const CREATE_SUBJECT = `
+    ALTER TABLE vendor_calls ADD COLUMN name_hash TEXT;
+    ALTER TABLE vendor_calls ADD COLUMN vendor_key TEXT;
+    CREATE INDEX vendor_calls_name ON vendor_calls (target, name_hash);
+  `;
+
 export const sqliteMigrations: Migration[] = [
   {
     version: 1,
@@ -127,6 +139,7 @@ export const sqliteMigrations: Migration[] = [
     `,
   },
   { version: 5, name: "vendor call audit trail", sql: vendorCallsTable("INTEGER PRIMARY KEY AUTOINCREMENT") },
+  { version: 6, name: "vendor call subjects", sql: CREATE_SUBJECT },
 ];
 
 /** The same schema for PostgreSQL (the scale-out store). */
@@ -206,4 +219,5 @@ export const postgresMigrations: Migration[] = [
     `,
   },
   { version: 3, name: "vendor call audit trail", sql: vendorCallsTable("BIGSERIAL PRIMARY KEY") },
+  { version: 4, name: "vendor call subjects", sql: CREATE_SUBJECT },
 ];

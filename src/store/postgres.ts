@@ -31,6 +31,7 @@ import {
   type VendorCallRecord,
   type VendorGroupLink,
   type VendorLink,
+  type NewVendorLink,
   StoreUnavailableError,
 } from "./types";
 
@@ -227,7 +228,7 @@ export class PostgresStore implements Store {
     if (this.schema) await this.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
   }
 
-  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource> {
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, link?: NewVendorLink): Promise<StoredResource> {
     const now = new Date().toISOString();
     const name = nameOf(keys);
     try {
@@ -238,6 +239,7 @@ export class PostgresStore implements Store {
           [target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, keys.displayName?.toLowerCase() ?? null, doc, now],
         );
         if ("emails" in keys) await this.writeEmails(q, target, id, (keys as UserKeys).emails);
+        if (link) await this.writeLink(q, link);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
@@ -381,10 +383,14 @@ export class PostgresStore implements Store {
     return result;
   }
 
-  async recordLink(link: Parameters<Store["recordLink"]>[0]): Promise<VendorLink> {
+  async recordLink(link: NewVendorLink): Promise<VendorLink> {
+    return this.writeLink((text, values) => this.query(text, values), link);
+  }
+
+  private async writeLink(q: Query, link: NewVendorLink): Promise<VendorLink> {
     const createdAt = new Date().toISOString();
     const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
-    await this.query(
+    await q(
       `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (target, scim_id) DO UPDATE SET vendor = EXCLUDED.vendor, vendor_key = EXCLUDED.vendor_key, link = EXCLUDED.link,
          user_name = EXCLUDED.user_name, created_at = EXCLUDED.created_at, state = EXCLUDED.state, acknowledged = EXCLUDED.acknowledged, deleted_at = NULL`,
@@ -417,12 +423,30 @@ export class PostgresStore implements Store {
     return new Map((rows as LinkRow[]).map((r) => [r.scim_id, toLink(r)]));
   }
 
+  async linksHolding(targets: string[], vendorKey: string): Promise<VendorLink[]> {
+    const { rows } = await this.query("SELECT * FROM vendor_links WHERE target = ANY($1) AND vendor_key = $2 AND deleted_at IS NULL AND state <> 'removed'", [targets, vendorKey]);
+    return (rows as LinkRow[]).map(toLink);
+  }
+
+  async createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]> {
+    const where = `target = $1 AND operation = 'create' AND outcome IN ('success', 'deadline', 'transient')`;
+    const { rows } = nameHashes
+      ? await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} AND name_hash = ANY($2) ORDER BY seq DESC`, [target, nameHashes])
+      : await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} ORDER BY seq DESC`, [target]);
+    return (rows as VendorCallRow[]).map(toVendorCall);
+  }
+
+  async kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>> {
+    const { rows } = await this.query("SELECT id, kind FROM resources WHERE target = $1 AND id = ANY($2)", [target, [...new Set(ids)]]);
+    return new Map((rows as { id: string; kind: ResourceKind }[]).map((r) => [r.id, r.kind]));
+  }
+
   async allLinks(target: string): Promise<VendorLink[]> {
     return ((await this.query("SELECT * FROM vendor_links WHERE target = $1 ORDER BY created_at", [target])).rows as LinkRow[]).map(toLink);
   }
 
   async recordVendorCall(record: VendorCallRecord): Promise<void> {
-    await this.query(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, vendorCallValues(record));
+    await this.query(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, vendorCallValues(record));
   }
 
   async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {

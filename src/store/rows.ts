@@ -71,12 +71,14 @@ export interface VendorCallRow {
   vendor_request_id: string | null;
   attempts: number;
   ms: number;
+  name_hash: string | null;
+  vendor_key: string | null;
 }
 
-export const VENDOR_CALL_COLUMNS = "target, at, request_id, scim_id, operation, call, outcome, code, vendor_request_id, attempts, ms";
+export const VENDOR_CALL_COLUMNS = "target, at, request_id, scim_id, operation, call, outcome, code, vendor_request_id, attempts, ms, name_hash, vendor_key";
 
 export function vendorCallValues(r: VendorCallRecord): unknown[] {
-  return [r.target, r.at, r.requestId, r.scimId ?? null, r.operation, r.call, r.outcome, r.code ?? null, r.vendorRequestId ?? null, r.attempts, r.ms];
+  return [r.target, r.at, r.requestId, r.scimId ?? null, r.operation, r.call, r.outcome, r.code ?? null, r.vendorRequestId ?? null, r.attempts, r.ms, r.nameHash ?? null, r.vendorKey ?? null];
 }
 
 export function toVendorCall(row: VendorCallRow): VendorCallRecord {
@@ -92,5 +94,7 @@ export function toVendorCall(row: VendorCallRow): VendorCallRecord {
     ...(row.vendor_request_id ? { vendorRequestId: row.vendor_request_id } : {}),
     attempts: row.attempts,
     ms: row.ms,
+    ...(row.name_hash ? { nameHash: row.name_hash } : {}),
+    ...(row.vendor_key ? { vendorKey: row.vendor_key } : {}),
   };
 }

@@ -28,6 +28,7 @@ import {
   type VendorCallRecord,
   type VendorGroupLink,
   type VendorLink,
+  type NewVendorLink,
   StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
@@ -166,7 +167,7 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
-  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource> {
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, link?: NewVendorLink): Promise<StoredResource> {
     return this.attempt(() => {
       const now = new Date().toISOString();
       const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
@@ -179,6 +180,7 @@ export class SqliteStore implements Store {
             )
             .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
+          if (link) this.writeLink(link);
         })();
       } catch (error) {
         if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
@@ -322,19 +324,21 @@ export class SqliteStore implements Store {
     return result;
   }
 
-  async recordLink(link: Parameters<Store["recordLink"]>[0]): Promise<VendorLink> {
-    return this.attempt(() => {
-      const createdAt = new Date().toISOString();
-      const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
-      this.db
-        .prepare(
-          `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
-             user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
-        )
-        .run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
-      return full;
-    });
+  async recordLink(link: NewVendorLink): Promise<VendorLink> {
+    return this.attempt(() => this.writeLink(link));
+  }
+
+  private writeLink(link: NewVendorLink): VendorLink {
+    const createdAt = new Date().toISOString();
+    const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
+    this.db
+      .prepare(
+        `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
+           user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
+      )
+      .run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
+    return full;
   }
 
   async updateLink(target: string, scimId: string, change: Parameters<Store["updateLink"]>[2]): Promise<void> {
@@ -368,6 +372,34 @@ export class SqliteStore implements Store {
     });
   }
 
+  async linksHolding(targets: string[], vendorKey: string): Promise<VendorLink[]> {
+    return this.attempt(() => {
+      const stmt = this.db.prepare("SELECT * FROM vendor_links WHERE target = ? AND vendor_key = ? AND deleted_at IS NULL AND state <> 'removed'");
+      return targets.flatMap((target) => (stmt.all(target, vendorKey) as LinkRow[]).map(toLink));
+    });
+  }
+
+  async createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]> {
+    return this.attempt(() => {
+      const where = `target = ? AND operation = 'create' AND outcome IN ('success', 'deadline', 'transient')`;
+      if (!nameHashes) return (this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} ORDER BY seq DESC`).all(target) as VendorCallRow[]).map(toVendorCall);
+      const stmt = this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} AND name_hash = ? ORDER BY seq DESC`);
+      return nameHashes.flatMap((hash) => (stmt.all(target, hash) as VendorCallRow[]).map(toVendorCall));
+    });
+  }
+
+  async kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>> {
+    return this.attempt(() => {
+      const stmt = this.db.prepare("SELECT kind FROM resources WHERE target = ? AND id = ?");
+      const out = new Map<string, ResourceKind>();
+      for (const id of new Set(ids)) {
+        const row = stmt.get(target, id) as { kind: ResourceKind } | undefined;
+        if (row) out.set(id, row.kind);
+      }
+      return out;
+    });
+  }
+
   async allLinks(target: string): Promise<VendorLink[]> {
     return this.attempt(() => {
       return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
@@ -376,7 +408,7 @@ export class SqliteStore implements Store {
 
   async recordVendorCall(record: VendorCallRecord): Promise<void> {
     return this.attempt(() => {
-      this.db.prepare(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
+      this.db.prepare(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
     });
   }
 

@@ -79,6 +79,8 @@ export interface VendorLink {
   deletedAt?: string;
 }
 
+export type NewVendorLink = Omit<VendorLink, "createdAt" | "deletedAt" | "state" | "acknowledged"> & Partial<Pick<VendorLink, "state" | "acknowledged">>;
+
 /** A SCIM group's group at the vendor. */
 export interface VendorGroupLink {
   target: string;
@@ -106,6 +108,10 @@ export interface VendorCallRecord {
   /** Calls sent, retries included (0: the rate limiter held it until the deadline). */
   attempts: number;
   ms: number;
+  /** For a create: SHA-256 of the unique name it asked for (lower case), never the name itself. */
+  nameHash?: string;
+  /** For a create the vendor acknowledged: the key it answered with. */
+  vendorKey?: string;
 }
 
 export type VendorCallOutcome = "success" | "conflict" | "notFound" | "invalid" | "throttled" | "transient" | "auth" | "deadline";
@@ -153,7 +159,8 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>): Promise<StoredResource>;
+  /** Stores a new resource; with `link`, the user's vendor link in the same transaction (both or neither). */
+  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, link?: NewVendorLink): Promise<StoredResource>;
   /** Replaces the document; with `expectedVersion`, only if the stored version still equals it. */
   replace<K extends ResourceKind>(
     target: string,
@@ -174,10 +181,12 @@ export interface Store {
   removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource>;
   replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
   /** Vendor links: written when the vendor acknowledges a create or an adoption; never deleted. */
-  recordLink(link: Omit<VendorLink, "createdAt" | "deletedAt" | "state" | "acknowledged"> & Partial<Pick<VendorLink, "state" | "acknowledged">>): Promise<VendorLink>;
+  recordLink(link: NewVendorLink): Promise<VendorLink>;
   updateLink(target: string, scimId: string, change: Partial<Pick<VendorLink, "state" | "acknowledged" | "vendorKey" | "link">>): Promise<void>;
   markLinkDeleted(target: string, scimId: string): Promise<void>;
   linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>>;
+  /** The links of any of `targets` that hold this vendor key now (not deleted, vendor user not removed). */
+  linksHolding(targets: string[], vendorKey: string): Promise<VendorLink[]>;
   allLinks(target: string): Promise<VendorLink[]>;
 
   groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined>;
@@ -187,8 +196,13 @@ export interface Store {
   /** The audit trail of vendor calls: written once per call, read newest first, pruned by age. */
   recordVendorCall(record: VendorCallRecord): Promise<void>;
   vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]>;
+  /** Create calls that succeeded or may have (deadline, transient), for these name hashes or all: newest first. */
+  createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]>;
   /** Removes records older than `before` (ISO time); answers how many went. */
   pruneVendorCalls(before: string): Promise<number>;
+
+  /** Which of `ids` are resources of the target, and of which kind. */
+  kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>>;
 
   /** The groups each of `memberIds` belongs to directly. */
   groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
