@@ -65,7 +65,15 @@ async function serve(args: string[]): Promise<void> {
     for (const [name, token] of Object.entries(setup.tokens)) console.log(`  ${name.padEnd(31)} ${token}`);
     console.log(`Try: curl -H "Authorization: Bearer ${setup.tokens.demo}" ${bridge.scimBaseUrl}/Users`);
   }
-  const stop = () => void bridge.close().then(setup.close).then(() => process.exit(0));
+  // SIGTERM: stop intake at once, let work in flight finish (bounded), then exit.
+  const stop = () =>
+    void bridge
+      .close()
+      .then(setup.close)
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { Config } from "./config/schema";
 import { createApp } from "./http/app";
+import { Drain } from "./http/drain";
 import { sealSharedPrototypes } from "./http/harden";
 import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
@@ -19,6 +20,11 @@ export interface RunningBridge {
   close(): Promise<void>;
 }
 
+/** How long in-flight requests may run on at shutdown: the longest vendor deadline, plus a margin. */
+function graceMsOf(config: Config): number {
+  return Math.max(5_000, ...config.targets.map((t) => t.vendor?.deadlineMs ?? 0)) + 5_000;
+}
+
 export async function startBridge(
   config: Config,
   options: { log?: Logger; store?: Store; provisioners?: Map<string, Provisioner> } = {},
@@ -28,7 +34,8 @@ export async function startBridge(
   const store = options.store ?? (await openStore(config.store, log));
   const targets = options.provisioners ? undefined : buildProvisioners(config, store, log);
   const stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
-  const app = createApp({ config, store, log, provisioners: options.provisioners ?? targets?.provisioners });
+  const drain = new Drain();
+  const app = createApp({ config, store, log, drain, provisioners: options.provisioners ?? targets?.provisioners });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.server.port, config.server.host, () => resolve(s));
     s.once("error", reject);
@@ -44,9 +51,17 @@ export async function startBridge(
     scimBaseUrl: `${url}/scim/v2`,
     server,
     store,
+    /**
+     * Stops intake at once (new connections refused, requests on kept-alive ones answered 503 with
+     * Connection: close), lets requests in flight finish within the longest vendor deadline plus a margin,
+     * then closes every socket, the vendor connections and the store.
+     */
     async close() {
       stopRetention();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.close();
+      server.closeIdleConnections();
+      const unfinished = await drain.start(graceMsOf(config));
+      if (unfinished > 0) log.warn("shutdown: requests still running after the grace period were cut off", { unfinished });
       server.closeAllConnections();
       await targets?.close();
       if (!options.store) await store.close();

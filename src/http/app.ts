@@ -9,6 +9,7 @@ import { ScimError } from "../scim/errors";
 import { declareResources } from "../scim/handlers";
 import type { Store } from "../store/types";
 import { requireBearer, TokenDirectory } from "./auth";
+import { Drain } from "./drain";
 import { jsonBody } from "./body";
 import { discoveryRoutes } from "./discovery";
 import { notFound, scimErrorHandler } from "./errors";
@@ -22,6 +23,8 @@ export interface AppDeps {
   log: Logger;
   /** The provisioner of each target by name; targets not listed are store-only. */
   provisioners?: Map<string, Provisioner>;
+  /** Shutdown: requests are refused once it is active (startBridge drains before it closes). */
+  drain?: Drain;
 }
 
 function baseUrlOf(req: Request, config: Config): string {
@@ -29,17 +32,23 @@ function baseUrlOf(req: Request, config: Config): string {
   return `${origin}${SCIM_MOUNT}`;
 }
 
-export function createApp({ config, store, log, provisioners = new Map() }: AppDeps): express.Express {
+export function createApp({ config, store, log, provisioners = new Map(), drain = new Drain() }: AppDeps): express.Express {
   declareResources();
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.server.trustProxy);
   app.set("query parser", "simple");
   app.use(requestLog(log));
+  app.use(drain.middleware);
   app.use(healthRoutes(store));
 
   const limits = { maxResults: config.server.maxResults, defaultCount: config.server.defaultCount };
   const scim = express.Router();
+  // Every SCIM answer may carry personal data (or say whether a token is valid): never cached on the way.
+  scim.use((_req: Request, res: Response, next: NextFunction) => {
+    res.set("Cache-Control", "no-store");
+    next();
+  });
   scim.use(requireBearer(new TokenDirectory(config.targets)));
   scim.use(jsonBody(config.server.bodyLimit));
   scim.use((req: Request, res: Response, next: NextFunction) => {

@@ -39,12 +39,62 @@ function bearerOf(req: Request): string | undefined {
   return match?.[1];
 }
 
-/** Express middleware: sets res.locals.target, or answers 401 with a SCIM error and WWW-Authenticate. */
-export function requireBearer(directory: TokenDirectory) {
+/**
+ * Failed authentications per client address, as a token bucket: `burst` failures at once, then one every
+ * `refillMs`. Past that, a wrong or missing token is answered 429 at once (no hashing, no log line per
+ * attempt). A right token is always checked and always let in, so an IdP that shares an address with a
+ * noisy client is never locked out. Addresses are forgotten once their bucket is full again; the table is
+ * bounded, oldest first.
+ */
+export class FailedAuthLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly burst = 20,
+    private readonly refillMs = 3_000,
+    private readonly maxAddresses = 10_000,
+  ) {}
+
+  private level(address: string, now: number): number {
+    const bucket = this.buckets.get(address);
+    if (!bucket) return this.burst;
+    return Math.min(this.burst, bucket.tokens + (now - bucket.at) / this.refillMs);
+  }
+
+  /** Whether this address may fail again now. */
+  allows(address: string, now = Date.now()): boolean {
+    return this.level(address, now) >= 1;
+  }
+
+  /** Seconds until the address may fail again. */
+  retryAfter(address: string, now = Date.now()): number {
+    return Math.max(1, Math.ceil(((1 - this.level(address, now)) * this.refillMs) / 1000));
+  }
+
+  recordFailure(address: string, now = Date.now()): void {
+    const tokens = this.level(address, now) - 1;
+    this.buckets.delete(address);
+    this.buckets.set(address, { tokens, at: now });
+    if (this.buckets.size > this.maxAddresses) this.buckets.delete(this.buckets.keys().next().value!);
+  }
+}
+
+/** Express middleware: sets res.locals.target, or answers 401 (429 past the failure limit) with a SCIM error. */
+export function requireBearer(directory: TokenDirectory, limiter = new FailedAuthLimiter()) {
   return (req: Request, res: Response, next: NextFunction) => {
     const token = bearerOf(req);
     const target = token ? directory.resolve(token) : undefined;
+    const address = req.ip ?? "unknown";
+    if (!target && !limiter.allows(address)) {
+      res
+        .status(429)
+        .set("Retry-After", String(limiter.retryAfter(address)))
+        .type("application/scim+json")
+        .send(errorBody(429, undefined, "Too many failed authentications from this address; wait before trying again. A valid token is always accepted."));
+      return;
+    }
     if (!target) {
+      limiter.recordFailure(address);
       const detail = token
         ? "The bearer token is not valid for this bridge. Use the token minted for your target (scim-bridge token mint)."
         : "Authentication required: send 'Authorization: Bearer <token>' with the token minted for your target.";

@@ -60,21 +60,39 @@ export function parseFilter(text: string): Filter {
   } catch (error) {
     throw new ScimError(400, "invalidFilter", `The filter '${text.slice(0, 200)}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2): ${(error as Error).message}`);
   }
-  checkFilterPaths(filter);
+  finishFilter(filter);
   return filter;
 }
 
-/** Every attribute path a filter names, checked like any other attribute name (an explicit stack: no recursion depth). */
-function checkFilterPaths(filter: Filter): void {
+/**
+ * A comparison value is a JSON string (RFC 7644 §3.4.2.2): `"CORP\\alice"` means CORP\alice and `"\u0041"`
+ * means A. The parser undoes only `\"`; this undoes the rest. A value that is not valid JSON escaping (an IdP
+ * that sent a lone backslash) is kept as sent.
+ */
+function decodeJsonString(value: string): string {
+  if (!value.includes("\\")) return value;
+  try {
+    return JSON.parse(`"${value.replace(/"/g, '\\"')}"`) as string;
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * Every attribute path a filter names, checked like any other attribute name, and its string values
+ * decoded (an explicit stack: no recursion depth).
+ */
+function finishFilter(filter: Filter): void {
   const stack: Filter[] = [filter];
   while (stack.length > 0) {
     const f = stack.pop()!;
     if (f.op === "and" || f.op === "or") stack.push(...(f as { filters: Filter[] }).filters);
     else if (f.op === "not") stack.push((f as { filter: Filter }).filter);
     else {
-      const path = f as { attrPath: string; valFilter?: Filter };
+      const path = f as { attrPath: string; valFilter?: Filter; compValue?: unknown };
       checkAttributePath(path.attrPath, "The filter", "invalidFilter");
       if (path.valFilter) stack.push(path.valFilter);
+      if (typeof path.compValue === "string") path.compValue = decodeJsonString(path.compValue);
     }
   }
 }
