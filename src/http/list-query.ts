@@ -3,6 +3,7 @@ import type { ListRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
 import { indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
 import { checkAttributeList } from "../scim/input-limits";
+import { attributeInfo } from "../scim/schema";
 import { baseView } from "../scim/views";
 import type { ResourceKind, SortColumn } from "../store/types";
 
@@ -41,16 +42,32 @@ const SORT_COLUMNS = new Map<string, SortColumn>([
   ["meta.lastmodified", "lastModified"],
 ]);
 
+/** Each name of an attributes list must be one the resource type's schema has (a value filter narrows, it names nothing new). */
+function checkKnown(kind: ResourceKind, list: string, what: string): void {
+  for (const item of list.split(",")) {
+    const name = item.trim();
+    const open = name.indexOf("[");
+    const close = name.lastIndexOf("]");
+    const path = open < 0 ? name : name.slice(0, open) + (close > open ? name.slice(close + 1) : "");
+    if (!attributeInfo(kind, path))
+      throw new ScimError(400, "invalidValue", `${what} names '${name.slice(0, 100)}', which the ${kind} schema does not have (see /Schemas).`);
+  }
+}
+
 /** attributes, excludedAttributes and sortBy name attributes only; checked before anything builds objects from them. */
-export function checkProjection(params: Pick<ListParams, "attributes" | "excludedAttributes" | "sortBy">): void {
-  if (params.attributes !== undefined) checkAttributeList(params.attributes, "attributes");
-  if (params.excludedAttributes !== undefined) checkAttributeList(params.excludedAttributes, "excludedAttributes");
+export function checkProjection(kind: ResourceKind, params: Pick<ListParams, "attributes" | "excludedAttributes" | "sortBy">): void {
+  for (const what of ["attributes", "excludedAttributes"] as const) {
+    const list = params[what];
+    if (list === undefined) continue;
+    checkAttributeList(list, what);
+    checkKnown(kind, list, what);
+  }
   if (params.sortBy !== undefined) checkAttributeList(params.sortBy, "sortBy");
 }
 
 export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { maxResults: number; defaultCount: number }): ListRequest {
   // RFC 7644 §3.4.2.4: startIndex below 1 is 1; a negative count is 0; count is capped by maxResults.
-  checkProjection(params);
+  checkProjection(kind, params);
   const startIndex = Math.max(1, integer("startIndex", params.startIndex) ?? 1);
   const count = Math.min(limits.maxResults, Math.max(0, integer("count", params.count) ?? limits.defaultCount));
   const request: ListRequest = { startIndex, count };

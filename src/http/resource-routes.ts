@@ -31,11 +31,11 @@ function wrap(handler: Handler) {
 }
 
 /** attributes / excludedAttributes go to scimmy (it projects the output); the rest is handled here. */
-function projection(query: Record<string, unknown>): Json {
+function projection(kind: ResourceKind, query: Record<string, unknown>): Json {
   const out: Json = {};
   const attributes = param(query, "attributes");
   const excluded = param(query, "excludedAttributes");
-  checkProjection({ attributes, excludedAttributes: excluded });
+  checkProjection(kind, { attributes, excludedAttributes: excluded });
   if (attributes) out.attributes = attributes;
   if (excluded) out.excludedAttributes = excluded;
   return out;
@@ -159,7 +159,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     wrap(async (req, res) => {
       const ctx = scimContext(res);
       ctx.wantMembers = wantsMembers(listParamsOf(req.query as Json));
-      const resource = await current(ctx, String(req.params.id), projection(req.query as Json));
+      const resource = await current(ctx, String(req.params.id), projection(kind, req.query as Json));
       const version = (resource.meta as Json | undefined)?.version;
       const ifNoneMatch = req.get("if-none-match");
       if (ifNoneMatch && typeof version === "string" && ifNoneMatch.split(",").some((t) => t.trim() === version || t.trim() === "*")) {
@@ -180,7 +180,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
       const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
       const created = await exclusive(ctx, `name:${name}`, async () =>
-        absolutise(plain(await new Resource(projection(req.query as Json) as never).write(resource as never, ctx)), ctx, projection(req.query as Json)),
+        absolutise(plain(await new Resource(projection(kind, req.query as Json) as never).write(resource as never, ctx)), ctx, projection(kind, req.query as Json)),
       );
       const location = (created.meta as Json | undefined)?.location;
       if (typeof location === "string") res.location(location);
@@ -197,8 +197,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       ctx.password = password;
       ctx.wantMembers = true;
       readIfMatch(req, ctx);
-      const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(req.query as Json)).write(resource, ctx)));
-      sendResource(res, 200, absolutise(updated, ctx, projection(req.query as Json)));
+      const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(kind, req.query as Json)).write(resource, ctx)));
+      sendResource(res, 200, absolutise(updated, ctx, projection(kind, req.query as Json)));
     }),
   );
 
@@ -210,7 +210,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
       ctx.password = kind === "User" ? patchPassword(body) : undefined;
       readIfMatch(req, ctx);
-      const query = projection(req.query as Json);
+      const query = projection(kind, req.query as Json);
       // Writers wait for each other (exclusive); should a write still find the version changed since its
       // read (a writer that took no lock), a request without If-Match is read and applied again.
       const answer = await retryOnConcurrentChange(() => exclusive(ctx, id, async () => {

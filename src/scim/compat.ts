@@ -221,11 +221,16 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
   if (!operations) return message;
   const fixed = operations.map((raw: unknown, index: number) => {
     if (!isObject(raw)) throw new ScimError(400, "invalidSyntax", `Operation ${index + 1} of the PATCH is not an object with "op", "path" and "value".`);
+    if (typeof raw.op !== "string") throw new ScimError(400, "invalidSyntax", `Operation ${index + 1} of the PATCH needs "op": "add", "remove" or "replace".`);
     if (raw.path !== undefined && raw.path !== null && typeof raw.path !== "string")
       throw new ScimError(400, "invalidPath", `The path of PATCH operation ${index + 1} is an attribute path given as text.`);
     if (typeof raw.path === "string") checkPatchPath(raw.path);
+    const verb = raw.op.toLowerCase();
+    const pathless = typeof raw.path !== "string" || !raw.path.trim();
+    if ((verb === "add" || verb === "replace") && (raw.value === undefined || (pathless && !isObject(raw.value))))
+      throw new ScimError(400, "invalidValue", `Operation ${index + 1} of the PATCH (${verb}) needs a "value"${pathless ? ": without a path, an object of attributes and their new values" : ""}.`);
     const op: PatchOperation = {
-      op: typeof raw.op === "string" ? raw.op.toLowerCase() : (raw.op as string),
+      op: raw.op.toLowerCase(),
       ...(typeof raw.path === "string" && raw.path.trim() ? { path: canonicalPatchPath(kind, raw.path) } : {}),
     };
     if ("value" in raw) op.value = normaliseValue(kind, op.path, raw.value);
@@ -240,7 +245,7 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
 export function patchPassword(message: Json): string | undefined {
   const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : [];
   for (const op of operations as Json[]) {
-    if (!isObject(op) || !["add", "replace"].includes(String(op.op).toLowerCase())) continue;
+    if (!isObject(op) || typeof op.op !== "string" || !["add", "replace"].includes(op.op.toLowerCase())) continue;
     if (typeof op.path === "string" && op.path.trim().toLowerCase() === "password" && typeof op.value === "string") return op.value;
     if (op.path === undefined && isObject(op.value)) {
       const key = Object.keys(op.value).find((k) => k.toLowerCase() === "password");

@@ -52,13 +52,19 @@ export function storeUnavailable(reason: string): { status: number; detail: stri
 }
 
 /** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
+/** What a JavaScript exception says ("Cannot read properties of undefined …"): scimmy wraps some as SCIM errors. */
+const EXCEPTION_TEXT = /Cannot (read|set) propert|Cannot convert|Cannot destructure|is not a function|is not iterable|is not defined|is not a constructor|Maximum call stack|Invalid array length|\(reading '|\.(?:js|ts):\d+:\d+\)/;
+
 export function describeError(error: unknown): { status: number; scimType?: string; detail: string; retryAfter?: number; unexpected: boolean } {
   const e = error as { status?: unknown; scimType?: unknown; message?: unknown; type?: unknown; retryAfter?: number; code?: unknown };
   if (error instanceof SCIMMY.Types.Error && typeof e.status === "number") {
+    const message = String(e.message ?? "");
+    const leaks = !(error instanceof ScimError) && EXCEPTION_TEXT.test(message);
     return {
       status: e.status,
       scimType: typeof e.scimType === "string" ? e.scimType : undefined,
-      detail: String(e.message ?? ""),
+      // Never JavaScript exception text in an answer: the status and scimType still say what kind of fault it is.
+      detail: leaks ? `The request could not be applied: some part of it is not valid SCIM here${typeof e.scimType === "string" ? ` (${e.scimType})` : ""}.` : message,
       retryAfter: e.retryAfter,
       unexpected: e.status >= 500 && !(error instanceof ScimError),
     };

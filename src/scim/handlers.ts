@@ -33,7 +33,7 @@ export function documentOf(instance: unknown): ScimDocument {
 }
 
 export function userKeys(doc: ScimDocument): UserKeys {
-  const emails = Array.isArray(doc.emails) ? (doc.emails as { value?: unknown }[]) : [];
+  const emails = Array.isArray(doc.emails) ? (doc.emails as unknown[]).filter((e): e is { value?: unknown } => !!e && typeof e === "object") : [];
   return {
     userName: String(doc.userName),
     externalId: typeof doc.externalId === "string" ? doc.externalId : undefined,
