@@ -183,3 +183,17 @@ describe("existingUsers: reject", () => {
       await bridge.as("t").post("/Users", user("stranger@example.com")).expect(409);
     }));
 });
+
+describe("If-Match", () => {
+  it("a stale version is refused before the vendor is called: DELETE and PUT answer 412 and the vendor user is untouched", () =>
+    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: true }], async (bridge, sandbox) => {
+      const created = (await bridge.as("t").post("/Users", user("etag@example.com")).expect(201)).body;
+      const key = created[VENDOR_LINK].vendorUserId as string;
+      await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Now" })).expect(200);
+      const calls = sandbox.calls.length;
+      await bridge.as("t").delete(`/Users/${created.id}`).set("If-Match", created.meta.version).expect(412);
+      await bridge.as("t").put(`/Users/${created.id}`, user("etag@example.com", { active: false })).set("If-Match", created.meta.version).expect(412);
+      expect(sandbox.calls.length).toBe(calls);
+      expect(sandbox.users.get(key)!.UserStatus).toBe("Enabled");
+    }));
+});

@@ -63,6 +63,11 @@ function notFound(kind: ResourceKind, id: string): ScimError {
   return new ScimError(404, null, `${kind} ${id} not found.`);
 }
 
+/** If-Match is checked before the vendor is called: a stale version must not change the vendor and then answer 412. */
+function requireVersion(before: StoredResource, ctx: ScimContext): void {
+  if (ctx.expectedVersion !== undefined && before.version !== ctx.expectedVersion) throw new VersionMismatchError(before.version);
+}
+
 async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
   const list = ctx.list ?? { startIndex: 1, count: 100 };
   const page = await ctx.store.list(ctx.target.name, kind, {
@@ -108,6 +113,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
     if (resource.id) {
       const before = await ctx.store.get(ctx.target.name, "User", resource.id);
       if (!before) throw notFound("User", resource.id);
+      requireVersion(before, ctx);
       await ctx.provisioner.apply({ op: "replace", kind: "User", id: resource.id, before, after: doc }, change);
       stored = await ctx.store.replace(ctx.target.name, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
     } else {
@@ -184,6 +190,7 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
     if (id) {
       const before = await ctx.store.get(ctx.target.name, "Group", id);
       if (!before) throw notFound("Group", id);
+      requireVersion(before, ctx);
       await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, change);
       await ctx.store.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
     } else {
@@ -204,6 +211,7 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
   try {
     const before = await ctx.store.get(ctx.target.name, kind, id);
     if (!before) throw notFound(kind, id);
+    requireVersion(before, ctx);
     await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.requestId });
     await ctx.store.remove(ctx.target.name, kind, id, ctx.expectedVersion);
   } catch (error) {
