@@ -31,8 +31,12 @@ export const VendorConnectionSchema = z
     region: z.string().optional(),
     version: z.string().optional(),
     signature: z.enum(["v2", "v3"]).optional(),
-    /** Connect here instead of the vendor host (private link, proxy, test double); requests stay signed for the host. */
-    connectTo: z.url().optional(),
+    /**
+     * Connect here instead of the vendor host (private link, proxy, test double); requests stay signed for
+     * the host. A URL applies to the target's own host; a map gives one per host (`ram.aliyuncs.com: …`),
+     * and a host it does not name (another product an operation calls) is reached directly.
+     */
+    connectTo: z.union([z.url(), z.record(z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "a host name"), z.url())]).optional(),
     /** Plain http to connectTo is refused unless this is true. */
     allowInsecureHttp: z.boolean().default(false),
     /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */

@@ -22,9 +22,18 @@ function unflatten(flat: Record<string, string>): Json {
   return out;
 }
 
+/** RAM (2015-05-01) is another product on another host: its calls reach only the sandbox's "ram" endpoint. */
+export const RAM_HOST = "ram.aliyuncs.com";
+
 export class AliyunCccSandbox extends VendorSandbox {
   readonly host: string;
   private readonly nonces = new Set<string>();
+  protected override readonly otherHosts = ["ram"];
+
+  /** CCC's host and RAM's, each to its own port. */
+  override connectTo(): Record<string, string> {
+    return { [this.host]: this.urls.main!, [RAM_HOST]: this.urls.ram! };
+  }
 
   constructor(
     private readonly secret: AliyunSecret,
@@ -144,8 +153,10 @@ export class AliyunCccSandbox extends VendorSandbox {
     const flat = header(req.headers, "authorization").startsWith("ACS3-") ? this.verifyV3(req) : this.verifyV2(req);
     const action = flat.Action ?? header(req.headers, "x-acs-action");
     const version = flat.Version ?? header(req.headers, "x-acs-version");
-    // RAM (2015-05-01) shares the credentials and the signature; its actions are routed by version.
-    const table = version === "2017-07-05" ? this.actions : version === "2015-05-01" ? this.ram : undefined;
+    // Each host serves its own product and version: a RAM call that reaches the CCC host is refused, as the
+    // CCC gateway refuses a version it does not serve. RAM shares the credentials and the signature.
+    const ram = req.endpoint === "ram";
+    const table = !ram && version === "2017-07-05" ? this.actions : ram && version === "2015-05-01" ? this.ram : undefined;
     if (!table) throw new VendorError(400, "InvalidVersion", "Specified parameter Version is not valid.");
     const handler = table[action];
     if (!handler) throw new VendorError(404, "InvalidAction.NotFound", `Specified api ${action} is not found.`);

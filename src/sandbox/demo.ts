@@ -43,8 +43,8 @@ export async function startDemoVendors(): Promise<DemoVendors> {
   ];
   const vendors: Record<string, Record<string, unknown>> = {};
   for (const [name, sandbox, config] of sandboxes) {
-    const url = await sandbox.listen();
-    vendors[name] = { mapping: `mappings/${name}.yaml`, connectTo: url, allowInsecureHttp: true, phoneRegion: "CN", ...config };
+    await sandbox.listen();
+    vendors[name] = { mapping: `mappings/${name}.yaml`, connectTo: sandbox.connectTo(), allowInsecureHttp: true, phoneRegion: "CN", ...config };
   }
   return {
     vendors,

@@ -10,6 +10,8 @@ import type { AddressInfo } from "node:net";
 export type Json = Record<string, unknown>;
 
 export interface SandboxRequest {
+  /** Which of the sandbox's hosts received it: "main", or one of `otherHosts` (a second product, like RAM beside CCC). */
+  endpoint?: string;
   method: string;
   path: string;
   query: URLSearchParams;
@@ -68,7 +70,11 @@ export abstract class VendorSandbox {
   /** The vendor's groups (CIC, Volcengine), user groups (CIAM), skill groups (CCC) or skill queues (Huawei). */
   readonly groups = new Map<string, SandboxGroup>();
   private readonly faults: Fault[] = [];
-  private server?: Server;
+  private readonly servers: Server[] = [];
+  /** Where each of the sandbox's hosts listens, once listening: "main" and each of `otherHosts`. */
+  readonly urls: Record<string, string> = {};
+  /** Further products this vendor's calls go to, each on a port (a host) of its own. */
+  protected readonly otherHosts: string[] = [];
 
   /** The vendor host requests must be signed for. */
   abstract readonly host: string;
@@ -134,31 +140,52 @@ export abstract class VendorSandbox {
     }
   }
 
+  /** The sandboxes listening in this process, by main URL (so a test fixture holding only the URL finds the rest). */
+  private static readonly listening = new Map<string, VendorSandbox>();
+
+  /** A target's vendor `connectTo` for the sandbox listening at `url` (its main URL, or a map when it has more hosts). */
+  static connectToFor(url: string): string | Record<string, string> {
+    return VendorSandbox.listening.get(url)?.connectTo() ?? url;
+  }
+
+  /** The vendor `connectTo` for this sandbox: its URL, or one URL per host where it serves several products. */
+  connectTo(): string | Record<string, string> {
+    return this.urls.main!;
+  }
+
+  /** Starts the sandbox's hosts on ports the OS picks; answers the main host's URL (the others are in `urls`). */
   async listen(): Promise<string> {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (c: Buffer) => chunks.push(c));
-      request.on("end", () => {
-        const url = new URL(request.url ?? "/", "http://sandbox");
-        this.handle({ method: request.method ?? "GET", path: url.pathname, query: url.searchParams, headers: request.headers, body: Buffer.concat(chunks).toString("utf8") })
-          .then((answer) => {
-            response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
-            response.end(JSON.stringify(answer.body));
-          })
-          .catch((error: unknown) => {
-            response.writeHead(500, { "content-type": "application/json" });
-            response.end(JSON.stringify({ sandboxError: String(error) }));
-          });
+    for (const endpoint of ["main", ...this.otherHosts]) {
+      const server = createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on("data", (c: Buffer) => chunks.push(c));
+        request.on("end", () => {
+          const url = new URL(request.url ?? "/", "http://sandbox");
+          this.handle({ endpoint, method: request.method ?? "GET", path: url.pathname, query: url.searchParams, headers: request.headers, body: Buffer.concat(chunks).toString("utf8") })
+            .then((answer) => {
+              response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+              response.end(JSON.stringify(answer.body));
+            })
+            .catch((error: unknown) => {
+              response.writeHead(500, { "content-type": "application/json" });
+              response.end(JSON.stringify({ sandboxError: String(error) }));
+            });
+        });
       });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      this.servers.push(server);
+      this.urls[endpoint] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+    VendorSandbox.listening.set(this.urls.main!, this);
+    return this.urls.main!;
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    if (this.urls.main) VendorSandbox.listening.delete(this.urls.main);
+    for (const server of this.servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 }
 

@@ -38,9 +38,10 @@ export function credentialsOf(vendor: string, connection: VendorConnection, env:
 
 export function endpointOf(mapping: CompiledMapping, connection: VendorConnection): Endpoint {
   const api = mapping.file.api;
+  const host = connection.host ?? api.host;
   return {
-    host: connection.host ?? api.host,
-    connectTo: connection.connectTo,
+    host,
+    connectTo: typeof connection.connectTo === "string" ? { [host]: connection.connectTo } : (connection.connectTo ?? {}),
     allowInsecureHttp: connection.allowInsecureHttp,
     region: connection.region ?? api.region,
     version: connection.version ?? api.version,

@@ -1,6 +1,6 @@
 /**
- * All outbound HTTP, through undici: one pooled dispatcher per target endpoint, with connect, header and
- * body timeouts. `connectTo` sends the request to another address while TLS (SNI) and Host stay the vendor's.
+ * All outbound HTTP, through undici: one pooled dispatcher per vendor host, with connect, header and body
+ * timeouts. `connectTo` sends a host's requests to another address while TLS (SNI) and Host stay the vendor's.
  */
 import { Agent, request } from "undici";
 import type { SignedRequest } from "./signing/crypto";
@@ -13,30 +13,40 @@ export interface RawAnswer {
 }
 
 export class Transport {
-  private readonly agent: Agent;
-  private readonly origin: string;
+  /** One pooled dispatcher per host: an operation of another product (RAM beside CCC) goes to its own host. */
+  private readonly agents = new Map<string, { origin: string; agent: Agent }>();
 
-  constructor(endpoint: Endpoint) {
-    const origin = endpoint.connectTo ?? `https://${endpoint.host}`;
-    if (origin.startsWith("http://") && !endpoint.allowInsecureHttp)
-      throw new Error(`plain http to ${origin} needs allowInsecureHttp: true in the target's vendor config`);
-    this.origin = origin.replace(/\/$/, "");
-    this.agent = new Agent({
-      connectTimeout: endpoint.timeouts.connectMs,
-      headersTimeout: endpoint.timeouts.headersMs,
-      bodyTimeout: endpoint.timeouts.bodyMs,
-      keepAliveTimeout: 30_000,
-      connections: 32,
-      connect: { servername: endpoint.host },
-    });
+  constructor(private readonly endpoint: Endpoint) {
+    for (const [host, origin] of Object.entries(endpoint.connectTo))
+      if (origin.startsWith("http://") && !endpoint.allowInsecureHttp)
+        throw new Error(`plain http to ${origin} (for ${host}) needs allowInsecureHttp: true in the target's vendor config`);
+  }
+
+  private route(host: string): { origin: string; agent: Agent } {
+    let route = this.agents.get(host);
+    if (!route) {
+      const origin = (this.endpoint.connectTo[host] ?? `https://${host}`).replace(/\/$/, "");
+      const { timeouts } = this.endpoint;
+      const agent = new Agent({
+        connectTimeout: timeouts.connectMs,
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.bodyMs,
+        keepAliveTimeout: 30_000,
+        connections: 32,
+        connect: { servername: host.replace(/:\d+$/, "") },
+      });
+      this.agents.set(host, (route = { origin, agent }));
+    }
+    return route;
   }
 
   async send(req: SignedRequest, signal?: AbortSignal): Promise<RawAnswer> {
-    const response = await request(`${this.origin}${req.path}`, {
+    const { origin, agent } = this.route(req.host);
+    const response = await request(`${origin}${req.path}`, {
       method: req.method,
       headers: { ...req.headers, host: req.host },
       body: req.body,
-      dispatcher: this.agent,
+      dispatcher: agent,
       signal,
     });
     const text = await response.body.text();
@@ -44,7 +54,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.agents.values()].map(({ agent }) => agent.close()));
   }
 }
 

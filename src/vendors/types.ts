@@ -35,8 +35,8 @@ export interface VendorConnector {
 export interface Endpoint {
   /** The vendor host requests are signed for and carry as Host. */
   host: string;
-  /** Where to connect instead (private link, proxy, test double); the request stays signed for `host`. */
-  connectTo?: string;
+  /** Where to connect instead, per host (private link, proxy, test double); each request stays signed for its host. */
+  connectTo: Record<string, string>;
   allowInsecureHttp: boolean;
   region?: string;
   version: string;

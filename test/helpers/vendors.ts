@@ -1,7 +1,7 @@
 /** The five seed vendors as test fixtures: a strict sandbox, the target's vendor config, and what to expect. */
 import { AliyunCccSandbox } from "../../src/sandbox/aliyun-ccc";
 import { HuaweiAiccSandbox } from "../../src/sandbox/huawei-aicc";
-import type { Json, SandboxUser, VendorSandbox } from "../../src/sandbox/sandbox";
+import { VendorSandbox, type Json, type SandboxUser } from "../../src/sandbox/sandbox";
 import { CiamSandbox, CicSandbox } from "../../src/sandbox/tencent";
 import { VolcengineSandbox } from "../../src/sandbox/volcengine";
 
@@ -35,7 +35,8 @@ export interface VendorFixture {
   groups: { model: "membership" } | { model: "userAttribute"; seed: { id: string; name: string } };
 }
 
-const local = (url: string) => ({ connectTo: url, allowInsecureHttp: true, phoneRegion: "CN", deadlineMs: 2000 });
+/** The sandbox at `url` as the target reaches it: every host it serves (CCC and RAM are two), plain http, CN phones. */
+const local = (url: string) => ({ connectTo: VendorSandbox.connectToFor(url), allowInsecureHttp: true, phoneRegion: "CN", deadlineMs: 2000 });
 
 export const VENDORS: VendorFixture[] = [
   {
