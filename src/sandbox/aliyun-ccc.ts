@@ -128,14 +128,19 @@ export class AliyunCccSandbox extends VendorSandbox {
         TotalCount: all.length,
         PageNumber: number,
         PageSize: size,
-        List: all.slice((number - 1) * size, number * size).map((u) => ({
-          UserId: u.id,
-          RamId: `ram-${u.id.slice(0, 8)}`,
-          InstanceId: this.instanceId,
-          Primary: false,
-          Detail: { LoginName: u.LoginName, DisplayName: u.DisplayName, Phone: u.Phone, Email: u.Email },
-          Roles: (u.RoleId as string[]).map((r) => ({ RoleId: r })),
-        })),
+        // Alibaba's RPC JSON wraps each repeated element in an object named after it (the SDK model's
+        // `List: { User: [...] }`, `Roles: { Role: [...] }`); the bare-array `List[]` is only the XML view.
+        List: {
+          User: all.slice((number - 1) * size, number * size).map((u) => ({
+            UserId: u.id,
+            RamId: `ram-${u.id.slice(0, 8)}`,
+            InstanceId: this.instanceId,
+            Primary: false,
+            Detail: { LoginName: u.LoginName, DisplayName: u.DisplayName, Phone: u.Phone, Email: u.Email },
+            Roles: { Role: (u.RoleId as string[]).map((r) => ({ RoleId: r })) },
+            SkillLevels: { SkillLevel: ((u.SkillGroupId as string[] | undefined) ?? []).map((id, i) => ({ Skill: { SkillGroupId: id }, Level: Number((u.SkillLevel as string[])[i]) })) },
+          })),
+        },
       },
     };
   }
