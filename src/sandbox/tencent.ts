@@ -148,7 +148,9 @@ export class CiamSandbox extends TencentSandbox {
       const page = (p.Pageable as { PageSize?: number; PageNumber?: number } | undefined) ?? {};
       const size = page.PageSize ?? 20;
       const start = ((page.PageNumber ?? 1) - 1) * size;
-      return { Content: all.slice(start, start + size).map((u) => this.view(u)), Total: all.length, Pageable: { PageSize: size, PageNumber: page.PageNumber ?? 1 } };
+      // The SDK model's ListUserRequest.Original: "true: unmasked values; false (the default): masked".
+      const original = p.Original === true;
+      return { Content: all.slice(start, start + size).map((u) => (original ? this.view(u) : masked(this.view(u)))), Total: all.length, Pageable: { PageSize: size, PageNumber: page.PageNumber ?? 1 } };
     },
   };
 
@@ -166,6 +168,14 @@ export class CiamSandbox extends TencentSandbox {
     const { id, ...rest } = u;
     return { ...rest, UserId: id, UserStoreId: this.userStoreId };
   }
+}
+
+/** How CIAM shows personal values unless `Original` is true: "a***@example.com", "+86-138****8000". */
+function masked(user: Json): Json {
+  const out = { ...user };
+  if (typeof out.Email === "string") out.Email = out.Email.replace(/^(.)[^@]*/, "$1***");
+  if (typeof out.PhoneNumber === "string") out.PhoneNumber = out.PhoneNumber.replace(/^(.*-\d{3})\d{4}/, "$1****");
+  return out;
 }
 
 /** Tencent Cloud Organization / Identity Center 2021-03-31 (seed 004). */
