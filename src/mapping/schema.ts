@@ -138,6 +138,12 @@ const ErrorClasses = z
     throttled: z.array(z.string()).default([]),
     transient: z.array(z.string()).default([]),
     auth: z.array(z.string()).default([]),
+    /**
+     * What an HTTP status means at this vendor when no code above matched, where it differs from the usual
+     * reading (5xx transient, 404 not found …): Huawei documents 500 as "business failure, check the
+     * parameters", a permanent refusal.
+     */
+    statuses: z.record(z.string().regex(/^[1-5]\d\d$/, "an HTTP status such as 500"), z.enum(["conflict", "notFound", "invalid", "throttled", "transient", "auth"])).default({}),
   })
   .strict();
 

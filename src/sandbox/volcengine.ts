@@ -50,6 +50,13 @@ export class VolcengineSandbox extends VendorSandbox {
     },
     ResetPassword: (p) => {
       const user = this.userOf(p.UserId);
+      // The Go SDK model (ResetPasswordInput) marks both flags required, as booleans.
+      for (const flag of ["GenerateRandomPassword", "PasswordResetRequired"])
+        if (typeof p[flag] !== "boolean") throw new VendorError(400, "InvalidParam", `The parameter ${flag} is invalid`);
+      if (p.GenerateRandomPassword === true) {
+        user.PasswordSetAt = Date.now();
+        return { Password: "generated-by-volcengine" };
+      }
       if (typeof p.Password !== "string" || p.Password.length < 8) throw new VendorError(400, "InvalidParam", "The parameter Password is invalid");
       user.PasswordSetAt = Date.now();
       return {};

@@ -19,6 +19,11 @@ export function classByCode(errors: MappingFile["errors"], code: string, message
   return ERROR_CLASSES.find((c) => errors[c].some((entry) => matches(entry, code, message)));
 }
 
+/** The vendor's own reading of an HTTP status (the mapping's `errors.statuses`), else the usual one. */
+function classOfStatus(errors: MappingFile["errors"], status: number): ErrorClass {
+  return errors.statuses[String(status)] ?? classByStatus(status);
+}
+
 export function classByStatus(status: number): ErrorClass {
   if (status === 401 || status === 403) return "auth";
   if (status === 404) return "notFound";
@@ -32,7 +37,7 @@ export function classify(errors: MappingFile["errors"], raw: RawAnswer, parsed: 
   if (parsed.ok && raw.status < 400) return { kind: "success", result: parsed.result, status: raw.status, requestId: parsed.requestId };
   const code = parsed.code ?? `HTTP ${raw.status}`;
   const message = parsed.message ?? raw.text.slice(0, 300);
-  const kind = classByCode(errors, code, message) ?? classByStatus(raw.status >= 400 ? raw.status : 400);
+  const kind = classByCode(errors, code, message) ?? classOfStatus(errors, raw.status >= 400 ? raw.status : 400);
   return { kind, code, message, status: raw.status, requestId: parsed.requestId, retryAfter: retryAfterSeconds(raw.headers["retry-after"]) };
 }
 
