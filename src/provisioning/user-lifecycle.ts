@@ -2,13 +2,23 @@
  * A user's life at the vendor: created (or adopted) on POST, its status changed first and never blocked,
  * renames, profile diffs against what the vendor last acknowledged, passwords, and removal on DELETE.
  */
-import { ScimError } from "../scim/errors";
+import { ScimError, type ScimType } from "../scim/errors";
 import type { NewVendorLink, ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { BuiltCall } from "../mapping/compile";
 import type { ChangeContext, CommitLink, ProvisioningOutcome } from "./provisioner";
 import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
+
+/**
+ * An update found no vendor user: it was deleted outside the bridge. A user change handles it (marks the
+ * link removed, creates the user again); anywhere else it is this 400, which says what happened.
+ */
+class VendorUserLost extends ScimError {
+  constructor() {
+    super(400, "invalidValue", "The vendor no longer has this user (it was deleted outside the bridge); the next change of the user creates it again, and reconcile reports it.");
+  }
+}
 
 /** A vendor user just created or adopted, and the create call that made or found it. */
 interface MadeUser {
@@ -154,10 +164,30 @@ export class UserLifecycle {
     }
   }
 
+  /**
+   * A vendor that refuses a step of a deprovisioning (the RAM login removal before RemoveUsers, say) leaves
+   * the leaver with access: that is never the IdP's 400 (Okta would not retry it) but a 502 it retries,
+   * logged as an error for an operator.
+   */
+  private async deprovisioning(what: string, link: VendorLink, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (!(error instanceof ScimError) || error.status >= 500) throw error;
+      this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", { target: this.calls.deps.target, scimId: link.scimId, vendorKey: link.vendorKey, what, detail: error.message });
+      throw new ScimError(502, null, `${this.calls.vendor} refused to ${what} the user, so they may still have access: ${error.message} The request failed and can be retried; an administrator should look at the target.`);
+    }
+  }
+
   /** Deactivation: the vendor's status call, or the vendor user removed, as the mapping's policy says. */
   async deactivate(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
     if (policy === "none" || link.state !== "active") return;
+    await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, context, signal));
+    this.calls.deps.log.info("vendor user deactivated", { target: this.calls.deps.target, scimId: link.scimId, vendor: this.calls.vendor, vendorKey: link.vendorKey, policy });
+  }
+
+  private async deactivateAtVendor(policy: "disable" | "delete", link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
     if (policy === "disable") {
       // A vendor user already gone cannot sign in: the leaver is off, and a reactivation creates it again.
       const { outcome } = await this.calls.run("disable", link, user, context, signal, ["notFound"]);
@@ -165,7 +195,6 @@ export class UserLifecycle {
     } else {
       await this.removeVendorUser(link, user, context, signal);
     }
-    this.calls.deps.log.info("vendor user deactivated", { target: this.calls.deps.target, scimId: link.scimId, vendor: this.calls.vendor, vendorKey: link.vendorKey, policy });
   }
 
   /** Before-delete follow-ups, then the delete; "not found" at the vendor counts as done. */
@@ -210,10 +239,32 @@ export class UserLifecycle {
     try {
       link = await this.renamed(link, before, after, context, signal);
       await this.updateProfile(link, after, context, signal);
-      if (context.password && this.calls.deps.mapping.has("password")) await this.calls.run("password", link, after, context, signal);
+      if (context.password && this.calls.deps.mapping.has("password")) {
+        const { outcome } = await this.calls.run("password", link, after, context, signal, ["notFound"]);
+        if (outcome.kind === "notFound") throw new VendorUserLost();
+      }
     } catch (error) {
+      if (error instanceof VendorUserLost) return this.lost(link, after, isActive, context, signal);
       if (!deactivating) throw error;
       this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", { target: this.calls.deps.target, scimId: id, detail: (error as Error).message });
+    }
+  }
+
+  /**
+   * The vendor answered "no such user" to an update: it was deleted outside the bridge. The link is marked
+   * removed (reconcile and the trail show it), and an active user is created again from its SCIM state —
+   * what the IdP asked for — rather than failing every later update with the same 400.
+   */
+  private async lost(link: VendorLink, user: ScimDocument, active: boolean, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const { deps } = this.calls;
+    await deps.store.updateLink(deps.target, link.scimId, { state: "removed" });
+    deps.log.warn("vendor user deleted outside the bridge; link marked removed", { target: deps.target, scimId: link.scimId, vendorKey: link.vendorKey, recreate: active });
+    if (!active) return;
+    try {
+      await this.reactivate({ ...link, state: "removed" }, link.scimId, user, context, signal);
+    } catch (error) {
+      if (!(error instanceof ScimError)) throw error;
+      throw new ScimError(error.status, (error.scimType as ScimType | undefined) ?? null, `${this.calls.vendor} no longer has this user (deleted outside the bridge), and creating it again failed: ${error.message}`, error.retryAfter);
     }
   }
 
@@ -253,6 +304,7 @@ export class UserLifecycle {
         ? call
         : { ...call, params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared } };
     const outcome = await this.calls.call(sent, signal, context, link.scimId);
+    if (outcome.kind === "notFound") throw new VendorUserLost();
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
   }
@@ -260,7 +312,7 @@ export class UserLifecycle {
   /** A SCIM DELETE: the vendor user goes too (not found counts as done); the link record stays. */
   async deleted(id: string, context: ChangeContext, signal: AbortSignal): Promise<void> {
     const link = await this.linkOf(id);
-    if (link && link.state !== "removed") await this.removeVendorUser(link, {}, context, signal);
+    if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, {}, context, signal));
     if (link) await this.calls.deps.store.markLinkDeleted(this.calls.deps.target, id);
   }
 

@@ -177,9 +177,11 @@ export class VendorCalls {
   /** A vendor refusal as the SCIM error the IdP should see. */
   refusal(outcome: Exclude<VendorOutcome, { kind: "success" }>): ScimError {
     switch (outcome.kind) {
+      case "conflict":
+        // A value another vendor user holds (an email, a phone): the same uniqueness fault as on create.
+        return new ScimError(409, "uniqueness", `${this.vendor} refused the user: a value it must keep unique is taken by another of its users (${vendorDetail(outcome)}).`);
       case "invalid":
       case "notFound":
-      case "conflict":
         return new ScimError(400, "invalidValue", `${this.vendor} refused the user: ${vendorDetail(outcome)}.`);
       case "throttled":
         return new ScimError(429, null, `${this.vendor} is rate-limiting this bridge (${vendorDetail(outcome)}); retry later.`, outcome.retryAfter ?? 30);
