@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { configFrom } from "../src/config/load";
 import request from "supertest";
 import { createApp } from "../src/http/app";
-import { hashToken } from "../src/http/auth";
+import { clientKeyOf, hashToken } from "../src/http/auth";
 import { Drain } from "../src/http/drain";
 import { createLogger } from "../src/log";
 import { startBridge } from "../src/main";
@@ -36,6 +36,12 @@ describe("requests", () => {
     await bridge.as("acme").get("/Users").expect(200);
     expect((await bridge.raw().get("/scim/v2/Users")).status).toBe(429); // no token at all counts as a failure too
     await bridge.as("acme").get("/Users").expect(200);
+  });
+
+  it("counts an IPv6 client by its /64, so rotating addresses inside it gives no fresh budget", () => {
+    expect(clientKeyOf("2001:db8:1:2::1")).toBe(clientKeyOf("2001:0db8:0001:0002:ffff:1:2:3"));
+    expect(clientKeyOf("2001:db8:1:2::1")).not.toBe(clientKeyOf("2001:db8:1:3::1"));
+    expect(clientKeyOf("::ffff:10.1.2.3")).toBe("10.1.2.3");
   });
 
   it("SCIM answers, errors included, are never cached", async () => {

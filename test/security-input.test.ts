@@ -46,6 +46,15 @@ describe("names that reach Object.prototype are refused at every entry point", (
     ["PATCH path filter", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: `emails[${forbiddenPart(n)} eq "x"].value`, value: "1" }))],
     ["PATCH path-less value key", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", value: { [`name.${n}`]: "1" } }))],
     ["PATCH group path", (n) => bridge.as("acme").patch(`/Groups/${groupId}`, patchOp({ op: "add", path: n, value: [{ value: userId }] }))],
+    ["a resource id in the URL", (n) => bridge.as("acme").get(`/Users/${encodeURIComponent(`x" or ${n} eq "y`)}`)],
+    ["a resource id in a DELETE URL", (n) => bridge.as("acme").delete(`/Groups/${encodeURIComponent(`x" or ${n} pr`)}`)],
+    ["an attribute hidden behind an escaped quote", (n) => bridge.as("acme").get(`/Users?attributes=${encodeURIComponent(`emails[value eq "a\\" and ${n} eq "b"]`)}`)],
+    ["a PATCH remove path hidden behind an escaped quote", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path: `emails[value eq "a\\" and ${n} eq "b"]` }))],
+    ["a path-less value key with a filter", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", value: { [`emails[value eq "a\\" and ${n} eq "b"]`]: "x" } }))],
+    ["GET /Schemas?attributes", (n) => bridge.as("acme").get(`/Schemas?attributes=${encodeURIComponent(n)}`)],
+    ["GET /ResourceTypes?excludedAttributes", (n) => bridge.as("acme").get(`/ResourceTypes?excludedAttributes=${encodeURIComponent(n)}`)],
+    ["GET /ServiceProviderConfig?attributes", (n) => bridge.as("acme").get(`/ServiceProviderConfig?attributes=${encodeURIComponent(n)}`)],
+    ["GET /ResourceTypes/{id}", (n) => bridge.as("acme").get(`/ResourceTypes/${encodeURIComponent(`User" or ${n} pr`)}`)],
   ];
   describe.each(entries)("%s", (_entry, send) => {
     it.each(names)("%s: 400, nothing shared changes", async (name) => {
@@ -117,6 +126,22 @@ describe("no input costs more than linear time", () => {
     }
   });
 
+  it("backslash and newline runs (exponential in scimmy's and the filter parser's lexers) are refused at once", async () => {
+    const started = performance.now();
+    const slashes = "\\".repeat(60);
+    for (const res of [
+      await bridge.as("acme").get(`/Users?attributes=${encodeURIComponent(`emails[value eq "${slashes}]`)}`),
+      await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path: `emails[value eq "${slashes}]` })),
+      await bridge.as("acme").get(`/Schemas?attributes=${encodeURIComponent(`emails[value eq "${slashes}]`)}`),
+      await bridge.as("acme").get(`/Users/${encodeURIComponent(`x" or emails[value eq "${slashes}] eq "y`)}`),
+      await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`userName eq "${"\n".repeat(40)}`)}`),
+      await bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: `userName eq "${"\n".repeat(40)}` }),
+      await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${"(".repeat(4000)}userName pr${")".repeat(4000)}`)}`),
+    ])
+      expectScimClientError(res);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it("filters and attribute lists are bounded in length", async () => {
     expectScimClientError(await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`userName eq "${"a".repeat(9000)}"`)}`));
     expectScimClientError(await bridge.as("acme").get(`/Users?attributes=${"a,".repeat(3000)}a`));
@@ -150,6 +175,20 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
     "GET /Users?%s",
     async (query) => expectScimClientError(await bridge.as("acme").get(`/Users?${query}`)),
   );
+
+  it.each([
+    ["a URL that is not valid percent-encoding", () => bridge.as("acme").get("/Users/%ZZ")],
+    ["a value filter in attributes that is no filter", () => bridge.as("acme").get("/Users?attributes=emails[value]")],
+    ["excludedAttributes with a bare bracket", () => bridge.as("acme").get("/Users?excludedAttributes=emails[primary]")],
+    ["a member id that is not a JSON string", () => bridge.as("acme").patch(`/Groups/${groupId}`, patchOp({ op: "remove", path: 'members[value eq "\\x"]' }))],
+  ])("%s", async (_name, send) => expectScimClientError(await send()));
+
+  it("If-Match holds on the membership fast path: a stale version changes no member", async () => {
+    const group = (await bridge.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "Versioned" }).expect(201)).body;
+    await bridge.as("acme").patch(`/Groups/${group.id}`, patchOp({ op: "replace", path: "displayName", value: "Renamed" })).expect(200);
+    await bridge.as("acme").patch(`/Groups/${group.id}`, patchOp({ op: "add", path: "members", value: [{ value: userId }] })).set("If-Match", group.meta.version).expect(412);
+    expect(await bridge.store.members("acme", group.id)).toEqual([]);
+  });
 
   it("the server still serves, and the base user is intact", async () => {
     expect((await bridge.as("acme").get(`/Users/${userId}`).expect(200)).body.userName).toBe("base@example.com");

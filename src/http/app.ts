@@ -11,7 +11,7 @@ import type { Store } from "../store/types";
 import { requireBearer, TokenDirectory } from "./auth";
 import { Drain } from "./drain";
 import { jsonBody } from "./body";
-import { discoveryRoutes } from "./discovery";
+import { discoveryRoutes, guardDiscovery } from "./discovery";
 import { notFound, scimErrorHandler } from "./errors";
 import { healthRoutes } from "./health";
 import { requestLog } from "./request-log";
@@ -73,6 +73,7 @@ export function createApp({ config, store, log, provisioners = new Map(), drain 
   );
   scim.use(resourceRoutes("User", limits));
   scim.use(resourceRoutes("Group", limits));
+  scim.use(guardDiscovery);
   scim.use(discoveryRoutes(config.server.maxResults));
   scim.use(scimErrorHandler(log));
   app.use(SCIM_MOUNT, scim);

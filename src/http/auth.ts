@@ -79,12 +79,28 @@ export class FailedAuthLimiter {
   }
 }
 
+/**
+ * The limiter's key for a client: an IPv4 address, or an IPv6 address's /64 (one host usually holds a whole
+ * /64, so counting single IPv6 addresses would give it endless fresh buckets).
+ */
+export function clientKeyOf(ip: string | undefined): string {
+  if (!ip) return "unknown";
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return v4[1]!;
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const full = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${full.slice(0, 4).map((h) => h.toLowerCase().replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}
+
 /** Express middleware: sets res.locals.target, or answers 401 (429 past the failure limit) with a SCIM error. */
 export function requireBearer(directory: TokenDirectory, limiter = new FailedAuthLimiter()) {
   return (req: Request, res: Response, next: NextFunction) => {
     const token = bearerOf(req);
     const target = token ? directory.resolve(token) : undefined;
-    const address = req.ip ?? "unknown";
+    const address = clientKeyOf(req.ip);
     if (!target && !limiter.allows(address)) {
       res
         .status(429)

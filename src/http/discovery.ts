@@ -3,9 +3,39 @@
  * and /Me (501: not offered). It is built once per process because scimmy's registry and configuration are
  * process-wide (each construction would append another authentication scheme).
  */
-import type { Router } from "express";
+import type { NextFunction, Request, Response, Router } from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
+import { ScimError } from "../scim/errors";
+import { checkAttributeList, checkFilterText } from "../scim/input-limits";
+import { param } from "./list-query";
+
+const DISCOVERY = /^\/(Schemas|ResourceTypes|ServiceProviderConfig)(?:\/([^/]*))?\/?$/i;
+
+/**
+ * scimmy-routers hands discovery requests to scimmy as they are: its attribute projection and its id
+ * lookup (`id eq "<id>"`) build objects from names and lex quoted text. The same checks as on /Users first.
+ */
+export function guardDiscovery(req: Request, _res: Response, next: NextFunction): void {
+  const match = DISCOVERY.exec(req.path);
+  if (!match) return next();
+  try {
+    const query = req.query as Record<string, unknown>;
+    for (const name of ["attributes", "excludedAttributes"]) {
+      const value = param(query, name);
+      if (value === undefined) continue;
+      checkAttributeList(value, name);
+      if (/[[\]"\\]/.test(value)) throw new ScimError(400, "invalidValue", `${name} lists plain attribute names here.`);
+    }
+    const filter = param(query, "filter");
+    if (filter !== undefined) checkFilterText(filter);
+    const id = match[2] ? decodeURIComponent(match[2]) : undefined;
+    if (id !== undefined && !/^[A-Za-z0-9:._-]{1,200}$/.test(id)) throw new ScimError(404, null, `No ${match[1]} resource '${id.slice(0, 80)}'.`);
+    next();
+  } catch (error) {
+    next(error);
+  }
+}
 
 let built: Router | undefined;
 

@@ -49,6 +49,8 @@ function checkKnown(kind: ResourceKind, list: string, what: string): void {
     const open = name.indexOf("[");
     const close = name.lastIndexOf("]");
     const path = open < 0 ? name : name.slice(0, open) + (close > open ? name.slice(close + 1) : "");
+    // A value filter must be one: `emails[value]` is not, and scimmy would fail on it with exception text.
+    if (open >= 0) parseFilter(name.slice(0, close > open ? close + 1 : undefined));
     if (!attributeInfo(kind, path))
       throw new ScimError(400, "invalidValue", `${what} names '${name.slice(0, 100)}', which the ${kind} schema does not have (see /Schemas).`);
   }

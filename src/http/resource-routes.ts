@@ -107,6 +107,11 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
   const Resource = resourceClass(kind);
   Resource.basepath(SCIM_MOUNT);
   const router = Router();
+  // Resource ids are the bridge's own (UUIDs); anything else names no resource, and never reaches scimmy,
+  // which would read it as part of a filter (`id eq "<id>"`).
+  router.param("id", (_req, _res, next, id: string) => {
+    next(/^[A-Za-z0-9._-]{1,128}$/.test(id) ? undefined : new ScimError(404, null, `${kind} ${id.slice(0, 80)} not found.`));
+  });
   const locks = new KeyedLock();
   const endpoint = `/${kind}s`;
   // One writer per resource: in this process (the lock), and across processes sharing a store (the store's lock).
@@ -217,7 +222,11 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
         const operations = normalisePatch(kind, body).Operations;
         const plan = kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
         if (plan) {
-          if (!(await ctx.store.get(ctx.target.name, kind, id))) throw new ScimError(404, null, `${kind} ${id} not found.`);
+          const existing = await ctx.store.get(ctx.target.name, kind, id);
+          if (!existing) throw new ScimError(404, null, `${kind} ${id} not found.`);
+          // If-Match holds before any member reaches the vendor.
+          if (ctx.expectedVersion !== undefined && existing.version !== ctx.expectedVersion)
+            throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${existing.version}"); read it again and retry.`);
           await applyMembershipPlan(ctx, id, plan);
           return undefined;
         }

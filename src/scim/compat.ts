@@ -169,8 +169,9 @@ function normaliseValue(kind: ResourceKind, path: string | undefined, value: unk
     if (!isObject(value)) return value;
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes(":") || k.includes(".")) checkPatchPath(k, "A key of the PATCH value");
-      const key = k.includes(":") || k.includes(".") ? canonicalPatchPath(kind, k) : k;
+      const isPath = /[:.[]/.test(k);
+      if (isPath) checkPatchPath(k, "A key of the PATCH value");
+      const key = isPath ? canonicalPatchPath(kind, k) : k;
       const seg = lastSegment(key);
       if (seg === "manager" && typeof v === "string") out[key] = { value: v };
       else if (key.toLowerCase() === ENTERPRISE_USER.toLowerCase()) out[ENTERPRISE_USER] = fixManager(fixBooleans(v));

@@ -70,6 +70,8 @@ export function describeError(error: unknown): { status: number; scimType?: stri
     };
   }
   if (error instanceof StoreUnavailableError) return { ...storeUnavailable(error.reason), unexpected: true };
+  // express: a URL whose percent-encoding does not decode (`/Users/%ZZ`).
+  if (error instanceof URIError) return { status: 400, scimType: "invalidValue", detail: "The URL is not valid percent-encoding.", unexpected: false };
   return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };
 }
 

@@ -5,7 +5,7 @@
 import { parse, type Filter } from "scim2-parse-filter";
 import type { IndexLookup, ResourceKind } from "../store/types";
 import { ScimError } from "./errors";
-import { checkAttributePath, checkFilterLength } from "./input-limits";
+import { checkAttributePath, checkFilterText } from "./input-limits";
 import { attributeInfo, splitUrn } from "./schema";
 
 export type { Filter };
@@ -53,12 +53,14 @@ export function quoteBareValues(text: string): string {
 
 export function parseFilter(text: string): Filter {
   if (!text.trim()) throw new ScimError(400, "invalidFilter", "The filter is empty.");
-  checkFilterLength(text);
+  checkFilterText(text);
   let filter: Filter;
   try {
     filter = parse(quoteBareValues(text));
   } catch (error) {
-    throw new ScimError(400, "invalidFilter", `The filter '${text.slice(0, 200)}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2): ${(error as Error).message}`);
+    // The parser's own words say where it stopped; an engine error (a RangeError) says nothing a person can use.
+    const why = error instanceof SyntaxError || !(error instanceof Error) || error instanceof RangeError ? "" : `: ${error.message}`;
+    throw new ScimError(400, "invalidFilter", `The filter '${text.slice(0, 200)}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2)${why}`);
   }
   finishFilter(filter);
   return filter;

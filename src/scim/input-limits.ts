@@ -17,6 +17,8 @@ export const LIMITS = {
   attributeListLength: 4096,
   /** Nesting of arrays and objects in a request body (SCIM resources need fewer than ten). */
   jsonDepth: 32,
+  /** Nesting of parentheses and brackets in a filter: the filter parser recurses once per level. */
+  filterDepth: 32,
 } as const;
 
 /** Names that reach Object.prototype when used as a key: never an attribute of any SCIM schema. */
@@ -63,22 +65,48 @@ export function checkAttributeList(text: string, what: string): void {
   }
 }
 
-/** A PATCH path (or a key of a path-less value): its length, and the attribute names outside its value filter. */
+/**
+ * A PATCH path (or a key of a path-less value, or a name in an attributes list): its length, and the
+ * attribute names outside and inside its value filter. Backslashes and control characters are refused in
+ * these paths: the two lexers behind them (scimmy's and the filter parser's) disagree about escapes, which
+ * would let a quoted value hide an attribute name from this check, and both take exponential time on long
+ * runs of them. No IdP sends escapes in a PATCH path (member ids, type names and emails need none).
+ */
 export function checkPatchPath(path: string, what = "The PATCH path", scimType: "invalidPath" | "invalidValue" = "invalidPath"): void {
   if (path.length > LIMITS.pathLength) throw tooLong(what, LIMITS.pathLength);
+  if (/[\\\u0000-\u001f]/.test(path)) throw new ScimError(400, scimType, `${what} has a backslash or a control character; write the value filter without escapes.`);
   const open = path.indexOf("[");
   const close = path.lastIndexOf("]");
   const names = open < 0 ? [path] : [path.slice(0, open), close > open ? path.slice(close + 1).replace(/^\./, "") : ""];
   for (const name of names) if (name.trim()) checkAttributePath(name, what, scimType);
   if (open >= 0) {
     // Inside the filter, attribute names are the words before an operator; quoted values are left alone.
-    for (const word of path.slice(open + 1, close > open ? close : undefined).replace(/"(?:[^"\\]|\\.)*"/g, "").split(/[^A-Za-z0-9_$]+/))
+    for (const word of path.slice(open + 1, close > open ? close : undefined).replace(/"[^"]*"/g, "").split(/[^A-Za-z0-9_$]+/))
       if (isForbiddenKey(word)) throw new ScimError(400, scimType, `${what} names '${word}', which is not an attribute of any SCIM schema.`);
   }
 }
 
-export function checkFilterLength(text: string): void {
+/**
+ * What a filter must be before the parser sees it: bounded in length, free of raw control characters (a
+ * JSON string escapes them; raw newlines drive the parser's tokenizer exponential), every quoted string
+ * closed, and parentheses and brackets nested at most LIMITS.filterDepth deep (the parser recurses per
+ * level). One linear pass.
+ */
+export function checkFilterText(text: string): void {
   if (text.length > LIMITS.filterLength) throw new ScimError(400, "invalidFilter", `The filter is longer than this bridge accepts (${LIMITS.filterLength} characters).`);
+  if (/[\u0000-\u001f]/.test(text)) throw new ScimError(400, "invalidFilter", "The filter has a control character (a raw newline or tab); escape it inside the quoted value (\\n).");
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (j >= text.length) throw new ScimError(400, "invalidFilter", "The filter has a quoted value that is never closed.");
+      i = j;
+    } else if (c === "(" || c === "[") {
+      if (++depth > LIMITS.filterDepth) throw new ScimError(400, "invalidFilter", `The filter nests parentheses or brackets deeper than this bridge accepts (${LIMITS.filterDepth} levels).`);
+    } else if (c === ")" || c === "]") depth--;
+  }
 }
 
 /**

@@ -19,6 +19,15 @@ export type MembershipPlan = Step[];
 
 const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$/i;
 
+/** The id in `members[value eq "…"]`, a JSON string. */
+function memberIdOf(quoted: string): string {
+  try {
+    return JSON.parse(`"${quoted}"`) as string;
+  } catch {
+    throw new ScimError(400, "invalidPath", `members[value eq "…"] holds a member id as a JSON string; '${quoted.slice(0, 60)}' is not one.`);
+  }
+}
+
 function asMembers(value: unknown): Member[] {
   return membersOf(value).map((m) => ({ value: m.value as string, ...(typeof m.display === "string" ? { display: m.display } : {}) }));
 }
@@ -43,7 +52,7 @@ function stepOf(op: { op?: unknown; path?: unknown; value?: unknown }): Step[] |
     case "remove": {
       if (path === "members") return [{ kind: "remove", ids: op.value === undefined ? "all" : asMembers(op.value).map((m) => m.value) }];
       const one = path ? MEMBER_FILTER.exec(path) : null;
-      if (one) return [{ kind: "remove", ids: [JSON.parse(`"${one[1]}"`) as string] }];
+      if (one) return [{ kind: "remove", ids: [memberIdOf(one[1]!)] }];
       break;
     }
     case "replace":
