@@ -32,6 +32,20 @@ describe("mappings check", () => {
     expect(text).toMatch(new RegExp(`${file}:${lineOf('pattern: "^[A-Za-z0-9+=,.@_-+$"')}: operations\\.create\\.params\\.UserName\\.pattern: .* is not a valid regular expression`));
     expect(text).toMatch(new RegExp(`${file}:${lineOf("${CIC_ZONE}")}: operations\\.create\\.params\\.ZoneId\\.const: \\$\\{CIC_ZONE\\} is not declared under settings`));
   });
+
+  it("a from or fallback path that names no SCIM attribute is a file:line error with the nearest real name", () => {
+    const source = readFileSync("mappings/tencent-cic.yaml", "utf8");
+    expect(source).toContain("from: name.givenName");
+    const broken = source.replace("from: name.givenName", "from: name.famillyName").replace("fallback: emails.value", "fallback: emails.valeu");
+    const file = join(dir, "misspelt.yaml");
+    writeFileSync(file, broken);
+    const lineOf = (text: string) => broken.split("\n").findIndex((l) => l.includes(text)) + 1;
+    const result = mappingsCheck([file]);
+    expect(result.code).toBe(1);
+    const text = result.out.join("\n");
+    expect(text).toMatch(new RegExp(`${file}:${lineOf("name.famillyName")}: operations\\.\\w+\\.params\\.\\w+\\.from: 'name.famillyName' names no attribute of the SCIM User schema \\(did you mean 'name.familyName'\\?\\)`));
+    expect(text).toMatch(/'emails.valeu' names no attribute .*did you mean 'emails.value'/);
+  });
 });
 
 describe.each(VENDORS)("mappings preview and targets check: $name", (fixture) => {

@@ -6,7 +6,7 @@
 import { randomInt } from "node:crypto";
 import { FileValidationError, loadYamlFile } from "../config/yaml-file";
 import { MappingSchema, type FieldSpec, type MappingFile, type OperationSpec } from "./schema";
-import { isValidPath, resolvePath } from "./paths";
+import { isValidPath, resolvePath, unknownAttribute } from "./paths";
 import { applyTransform, TransformError } from "./transforms";
 
 type Json = Record<string, unknown>;
@@ -269,9 +269,16 @@ export function loadMapping(path: string): CompiledMapping {
 /** The schema plus what zod alone cannot see: regexes compile, SCIM paths parse, ${NAME} is a declared setting. */
 export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
   const settings = new Set(Object.keys(file.settings));
-  const checkField = (field: FieldSpec, path: (string | number)[]) => {
-    for (const p of [field.from, ...(Array.isArray(field.fallback) ? field.fallback : field.fallback ? [field.fallback] : []), field.items?.from]) {
-      if (p !== undefined && !isValidPath(p)) ctx.addIssue({ code: "custom", path: [...path, "from"], message: `'${p}' is not a SCIM attribute path` });
+  // `within`: the field reads an item of a multi-valued attribute (items.fields), not the user: its paths are relative.
+  const checkField = (field: FieldSpec, path: (string | number)[], within = false) => {
+    const fallbacks = Array.isArray(field.fallback) ? field.fallback : field.fallback ? [field.fallback] : [];
+    for (const [p, key] of [[field.from, "from"], ...fallbacks.map((f) => [f, "fallback"]), [field.items?.from, "items"]] as [string | undefined, string][]) {
+      if (p === undefined) continue;
+      if (!isValidPath(p)) ctx.addIssue({ code: "custom", path: [...path, key], message: `'${p}' is not a SCIM attribute path` });
+      else if (!within || key === "items") {
+        const unknown = unknownAttribute(p);
+        if (unknown) ctx.addIssue({ code: "custom", path: [...path, key], message: unknown });
+      }
     }
     for (const [i, rule] of [field, ...(field.rules ?? [])].entries()) {
       if (rule.pattern === undefined) continue;
@@ -286,8 +293,8 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
       for (const [, name] of text.matchAll(SETTING))
         if (!settings.has(name!)) ctx.addIssue({ code: "custom", path: [...path, "const"], message: `\${${name}} is not declared under settings` });
     }
-    for (const [name, sub] of Object.entries(field.items?.fields ?? {})) checkField(sub, [...path, "items", "fields", name]);
-    for (const [name, sub] of Object.entries(field.object ?? {})) checkField(sub, [...path, "object", name]);
+    for (const [name, sub] of Object.entries(field.items?.fields ?? {})) checkField(sub, [...path, "items", "fields", name], true);
+    for (const [name, sub] of Object.entries(field.object ?? {})) checkField(sub, [...path, "object", name], within);
   };
   for (const [op, spec] of Object.entries(file.operations)) {
     if (!spec) continue;

@@ -3,6 +3,7 @@
  * `phoneNumbers[type eq "mobile"].value`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`.
  */
 import { parseFilter, predicateOf } from "../scim/filter";
+import { attributeInfo, attributePaths } from "../scim/schema";
 
 type Json = Record<string, unknown>;
 
@@ -51,4 +52,29 @@ export function resolvePath(resource: Json, path: string): unknown[] {
   }
   if (sub !== undefined) values = values.map((v) => child(v, sub));
   return values.filter((v) => v !== undefined && v !== null && v !== "");
+}
+
+/** Edit distance (case-insensitive): how far a misspelt name is from a real one. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[y.length]!;
+}
+
+/**
+ * Why a path names no attribute of the SCIM User schema (core and enterprise extension), with the nearest
+ * real name; undefined when it names one. The value filter narrows and is not part of the name.
+ */
+export function unknownAttribute(path: string): string | undefined {
+  const { urn, attr, sub } = splitPath(path);
+  const name = `${urn ? `${urn}:` : ""}${attr}${sub ? `.${sub}` : ""}`;
+  if (attributeInfo("User", name)) return undefined;
+  const nearest = attributePaths("User").sort((a, b) => distance(name, a) - distance(name, b))[0];
+  return `'${path}' names no attribute of the SCIM User schema${nearest ? ` (did you mean '${nearest}'?)` : ""}`;
 }

@@ -92,6 +92,22 @@ export class VendorCalls {
     return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: context.password, created });
   }
 
+  /**
+   * The answer without the values the operation's `secrets` name (CIC answers CreateUser with an initial
+   * password): taken out as soon as the answer arrives, so no later step can log, store or return them.
+   */
+  private withoutAnswerSecrets(call: BuiltCall, result: Record<string, unknown>): Record<string, unknown> {
+    const paths = this.deps.mapping.has(call.operation) ? this.deps.mapping.operation(call.operation).secrets : [];
+    if (paths.length === 0) return result;
+    const copy = structuredClone(result);
+    for (const path of paths) {
+      const parts = path.split(".");
+      const parent = parts.length > 1 ? pick(copy, parts.slice(0, -1).join(".")) : copy;
+      if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[parts[parts.length - 1]!];
+    }
+    return copy;
+  }
+
   /** The unique name a create asks the vendor for (the parameter `lookup` matches on), if the mapping has one. */
   uniqueNameOf(call: BuiltCall): string | undefined {
     const param = this.deps.mapping.has("lookup") ? this.deps.mapping.operation("lookup").match?.param : undefined;
@@ -122,7 +138,7 @@ export class VendorCalls {
     try {
       const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
       await trail(trailAnswer(outcome), attempts, outcome);
-      return outcome.kind === "success" ? outcome : { ...outcome, message: scrubSecrets(outcome.message, call) };
+      return outcome.kind === "success" ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) } : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {
       // A call cut off by the deadline may still have reached the vendor: the trail says so.
       if (error instanceof DeadlineExceeded) await trail({ outcome: "deadline" }, error.attempts);

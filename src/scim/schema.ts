@@ -92,3 +92,17 @@ export function canonicalAttributePath(kind: ResourceKind, path: string): string
   }
   return urn ? `${urn}:${canonical.join(".")}` : canonical.join(".");
 }
+
+/** Every attribute path a resource of this kind has ("name.givenName", "urn:…:User:manager.value"), for suggestions. */
+export function attributePaths(kind: ResourceKind): string[] {
+  const out: string[] = [];
+  const walk = (attributes: Attribute[], prefix: string) => {
+    for (const a of attributes) {
+      out.push(`${prefix}${a.name}`);
+      if (a.subAttributes) walk(a.subAttributes as Attribute[], `${prefix}${a.name}.`);
+    }
+  };
+  walk(definitionOf(kind).attributes as Attribute[], "");
+  if (kind === "User") walk(SCIMMY.Schemas.EnterpriseUser.definition.attributes as Attribute[], `${ENTERPRISE_USER}:`);
+  return out;
+}
