@@ -57,7 +57,7 @@ describe("SCIM paths", () => {
 
 const MAPPING = `
 vendor: tencent-cic
-api: { host: example.test, version: "1" }
+api: { protocol: tencent-tc3, host: example.test, version: "1" }
 settings:
   ZONE: { description: the zone }
 operations:

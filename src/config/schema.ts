@@ -20,8 +20,9 @@ export const VendorConnectionSchema = z
     mapping: z.string().min(1),
     /**
      * Names of the environment variables that hold the credentials (never the secrets themselves):
-     * aliyun-ccc accessKeyId/accessKeySecret[/securityToken]; tencent-* secretId/secretKey[/token];
-     * volcengine accessKeyId/secretAccessKey[/sessionToken]; huawei appKey/appSecret.
+     * per the mapping's api.protocol: aliyun-* accessKeyId/accessKeySecret[/securityToken]; tencent-tc3
+     * secretId/secretKey[/token]; volcengine-v4 accessKeyId/secretAccessKey[/sessionToken];
+     * bearer-token-exchange appKey/appSecret.
      */
     credentials: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable")),
     /** Values for the mapping file's ${NAME} settings (instance, user store or zone ids …). */

@@ -314,10 +314,9 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
   if (file.groups?.model === "membership") ["addMember", "removeMember"].forEach((n) => needs(n, ["groups", "model"]));
   if (file.groups?.resolveBy.includes("displayName") && file.groups.model === "membership") needs("findGroup", ["groups", "resolveBy"]);
   if (file.groups?.unknown === "create") needs("createGroup", ["groups", "unknown"]);
-  if (file.vendor === "huawei-aicc" || file.vendor === "tencent-ciam") {
-    const usesGenerate = Object.values(file.operations.create.params).some((f) => f.generate);
-    if (usesGenerate && !file.passwordRule) ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords declares the vendor's passwordRule" });
-  }
+  // A vendor that requires a password on create gets a generated one when the IdP sends none: it must meet the vendor's rule.
+  const generatesOnCreate = Object.values(file.operations.create.params).some((f) => f.generate);
+  if (generatesOnCreate && !file.passwordRule) ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords on create declares the vendor's passwordRule" });
 });
 
 export { FileValidationError };

@@ -4,6 +4,7 @@
  * for each call the vendor has, and what each of its error codes means. Nothing in it can run code.
  */
 import { z } from "zod";
+import { PROTOCOLS } from "../vendors/protocols";
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -147,23 +148,22 @@ const ErrorClasses = z
   })
   .strict();
 
-export const VENDORS = ["aliyun-ccc", "tencent-ciam", "huawei-aicc", "volcengine-cloudidentity", "tencent-cic"] as const;
-export type VendorName = (typeof VENDORS)[number];
 
 export const MappingSchema = z
   .object({
-    vendor: z.enum(VENDORS),
+    /** The vendor's name, as messages and the vendor extension show it (lower case, digits, '-'). */
+    vendor: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "a vendor name is lower-case letters, digits and '-'"),
     description: z.string().optional(),
     /** What the API endpoint defaults to; a target may override each. */
     api: z
       .object({
+        /** How requests are signed and answers opened: one of the protocols in src/vendors/protocols.ts. */
+        protocol: z.enum(PROTOCOLS),
         host: z.string().min(1),
         version: z.string().min(1),
         region: z.string().optional(),
         service: z.string().optional(),
-        /** Alibaba only: v2 (HMAC-SHA1, the CCC 2017 SDK's) or v3 (ACS3-HMAC-SHA256). */
-        signature: z.enum(["v2", "v3"]).optional(),
-        /** Huawei only: the token endpoint's path. */
+        /** bearer-token-exchange: the token endpoint's path. */
         tokenPath: z.string().optional(),
       })
       .strict(),

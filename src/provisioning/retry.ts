@@ -4,7 +4,7 @@
  */
 import type { BuiltCall } from "../mapping/compile";
 import type { Logger } from "../log";
-import { HuaweiTokenError } from "../vendors/huawei/connector";
+import { CredentialExchangeError } from "../vendors/types";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { TokenBucket } from "./rate-limiter";
 
@@ -36,7 +36,7 @@ async function once(connector: VendorConnector, call: BuiltCall, signal: AbortSi
     return await connector.invoke(call, signal);
   } catch (error) {
     if (signal.aborted) throw new DeadlineExceeded(attempt + 1);
-    if (error instanceof HuaweiTokenError) return { kind: "auth", code: "TokenByAkSk", message: error.message, status: 401 };
+    if (error instanceof CredentialExchangeError) return { kind: "auth", code: "TokenExchange", message: error.message, status: 401 };
     const code = (error as { code?: string }).code ?? (error as Error).name;
     return { kind: "transient", code, message: `could not reach the vendor: ${(error as Error).message}`, status: 0 };
   }

@@ -5,7 +5,7 @@ import type { Config, TargetConfig } from "../config/schema";
 import type { Logger } from "../log";
 import { loadMapping, type CompiledMapping } from "../mapping/compile";
 import type { Store } from "../store/types";
-import { createConnector, credentialsOf, VendorConfigError } from "../vendors/factory";
+import { createConnector, credentialsOf, protocolOf, VendorConfigError } from "../vendors/factory";
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
 import { KeyedLock } from "./keyed-lock";
@@ -58,7 +58,7 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
       if (!connection) return [];
       const mapping = mappingAt(connection.mapping);
       checkSettings(target, mapping);
-      const credential = `${mapping.vendor}:${Object.values(credentialsOf(mapping.vendor, connection, env))[0]!}`;
+      const credential = `${mapping.vendor}:${Object.values(credentialsOf(protocolOf(mapping, connection), connection, env))[0]!}`;
       return [{ target, connection, mapping, credential, account: vendorAccountOf(credential) }];
     });
     const buckets = bucketsByCredential(vendorTargets.map((t) => ({ credential: t.credential, limit: t.connection.rateLimit })));

@@ -10,7 +10,7 @@ export interface Tc3Secret {
 
 const SKEW_SECONDS = 300;
 
-abstract class TencentSandbox extends VendorSandbox {
+export abstract class TencentSandbox extends VendorSandbox {
   protected abstract readonly version: string;
   protected abstract readonly actions: Record<string, (params: Json) => Json>;
   protected regionRequired = false;

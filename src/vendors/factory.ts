@@ -1,25 +1,14 @@
 /** A connector for a target: its mapping's vendor family, the endpoint with the target's overrides, credentials from the environment. */
 import type { VendorConnection } from "../config/schema";
 import type { CompiledMapping } from "../mapping/compile";
-import { AliyunConnector } from "./aliyun/connector";
-import { HuaweiConnector } from "./huawei/connector";
-import { TencentConnector } from "./tencent/connector";
+import { PROTOCOL_REGISTRY, type Protocol } from "./protocols";
 import type { Endpoint, VendorConnector } from "./types";
-import { VolcengineConnector } from "./volcengine/connector";
-
-const CREDENTIAL_KEYS: Record<string, { required: string[]; optional: string[] }> = {
-  "aliyun-ccc": { required: ["accessKeyId", "accessKeySecret"], optional: ["securityToken"] },
-  "tencent-ciam": { required: ["secretId", "secretKey"], optional: ["token"] },
-  "tencent-cic": { required: ["secretId", "secretKey"], optional: ["token"] },
-  "volcengine-cloudidentity": { required: ["accessKeyId", "secretAccessKey"], optional: ["sessionToken"] },
-  "huawei-aicc": { required: ["appKey", "appSecret"], optional: [] },
-};
 
 export class VendorConfigError extends Error {}
 
 /** Reads each credential from the environment variable the config names; a missing one is an error that names it. */
-export function credentialsOf(vendor: string, connection: VendorConnection, env: NodeJS.ProcessEnv): Record<string, string> {
-  const keys = CREDENTIAL_KEYS[vendor]!;
+export function credentialsOf(protocol: Protocol, connection: VendorConnection, env: NodeJS.ProcessEnv): Record<string, string> {
+  const keys = PROTOCOL_REGISTRY[protocol].credentials;
   const out: Record<string, string> = {};
   for (const key of [...keys.required, ...keys.optional]) {
     const variable = connection.credentials[key];
@@ -32,7 +21,7 @@ export function credentialsOf(vendor: string, connection: VendorConnection, env:
     out[key] = value;
   }
   const unknown = Object.keys(connection.credentials).filter((k) => !keys.required.includes(k) && !keys.optional.includes(k));
-  if (unknown.length > 0) throw new VendorConfigError(`vendor.credentials: ${vendor} takes ${[...keys.required, ...keys.optional].join(", ")}, not ${unknown.join(", ")}`);
+  if (unknown.length > 0) throw new VendorConfigError(`vendor.credentials: the ${protocol} protocol takes ${[...keys.required, ...keys.optional].join(", ")}, not ${unknown.join(", ")}`);
   return out;
 }
 
@@ -50,20 +39,15 @@ export function endpointOf(mapping: CompiledMapping, connection: VendorConnectio
   };
 }
 
+/** The protocol a target speaks: its mapping's, or for Alibaba the target's signature override. */
+export function protocolOf(mapping: CompiledMapping, connection: VendorConnection): Protocol {
+  const protocol = mapping.file.api.protocol;
+  if (connection.signature && (protocol === "aliyun-rpc-v2" || protocol === "aliyun-acs3")) return connection.signature === "v3" ? "aliyun-acs3" : "aliyun-rpc-v2";
+  return protocol;
+}
+
 export function createConnector(mapping: CompiledMapping, connection: VendorConnection, env: NodeJS.ProcessEnv = process.env): VendorConnector {
-  const vendor = mapping.vendor;
-  const endpoint = endpointOf(mapping, connection);
-  const c = credentialsOf(vendor, connection, env);
-  const errors = mapping.file.errors;
-  switch (vendor) {
-    case "aliyun-ccc":
-      return new AliyunConnector(endpoint, errors, { accessKeyId: c.accessKeyId!, accessKeySecret: c.accessKeySecret!, securityToken: c.securityToken }, connection.signature ?? mapping.file.api.signature ?? "v2");
-    case "tencent-ciam":
-    case "tencent-cic":
-      return new TencentConnector(vendor, endpoint, errors, { secretId: c.secretId!, secretKey: c.secretKey!, token: c.token });
-    case "volcengine-cloudidentity":
-      return new VolcengineConnector(endpoint, errors, { accessKeyId: c.accessKeyId!, secretAccessKey: c.secretAccessKey!, sessionToken: c.sessionToken });
-    case "huawei-aicc":
-      return new HuaweiConnector(endpoint, errors, { appKey: c.appKey!, appSecret: c.appSecret! }, mapping.file.api.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk");
-  }
+  const protocol = protocolOf(mapping, connection);
+  const credentials = credentialsOf(protocol, connection, env);
+  return PROTOCOL_REGISTRY[protocol].connector(mapping.vendor, endpointOf(mapping, connection), mapping.file.errors, credentials, mapping);
 }

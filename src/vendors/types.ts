@@ -43,3 +43,6 @@ export interface Endpoint {
   service?: string;
   timeouts: { connectMs: number; headersMs: number; bodyMs: number };
 }
+
+/** A protocol's credential exchange (a bearer token for an app key and secret) refused the credentials: an auth failure, not a vendor answer. */
+export class CredentialExchangeError extends Error {}

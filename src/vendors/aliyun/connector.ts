@@ -22,12 +22,13 @@ export function flattenRpc(params: Json, prefix = ""): Record<string, string> {
 
 export class AliyunConnector extends BaseConnector {
   constructor(
+    vendor: string,
     endpoint: Endpoint,
     errors: MappingFile["errors"],
     private readonly credentials: AliyunCredentials,
     private readonly signature: "v2" | "v3",
   ) {
-    super("aliyun", endpoint, errors);
+    super(vendor, endpoint, errors);
   }
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {

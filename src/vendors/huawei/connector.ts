@@ -8,7 +8,7 @@ import { BaseConnector } from "../connector-base";
 import { parseJson } from "../classify";
 import type { RawAnswer } from "../http";
 import type { SignedRequest } from "../signing/crypto";
-import type { Endpoint, Json, ParsedAnswer, VendorOutcome } from "../types";
+import { CredentialExchangeError, type Endpoint, type Json, type ParsedAnswer, type VendorOutcome } from "../types";
 
 export interface HuaweiCredentials {
   appKey: string;
@@ -18,19 +18,21 @@ export interface HuaweiCredentials {
 export const HUAWEI_API_BASE = "/apiaccess/rest/cc-management/v1";
 const TOKEN_LIFETIME_SECONDS = 600;
 
-export class HuaweiTokenError extends Error {}
+/** The token exchange itself refused the app key and secret. */
+export class HuaweiTokenError extends CredentialExchangeError {}
 
 export class HuaweiConnector extends BaseConnector {
   private token?: { value: string; refreshAt: number };
   private pending?: Promise<string>;
 
   constructor(
+    vendor: string,
     endpoint: Endpoint,
     errors: MappingFile["errors"],
     private readonly credentials: HuaweiCredentials,
     private readonly tokenPath: string,
   ) {
-    super("huawei", endpoint, errors);
+    super(vendor, endpoint, errors);
   }
 
   async prepare(call: BuiltCall, _now?: Date, offline = false): Promise<SignedRequest> {

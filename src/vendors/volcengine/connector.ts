@@ -9,11 +9,12 @@ import type { Endpoint, Json, ParsedAnswer } from "../types";
 
 export class VolcengineConnector extends BaseConnector {
   constructor(
+    vendor: string,
     endpoint: Endpoint,
     errors: MappingFile["errors"],
     private readonly credentials: VolcengineCredentials,
   ) {
-    super("volcengine", endpoint, errors);
+    super(vendor, endpoint, errors);
   }
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
