@@ -4,7 +4,9 @@
  * (This file does not seal the prototypes, so it proves the input checks on their own.)
  */
 import { canonicalPatchPath } from "../src/scim/compat";
+import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { CORE_GROUP, CORE_USER, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
+import { ENV, VENDORS } from "./helpers/vendors";
 
 let bridge: TestBridge;
 let userId: string;
@@ -193,5 +195,75 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
   it("the server still serves, and the base user is intact", async () => {
     expect((await bridge.as("acme").get(`/Users/${userId}`).expect(200)).body.userName).toBe("base@example.com");
     expect(prototypeKeys()).toEqual(pristine);
+  });
+});
+
+describe("nothing else in a request stops the deactivation it asks for", () => {
+  let vendorBridge: TestBridge;
+  let sandbox: VendorSandbox;
+  beforeAll(async () => {
+    const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
+    sandbox = cic.sandbox();
+    vendorBridge = await startTestBridge([{ name: "cic", vendor: cic.vendor(await sandbox.listen()) }], { env: ENV });
+  });
+  afterAll(async () => {
+    await vendorBridge.close();
+    await sandbox.close();
+  });
+  const off = { op: "replace", path: "active", value: false };
+  const cases: [string, (id: string) => Promise<{ status: number; body: Record<string, unknown> }>][] = [
+    ["PATCH with an unknown path beside it", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "nickNameZ", value: "x" }))],
+    ["PATCH that also replaces id", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp({ op: "replace", value: { active: "False" } }, { op: "replace", path: "id", value: "other" }))],
+    ["PATCH with a manager that is a number", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", value: 5 }))],
+    ["PATCH with a hostile attributes query", (id) => vendorBridge.as("cic").patch(`/Users/${id}?attributes=__proto__`, patchOp(off))],
+    ["PUT with an email type scimmy refuses", (id) => vendorBridge.as("cic").put(`/Users/${id}`, user("x@example.com", { active: false, emails: [{ value: "x@example.com", type: "weird" }] }))],
+  ];
+  it.each(cases)("%s: deactivated at the vendor, and the refusal says so", async (_name, send) => {
+    const created = (await vendorBridge.as("cic").post("/Users", user(`leaver-${Math.random().toString(36).slice(2, 8)}@example.com`)).expect(201)).body;
+    const key = created["urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User"].vendorUserId as string;
+    const res = await send(created.id);
+    if (res.status >= 400) expect(res.body.detail).toMatch(/^The user was deactivated/);
+    expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
+    expect((await vendorBridge.as("cic").get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
+  });
+
+  it("a DELETE with a body that is not JSON (or a hostile one) still deletes", async () => {
+    for (const body of ["not json", '{"__proto__":1}']) {
+      const created = (await vendorBridge.as("cic").post("/Users", user(`gone-${Math.random().toString(36).slice(2, 8)}@example.com`)).expect(201)).body;
+      await vendorBridge.raw().delete(`/scim/v2/Users/${created.id}`).set("Authorization", `Bearer ${vendorBridge.token("cic")}`).set("Content-Type", "application/json").send(body).expect(204);
+    }
+  });
+});
+
+describe("more limits and read-only fields", () => {
+  it("a multi-valued attribute holds at most 100 entries; group members are not limited that way", async () => {
+    const many = Array.from({ length: 101 }, (_, i) => ({ value: `e${i}@example.com` }));
+    expectScimClientError(await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "add", path: "emails", value: many })));
+    expectScimClientError(await bridge.as("acme").post("/Users", user("many@example.com", { emails: many })));
+    const members = Array.from({ length: 150 }, (_, i) => ({ value: `m-${i}` }));
+    await bridge.as("acme").patch(`/Groups/${groupId}`, patchOp({ op: "add", path: "members", value: members })).expect(200);
+  });
+
+  it.each(['emails[type eq "work" or]', "emails[((((]", "emails[type]", "emails[]", 'emails[""""]'])("a PATCH path with a broken value filter (%s) is a 400, not a silent no-op", async (path) => {
+    const res = await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path }));
+    expectScimClientError(res);
+    expect(res.body.scimType).toBe("invalidPath");
+  });
+
+  it("a body that is not JSON is refused without quoting it (it may hold a password)", async () => {
+    const res = await bridge.raw().patch(`/scim/v2/Users/${userId}`).set("Authorization", `Bearer ${bridge.token("acme")}`).set("Content-Type", "application/json")
+      .send('{"Operations":[{"op":"replace","path":"password","value":Hunter2Secret}]}');
+    expectScimClientError(res);
+    expect(res.text).not.toContain("Hunter2");
+  });
+
+  it("the vendor link extension is read-only: ignored on POST and PUT, refused in PATCH", async () => {
+    const LINK = "urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User";
+    const created = (await bridge.as("acme").post("/Users", user("fake-link@example.com", { [LINK]: { vendorUserId: "victim" } })).expect(201)).body;
+    expect(created[LINK]).toBeUndefined();
+    const patched = await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: `${LINK}:vendorUserId`, value: "victim" }));
+    expect(patched.status).toBe(400);
+    expect(patched.body.scimType).toBe("mutability");
+    expect((await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${LINK}:vendorUserId eq "victim"`)}`).expect(200)).body.totalResults).toBe(0);
   });
 });

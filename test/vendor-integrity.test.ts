@@ -192,8 +192,12 @@ describe("If-Match", () => {
       await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Now" })).expect(200);
       const calls = sandbox.calls.length;
       await bridge.as("t").delete(`/Users/${created.id}`).set("If-Match", created.meta.version).expect(412);
-      await bridge.as("t").put(`/Users/${created.id}`, user("etag@example.com", { active: false })).set("If-Match", created.meta.version).expect(412);
+      await bridge.as("t").put(`/Users/${created.id}`, user("etag@example.com", { displayName: "Stale" })).set("If-Match", created.meta.version).expect(412);
       expect(sandbox.calls.length).toBe(calls);
-      expect(sandbox.users.get(key)!.UserStatus).toBe("Enabled");
+      expect(sandbox.users.get(key)!.DisplayName).not.toBe("Stale");
+      // A deactivation is the exception: a leaver is deactivated whatever version the IdP holds.
+      const res = await bridge.as("t").put(`/Users/${created.id}`, user("etag@example.com", { active: false })).set("If-Match", created.meta.version).expect(412);
+      expect(res.body.detail).toMatch(/^The user was deactivated; the rest of the request was not applied/);
+      expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
     }));
 });

@@ -7,6 +7,8 @@ import { checkJsonShape } from "../scim/input-limits";
 export function jsonBody(limit: string) {
   const parse = express.json({ limit, type: () => true, strict: false });
   return (req: Request, res: Response, next: NextFunction) => {
+    // A body on GET or DELETE means nothing in SCIM: it is not read, so it can never stop a DELETE.
+    if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE") return next();
     parse(req, res, (error?: unknown) => {
       if (!error) {
         try {
@@ -20,7 +22,8 @@ export function jsonBody(limit: string) {
       if (e.type === "entity.too.large")
         return next(new ScimError(413, null, `The request body is larger than this bridge accepts (${limit}). Send fewer members per PATCH.`));
       if (e.type === "entity.parse.failed")
-        return next(new ScimError(400, "invalidSyntax", `The request body is not valid JSON: ${e.message ?? "parse error"}.`));
+        // Not the parser's message: it quotes the body, and a body can hold a password.
+        return next(new ScimError(400, "invalidSyntax", "The request body is not valid JSON."));
       if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
         return next(new ScimError(415 as number, null, "The request body must be UTF-8 JSON."));
       return next(new ScimError(400, "invalidSyntax", "The request body could not be read."));

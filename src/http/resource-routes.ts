@@ -7,8 +7,9 @@ import { randomUUID } from "node:crypto";
 import { Router, type NextFunction, type Request, type Response } from "express";
 import SCIMMY from "scimmy";
 import type { ScimContext } from "../scim/context";
-import { normalisePatch, normaliseResource, patchPassword } from "../scim/compat";
-import { ConcurrentChangeError, ScimError } from "../scim/errors";
+import { normalisePatch, normaliseResource, patchPassword, requestsDeactivation } from "../scim/compat";
+import { deactivateUser } from "../scim/handlers";
+import { ConcurrentChangeError, ScimError, type ScimType } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
 import { resourceClass } from "../scim/schema";
 import { projectMembers, versionOfEtag } from "../scim/views";
@@ -28,6 +29,31 @@ export function scimContext(res: Response): ScimContext {
 
 function wrap(handler: Handler) {
   return (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+}
+
+/**
+ * Nothing in a request may stop the deprovisioning it asks for. A PUT or PATCH of a user that sets active
+ * to false and is refused for anything else (an invalid operation, a bad field, an unknown attribute in the
+ * query, a stale If-Match) still deactivates the user — vendor first — and then answers the refusal, saying
+ * that the deactivation happened.
+ */
+function deprovisioningFirst(kind: ResourceKind, method: "PUT" | "PATCH", handler: Handler, exclusive: (ctx: ScimContext, id: string, work: () => Promise<boolean>) => Promise<boolean>): Handler {
+  if (kind !== "User") return handler;
+  return async (req, res) => {
+    try {
+      await handler(req, res);
+    } catch (error) {
+      // scimmy's own refusals are its error type; the bridge's are ScimError, a subclass.
+      const status = error instanceof SCIMMY.Types.Error ? Number((error as { status?: unknown }).status) : NaN;
+      const refused = status >= 400 && status < 500 && status !== 404;
+      if (!refused || res.headersSent || !requestsDeactivation(method, req.body)) throw error;
+      const ctx = scimContext(res);
+      const id = String(req.params.id);
+      if (!(await exclusive(ctx, id, () => deactivateUser(ctx, id)))) throw error;
+      const scimType = ((error as { scimType?: unknown }).scimType as ScimType | undefined) ?? null;
+      throw new ScimError(status, scimType, `The user was deactivated; the rest of the request was not applied: ${(error as Error).message}`);
+    }
+  };
 }
 
 /** attributes / excludedAttributes go to scimmy (it projects the output); the rest is handled here. */
@@ -195,7 +221,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
 
   router.put(
     `${endpoint}/:id`,
-    wrap(async (req, res) => {
+    wrap(deprovisioningFirst(kind, "PUT", async (req, res) => {
       const ctx = scimContext(res);
       const id = String(req.params.id);
       const { resource, password } = normaliseResource(kind, requireObject(req.body, `PUT ${endpoint}/{id}`));
@@ -204,12 +230,12 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       readIfMatch(req, ctx);
       const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(kind, req.query as Json)).write(resource, ctx)));
       sendResource(res, 200, absolutise(updated, ctx, projection(kind, req.query as Json)));
-    }),
+    }, exclusive)),
   );
 
   router.patch(
     `${endpoint}/:id`,
-    wrap(async (req, res) => {
+    wrap(deprovisioningFirst(kind, "PATCH", async (req, res) => {
       const ctx = scimContext(res);
       const id = String(req.params.id);
       const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
@@ -248,7 +274,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       }
       ctx.wantMembers = wantsMembers(listParamsOf(req.query as Json));
       sendResource(res, 200, answer && ctx.wantMembers ? answer : await current(ctx, id, query));
-    }),
+    }, exclusive)),
   );
 
   router.delete(

@@ -7,6 +7,7 @@ import type { ResourceKind } from "../store/types";
 import { ScimError } from "./errors";
 import { parseFilter, predicateOf } from "./filter";
 import { checkPatchPath } from "./input-limits";
+import { VENDOR_LINK } from "./vendor-extension";
 import { canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
 
 type Json = Record<string, unknown>;
@@ -65,6 +66,28 @@ export function membersOf(value: unknown): Json[] {
   });
 }
 
+function readOnlyVendorLink(): ScimError {
+  return new ScimError(400, "mutability", `${VENDOR_LINK} is read-only: the bridge records the vendor link itself.`);
+}
+
+/**
+ * A PATCH path as scimmy will read it: the name checks of checkPatchPath, then its value filter parsed
+ * (scimmy's own tokenizer stops silently at what it cannot read, so `emails[type eq "work" or]` would
+ * otherwise remove the work email), and never the read-only vendor link.
+ */
+function checkPatchPathShape(path: string, what = "The PATCH path"): void {
+  checkPatchPath(path, what);
+  if (path.trim().toLowerCase().startsWith(VENDOR_LINK.toLowerCase())) throw readOnlyVendorLink();
+  const open = path.indexOf("[");
+  if (open < 0) return;
+  const close = path.lastIndexOf("]");
+  try {
+    parseFilter(path.slice(0, close > open ? close + 1 : undefined).trim());
+  } catch (error) {
+    throw new ScimError(400, "invalidPath", `${what} '${path.slice(0, 100)}' has a value filter that is not valid SCIM filter syntax.`);
+  }
+}
+
 /** A POST or PUT body: the password is taken out (never stored), the rest normalised. */
 export function normaliseResource(kind: ResourceKind, body: Json): { resource: Json; password?: string } {
   const known = knownSchemas(kind);
@@ -76,6 +99,8 @@ export function normaliseResource(kind: ResourceKind, body: Json): { resource: J
     const lower = key.toLowerCase();
     if (lower === "password") {
       if (typeof value === "string") password = value;
+    } else if (lower === VENDOR_LINK.toLowerCase()) {
+      // Read-only: the vendor link is the bridge's record, never the IdP's to set (RFC 7643 §2.2: ignored).
     } else if (lower === "schemas" && Array.isArray(value)) {
       const schemas = value.filter((s): s is string => typeof s === "string" && known.some((k) => k.toLowerCase() === s.toLowerCase()));
       out.schemas = schemas.length > 0 ? schemas : [known[0]];
@@ -170,7 +195,8 @@ function normaliseValue(kind: ResourceKind, path: string | undefined, value: unk
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
       const isPath = /[:.[]/.test(k);
-      if (isPath) checkPatchPath(k, "A key of the PATCH value");
+      if (isPath) checkPatchPathShape(k, "A key of the PATCH value");
+      if (k.toLowerCase().startsWith(VENDOR_LINK.toLowerCase())) throw readOnlyVendorLink();
       const key = isPath ? canonicalPatchPath(kind, k) : k;
       const seg = lastSegment(key);
       if (seg === "manager" && typeof v === "string") out[key] = { value: v };
@@ -225,7 +251,7 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
     if (typeof raw.op !== "string") throw new ScimError(400, "invalidSyntax", `Operation ${index + 1} of the PATCH needs "op": "add", "remove" or "replace".`);
     if (raw.path !== undefined && raw.path !== null && typeof raw.path !== "string")
       throw new ScimError(400, "invalidPath", `The path of PATCH operation ${index + 1} is an attribute path given as text.`);
-    if (typeof raw.path === "string") checkPatchPath(raw.path);
+    if (typeof raw.path === "string") checkPatchPathShape(raw.path);
     const verb = raw.op.toLowerCase();
     const pathless = typeof raw.path !== "string" || !raw.path.trim();
     if ((verb === "add" || verb === "replace") && (raw.value === undefined || (pathless && !isObject(raw.value))))
@@ -242,16 +268,48 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
   return { ...rest, Operations: fixed };
 }
 
+function isPasswordPath(path: string): boolean {
+  const lower = path.trim().toLowerCase();
+  return lower === "password" || lower === "urn:ietf:params:scim:schemas:core:2.0:user:password";
+}
+
 /** The password a PatchOp sets (Okta's password sync), if any: `path: password`, or inside a path-less value. */
 export function patchPassword(message: Json): string | undefined {
   const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : [];
   for (const op of operations as Json[]) {
     if (!isObject(op) || typeof op.op !== "string" || !["add", "replace"].includes(op.op.toLowerCase())) continue;
-    if (typeof op.path === "string" && op.path.trim().toLowerCase() === "password" && typeof op.value === "string") return op.value;
+    if (typeof op.path === "string" && isPasswordPath(op.path) && typeof op.value === "string") return op.value;
     if (op.path === undefined && isObject(op.value)) {
-      const key = Object.keys(op.value).find((k) => k.toLowerCase() === "password");
+      const key = Object.keys(op.value).find(isPasswordPath);
       if (key !== undefined && typeof op.value[key] === "string") return op.value[key] as string;
     }
   }
   return undefined;
+}
+
+const CORE_USER_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:user:";
+
+function isFalse(value: unknown): boolean {
+  return value === false || (typeof value === "string" && value.trim().toLowerCase() === "false");
+}
+
+function isActivePath(path: unknown): boolean {
+  if (typeof path !== "string") return false;
+  const lower = path.trim().toLowerCase();
+  return (lower.startsWith(CORE_USER_PREFIX) ? lower.slice(CORE_USER_PREFIX.length) : lower) === "active";
+}
+
+/**
+ * Whether a PUT body or a PatchOp sets `active` to false, read from the raw body as leniently as an IdP may
+ * write it: the bridge deactivates on it even when the rest of the request is refused.
+ */
+export function requestsDeactivation(method: "PUT" | "PATCH", body: unknown): boolean {
+  if (!isObject(body)) return false;
+  if (method === "PUT") return Object.entries(body).some(([k, v]) => isActivePath(k) && isFalse(v));
+  const operations = Array.isArray(body.Operations) ? body.Operations : Array.isArray(body.operations) ? body.operations : [];
+  return operations.some((op: unknown) => {
+    if (!isObject(op) || typeof op.op !== "string" || !["add", "replace"].includes(op.op.toLowerCase())) return false;
+    if (op.path !== undefined && op.path !== null) return isActivePath(op.path) && isFalse(op.value);
+    return isObject(op.value) && Object.entries(op.value).some(([k, v]) => isActivePath(k) && isFalse(v));
+  });
 }

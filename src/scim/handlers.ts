@@ -148,6 +148,25 @@ async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: 
   if (added.some((m) => m.value === groupId)) throw new ScimError(400, "invalidValue", "members: a group cannot be a member of itself.");
 }
 
+/**
+ * Deactivates a user on its own: the deprovisioning a refused request asked for (a PATCH whose other
+ * operations are invalid, a PUT with a broken field, a stale If-Match) still happens, at the vendor first.
+ * Nothing else of the request is applied. Answers whether anything changed.
+ */
+export async function deactivateUser(ctx: ScimContext, id: string): Promise<boolean> {
+  const before = await ctx.store.get(ctx.target.name, "User", id);
+  if (!before || before.doc.active === false) return false;
+  const after = { ...before.doc, active: false };
+  try {
+    await ctx.provisioner.apply({ op: "replace", kind: "User", id, before, after }, { target: ctx.target.name, requestId: ctx.requestId });
+    await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after));
+  } catch (error) {
+    return storeError(error, "User", after);
+  }
+  ctx.log.warn("deactivated although the rest of the request was refused", { target: ctx.target.name, scimId: id, requestId: ctx.requestId });
+  return true;
+}
+
 /** Applies a new member list as a difference, so unchanged members are not rewritten. */
 export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Member[]): Promise<void> {
   const current = await ctx.store.members(ctx.target.name, groupId);

@@ -19,6 +19,13 @@ export const LIMITS = {
   jsonDepth: 32,
   /** Nesting of parentheses and brackets in a filter: the filter parser recurses once per level. */
   filterDepth: 32,
+  /**
+   * Entries of one multi-valued attribute (emails, phoneNumbers …) or one PATCH's operations: scimmy
+   * coerces every entry on every write of the resource, synchronously. Group members are exempt: they
+   * are rows, never coerced (PATCHes that add them in bulk take the membership fast path).
+   */
+  valuesPerAttribute: 100,
+  operationsPerPatch: 1000,
 } as const;
 
 /** Names that reach Object.prototype when used as a key: never an attribute of any SCIM schema. */
@@ -109,6 +116,16 @@ export function checkFilterText(text: string): void {
   }
 }
 
+/** A list in a body: members unbounded (rows, not coerced), operations and other attributes' values bounded. */
+function checkListSize(key: string, list: unknown[], parent: Record<string, unknown>): void {
+  const lower = key.toLowerCase();
+  if (lower === "members") return;
+  // A PATCH value for `members` (or any path naming them) is a member list too.
+  if (lower === "value" && typeof parent.path === "string" && /^\s*members\b/i.test(parent.path)) return;
+  const limit = lower === "operations" ? LIMITS.operationsPerPatch : LIMITS.valuesPerAttribute;
+  if (list.length > limit) throw new ScimError(400, "invalidValue", `'${key}' has ${list.length} entries; this bridge accepts at most ${limit} in one attribute or request.`);
+}
+
 /**
  * A parsed JSON body: nesting within LIMITS.jsonDepth, and no key that reaches Object.prototype. Walks
  * with an explicit stack, so a hostile depth cannot overflow the call stack here either.
@@ -127,7 +144,9 @@ export function checkJsonShape(body: unknown): void {
     for (const key of Object.keys(node)) {
       if (isForbiddenKey(key)) throw new ScimError(400, "invalidSyntax", `The request body has the key '${key}', which no SCIM resource or message has.`);
       if (key.length > LIMITS.pathLength) throw tooLong("A key of the request body", LIMITS.pathLength);
-      stack.push([(node as Record<string, unknown>)[key], depth + 1]);
+      const value = (node as Record<string, unknown>)[key];
+      if (Array.isArray(value)) checkListSize(key, value, node as Record<string, unknown>);
+      stack.push([value, depth + 1]);
     }
   }
 }
