@@ -217,6 +217,10 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
     ["PATCH with a manager that is a number", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", value: 5 }))],
     ["PATCH with a hostile attributes query", (id) => vendorBridge.as("cic").patch(`/Users/${id}?attributes=__proto__`, patchOp(off))],
     ["PUT with an email type scimmy refuses", (id) => vendorBridge.as("cic").put(`/Users/${id}`, user("x@example.com", { active: false, emails: [{ value: "x@example.com", type: "weird" }] }))],
+    ["PUT with more emails than the limit", (id) => vendorBridge.as("cic").put(`/Users/${id}`, user("x@example.com", { active: false, emails: Array.from({ length: 101 }, (_, i) => ({ value: `e${i}@example.com` })) }))],
+    ["PATCH with more operations than the limit", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, ...Array.from({ length: 1000 }, () => ({ op: "replace", path: "title", value: "t" }))))],
+    ["PATCH with a forbidden key elsewhere in the body", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "name", value: { constructor: { prototype: { x: 1 } } } }))],
+    ["PATCH with a blank path and an invalid op", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp({ op: "replace", path: "", value: { active: false } }, { op: "replace", path: "nickNameZ", value: 1 }))],
   ];
   it.each(cases)("%s: deactivated at the vendor, and the refusal says so", async (_name, send) => {
     const created = (await vendorBridge.as("cic").post("/Users", user(`leaver-${Math.random().toString(36).slice(2, 8)}@example.com`)).expect(201)).body;
@@ -225,6 +229,39 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
     if (res.status >= 400) expect(res.body.detail).toMatch(/^The user was deactivated/);
     expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
     expect((await vendorBridge.as("cic").get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
+  });
+
+  const key = (u: Record<string, unknown>) => (u["urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User"] as { vendorUserId: string }).vendorUserId;
+
+  it("a refused reactivation is undone at the vendor, and a later deactivation still reaches it", async () => {
+    const created = (await vendorBridge.as("cic").post("/Users", user("back@example.com")).expect(201)).body;
+    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off)).expect(200);
+    // Reactivation with a rename the mapping refuses: 400, and the vendor user must not stay enabled.
+    await vendorBridge.as("cic").put(`/Users/${created.id}`, user("renamed@example.com", { active: true })).expect(400);
+    expect(sandbox.users.get(key(created))!.UserStatus).toBe("Disabled");
+    expect((await vendorBridge.as("cic").get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
+    // Should the vendor user be enabled behind the bridge's back, the next deactivation disables it again.
+    sandbox.users.get(key(created))!.UserStatus = "Enabled";
+    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off)).expect(200);
+    expect(sandbox.users.get(key(created))!.UserStatus).toBe("Disabled");
+  });
+
+  it("removing active, or a PUT without it, does not reactivate an inactive user", async () => {
+    const created = (await vendorBridge.as("cic").post("/Users", user("stays-off@example.com")).expect(201)).body;
+    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off)).expect(200);
+    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp({ op: "remove", path: "active" })).expect(200);
+    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: null }));
+    const { active: _dropped, ...withoutActive } = user("stays-off@example.com");
+    void _dropped;
+    await vendorBridge.as("cic").put(`/Users/${created.id}`, withoutActive).expect(200);
+    expect(sandbox.users.get(key(created))!.UserStatus).toBe("Disabled");
+    expect((await vendorBridge.as("cic").get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
+  });
+
+  it("the last write to active decides: off then on again is not a deactivation", async () => {
+    const created = (await vendorBridge.as("cic").post("/Users", user("net-on@example.com")).expect(201)).body;
+    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off, { op: "replace", path: "active", value: true }, { op: "replace", path: "nickNameZ", value: 1 })).expect(400);
+    expect(sandbox.users.get(key(created))!.UserStatus).toBe("Enabled");
   });
 
   it("a DELETE with a body that is not JSON (or a hostile one) still deletes", async () => {

@@ -14,7 +14,10 @@ export function jsonBody(limit: string) {
         try {
           checkJsonShape(req.body);
         } catch (shapeError) {
-          return next(shapeError);
+          // A PUT or PATCH that breaks a limit may still ask for a deactivation, which nothing may stop: the
+          // resource route throws this refusal itself, where it can deactivate first (see deprovisioningFirst).
+          if (req.method !== "PUT" && req.method !== "PATCH") return next(shapeError);
+          res.locals.refusedBody = shapeError;
         }
         return next();
       }

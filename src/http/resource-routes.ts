@@ -38,9 +38,15 @@ function wrap(handler: Handler) {
  * that the deactivation happened.
  */
 function deprovisioningFirst(kind: ResourceKind, method: "PUT" | "PATCH", handler: Handler, exclusive: (ctx: ScimContext, id: string, work: () => Promise<boolean>) => Promise<boolean>): Handler {
-  if (kind !== "User") return handler;
+  if (kind !== "User")
+    return async (req, res) => {
+      if (res.locals.refusedBody) throw res.locals.refusedBody;
+      await handler(req, res);
+    };
   return async (req, res) => {
     try {
+      // The body broke a limit (src/http/body.ts): refused here, after the deactivation it may ask for.
+      if (res.locals.refusedBody) throw res.locals.refusedBody;
       await handler(req, res);
     } catch (error) {
       // scimmy's own refusals are its error type; the bridge's are ScimError, a subclass.
@@ -226,6 +232,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const id = String(req.params.id);
       const { resource, password } = normaliseResource(kind, requireObject(req.body, `PUT ${endpoint}/{id}`));
       ctx.password = password;
+      ctx.deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
       ctx.wantMembers = true;
       readIfMatch(req, ctx);
       const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(kind, req.query as Json)).write(resource, ctx)));
@@ -240,6 +247,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const id = String(req.params.id);
       const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
       ctx.password = kind === "User" ? patchPassword(body) : undefined;
+      ctx.deactivates = kind === "User" && requestsDeactivation("PATCH", body);
       readIfMatch(req, ctx);
       const query = projection(kind, req.query as Json);
       // Writers wait for each other (exclusive); should a write still find the version changed since its

@@ -39,6 +39,8 @@ export interface ChangeContext {
   requestId: string;
   /** A password the IdP sent with this request; never stored. */
   password?: string;
+  /** The request itself sets active to false (not merely a change of an inactive user). */
+  deactivates?: boolean;
 }
 
 export interface Provisioner {

@@ -180,9 +180,15 @@ export class UserLifecycle {
   }
 
   /** Deactivation: the vendor's status call, or the vendor user removed, as the mapping's policy says. */
-  async deactivate(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  /**
+   * `again`: the request deactivates a user the bridge already holds disabled: the status call is sent once
+   * more (it is idempotent at the vendor), so a vendor user enabled behind the bridge's back is caught by
+   * the IdP's next deactivation, not only by reconcile.
+   */
+  async deactivate(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, again = false): Promise<void> {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
-    if (policy === "none" || link.state !== "active") return;
+    if (policy === "none" || link.state === "removed") return;
+    if (link.state === "disabled" && !(again && policy === "disable")) return;
     await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, context, signal));
     this.calls.deps.log.info("vendor user deactivated", { target: this.calls.deps.target, scimId: link.scimId, vendor: this.calls.vendor, vendorKey: link.vendorKey, policy });
   }
@@ -231,11 +237,14 @@ export class UserLifecycle {
     let link = await this.linkOf(id);
     const wasActive = before.active !== false;
     const isActive = after.active !== false;
-    if (wasActive && !isActive && link) await this.deactivate(link, after, context, signal);
-    if (!wasActive && isActive) link = await this.reactivate(link, id, after, context, signal);
+    // An inactive user whose vendor user is still active (a step that failed before) is deactivated again,
+    // whatever the document said before: the link, not the document, says what the vendor holds.
+    if (!isActive && link) await this.deactivate(link, after, context, signal, context.deactivates === true && !wasActive);
+    const reactivating = !wasActive && isActive;
+    if (reactivating) link = await this.reactivate(link, id, after, context, signal);
     if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
     if (!isActive && lifecycle.deactivate === "delete") return;
-    const deactivating = wasActive && !isActive;
+    const deactivating = !isActive && (wasActive || context.deactivates === true);
     try {
       link = await this.renamed(link, before, after, context, signal);
       await this.updateProfile(link, after, context, signal);
@@ -245,8 +254,19 @@ export class UserLifecycle {
       }
     } catch (error) {
       if (error instanceof VendorUserLost) return this.lost(link, after, isActive, context, signal);
+      // A reactivation whose other changes are refused is undone: the store keeps the user inactive, so the
+      // vendor user must not stay enabled.
+      if (reactivating) await this.undoReactivation(link, after, context, signal);
       if (!deactivating) throw error;
       this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", { target: this.calls.deps.target, scimId: id, detail: (error as Error).message });
+    }
+  }
+
+  private async undoReactivation(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    try {
+      await this.deactivate(link, { ...user, active: false }, context, signal);
+    } catch (error) {
+      this.calls.deps.log.error("a refused reactivation could not be undone: the vendor user is enabled while the bridge holds it inactive", { target: this.calls.deps.target, scimId: link.scimId, detail: (error as Error).message });
     }
   }
 

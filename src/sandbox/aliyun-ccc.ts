@@ -1,7 +1,7 @@
 /** Alibaba Cloud CCC 2017-07-05 simulator (seed 000): RPC V2 and V3 verification, nonces, required parameters. */
 import { randomUUID } from "node:crypto";
-import { authorizationV3, signatureV2 } from "../vendors/signing/aliyun";
-import { sha256Hex } from "../vendors/signing/crypto";
+import { createHash } from "node:crypto";
+import { aliyunAcs3Authorization, aliyunRpcSignature } from "./sdk-signatures";
 import { header, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface AliyunSecret {
@@ -187,7 +187,7 @@ export class AliyunCccSandbox extends VendorSandbox {
     if (params.AccessKeyId !== this.secret.accessKeyId) throw new VendorError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
     if (params.SignatureMethod !== "HMAC-SHA1" || params.SignatureVersion !== "1.0") throw new VendorError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.");
     this.freshNonce(params.SignatureNonce ?? "", params.Timestamp ?? "");
-    if (signatureV2(req.method, params, this.secret.accessKeySecret) !== signature)
+    if (aliyunRpcSignature(params, req.method, this.secret.accessKeySecret) !== signature)
       throw new VendorError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
     return params;
   }
@@ -199,10 +199,9 @@ export class AliyunCccSandbox extends VendorSandbox {
     if (m[1] !== this.secret.accessKeyId) throw new VendorError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
     const headers: Record<string, string> = {};
     for (const name of m[2]!.split(";")) headers[name] = header(req.headers, name);
-    if (headers["x-acs-content-sha256"] !== sha256Hex(req.body)) throw new VendorError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.");
+    if (headers["x-acs-content-sha256"] !== createHash("sha256").update(req.body).digest("hex")) throw new VendorError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.");
     this.freshNonce(headers["x-acs-signature-nonce"] ?? "", headers["x-acs-date"] ?? "");
-    const query = req.query.toString() ? [...req.query.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`).join("&") : "";
-    const expected = authorizationV3(req.method, "/", query, headers, headers["x-acs-content-sha256"]!, this.secret);
+    const expected = aliyunAcs3Authorization({ method: req.method, query: Object.fromEntries(req.query.entries()), headers, body: req.body, accessKeyId: this.secret.accessKeyId, secret: this.secret.accessKeySecret });
     if (expected !== auth) throw new VendorError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
     return Object.fromEntries(req.query.entries());
   }

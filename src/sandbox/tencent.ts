@@ -1,6 +1,6 @@
 /** Tencent Cloud API 3.0 simulators: TC3 verification shared by CIAM and Organization/CIC. */
 import { randomUUID } from "node:crypto";
-import { serviceOfHost, tc3Signature } from "../vendors/signing/tc3";
+import { tencentAuthorization } from "./sdk-signatures";
 import { header, lengthOf, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface Tc3Secret {
@@ -38,21 +38,23 @@ export abstract class TencentSandbox extends VendorSandbox {
     return { action, params, run: () => handler(params) };
   }
 
-  /** TC3-HMAC-SHA256 as Tencent's gateway checks it: credential, scope, timestamp, signature over content-type;host. */
+  /** TC3-HMAC-SHA256 as Tencent's gateway checks it: credential, scope, timestamp, and the signature the official SDK computes. */
   private verify(req: SandboxRequest): void {
     const auth = header(req.headers, "authorization");
     const m = /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/([^/]+)\/tc3_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
     if (!m) throw new VendorError(200, "AuthFailure.SignatureFailure", "The Authorization header is not a TC3-HMAC-SHA256 signature.");
-    const [, secretId, , service, signedHeaders, signature] = m;
+    const [, secretId, , service, signedHeaders] = m;
     if (secretId !== this.secret.secretId) throw new VendorError(200, "AuthFailure.SecretIdNotFound", "The SecretId is not found.");
     if (header(req.headers, "host") !== this.host) throw new VendorError(200, "AuthFailure.SignatureFailure", `The request is signed for ${header(req.headers, "host")}, not ${this.host}.`);
-    if (service !== serviceOfHost(this.host)) throw new VendorError(200, "AuthFailure.SignatureFailure", `The credential scope names service '${service}', expected '${serviceOfHost(this.host)}'.`);
+    // The service is the host's first label (the SDK's rule: ciam.tencentcloudapi.com → ciam).
+    const expectedService = this.host.split(".")[0]!;
+    if (service !== expectedService) throw new VendorError(200, "AuthFailure.SignatureFailure", `The credential scope names service '${service}', expected '${expectedService}'.`);
     if (signedHeaders !== "content-type;host") throw new VendorError(200, "AuthFailure.SignatureFailure", "SignedHeaders must be content-type;host.");
     const timestamp = Number(header(req.headers, "x-tc-timestamp"));
     if (!Number.isInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > SKEW_SECONDS)
       throw new VendorError(200, "AuthFailure.SignatureExpire", "The signature is expired: the timestamp differs from server time by more than 5 minutes.");
-    const expected = tc3Signature(this.host, header(req.headers, "content-type"), req.body, timestamp, this.secret.secretKey);
-    if (expected.signature !== signature) throw new VendorError(200, "AuthFailure.SignatureFailure", "The provided credentials could not be validated.");
+    const expected = tencentAuthorization({ host: this.host, service: expectedService, body: req.body, contentType: header(req.headers, "content-type"), timestamp, secretId: secretId!, secretKey: this.secret.secretKey });
+    if (expected !== auth) throw new VendorError(200, "AuthFailure.SignatureFailure", "The provided credentials could not be validated.");
   }
 
   protected success(_action: string, result: Json): SandboxResponse {

@@ -1,7 +1,6 @@
 /** Volcengine Cloud Identity 2023-01-01 simulator (seed 003): HMAC-SHA256 verification, byte limits, 404 duplicates. */
-import { randomUUID } from "node:crypto";
-import { sha256Hex } from "../vendors/signing/crypto";
-import { volcengineSignature } from "../vendors/signing/volcengine";
+import { createHash, randomUUID } from "node:crypto";
+import { volcengineAuthorization } from "./sdk-signatures";
 import { bytesOf, header, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface VolcSecret {
@@ -114,7 +113,7 @@ export class VolcengineSandbox extends VendorSandbox {
     const auth = header(req.headers, "authorization");
     const m = /^HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
     if (!m) throw new VendorError(401, "InvalidAuthorization", "The Authorization header is malformed.");
-    const [, ak, day, region, service, signed, signature] = m;
+    const [, ak, day, region, service, signed] = m;
     if (ak !== this.secret.accessKeyId) throw new VendorError(401, "InvalidAccessKey", "The access key is not found.");
     if (service !== "cloudidentity" || region !== this.region) throw new VendorError(401, "SignatureDoesNotMatch", `The scope ${region}/${service} does not match ${this.region}/cloudidentity.`);
     const names = signed!.split(";");
@@ -122,11 +121,11 @@ export class VolcengineSandbox extends VendorSandbox {
     const lower: Record<string, string> = {};
     for (const n of names) lower[n] = header(req.headers, n);
     if (lower["x-date"]!.slice(0, 8) !== day) throw new VendorError(401, "SignatureDoesNotMatch", "The scope date differs from X-Date.");
-    const bodyHash = sha256Hex(req.body);
+    const bodyHash = createHash("sha256").update(req.body).digest("hex");
     if (header(req.headers, "x-content-sha256") && header(req.headers, "x-content-sha256") !== bodyHash) throw new VendorError(401, "SignatureDoesNotMatch", "X-Content-Sha256 does not match the body.");
     const query = Object.fromEntries(req.query.entries());
-    const expected = volcengineSignature(req.method, query, lower, names, bodyHash, region!, service!, this.secret.secretAccessKey);
-    if (expected.signature !== signature) throw new VendorError(401, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
+    const expected = volcengineAuthorization({ method: req.method, region: region!, service: service!, query, host: header(req.headers, "host"), body: req.body, xDate: lower["x-date"]!, accessKeyId: ak!, secretKey: this.secret.secretAccessKey });
+    if (expected !== auth) throw new VendorError(401, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
   }
 
   private meta(action: string): Json {

@@ -300,16 +300,28 @@ function isActivePath(path: unknown): boolean {
 }
 
 /**
- * Whether a PUT body or a PatchOp sets `active` to false, read from the raw body as leniently as an IdP may
- * write it: the bridge deactivates on it even when the rest of the request is refused.
+ * Whether a PUT body or a PatchOp leaves `active` false, read from the raw body as leniently as an IdP may
+ * write it (the last write to `active` wins, as it would when applied): the bridge deactivates on it even
+ * when the rest of the request is refused.
  */
 export function requestsDeactivation(method: "PUT" | "PATCH", body: unknown): boolean {
   if (!isObject(body)) return false;
-  if (method === "PUT") return Object.entries(body).some(([k, v]) => isActivePath(k) && isFalse(v));
+  let active: boolean | undefined;
+  const write = (value: unknown) => (active = isFalse(value) ? false : value === undefined || value === null ? undefined : true);
+  if (method === "PUT") {
+    for (const [k, v] of Object.entries(body)) if (isActivePath(k)) write(v);
+    return active === false;
+  }
   const operations = Array.isArray(body.Operations) ? body.Operations : Array.isArray(body.operations) ? body.operations : [];
-  return operations.some((op: unknown) => {
-    if (!isObject(op) || typeof op.op !== "string" || !["add", "replace"].includes(op.op.toLowerCase())) return false;
-    if (op.path !== undefined && op.path !== null) return isActivePath(op.path) && isFalse(op.value);
-    return isObject(op.value) && Object.entries(op.value).some(([k, v]) => isActivePath(k) && isFalse(v));
-  });
+  for (const op of operations as unknown[]) {
+    if (!isObject(op) || typeof op.op !== "string") continue;
+    const verb = op.op.toLowerCase();
+    const pathless = op.path === undefined || op.path === null || (typeof op.path === "string" && !op.path.trim());
+    if (verb === "remove" && isActivePath(op.path)) active = undefined;
+    if (verb !== "add" && verb !== "replace") continue;
+    if (!pathless) {
+      if (isActivePath(op.path)) write(op.value);
+    } else if (isObject(op.value)) for (const [k, v] of Object.entries(op.value)) if (isActivePath(k)) write(v);
+  }
+  return active === false;
 }

@@ -37,4 +37,6 @@ export interface ScimContext {
   readVersion?: number;
   /** Password from the request body, kept out of scimmy and the store. */
   password?: string;
+  /** The request sets active to false (a deactivation is re-sent even to a user the bridge holds disabled). */
+  deactivates?: boolean;
 }

@@ -107,13 +107,15 @@ function membersOf(instance: unknown): Member[] {
 
 async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {
   const doc = documentOf(instance);
-  const change = { target: ctx.target.name, requestId: ctx.requestId, password: ctx.password };
+  const change = { target: ctx.target.name, requestId: ctx.requestId, password: ctx.password, deactivates: ctx.deactivates };
   try {
     let stored: StoredResource;
     if (resource.id) {
       const before = await ctx.store.get(ctx.target.name, "User", resource.id);
       if (!before) throw notFound("User", resource.id);
       requireVersion(before, ctx);
+      // A user is reactivated only by saying so: removing `active` (or a PUT without it) keeps an inactive user inactive.
+      if ((doc.active === undefined || doc.active === null) && before.doc.active === false) doc.active = false;
       await ctx.provisioner.apply({ op: "replace", kind: "User", id: resource.id, before, after: doc }, change);
       stored = await ctx.store.replace(ctx.target.name, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
     } else {
@@ -155,10 +157,11 @@ async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: 
  */
 export async function deactivateUser(ctx: ScimContext, id: string): Promise<boolean> {
   const before = await ctx.store.get(ctx.target.name, "User", id);
-  if (!before || before.doc.active === false) return false;
+  if (!before) return false;
+  // Even a user already inactive here goes through: its vendor user may still be enabled (a failed step).
   const after = { ...before.doc, active: false };
   try {
-    await ctx.provisioner.apply({ op: "replace", kind: "User", id, before, after }, { target: ctx.target.name, requestId: ctx.requestId });
+    await ctx.provisioner.apply({ op: "replace", kind: "User", id, before, after }, { target: ctx.target.name, requestId: ctx.requestId, deactivates: true });
     await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after));
   } catch (error) {
     return storeError(error, "User", after);
