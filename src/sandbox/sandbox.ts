@@ -189,6 +189,37 @@ export abstract class VendorSandbox {
   }
 }
 
+/** A request parameter's JSON type, as an SDK model declares it. */
+export type ParamType = "string" | "integer" | "boolean" | "array" | "object";
+
+/** An action's request model: every parameter it knows, with its type, and which are required. */
+export interface ActionModel {
+  params: Record<string, ParamType>;
+  required: string[];
+}
+
+function typeOf(value: unknown): ParamType | "other" {
+  if (typeof value === "string") return "string";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "other";
+  if (Array.isArray(value)) return "array";
+  return value && typeof value === "object" ? "object" : "other";
+}
+
+/**
+ * Checks a request against its action's model, as the vendor's gateway does: a parameter the model does
+ * not have, one of the wrong JSON type (an integer sent as a string), or a required one missing is refused
+ * with the code `fail` makes for it.
+ */
+export function checkModel(model: ActionModel, params: Json, fail: (problem: "unknown" | "type" | "missing", name: string, expected?: ParamType) => VendorError): void {
+  for (const [name, value] of Object.entries(params)) {
+    const expected = model.params[name];
+    if (!expected) throw fail("unknown", name);
+    if (typeOf(value) !== expected) throw fail("type", name, expected);
+  }
+  for (const name of model.required) if (params[name] === undefined) throw fail("missing", name);
+}
+
 /** Shared checks for parameters, as the vendors document them. */
 export function requireParams(params: Json, names: string[], error: (name: string) => VendorError): void {
   for (const name of names) {

@@ -1,7 +1,7 @@
 /** Tencent Cloud API 3.0 simulators: TC3 verification shared by CIAM and Organization/CIC. */
 import { randomUUID } from "node:crypto";
 import { tencentAuthorization } from "./sdk-signatures";
-import { header, lengthOf, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import { checkModel, header, lengthOf, requireParams, VendorError, VendorSandbox, type ActionModel, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface Tc3Secret {
   secretId: string;
@@ -13,6 +13,8 @@ const SKEW_SECONDS = 300;
 export abstract class TencentSandbox extends VendorSandbox {
   protected abstract readonly version: string;
   protected abstract readonly actions: Record<string, (params: Json) => Json>;
+  /** The SDK models' request parameters per action; an action without one is not checked this way. */
+  protected readonly models: Record<string, ActionModel> = {};
   protected regionRequired = false;
 
   constructor(
@@ -35,6 +37,16 @@ export abstract class TencentSandbox extends VendorSandbox {
     } catch {
       throw new VendorError(200, "InvalidParameter", "The body is not JSON");
     }
+    const model = this.models[action];
+    // Tencent Cloud API 3.0's common error codes for a request that does not fit the action's model.
+    if (model)
+      checkModel(model, params, (problem, name, expected) =>
+        problem === "unknown"
+          ? this.invalid("UnknownParameter", `The parameter \`${name}\` is not recognized.`)
+          : problem === "type"
+            ? this.invalid("InvalidParameter", `The parameter \`${name}\` must be of type ${expected}.`)
+            : this.invalid("MissingParameter", `The request is missing a required parameter \`${name}\`.`),
+      );
     return { action, params, run: () => handler(params) };
   }
 
@@ -78,9 +90,36 @@ export abstract class TencentSandbox extends VendorSandbox {
 }
 
 /** Tencent Cloud CIAM 2022-03-31 (seed 001). */
+/** CIAM 2022-03-31 request models (tencentcloud-sdk ciam/v20220331 request classes; shared/vendors.md §2.3). */
+const CIAM_USER_FIELDS: Record<string, "string" | "integer" | "array"> = {
+  UserName: "string",
+  PhoneNumber: "string",
+  Email: "string",
+  Nickname: "string",
+  Address: "string",
+  UserGroup: "array",
+  Birthdate: "integer",
+  CustomizationAttributes: "array",
+  IndexedAttribute1: "string",
+  IndexedAttribute2: "string",
+  IndexedAttribute3: "string",
+  IndexedAttribute4: "string",
+  IndexedAttribute5: "string",
+  UserOrg: "array",
+};
+const CIAM_MODELS: Record<string, ActionModel> = {
+  CreateUser: { params: { UserStoreId: "string", Password: "string", ...CIAM_USER_FIELDS }, required: ["UserStoreId"] },
+  UpdateUser: { params: { UserId: "string", UserStoreId: "string", ...CIAM_USER_FIELDS }, required: ["UserId", "UserStoreId"] },
+  UpdateUserStatus: { params: { UserStoreId: "string", UserId: "string", Status: "string" }, required: ["UserStoreId", "UserId", "Status"] },
+  DeleteUsers: { params: { UserStoreId: "string", UserIds: "array" }, required: ["UserStoreId", "UserIds"] },
+  SetPassword: { params: { UserStoreId: "string", UserId: "string", Password: "string" }, required: ["UserStoreId", "UserId", "Password"] },
+  ListUser: { params: { UserStoreId: "string", Pageable: "object", Filters: "array", Original: "boolean" }, required: ["UserStoreId", "Pageable"] },
+};
+
 export class CiamSandbox extends TencentSandbox {
   protected readonly version = "2022-03-31";
   protected override regionRequired = true;
+  protected override readonly models = CIAM_MODELS;
 
   constructor(secret: Tc3Secret, readonly userStoreId = "us-sandbox") {
     super("ciam.tencentcloudapi.com", secret);
@@ -181,8 +220,35 @@ function masked(user: Json): Json {
 }
 
 /** Tencent Cloud Organization / Identity Center 2021-03-31 (seed 004). */
+/** Organization / CIC 2021-03-31 request models (SDK organization/v20210331 request classes; shared/vendors.md §5.1). */
+const CIC_MODELS: Record<string, ActionModel> = {
+  CreateUser: {
+    params: { ZoneId: "string", UserName: "string", FirstName: "string", LastName: "string", DisplayName: "string", Description: "string", Email: "string", UserStatus: "string", UserType: "string", NeedResetPassword: "boolean" },
+    required: ["ZoneId", "UserName"],
+  },
+  UpdateUser: {
+    params: { ZoneId: "string", UserId: "string", NewFirstName: "string", NewLastName: "string", NewDisplayName: "string", NewDescription: "string", NewEmail: "string", NeedResetPassword: "boolean" },
+    required: ["ZoneId", "UserId"],
+  },
+  UpdateUserStatus: { params: { ZoneId: "string", UserId: "string", NewUserStatus: "string" }, required: ["ZoneId", "UserId", "NewUserStatus"] },
+  DeleteUser: { params: { ZoneId: "string", UserId: "string" }, required: ["ZoneId", "UserId"] },
+  ListUsers: {
+    params: { ZoneId: "string", UserStatus: "string", UserType: "string", Filter: "string", NextToken: "string", MaxResults: "integer", FilterGroups: "array", SortField: "string", SortType: "string", Offset: "integer" },
+    required: ["ZoneId"],
+  },
+  CreateGroup: { params: { ZoneId: "string", GroupName: "string", Description: "string", GroupType: "string" }, required: ["ZoneId", "GroupName"] },
+  DeleteGroup: { params: { ZoneId: "string", GroupId: "string" }, required: ["ZoneId", "GroupId"] },
+  ListGroups: {
+    params: { ZoneId: "string", NextToken: "string", MaxResults: "integer", Filter: "string", GroupType: "string", FilterUsers: "array", SortField: "string", SortType: "string", Offset: "integer" },
+    required: ["ZoneId"],
+  },
+  AddUserToGroup: { params: { ZoneId: "string", GroupId: "string", UserId: "string" }, required: ["ZoneId", "GroupId", "UserId"] },
+  RemoveUserFromGroup: { params: { ZoneId: "string", GroupId: "string", UserId: "string" }, required: ["ZoneId", "GroupId", "UserId"] },
+};
+
 export class CicSandbox extends TencentSandbox {
   protected readonly version = "2021-03-31";
+  protected override readonly models = CIC_MODELS;
 
   constructor(secret: Tc3Secret, readonly zoneId = "z-sandbox", host = "organization.tencentcloudapi.com") {
     super(host, secret);
