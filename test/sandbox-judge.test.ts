@@ -72,7 +72,17 @@ describe("Alibaba (CCC): RPC signatures checked with @alicloud/openapi-util, one
     }));
 });
 
-describe("Volcengine: HMAC-SHA256 checked with @volcengine/openapi's Signer", () => {
+describe("Volcengine: HMAC-SHA256 checked with @volcengine/openapi's Signer, requests against the Go SDK model", () => {
+  it.each([
+    ["an integer sent as text", { PageNumber: 1, PageSize: "1" }],
+    ["a parameter the model does not have", { PageNumber: 1, Colour: "blue" }],
+    ["ResetPassword without the flags its model requires", undefined],
+  ])("%s: InvalidParam", (_what, params) =>
+    withSandbox("volcengine-cloudidentity", async (_sandbox, vendor) => {
+      const built = params ? call({ call: "ListUsers", params }) : call({ call: "ResetPassword", params: { UserId: "u-1", Password: "Correct-Horse-9" } });
+      expect(await outcomeOf(vendor, built)).toMatchObject({ code: "InvalidParam" });
+    }));
+
   it("a request signed with the wrong secret", () =>
     withSandbox("volcengine-cloudidentity", async (_sandbox, vendor) => {
       const list = call({ call: "ListUsers", params: { PageNumber: 1, PageSize: 1 } });

@@ -1,12 +1,30 @@
 /** Volcengine Cloud Identity 2023-01-01 simulator (seed 003): HMAC-SHA256 verification, byte limits, 404 duplicates. */
 import { createHash, randomUUID } from "node:crypto";
 import { volcengineAuthorization } from "./sdk-signatures";
-import { bytesOf, header, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import { bytesOf, checkModel, header, requireParams, type ActionModel, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface VolcSecret {
   accessKeyId: string;
   secretAccessKey: string;
 }
+
+/**
+ * Cloud Identity 2023-01-01 request models (volcengine-go-sdk service/cloudidentity *Input structs;
+ * shared/vendors.md §4.2). A parameter outside them, or of the wrong JSON type, is InvalidParam (seed).
+ */
+const MODELS: Record<string, ActionModel> = {
+  CreateUser: { params: { UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" }, required: ["UserName"] },
+  UpdateUser: { params: { UserId: "string", UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" }, required: ["UserId"] },
+  DeleteUser: { params: { UserId: "string" }, required: ["UserId"] },
+  GetUser: { params: { UserId: "string" }, required: ["UserId"] },
+  ListUsers: { params: { PageNumber: "integer", PageSize: "integer", QueryString: "string", UserName: "string", Source: "string" }, required: [] },
+  ResetPassword: { params: { UserId: "string", Password: "string", GenerateRandomPassword: "boolean", PasswordResetRequired: "boolean" }, required: ["UserId", "GenerateRandomPassword", "PasswordResetRequired"] },
+  CreateGroup: { params: { GroupName: "string", DisplayName: "string", Description: "string", JoinType: "string" }, required: ["GroupName"] },
+  DeleteGroup: { params: { GroupId: "string" }, required: ["GroupId"] },
+  ListGroups: { params: { PageNumber: "integer", PageSize: "integer", QueryString: "string", GroupName: "string" }, required: [] },
+  AddUserToGroup: { params: { GroupId: "string", UserId: "string" }, required: ["GroupId", "UserId"] },
+  RemoveUserFromGroup: { params: { GroupId: "string", UserId: "string" }, required: ["GroupId", "UserId"] },
+};
 
 export class VolcengineSandbox extends VendorSandbox {
   readonly host = "open.volcengineapi.com";
@@ -106,6 +124,11 @@ export class VolcengineSandbox extends VendorSandbox {
     const handler = this.actions[action];
     if (!handler) throw new VendorError(404, "InvalidActionOrVersion", `Could not find operation ${action}`);
     const params = JSON.parse(req.body || "{}") as Json;
+    const model = MODELS[action];
+    if (model)
+      checkModel(model, params, (problem, name, expected) =>
+        new VendorError(400, "InvalidParam", problem === "type" ? `The parameter ${name} is invalid: expected ${expected}` : `The parameter ${name}[] is invalid`),
+      );
     return { action, params, run: () => handler(params) };
   }
 
