@@ -11,7 +11,7 @@ import { CORE_GROUP, CORE_USER, PATCH_OP, startTestBridge, user, type TestBridge
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_201);
-const SECONDS = Number(process.env.FUZZ_SECONDS ?? 12);
+const SECONDS = Number(process.env.FUZZ_SECONDS ?? 20);
 const TARGETS = ["plain", "vendor"] as const;
 const prototypeNames = () => [Object.getOwnPropertyNames(Object.prototype).sort().join(), Object.getOwnPropertyNames(Array.prototype).sort().join()];
 const pristine = prototypeNames();
