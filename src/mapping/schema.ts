@@ -149,6 +149,28 @@ const ErrorClasses = z
   .strict();
 
 
+/**
+ * Where a vendor's answer keeps its parts (dotted paths into the JSON body). Each protocol has defaults
+ * (src/vendors/protocols.ts); a mapping's `api.envelope` overrides any of them for its vendor.
+ */
+export const EnvelopeSchema = z
+  .object({
+    /** The result of a successful call ("" for the whole body). */
+    result: z.string(),
+    /** The error code; present on every answer where `successCodes` says which ones are success. */
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string().optional(),
+    /** Codes that mean success. Without it, any code present means failure. */
+    successCodes: z.array(z.string()).optional(),
+    /** With successCodes: an answer with no code at all is a success too (Alibaba's RAM answers carry none). */
+    codeOptional: z.boolean().optional(),
+    /** A field that, when present, must be true on success (Alibaba's `Success`). */
+    successFlag: z.string().optional(),
+  })
+  .strict();
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
 export const MappingSchema = z
   .object({
     /** The vendor's name, as messages and the vendor extension show it (lower case, digits, '-'). */
@@ -163,6 +185,8 @@ export const MappingSchema = z
         version: z.string().min(1),
         region: z.string().optional(),
         service: z.string().optional(),
+        /** Where this vendor's answers keep their result, error code, message and request id, if not where the protocol does. */
+        envelope: EnvelopeSchema.partial().optional(),
         /** bearer-token-exchange: the token endpoint's path. */
         tokenPath: z.string().optional(),
       })

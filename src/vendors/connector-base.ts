@@ -1,7 +1,7 @@
 /** What every connector shares: transport, classification, and secret-free answers. */
 import { randomUUID } from "node:crypto";
 import type { BuiltCall } from "../mapping/compile";
-import type { MappingFile } from "../mapping/schema";
+import type { Envelope, MappingFile } from "../mapping/schema";
 import { classify, parseJson } from "./classify";
 import { Transport, type RawAnswer } from "./http";
 import type { SignedRequest } from "./signing/crypto";
@@ -14,12 +14,27 @@ export abstract class BaseConnector implements VendorConnector {
     readonly vendor: string,
     protected readonly endpoint: Endpoint,
     protected readonly errors: MappingFile["errors"],
+    protected readonly envelope: Envelope,
   ) {
     this.transport = new Transport(endpoint);
   }
 
   abstract prepare(call: BuiltCall, now?: Date, offline?: boolean): Promise<SignedRequest>;
-  protected abstract parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer;
+
+  /** Opens an answer by its envelope: where the result, the code, the message and the request id sit. */
+  protected parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer {
+    const e = this.envelope;
+    const text = (path: string | undefined) => {
+      const value = path ? pick(body, path) : undefined;
+      return value === undefined || value === null ? undefined : String(value);
+    };
+    const code = text(e.code);
+    const flag = e.successFlag ? pick(body, e.successFlag) : undefined;
+    const codeFails = e.successCodes ? (code === undefined ? !e.codeOptional : !e.successCodes.includes(code)) : code !== undefined;
+    const ok = body !== undefined && raw.status < 400 && !codeFails && (flag === undefined || String(flag) === "true");
+    const result = ((e.result ? pick(body, e.result) : body) ?? {}) as Json;
+    return { ok, result, code: ok ? undefined : code, message: text(e.message), requestId: text(e.requestId) };
+  }
 
   async invoke(call: BuiltCall, signal?: AbortSignal): Promise<VendorOutcome> {
     const raw = await this.transport.send(await this.prepare(call), signal);

@@ -1,7 +1,7 @@
 /** A connector for a target: its mapping's vendor family, the endpoint with the target's overrides, credentials from the environment. */
 import type { VendorConnection } from "../config/schema";
 import type { CompiledMapping } from "../mapping/compile";
-import { PROTOCOL_REGISTRY, type Protocol } from "./protocols";
+import { envelopeOf, PROTOCOL_REGISTRY, type Protocol } from "./protocols";
 import type { Endpoint, VendorConnector } from "./types";
 
 export class VendorConfigError extends Error {}
@@ -49,5 +49,5 @@ export function protocolOf(mapping: CompiledMapping, connection: VendorConnectio
 export function createConnector(mapping: CompiledMapping, connection: VendorConnection, env: NodeJS.ProcessEnv = process.env): VendorConnector {
   const protocol = protocolOf(mapping, connection);
   const credentials = credentialsOf(protocol, connection, env);
-  return PROTOCOL_REGISTRY[protocol].connector(mapping.vendor, endpointOf(mapping, connection), mapping.file.errors, credentials, mapping);
+  return PROTOCOL_REGISTRY[protocol].connector(mapping.vendor, endpointOf(mapping, connection), mapping.file.errors, envelopeOf(protocol, mapping), credentials, mapping);
 }

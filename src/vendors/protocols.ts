@@ -1,10 +1,15 @@
+/** A protocol's envelope with the mapping's overrides. */
+export function envelopeOf(protocol: Protocol, mapping: CompiledMapping): Envelope {
+  return { ...PROTOCOL_REGISTRY[protocol].envelope, ...(mapping.file.api.envelope ?? {}) };
+}
+
 /**
  * The wire protocols the bridge speaks, by the name a mapping file gives in `api.protocol`: how requests
  * are signed or authorised, which credentials that takes, and how answers are opened (each protocol's
  * envelope). A new vendor on one of these protocols is a mapping file and nothing else.
  */
 import type { CompiledMapping } from "../mapping/compile";
-import type { MappingFile } from "../mapping/schema";
+import type { Envelope, MappingFile } from "../mapping/schema";
 import { AliyunConnector } from "./aliyun/connector";
 import { HuaweiConnector } from "./huawei/connector";
 import { TencentConnector } from "./tencent/connector";
@@ -19,12 +24,16 @@ type Credentials = Record<string, string | undefined>;
 export interface ProtocolSpec {
   /** Credential names (config `vendor.credentials` keys, each naming an environment variable). */
   credentials: { required: string[]; optional: string[] };
-  connector(vendor: string, endpoint: Endpoint, errors: MappingFile["errors"], credentials: Credentials, mapping: CompiledMapping): VendorConnector;
+  /** Where the protocol's answers keep their parts; a mapping's api.envelope overrides any of them. */
+  envelope: Envelope;
+  connector(vendor: string, endpoint: Endpoint, errors: MappingFile["errors"], envelope: Envelope, credentials: Credentials, mapping: CompiledMapping): VendorConnector;
 }
 
 const aliyun = (signature: "v2" | "v3"): ProtocolSpec => ({
   credentials: { required: ["accessKeyId", "accessKeySecret"], optional: ["securityToken"] },
-  connector: (vendor, endpoint, errors, c) => new AliyunConnector(vendor, endpoint, errors, { accessKeyId: c.accessKeyId!, accessKeySecret: c.accessKeySecret!, securityToken: c.securityToken }, signature),
+  // RPC JSON: `{RequestId, Code, Message, …}`; CCC adds Code "OK" and Success on every answer, RAM neither.
+  envelope: { result: "", code: "Code", message: "Message", requestId: "RequestId", successCodes: ["OK", "200", "Success"], codeOptional: true, successFlag: "Success" },
+  connector: (vendor, endpoint, errors, envelope, c) => new AliyunConnector(vendor, endpoint, errors, envelope, { accessKeyId: c.accessKeyId!, accessKeySecret: c.accessKeySecret!, securityToken: c.securityToken }, signature),
 });
 
 export const PROTOCOL_REGISTRY: Record<Protocol, ProtocolSpec> = {
@@ -35,17 +44,21 @@ export const PROTOCOL_REGISTRY: Record<Protocol, ProtocolSpec> = {
   /** Tencent Cloud API 3.0 (TC3-HMAC-SHA256), the service taken from the host. */
   "tencent-tc3": {
     credentials: { required: ["secretId", "secretKey"], optional: ["token"] },
-    connector: (vendor, endpoint, errors, c) => new TencentConnector(vendor, endpoint, errors, { secretId: c.secretId!, secretKey: c.secretKey!, token: c.token }),
+    envelope: { result: "Response", code: "Response.Error.Code", message: "Response.Error.Message", requestId: "Response.RequestId" },
+    connector: (vendor, endpoint, errors, envelope, c) => new TencentConnector(vendor, endpoint, errors, envelope, { secretId: c.secretId!, secretKey: c.secretKey!, token: c.token }),
   },
   /** Volcengine OpenAPI (HMAC-SHA256, V4-style). */
   "volcengine-v4": {
     credentials: { required: ["accessKeyId", "secretAccessKey"], optional: ["sessionToken"] },
-    connector: (vendor, endpoint, errors, c) => new VolcengineConnector(vendor, endpoint, errors, { accessKeyId: c.accessKeyId!, secretAccessKey: c.secretAccessKey!, sessionToken: c.sessionToken }),
+    envelope: { result: "Result", code: "ResponseMetadata.Error.Code", message: "ResponseMetadata.Error.Message", requestId: "ResponseMetadata.RequestId" },
+    connector: (vendor, endpoint, errors, envelope, c) => new VolcengineConnector(vendor, endpoint, errors, envelope, { accessKeyId: c.accessKeyId!, secretAccessKey: c.secretAccessKey!, sessionToken: c.sessionToken }),
   },
   /** No request signing: a bearer token exchanged for an app key and secret (Huawei's tokenByAkSk), refreshed on 401. */
   "bearer-token-exchange": {
     credentials: { required: ["appKey", "appSecret"], optional: [] },
-    connector: (vendor, endpoint, errors, c, mapping) =>
-      new HuaweiConnector(vendor, endpoint, errors, { appKey: c.appKey!, appSecret: c.appSecret! }, mapping.file.api.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk"),
+    // Huawei's agent APIs: `{resultCode: "0" | "1", resultMessage, …}`; anything but "0" is a failure.
+    envelope: { result: "", code: "resultCode", message: "resultMessage", successCodes: ["0"] },
+    connector: (vendor, endpoint, errors, envelope, c, mapping) =>
+      new HuaweiConnector(vendor, endpoint, errors, envelope, { appKey: c.appKey!, appSecret: c.appSecret! }, mapping.file.api.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk"),
   },
 };

@@ -1,11 +1,10 @@
 /** Alibaba Cloud RPC APIs (CCC 2017-07-05): form-encoded POST, V2 or V3 signature, `Code`/`Success` envelope. */
 import type { BuiltCall } from "../../mapping/compile";
-import type { MappingFile } from "../../mapping/schema";
+import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
-import type { RawAnswer } from "../http";
 import { signV2, signV3, type AliyunCredentials } from "../signing/aliyun";
 import type { SignedRequest } from "../signing/crypto";
-import type { Endpoint, Json, ParsedAnswer } from "../types";
+import type { Endpoint, Json } from "../types";
 
 /** RPC parameters are flat strings: lists become Name.1, Name.2 …; objects Name.Key. */
 export function flattenRpc(params: Json, prefix = ""): Record<string, string> {
@@ -25,10 +24,11 @@ export class AliyunConnector extends BaseConnector {
     vendor: string,
     endpoint: Endpoint,
     errors: MappingFile["errors"],
+    envelope: Envelope,
     private readonly credentials: AliyunCredentials,
     private readonly signature: "v2" | "v3",
   ) {
-    super(vendor, endpoint, errors);
+    super(vendor, endpoint, errors, envelope);
   }
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
@@ -36,10 +36,4 @@ export class AliyunConnector extends BaseConnector {
     return this.signature === "v3" ? signV3(rpc, this.credentials, now, this.nonce()) : signV2(rpc, this.credentials, now, this.nonce());
   }
 
-  protected parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer {
-    const result = body ?? {};
-    const code = typeof result.Code === "string" ? result.Code : undefined;
-    const failed = raw.status >= 400 || (result.Success !== undefined && String(result.Success) !== "true") || (code !== undefined && !["OK", "200", "Success"].includes(code));
-    return { ok: !failed && body !== undefined, result, code, message: typeof result.Message === "string" ? result.Message : undefined, requestId: result.RequestId as string | undefined };
-  }
 }

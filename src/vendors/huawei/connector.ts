@@ -3,12 +3,11 @@
  * token is cached, refreshed before it expires, and once more when a call is answered 401.
  */
 import type { BuiltCall } from "../../mapping/compile";
-import type { MappingFile } from "../../mapping/schema";
+import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
 import { parseJson } from "../classify";
-import type { RawAnswer } from "../http";
 import type { SignedRequest } from "../signing/crypto";
-import { CredentialExchangeError, type Endpoint, type Json, type ParsedAnswer, type VendorOutcome } from "../types";
+import { CredentialExchangeError, type Endpoint, type VendorOutcome } from "../types";
 
 export interface HuaweiCredentials {
   appKey: string;
@@ -29,10 +28,11 @@ export class HuaweiConnector extends BaseConnector {
     vendor: string,
     endpoint: Endpoint,
     errors: MappingFile["errors"],
+    envelope: Envelope,
     private readonly credentials: HuaweiCredentials,
     private readonly tokenPath: string,
   ) {
-    super(vendor, endpoint, errors);
+    super(vendor, endpoint, errors, envelope);
   }
 
   async prepare(call: BuiltCall, _now?: Date, offline = false): Promise<SignedRequest> {
@@ -53,11 +53,6 @@ export class HuaweiConnector extends BaseConnector {
     return super.invoke(call, signal);
   }
 
-  protected parse(raw: RawAnswer, body: Json | undefined): ParsedAnswer {
-    const result = body ?? {};
-    const code = result.resultCode === undefined ? undefined : String(result.resultCode);
-    return { ok: body !== undefined && raw.status < 400 && code === "0", result, code: code === "0" ? undefined : code, message: result.resultMessage as string | undefined };
-  }
 
   private async accessToken(): Promise<string> {
     if (this.token && Date.now() < this.token.refreshAt) return this.token.value;

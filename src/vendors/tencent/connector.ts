@@ -1,20 +1,20 @@
 /** Tencent Cloud API 3.0 (CIAM, Organization/CIC): JSON POST, TC3 signature, `Response.Error` envelope. */
 import type { BuiltCall } from "../../mapping/compile";
-import type { MappingFile } from "../../mapping/schema";
+import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
-import type { RawAnswer } from "../http";
 import type { SignedRequest } from "../signing/crypto";
 import { signTc3, type Tc3Credentials } from "../signing/tc3";
-import type { Endpoint, Json, ParsedAnswer } from "../types";
+import type { Endpoint } from "../types";
 
 export class TencentConnector extends BaseConnector {
   constructor(
     vendor: string,
     endpoint: Endpoint,
     errors: MappingFile["errors"],
+    envelope: Envelope,
     private readonly credentials: Tc3Credentials,
   ) {
-    super(vendor, endpoint, errors);
+    super(vendor, endpoint, errors, envelope);
   }
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
@@ -25,9 +25,4 @@ export class TencentConnector extends BaseConnector {
     );
   }
 
-  protected parse(_raw: RawAnswer, body: Json | undefined): ParsedAnswer {
-    const response = (body?.Response ?? {}) as Json;
-    const error = response.Error as { Code?: string; Message?: string } | undefined;
-    return { ok: body !== undefined && !error, result: response, code: error?.Code, message: error?.Message, requestId: response.RequestId as string | undefined };
-  }
 }
