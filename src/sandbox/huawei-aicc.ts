@@ -1,6 +1,6 @@
 /** Huawei AICC agent-account simulator (seed 002): tokenByAkSk, bearer checks, the account and password rules. */
 import { randomUUID } from "node:crypto";
-import { bytesOf, header, lengthOf, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import { bytesOf, checkModel, header, lengthOf, VendorError, VendorSandbox, type ActionModel, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
 
 export interface HuaweiSecret {
   appKey: string;
@@ -9,6 +9,20 @@ export interface HuaweiSecret {
 
 const BASE = "/apiaccess/rest/cc-management/v1/";
 const TOKEN_PATH = "/apigovernance/api/oauth/tokenByAkSk";
+
+/** The agent APIs' request bodies, from their parameter tables (seed 002 for create; shared/vendors.md §3.2). */
+const MODELS: Record<string, ActionModel> = {
+  "agentAccount/create": {
+    params: { userAccount: "string", userName: "string", password: "string", email: "string", agentType: "integer", ccRoleId: "integer", skills: "array", phone: "string" },
+    required: ["userAccount", "userName", "password", "email", "agentType", "ccRoleId"],
+  },
+  "agentAccount/update": {
+    params: { userAccount: "string", userName: "string", email: "string", phone: "string", agentType: "integer", ccRoleId: "integer", skills: "array", oldPassWord: "string", newPassWord: "string" },
+    required: ["userAccount"],
+  },
+  "agentAccount/delete": { params: { userAccount: "string" }, required: ["userAccount"] },
+  "agentAccount/query": { params: { userAccount: "string", pageNum: "integer", pageSize: "integer", agentType: "array" }, required: [] },
+};
 
 export class HuaweiAiccSandbox extends VendorSandbox {
   readonly host = "service.besclouds.com";
@@ -111,6 +125,9 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     const handler = this.actions[action];
     if (!handler) throw new VendorError(404, "404", "The requested content is not found.");
     const params = JSON.parse(req.body || "{}") as Json;
+    const model = MODELS[action];
+    // The seeds: "Status code: 400 — Incorrect request. Check the request path and parameters."
+    if (model) checkModel(model, params, (problem, name, expected) => new VendorError(400, "1", problem === "type" ? `${name} must be of type ${expected}` : problem === "missing" ? `${name} is mandatory` : `${name} is not a parameter of ${action}`));
     return { action, params, run: () => handler(params) };
   }
 
