@@ -12,10 +12,6 @@ export class Drain {
   private readonly inFlight = new Set<Response>();
   private emptied?: () => void;
 
-  get active(): boolean {
-    return this.draining;
-  }
-
   readonly middleware = (_req: Request, res: Response, next: NextFunction): void => {
     if (this.draining) {
       res

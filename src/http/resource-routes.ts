@@ -38,17 +38,13 @@ function wrap(handler: Handler) {
  * that the deactivation happened.
  */
 function deprovisioningFirst(kind: ResourceKind, method: "PUT" | "PATCH", handler: Handler, exclusive: (ctx: ScimContext, id: string, work: () => Promise<boolean>) => Promise<boolean>): Handler {
-  if (kind !== "User")
-    return async (req, res) => {
-      if (res.locals.refusedBody) throw res.locals.refusedBody;
-      await handler(req, res);
-    };
   return async (req, res) => {
     try {
       // The body broke a limit (src/http/body.ts): refused here, after the deactivation it may ask for.
       if (res.locals.refusedBody) throw res.locals.refusedBody;
       await handler(req, res);
     } catch (error) {
+      if (kind !== "User") throw error;
       // scimmy's own refusals are its error type; the bridge's are ScimError, a subclass.
       const status = error instanceof SCIMMY.Types.Error ? Number((error as { status?: unknown }).status) : NaN;
       const refused = status >= 400 && status < 500 && status !== 404;
@@ -216,9 +212,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       ctx.wantMembers = true;
       // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
       const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
-      const created = await exclusive(ctx, `name:${name}`, async () =>
-        absolutise(plain(await new Resource(projection(kind, req.query as Json) as never).write(resource as never, ctx)), ctx, projection(kind, req.query as Json)),
-      );
+      const query = projection(kind, req.query as Json);
+      const created = await exclusive(ctx, `name:${name}`, async () => absolutise(plain(await new Resource(query as never).write(resource as never, ctx)), ctx, query));
       const location = (created.meta as Json | undefined)?.location;
       if (typeof location === "string") res.location(location);
       sendResource(res, 201, created);
@@ -235,8 +230,9 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       ctx.deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
       ctx.wantMembers = true;
       readIfMatch(req, ctx);
-      const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, projection(kind, req.query as Json)).write(resource, ctx)));
-      sendResource(res, 200, absolutise(updated, ctx, projection(kind, req.query as Json)));
+      const query = projection(kind, req.query as Json);
+      const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, query).write(resource, ctx)));
+      sendResource(res, 200, absolutise(updated, ctx, query));
     }, exclusive)),
   );
 

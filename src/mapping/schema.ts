@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { PROTOCOLS } from "../vendors/protocols";
+import { ERROR_CLASSES } from "../vendors/types";
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -144,7 +145,7 @@ const ErrorClasses = z
      * reading (5xx transient, 404 not found …): Huawei documents 500 as "business failure, check the
      * parameters", a permanent refusal.
      */
-    statuses: z.record(z.string().regex(/^[1-5]\d\d$/, "an HTTP status such as 500"), z.enum(["conflict", "notFound", "invalid", "throttled", "transient", "auth"])).default({}),
+    statuses: z.record(z.string().regex(/^[1-5]\d\d$/, "an HTTP status such as 500"), z.enum(ERROR_CLASSES)).default({}),
   })
   .strict();
 

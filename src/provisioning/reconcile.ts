@@ -36,7 +36,7 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
   const context = { target, requestId: `reconcile-${randomUUID()}` };
   const vendorUsers = await provisioner.listVendorUsers(context);
   const links = await store.allLinks(target);
-  const drifts: (Drift & { link: VendorLink; user: Record<string, unknown> })[] = [];
+  const drifts: (Drift & { link?: VendorLink; user: Record<string, unknown> })[] = [];
   for (const link of links) {
     const record = vendorUsers.get(link.vendorKey);
     const scim = link.deletedAt ? undefined : await store.get(target, "User", link.scimId);
@@ -72,14 +72,13 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
       vendorKey: found.vendorKey,
       repair: "none",
       detail: `the bridge ${how} this vendor user (request ${found.requestId}, ${found.at}), and no SCIM user links it: link it by re-sending the user from the IdP, or remove it at the vendor`,
-      link: undefined as never,
       user: {},
     });
   }
   drifts.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || Number(b.repair === "deactivate") - Number(a.repair === "deactivate"));
   if (options.fix) {
     for (const drift of drifts) {
-      if (drift.repair === "none") continue;
+      if (drift.repair === "none" || !drift.link) continue;
       try {
         await provisioner.repair(drift.repair, drift.link, drift.user, context);
         drift.fixed = true;

@@ -66,7 +66,7 @@ export class UserLifecycle {
    * in one write (`commit`), then the follow-up calls. Until that write nothing is kept; after it, the user
    * exists, and a follow-up that fails is logged rather than answered (the IdP's retry would only meet 409).
    */
-  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal, commit: CommitLink): Promise<ProvisioningOutcome> {
+  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal, commit?: CommitLink): Promise<ProvisioningOutcome> {
     const { lifecycle } = this.calls.deps.mapping.file;
     const inactive = user.active === false;
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
@@ -179,8 +179,8 @@ export class UserLifecycle {
     }
   }
 
-  /** Deactivation: the vendor's status call, or the vendor user removed, as the mapping's policy says. */
   /**
+   * Deactivation: the vendor's status call, or the vendor user removed, as the mapping's policy says.
    * `again`: the request deactivates a user the bridge already holds disabled: the status call is sent once
    * more (it is idempotent at the vendor), so a vendor user enabled behind the bridge's back is caught by
    * the IdP's next deactivation, not only by reconcile.

@@ -27,7 +27,7 @@ export interface VendorProvisionerDeps {
   accountTargets: string[];
   /** Serialises, in this process, the check that a vendor user is free with the link that takes it. */
   adoptionLock: KeyedLock;
-  /** Names the vendor account (vendor, credential and settings) in lock keys shared across targets. */
+  /** Names the vendor account (the vendor and the credential's key id, hashed) in lock keys shared across targets. */
   account: string;
 }
 

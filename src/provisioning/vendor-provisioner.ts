@@ -43,7 +43,7 @@ export class VendorProvisioner implements Provisioner {
       }
       switch (change.op) {
         case "create":
-          return await this.users.created(change.id, change.after, context, signal, change.commit ?? (async (link) => void (await this.calls.deps.store.recordLink(link))));
+          return await this.users.created(change.id, change.after, context, signal, change.commit);
         case "replace":
           await this.users.changed(change.id, change.before.doc, change.after, context, signal);
           return {};

@@ -195,8 +195,8 @@ function normaliseValue(kind: ResourceKind, path: string | undefined, value: unk
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
       const isPath = /[:.[]/.test(k);
+      // A URN key (the vendor link's included) contains ':', so every such key is checked here.
       if (isPath) checkPatchPathShape(k, "A key of the PATCH value");
-      if (k.toLowerCase().startsWith(VENDOR_LINK.toLowerCase())) throw readOnlyVendorLink();
       const key = isPath ? canonicalPatchPath(kind, k) : k;
       const seg = lastSegment(key);
       if (seg === "manager" && typeof v === "string") out[key] = { value: v };
@@ -240,11 +240,16 @@ function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json |
   return { op: "add", path: attr, value: [{ ...terms, [sub!]: op.value }] };
 }
 
+/** A PatchOp's operations (some clients spell the key in lower case); undefined when there is no list. */
+function operationsOf(message: Json): unknown[] | undefined {
+  return Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : undefined;
+}
+
 /** Normalises every operation of a PatchOp message; `current` is the resource as it is now (for adds). */
 export function normalisePatch(kind: ResourceKind, message: Json, current?: Json): Json {
   if (message.schemas !== undefined && !(Array.isArray(message.schemas) && message.schemas.every((s) => typeof s === "string")))
     throw new ScimError(400, "invalidSyntax", 'A PATCH body lists its schema as "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"].');
-  const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : undefined;
+  const operations = operationsOf(message);
   if (!operations) return message;
   const fixed = operations.map((raw: unknown, index: number) => {
     if (!isObject(raw)) throw new ScimError(400, "invalidSyntax", `Operation ${index + 1} of the PATCH is not an object with "op", "path" and "value".`);
@@ -275,8 +280,7 @@ function isPasswordPath(path: string): boolean {
 
 /** The password a PatchOp sets (Okta's password sync), if any: `path: password`, or inside a path-less value. */
 export function patchPassword(message: Json): string | undefined {
-  const operations = Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : [];
-  for (const op of operations as Json[]) {
+  for (const op of operationsOf(message) ?? []) {
     if (!isObject(op) || typeof op.op !== "string" || !["add", "replace"].includes(op.op.toLowerCase())) continue;
     if (typeof op.path === "string" && isPasswordPath(op.path) && typeof op.value === "string") return op.value;
     if (op.path === undefined && isObject(op.value)) {
@@ -312,8 +316,7 @@ export function requestsDeactivation(method: "PUT" | "PATCH", body: unknown): bo
     for (const [k, v] of Object.entries(body)) if (isActivePath(k)) write(v);
     return active === false;
   }
-  const operations = Array.isArray(body.Operations) ? body.Operations : Array.isArray(body.operations) ? body.operations : [];
-  for (const op of operations as unknown[]) {
+  for (const op of operationsOf(body) ?? []) {
     if (!isObject(op) || typeof op.op !== "string") continue;
     const verb = op.op.toLowerCase();
     const pathless = op.path === undefined || op.path === null || (typeof op.path === "string" && !op.path.trim());

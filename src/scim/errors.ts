@@ -51,10 +51,10 @@ export function storeUnavailable(reason: string): { status: number; detail: stri
   return { status: 503, detail: `The bridge's store is unavailable right now (${reason}); retry shortly. This is the bridge's own database, not the vendor.`, retryAfter: STORE_RETRY_AFTER };
 }
 
-/** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
 /** What a JavaScript exception says ("Cannot read properties of undefined …"): scimmy wraps some as SCIM errors. */
 const EXCEPTION_TEXT = /Cannot (read|set) propert|Cannot convert|Cannot destructure|is not a function|is not iterable|is not defined|is not a constructor|Maximum call stack|Invalid array length|\(reading '|\.(?:js|ts):\d+:\d+\)/;
 
+/** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
 export function describeError(error: unknown): { status: number; scimType?: string; detail: string; retryAfter?: number; unexpected: boolean } {
   const e = error as { status?: unknown; scimType?: unknown; message?: unknown; type?: unknown; retryAfter?: number; code?: unknown };
   if (error instanceof SCIMMY.Types.Error && typeof e.status === "number") {

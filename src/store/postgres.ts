@@ -58,7 +58,8 @@ function storeErrorOf(error: unknown): unknown {
   const e = error as { code?: unknown; message?: unknown };
   const code = typeof e?.code === "string" ? e.code : "";
   if (UNAVAILABLE_SQLSTATE.test(code) || /^E[A-Z]+$/.test(code) || CONNECTION_FAILURE.test(String(e?.message ?? "")))
-    return new StoreUnavailableError(`PostgreSQL ${code ? `(${code}) ` : ""}${String(e?.message ?? "connection failed").slice(0, 200)}`, error);
+    // The reason reaches the IdP: no host, address or driver text (the cause keeps that, for the log).
+    return new StoreUnavailableError(`PostgreSQL is unavailable${code ? ` (${code})` : ""}`, error);
   return error;
 }
 
@@ -67,7 +68,6 @@ interface HeldConnection {
   client: pg.PoolClient;
   keys: Set<string>;
   inTransaction: boolean;
-  broken?: Error;
 }
 
 function nameOf(keys: UserKeys | KeysOf<"Group">): string {
@@ -113,7 +113,7 @@ export class PostgresStore implements Store {
   }
 
   /** A pooled connection for `work`; a connection that failed while held is destroyed, not reused. */
-  private async withClient<T>(work: (client: pg.PoolClient, state: { broken?: Error }) => Promise<T>): Promise<T> {
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -128,7 +128,7 @@ export class PostgresStore implements Store {
     };
     client.on("error", onError);
     try {
-      return await work(client, state);
+      return await work(client);
     } catch (error) {
       const mapped = storeErrorOf(error);
       if (mapped instanceof StoreUnavailableError) state.broken ??= mapped;

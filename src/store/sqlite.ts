@@ -56,7 +56,7 @@ function isBusy(error: unknown): boolean {
 /** SQLite result codes of a file that cannot be used now, as the reason the IdP and the operator read. */
 function unavailableReason(error: unknown): string | undefined {
   const code = String((error as { code?: unknown })?.code ?? "");
-  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return "the SQLite file is locked by another process";
+  if (isBusy(error)) return "the SQLite file is locked by another process";
   if (code.startsWith("SQLITE_READONLY")) return "the SQLite file is read-only";
   if (code === "SQLITE_FULL") return "the disk holding the SQLite file is full";
   if (/^SQLITE_(IOERR|CANTOPEN|NOTADB|CORRUPT)/.test(code)) return `the SQLite file cannot be used (${code})`;
@@ -104,7 +104,7 @@ export class SqliteStore implements Store {
       now = undefined;
     }
     if (!now || now.dev !== this.file.dev || now.ino !== this.file.ino)
-      throw new StoreUnavailableError(`the SQLite file ${this.file.path} was removed or replaced while the bridge ran; restore it and restart the bridge`);
+      throw new StoreUnavailableError("the SQLite file was removed or replaced while the bridge ran; restore it and restart the bridge", new Error(`${this.file.path} is not the file the bridge opened`));
   }
 
   /**
@@ -264,9 +264,7 @@ export class SqliteStore implements Store {
   }
 
   async count(target: string, kind: ResourceKind): Promise<number> {
-    return this.attempt(() => {
-      return (this.db.prepare("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n;
-    });
+    return this.attempt(() => (this.db.prepare("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n);
   }
 
   async members(target: string, groupId: string): Promise<Member[]> {
@@ -284,9 +282,7 @@ export class SqliteStore implements Store {
   }
 
   async addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
-    return this.attempt(() => {
-      return this.changeMembers(target, groupId, () => this.insertMembers(target, groupId, members));
-    });
+    return this.attempt(() => this.changeMembers(target, groupId, () => this.insertMembers(target, groupId, members)));
   }
 
   async removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource> {
@@ -401,9 +397,7 @@ export class SqliteStore implements Store {
   }
 
   async allLinks(target: string): Promise<VendorLink[]> {
-    return this.attempt(() => {
-      return (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink);
-    });
+    return this.attempt(() => (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink));
   }
 
   async recordVendorCall(record: VendorCallRecord): Promise<void> {
@@ -420,9 +414,7 @@ export class SqliteStore implements Store {
   }
 
   async pruneVendorCalls(before: string): Promise<number> {
-    return this.attempt(() => {
-      return this.db.prepare("DELETE FROM vendor_calls WHERE at < ?").run(before).changes;
-    });
+    return this.attempt(() => this.db.prepare("DELETE FROM vendor_calls WHERE at < ?").run(before).changes);
   }
 
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {

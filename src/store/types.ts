@@ -142,8 +142,9 @@ export class VersionMismatchError extends Error {
  * locked by another process): the request may succeed later, and the IdP is told it is the store.
  */
 export class StoreUnavailableError extends Error {
+  /** `reason` is what the IdP reads; the message adds the cause's own words, for the log. */
   constructor(readonly reason: string, cause?: unknown) {
-    super(`the store is unavailable: ${reason}`, { cause });
+    super(`the store is unavailable: ${reason}${cause instanceof Error ? ` (${cause.message})` : ""}`, { cause });
     this.name = "StoreUnavailableError";
   }
 }
