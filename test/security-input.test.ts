@@ -167,10 +167,18 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
     ["search attributes as an object", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: { a: 1 } }],
     ["search count as an object", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], count: { n: 1 } }],
     ["search sortBy as a number", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], sortBy: 3 }],
+    // Found by the fuzzer:
+    ["a path-less add whose value is null", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "add", value: null }] }],
+    ["an op that is not text", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: [{ toString: null }] }] }],
   ];
   it.each(cases)("%s", async (_name, method, path, body) => {
     const res = await bridge.as("acme")[method.toLowerCase() as "post" | "patch"](path(), body as object);
     expectScimClientError(res);
+  });
+
+  it("an emails list holding null is stored without it, not a 500 (found by the fuzzer)", async () => {
+    const res = await bridge.as("acme").post("/Users", { schemas: [CORE_USER], userName: "null-email@example.com", emails: [null] });
+    expect(res.status).toBe(201);
   });
 
   it.each(["attributes=1", "excludedAttributes=1.2", "sortBy=constructor", "sortBy=__proto__", "startIndex=1e300", "count=1e300", "startIndex=-1e400", "attributes=,", "filter=((((((userName%20eq%20%22a%22"])(
@@ -262,6 +270,12 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
     const created = (await vendorBridge.as("cic").post("/Users", user("net-on@example.com")).expect(201)).body;
     await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off, { op: "replace", path: "active", value: true }, { op: "replace", path: "nickNameZ", value: 1 })).expect(400);
     expect(sandbox.users.get(key(created))!.UserStatus).toBe("Enabled");
+  });
+
+  it("an attribute the (vendor-extended) schema does not have is a 400 without exception text", async () => {
+    const res = await vendorBridge.as("cic").get("/Users?attributes=A");
+    expectScimClientError(res);
+    expect(res.body.detail).toMatch(/schema does not have/);
   });
 
   it("a DELETE with a body that is not JSON (or a hostile one) still deletes", async () => {
