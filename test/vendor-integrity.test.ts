@@ -136,12 +136,17 @@ describe("a user and its vendor link are one write", () => {
       expect(await bridge.store.allLinks("t")).toEqual([]);
     }));
 
-  it("a deadline after the user is stored answers 201 (the user exists), not a 504 that says nothing was kept", () =>
-    withVendor(fixture("aliyun-ccc"), [{ name: "t", vendor: { deadlineMs: 1000 } }], async (bridge, sandbox) => {
-      sandbox.failNext({ action: "UpdateLoginProfile", status: 500, code: "InternalError", message: "slow", delayMs: 1500 });
-      const created = (await bridge.as("t").post("/Users", user("late@example.com", { password: "Correct-Horse-9" })).expect(201)).body;
-      expect((await bridge.store.linksOf("t", [created.id])).get(created.id)?.vendorKey).toBe(created[VENDOR_LINK].vendorUserId);
-      await bridge.as("t").get(`/Users/${created.id}`).expect(200);
+  it("a create whose later step the deadline cuts off keeps nothing, as its 504 says (no link without a user)", () =>
+    withVendor(fixture("tencent-ciam"), [{ name: "t", vendor: { deadlineMs: 1000 } }], async (bridge, sandbox) => {
+      // An inactive user is created, then frozen; the freeze outlives the deadline.
+      sandbox.failNext({ action: "UpdateUserStatus", status: 200, code: "InternalError", message: "slow", delayMs: 1500 });
+      const res = await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(504);
+      expect(res.body.detail).toMatch(/nothing was kept/);
+      expect(await bridge.store.allLinks("t")).toEqual([]);
+      expect((await bridge.as("t").get("/Users").expect(200)).body.totalResults).toBe(0);
+      // The IdP's retry adopts the vendor user the first attempt made, and freezes it.
+      const retried = (await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(201)).body;
+      expect(sandbox.users.get(retried[VENDOR_LINK].vendorUserId)!.Status).toBe("FREEZE");
     }));
 
   it("reconcile --fix never removes a vendor user that a live SCIM user links, even beside a stale link", () =>
