@@ -8,6 +8,7 @@
  *   targets check [NAME]                          one read-only vendor call per target
  *   reconcile --target NAME [--fix]               drift between the bridge and the vendor; --fix repairs it
  *   audit --target NAME [--user ID] [--limit N]   the vendor calls made, newest first
+ *   outbox list|show|retry|drop                   the vendor work still to do, and dead letters
  */
 import { tokenMintText } from "./cli/token";
 import { mappingsCheck, mappingsPreview, type CommandResult } from "./cli/mappings";
@@ -20,6 +21,7 @@ import { startBridge } from "./main";
 import { startDemoVendors } from "./sandbox/demo";
 import { reconcileCommand } from "./cli/reconcile";
 import { auditCommand } from "./cli/audit";
+import { outboxCommand } from "./cli/outbox";
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -91,7 +93,12 @@ const USAGE = `usage: scim-bridge <command>
                                                               print the vendor request a SCIM user produces
   targets check [NAME] --config FILE                          prove each target's credentials and ids
   reconcile --config FILE --target NAME [--fix]               report drift (status first); --fix repairs what the bridge owns
-  audit --config FILE --target NAME [--user ID] [--limit N]   the vendor calls made (for one user: SCIM id or userName), newest first`;
+  audit --config FILE --target NAME [--user ID] [--limit N]   the vendor calls made (for one user: SCIM id or userName), newest first
+  outbox list --config FILE [--target T] [--state pending|failed|done] [--json]
+                                                              vendor work still to do (default: pending and failed)
+  outbox show ID --config FILE                                one row: state, what the IdP believes, what the vendor holds
+  outbox retry ID | --target T --failed --config FILE         make a dead letter (or all of a target's) due again
+  outbox drop ID --config FILE                                give up a row (says what is left undone)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
@@ -116,6 +123,11 @@ async function main(argv: string[]): Promise<number> {
     const limit = Number(option(args, "--limit") ?? 100);
     if (!target || !Number.isInteger(limit) || limit < 1) return (console.error(USAGE), 2);
     return print(await auditCommand(configOf(args), target, { user: option(args, "--user"), limit }));
+  }
+  if (command === "outbox") {
+    const args = argv.slice(2);
+    const [id] = positional(args, ["--config", "--target", "--state"]);
+    return print(await outboxCommand(configOf(args), { sub, id, target: option(args, "--target"), state: option(args, "--state"), failed: args.includes("--failed"), json: args.includes("--json") }));
   }
   if (command === "targets" && sub === "check") return print(await targetsCheck(configOf(rest), positional(rest, ["--config"])[0]));
   console.error(USAGE);

@@ -74,7 +74,7 @@ describe("vendor call trail", () => {
 
   it("a call the deadline cut off is recorded as 'deadline', since it may have landed", async () => {
     await bridge.close();
-    bridge = await startTestBridge([{ name: "t", vendor: { ...vendor, deadlineMs: 1000 } }], { env: ENV, store });
+    bridge = await startTestBridge([{ name: "t", vendor: { ...vendor, deadlineMs: 1000, onVendorDelay: "fail" } }], { env: ENV, store });
     sandbox.failNext({ action: "CreateUser", status: 500, code: "InternalError", message: "slow", commit: true, delayMs: 2500 });
     await bridge.as("t").post("/Users", person("late@example.com")).expect(504);
     const [last] = await store.vendorCalls("t", { limit: 1 });
@@ -89,10 +89,12 @@ describe("vendor call trail", () => {
 
     const byName = await auditCommand(config(), "t", { user: "GONE@example.com", limit: 10 });
     expect(byName.code).toBe(0);
-    expect(byName.out).toHaveLength(2);
-    expect(byName.out[0]).toMatch(/success\s+delete \(DeleteUsers\)/);
-    expect(byName.out[1]).toMatch(/success\s+create \(CreateUser\)/);
-    expect(byName.out.every((l) => l.includes(`scimId=${created.id}`))).toBe(true);
+    expect(byName.out).toHaveLength(3);
+    // The user's outbox row first (its delete was delivered), then its calls.
+    expect(byName.out[0]).toMatch(/^outbox: applied/);
+    expect(byName.out[1]).toMatch(/success\s+delete \(DeleteUsers\)/);
+    expect(byName.out[2]).toMatch(/success\s+create \(CreateUser\)/);
+    expect(byName.out.slice(1).every((l) => l.includes(`scimId=${created.id}`))).toBe(true);
     expect((await auditCommand(config(), "t", { user: created.id, limit: 10 })).out).toEqual(byName.out);
     expect((await auditCommand(config(), "t", { limit: 10 })).out).toHaveLength(3);
     expect((await auditCommand(config(), "t", { limit: 1 })).out).toHaveLength(1);

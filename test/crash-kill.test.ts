@@ -15,7 +15,7 @@ import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { PostgresStore } from "../src/store/postgres";
-import { user } from "./helpers/bridge";
+import { eventually, outboxDrained, user } from "./helpers/bridge";
 import { POSTGRES_URL } from "./helpers/stores";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -45,6 +45,8 @@ beforeAll(async () => {
       server: { port: 0 },
       store: { kind: "postgres", url: POSTGRES_URL, schema, poolSize: 4 },
       log: { level: "error" },
+      // A killed process's leases fall back quickly, so the test does not wait a minute for them.
+      outbox: { leaseMs: 1500, pollMs: 50 },
       targets: [{ name: "t", tokens: [{ sha256: hashToken(TOKEN) }], vendor }],
     }),
   );
@@ -76,6 +78,25 @@ async function startProcess(): Promise<{ child: ChildProcess; base: string }> {
   return { child, base };
 }
 
+const patch = (base: string, id: string, body: unknown) =>
+  fetch(`${base}/Users/${id}`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: JSON.stringify(body) })
+    .then((r) => r.status)
+    .catch(() => 0);
+
+/** Sends `jobs` with `concurrency` at a time until the process dies; answers each job's HTTP status (0: no answer). */
+async function pushUntilKilled<T>(child: ChildProcess, jobs: T[], concurrency: number, send: (job: T) => Promise<number>): Promise<number[]> {
+  const statuses: number[] = new Array(jobs.length).fill(-1);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length && child.exitCode === null && child.signalCode === null) {
+      const i = next++;
+      statuses[i] = await send(jobs[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return statuses;
+}
+
 const post = (base: string, userName: string) =>
   fetch(`${base}/Users`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: JSON.stringify(user(userName)) })
     .then((r) => r.status)
@@ -100,14 +121,16 @@ it("SIGKILL during creates leaves no link without its user, and no duplicate or 
   expect(cutOff).toBeGreaterThan(0); // the kills did land in the middle of requests
   // The IdP retries everyone against a fresh process: each is created, or already there (409).
   const { child, base } = await startProcess();
+  const store = new PostgresStore(POSTGRES_URL, { schema });
   try {
     for (const person of PEOPLE) expect([201, 409]).toContain(await post(base, person));
+    // Work the killed processes held falls back once their leases expire, and the new process finishes it.
+    await outboxDrained(store);
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
   }
 
-  const store = new PostgresStore(POSTGRES_URL, { schema });
   try {
     const links = (await store.allLinks("t")).filter((l) => !l.deletedAt);
     const users = (await store.list("t", "User", { startIndex: 1, count: 1000 })).resources;
@@ -129,3 +152,85 @@ it("SIGKILL during creates leaves no link without its user, and no duplicate or 
     await store.close();
   }
 }, 90_000);
+
+/** A fresh process, until the outbox is empty (the dead process's leases fall back to it), then SIGTERM. */
+async function restartUntilDrained(store: PostgresStore): Promise<void> {
+  const process = await startProcess();
+  try {
+    await outboxDrained(store, 60_000);
+  } finally {
+    process.child.kill("SIGTERM");
+    await new Promise((r) => process.child.once("exit", r));
+  }
+}
+
+describe("kill -9, then a restart and no IdP retries at all", () => {
+  it("in the middle of 1,000 creates: every user the bridge accepted is at the vendor exactly once, and no vendor user it does not know", async () => {
+    const people = Array.from({ length: 1000 }, (_, i) => `k1-${i}@example.com`);
+    const first = await startProcess();
+    const exited = new Promise((r) => first.child.once("exit", r));
+    const load = pushUntilKilled(first.child, people, 16, (name) => post(first.base, name));
+    // Killed once a third of the creates are in: the rest of the push never happens.
+    const store = new PostgresStore(POSTGRES_URL, { schema });
+    try {
+      await eventually(async () => (await store.count("t", "User")) >= 330, 30_000, 5);
+      first.child.kill("SIGKILL");
+      await exited;
+      const statuses = await load;
+      const accepted = people.filter((_, i) => statuses[i] === 201);
+      // The kill left work in flight: the restart has to take it over from the dead process's leases.
+      expect((await store.listWork({ target: "t", state: "pending", limit: 5000 })).length).toBeGreaterThan(0);
+      await restartUntilDrained(store);
+      const stored = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources.map((u) => String(u.doc.userName)).filter((n) => n.startsWith("k1-"));
+      // Everyone answered 201 was stored; some more were stored whose answer the kill cut off.
+      expect(stored).toEqual(expect.arrayContaining(accepted));
+      const atVendor = [...sandbox.users.values()].map((v) => String(v.UserName)).filter((n) => n.startsWith("k1-"));
+      expect(atVendor.sort()).toEqual([...stored].sort()); // exactly once each, and none the bridge does not know
+      expect(new Set(atVendor).size).toBe(atVendor.length);
+      const links = (await store.allLinks("t")).filter((l) => l.userName.startsWith("k1-"));
+      expect(links).toHaveLength(stored.length);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+
+  it("in the middle of 200 deactivations: every deactivation the bridge accepted is disabled at the vendor", async () => {
+    const people = Array.from({ length: 200 }, (_, i) => `k2-${i}@example.com`);
+    const store = new PostgresStore(POSTGRES_URL, { schema });
+    try {
+      const setup = await startProcess();
+      const ids: string[] = [];
+      try {
+        for (const name of people) {
+          const res = await fetch(`${setup.base}/Users`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: JSON.stringify(user(name)) });
+          ids.push(((await res.json()) as { id: string }).id);
+        }
+        await outboxDrained(store);
+      } finally {
+        setup.child.kill("SIGTERM");
+        await new Promise((r) => setup.child.once("exit", r));
+      }
+      const first = await startProcess();
+      const exited = new Promise((r) => first.child.once("exit", r));
+      const off = { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: false }] };
+      const load = pushUntilKilled(first.child, ids, 16, (id) => patch(first.base, id, off));
+      // Killed once 60 deactivations are recorded: the rest of the push never happens.
+      const recorded = async () => (await store.list("t", "User", { predicate: (r) => r.doc.active === false, startIndex: 1, count: 1 })).total;
+      await eventually(async () => (await recorded()) >= 60, 30_000, 5);
+      first.child.kill("SIGKILL");
+      await exited;
+      await load;
+      expect((await store.listWork({ target: "t", state: "pending", limit: 5000 })).filter((w) => w.deprovision).length).toBeGreaterThan(0);
+      await restartUntilDrained(store);
+      const inactive = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources.filter((u) => String(u.doc.userName).startsWith("k2-") && u.doc.active === false);
+      expect(inactive.length).toBeGreaterThan(0);
+      const links = await store.linksOf("t", inactive.map((u) => u.id));
+      for (const u of inactive) {
+        const vendorUser = sandbox.users.get(links.get(u.id)!.vendorKey);
+        expect({ user: u.doc.userName, status: vendorUser?.UserStatus ?? "removed" }).toEqual({ user: u.doc.userName, status: expect.stringMatching(/^(Disabled|removed)$/) });
+      }
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+});

@@ -115,7 +115,8 @@ describe("shutdown", () => {
     const other = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       expect((await send(kept, "GET", "/scim/v2/Users")).connection).toBe("keep-alive");
-      const inFlight = send(other, "POST", "/scim/v2/Users", user("leaving@example.com"));
+      // A group create waits on the provisioner (users go through the outbox, which has its own shutdown test).
+      const inFlight = send(other, "POST", "/scim/v2/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Leaving" });
       await inside;
       const started = performance.now();
       const closing = running.close();

@@ -8,10 +8,11 @@ import { configFrom } from "../src/config/load";
 import { createLogger } from "../src/log";
 import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
-import type { SandboxRequest, SandboxResponse, VendorSandbox } from "../src/sandbox/sandbox";
+import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { userKeys } from "../src/scim/handlers";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { CORE_GROUP, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
+import { eventually } from "./helpers/bridge";
 import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";
 
 const fixture = (name: string) => VENDORS.find((v) => v.name === name)!;
@@ -33,20 +34,6 @@ async function withVendor(
     await bridge.close();
     await sandbox.close();
   }
-}
-
-/** Runs `hook` when the sandbox has answered a call of `action`, before the answer leaves. */
-function afterCall(sandbox: VendorSandbox, action: string, hook: () => Promise<void>): void {
-  const handle = sandbox.handle.bind(sandbox);
-  let done = false;
-  sandbox.handle = async (req: SandboxRequest): Promise<SandboxResponse> => {
-    const answer = await handle(req);
-    if (!done && sandbox.calls.at(-1)?.action === action) {
-      done = true;
-      await hook();
-    }
-    return answer;
-  };
 }
 
 async function reconcileTarget(bridge: TestBridge, targets: { name: string; vendor: Record<string, unknown> }[], name: string, fix: boolean) {
@@ -125,23 +112,42 @@ describe("one target", () => {
 });
 
 describe("a user and its vendor link are one write", () => {
-  it("when storing the user fails after the vendor created it, no link is left behind (reconcile cannot mistake it)", () =>
+  it("the SCIM user is recorded before any vendor call: a create the store refuses never reaches the vendor", () =>
     withVendor(fixture("tencent-cic"), [{ name: "t", vendor: true }], async (bridge, sandbox) => {
       // Another replica stores the same userName between this request's check and its write.
-      afterCall(sandbox, "CreateUser", async () => {
+      const list = bridge.store.list.bind(bridge.store);
+      bridge.store.list = async (...args) => {
+        const page = await list(...args);
         const doc = user("race@example.com");
-        await bridge.store.create("t", "User", randomUUID(), doc, userKeys(doc));
-      });
+        if (page.total === 0) await bridge.store.create("t", "User", randomUUID(), doc, userKeys(doc));
+        bridge.store.list = list;
+        return page;
+      };
       await bridge.as("t").post("/Users", user("race@example.com")).expect(409);
+      expect(sandbox.callsOf("CreateUser")).toEqual([]);
       expect(await bridge.store.allLinks("t")).toEqual([]);
     }));
 
-  it("a create whose later step the deadline cuts off keeps nothing, as its 504 says (no link without a user)", () =>
-    withVendor(fixture("tencent-ciam"), [{ name: "t", vendor: { deadlineMs: 1000 } }], async (bridge, sandbox) => {
+  it("a create whose later step the deadline cuts off is kept, pending, and the bridge's own retry finishes it on the vendor user it made", () =>
+    withVendor(fixture("tencent-ciam"), [{ name: "t", vendor: { deadlineMs: 1000, retry: { firstDelayMs: 50 } } }], async (bridge, sandbox) => {
+      sandbox.failNext({ action: "UpdateUserStatus", status: 200, code: "InternalError", message: "slow", delayMs: 1500 });
+      const res = await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(201);
+      expect(res.body[VENDOR_LINK].provisioning).toBe("pending");
+      const done = await eventually(async () => {
+        const now = (await bridge.as("t").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK];
+        return now.provisioning === "applied" && now;
+      });
+      expect(sandbox.users.size).toBe(1);
+      expect(sandbox.users.get(done.vendorUserId)!.Status).toBe("FREEZE");
+      expect(done.link).toBe("created");
+    }));
+
+  it("under onVendorDelay: fail a create whose later step the deadline cuts off keeps nothing, as its 504 says (no link without a user)", () =>
+    withVendor(fixture("tencent-ciam"), [{ name: "t", vendor: { deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox) => {
       // An inactive user is created, then frozen; the freeze outlives the deadline.
       sandbox.failNext({ action: "UpdateUserStatus", status: 200, code: "InternalError", message: "slow", delayMs: 1500 });
       const res = await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(504);
-      expect(res.body.detail).toMatch(/nothing was kept/);
+      expect(res.body.detail).toMatch(/Nothing was kept/);
       expect(await bridge.store.allLinks("t")).toEqual([]);
       expect((await bridge.as("t").get("/Users").expect(200)).body.totalResults).toBe(0);
       // The IdP's retry adopts the vendor user the first attempt made, and freezes it.
@@ -163,7 +169,7 @@ describe("a user and its vendor link are one write", () => {
     }));
 
   it("reconcile reports a vendor user the bridge created whose answer was lost and never retried", () =>
-    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { deadlineMs: 1000 } }], async (bridge, sandbox, vendor) => {
+    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox, vendor) => {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
       await bridge.as("t").post("/Users", user("lost@example.com")).expect(504);
       const made = [...sandbox.users.values()].find((u) => u.UserName === "lost@example.com")!;
@@ -176,8 +182,8 @@ describe("a user and its vendor link are one write", () => {
 });
 
 describe("existingUsers: reject", () => {
-  it("recognises the bridge's own create whose answer was lost: the retry links it instead of 409 for ever", () =>
-    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { existingUsers: "reject", deadlineMs: 1000 } }], async (bridge, sandbox) => {
+  it("recognises the bridge's own create whose answer was lost: the IdP's retry links it instead of 409 for ever", () =>
+    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { existingUsers: "reject", deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox) => {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
       await bridge.as("t").post("/Users", user("own@example.com")).expect(504);
       const retried = (await bridge.as("t").post("/Users", user("own@example.com")).expect(201)).body;

@@ -10,6 +10,7 @@ import { buildProvisioners } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
+import { eventually } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const fixture = (name: string) => VENDORS.find((v) => v.name === name)!;
@@ -80,15 +81,20 @@ it("a vendor user deleted out of band: the next update creates it again and reco
     expect(bridge.logs.some((l) => l.includes("deleted outside the bridge"))).toBe(true);
   }));
 
-it("CCC: a refused RAM login removal during deactivation is a 502 the IdP retries, not a 400 it gives up on", () =>
-  withVendor("aliyun-ccc", async (bridge, sandbox) => {
-    const created = (await bridge.as("t").post("/Users", person("leaver@example.com", { password: "Correct-Horse-9" })).expect(201)).body;
-    sandbox.failNext({ action: "DeleteLoginProfile", status: 400, code: "InvalidParameter.UserName", message: "refused" });
-    const res = await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false }));
-    expect(res.status).toBe(502);
-    expect(res.body.detail).toMatch(/may still have access/);
-    expect((await bridge.as("t").get(`/Users/${created.id}`).expect(200)).body.active).toBe(true);
-    // The IdP's retry goes through.
-    await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
-    expect(sandbox.users.size).toBe(0);
-  }));
+it("CCC: a refused RAM login removal during deactivation is kept and retried by the bridge until the vendor takes it, logged as an error", () =>
+  withVendor(
+    "aliyun-ccc",
+    async (bridge, sandbox) => {
+      const created = (await bridge.as("t").post("/Users", person("leaver@example.com", { password: "Correct-Horse-9" })).expect(201)).body;
+      sandbox.failNext({ action: "DeleteLoginProfile", status: 400, code: "InvalidParameter.UserName", message: "refused" });
+      const res = await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+      // Accepted durably: the user is inactive, the vendor work pending with the vendor's refusal.
+      expect(res.body.active).toBe(false);
+      expect(res.body[VENDOR_LINK]).toMatchObject({ provisioning: "pending", provisioningVendorCode: "InvalidParameter.UserName" });
+      expect(bridge.logs.some((l) => l.includes('"level":"error"') && l.includes("may still have access") && l.includes(created.id))).toBe(true);
+      // No IdP retry: the bridge's own retry removes the vendor user.
+      await eventually(() => sandbox.users.size === 0);
+      await eventually(async () => (await bridge.as("t").get(`/Users/${created.id}`).expect(200)).body[VENDOR_LINK].provisioning === "applied");
+    },
+    { retry: { deprovisionMaxDelayMs: 200 } },
+  ));

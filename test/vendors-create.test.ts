@@ -5,7 +5,7 @@
  */
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
-import { CORE_USER, ENTERPRISE, startTestBridge, type TestBridge } from "./helpers/bridge";
+import { eventually, CORE_USER, ENTERPRISE, startTestBridge, type TestBridge } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const oktaUser = (userName: string) => ({
@@ -49,6 +49,7 @@ describe.each(VENDORS)("$name", (fixture) => {
         { name: "adopting", vendor: fixture.vendor(url) },
         { name: "strict", vendor: { ...fixture.vendor(url), existingUsers: "reject" } },
         { name: "careful", vendor: { ...fixture.vendor(url), adoptOnlyIf: "emailMatches" } },
+        { name: "strict-delay", vendor: { ...fixture.vendor(url), onVendorDelay: "fail" } },
         { name: "miswired", vendor: { ...fixture.vendor(url), credentials: wrongCredentials(fixture.vendor(url).credentials as Record<string, string>) } },
       ],
       { env: ENV },
@@ -66,7 +67,7 @@ describe.each(VENDORS)("$name", (fixture) => {
     expect(creates[0]!.answer).toBe("ok");
     expect(creates[0]!.params).toMatchObject(fixture.expectedCreate("ada@example.com"));
     const [vendorUser] = [...sandbox.users.values()];
-    expect(res.body[VENDOR_LINK]).toEqual({ vendor: fixture.name, vendorUserId: fixture.keyOf(vendorUser!), link: "created" });
+    expect(res.body[VENDOR_LINK]).toEqual({ vendor: fixture.name, vendorUserId: fixture.keyOf(vendorUser!), link: "created", provisioning: "applied" });
     const links = await bridge.store.linksOf("adopting", [res.body.id]);
     expect(links.get(res.body.id)).toMatchObject({ vendorKey: fixture.keyOf(vendorUser!), link: "created", userName: "ada@example.com" });
     expect((await bridge.as("adopting").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK].vendorUserId).toBe(fixture.keyOf(vendorUser!));
@@ -98,7 +99,7 @@ describe.each(VENDORS)("$name", (fixture) => {
   it("a user that already exists at the vendor is adopted: linked, 201, recorded as adopted", async () => {
     const existing = sandbox.seedUser(fixture.existing("grace@example.com"));
     const res = await bridge.as("adopting").post("/Users", oktaUser("grace@example.com")).expect(201);
-    expect(res.body[VENDOR_LINK]).toEqual({ vendor: fixture.name, vendorUserId: fixture.keyOf(existing), link: "adopted" });
+    expect(res.body[VENDOR_LINK]).toEqual({ vendor: fixture.name, vendorUserId: fixture.keyOf(existing), link: "adopted", provisioning: "applied" });
     expect(sandbox.callsOf(fixture.createAction).map((c) => c.answer)).not.toContain("ok");
     expect(sandbox.callsOf(fixture.lookupAction).length).toBeGreaterThan(0);
     expect(sandbox.users.size).toBe(1);
@@ -121,13 +122,28 @@ describe.each(VENDORS)("$name", (fixture) => {
     expect(adopted.body[VENDOR_LINK].link).toBe("adopted");
   });
 
-  it("a create the vendor committed after the bridge gave up is adopted when the IdP retries", async () => {
+  it("a create the vendor committed after the bridge gave up: the IdP is told pending, the bridge's retry finds it (one vendor user)", async () => {
     sandbox.failNext({ action: fixture.createAction, status: 500, code: "InternalError", message: "backend timeout", commit: true, delayMs: 4000 });
-    const first = await bridge.as("adopting").post("/Users", oktaUser("late@example.com"));
+    const first = await bridge.as("adopting").post("/Users", oktaUser("late@example.com")).expect(201);
+    expect(first.body[VENDOR_LINK]).toMatchObject({ provisioning: "pending", provisioningReason: expect.stringMatching(/did not answer in time/) });
+    const linked = await eventually(async () => {
+      const now = (await bridge.as("adopting").get(`/Users/${first.body.id}`).expect(200)).body[VENDOR_LINK];
+      return now.provisioning === "applied" && now;
+    });
+    // The retry looked the user up before creating: the vendor user the lost answer made is this user's.
+    expect(linked).toMatchObject({ link: "created", vendorUserId: fixture.keyOf([...sandbox.users.values()][0]!) });
+    expect(sandbox.users.size).toBe(1);
+    // The one create is the held one (recorded once its answer is finally sent): no second create went out.
+    await eventually(() => sandbox.callsOf(fixture.createAction).length > 0);
+    expect(sandbox.callsOf(fixture.createAction).map((c) => c.answer)).toEqual(["InternalError"]);
+  }, 20_000);
+
+  it("onVendorDelay: fail keeps the strict answer: 504, nothing kept, and the IdP's retry adopts the late vendor user", async () => {
+    sandbox.failNext({ action: fixture.createAction, status: 500, code: "InternalError", message: "backend timeout", commit: true, delayMs: 4000 });
+    const first = await bridge.as("strict-delay").post("/Users", oktaUser("late@example.com"));
     expect(first.status).toBe(504);
-    expect(first.body.detail).toMatch(/did not answer within 2 s/);
-    expect((await bridge.as("adopting").get('/Users?filter=userName eq "late@example.com"').expect(200)).body.totalResults).toBe(0);
-    const retry = await bridge.as("adopting").post("/Users", oktaUser("late@example.com")).expect(201);
+    expect((await bridge.as("strict-delay").get('/Users?filter=userName eq "late@example.com"').expect(200)).body.totalResults).toBe(0);
+    const retry = await bridge.as("strict-delay").post("/Users", oktaUser("late@example.com")).expect(201);
     expect(retry.body[VENDOR_LINK].link).toBe("adopted");
     expect(sandbox.users.size).toBe(1);
   }, 20_000);

@@ -227,13 +227,16 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     expect(links[0]!.deletedAt).toBeDefined();
   });
 
-  it("a deactivating PUT whose other fields break the mapping still deactivates at the vendor", async () => {
+  it("a deactivating PUT whose other fields break the mapping still deactivates at the vendor; the broken fields are refused", async () => {
     const t = bridge.as("t");
     const created = (await t.post("/Users", person()).expect(201)).body;
     step();
     const broken = { ...person(), active: false, emails: [{ primary: true, value: `${"x".repeat(400)}@example.com` }], phoneNumbers: [{ value: "12", type: "mobile" }] };
-    const res = await t.put(`/Users/${created.id}`, broken).expect(200);
-    expect(res.body.active).toBe(false);
+    const res = await t.put(`/Users/${created.id}`, broken).expect(400);
+    expect(res.body.detail).toMatch(/^The user was deactivated; the rest of the request was not applied/);
+    const now = (await t.get(`/Users/${created.id}`).expect(200)).body;
+    expect(now.active).toBe(false);
+    expect(now.emails).toEqual(created.emails);
     expect(step().map((c) => c.action)).toEqual(expected.deactivate);
     if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(true);
     else expect(sandbox.users.size).toBe(0);

@@ -9,8 +9,8 @@ import { CicSandbox } from "../src/sandbox/tencent";
 import { configFrom } from "../src/config/load";
 import { createConnector } from "../src/vendors/factory";
 import { mappingAt } from "../src/provisioning/targets";
-import { bucketsByCredential, TokenBucket } from "../src/provisioning/rate-limiter";
-import { CORE_USER, patchOp, startTestBridge } from "./helpers/bridge";
+import { CORE_USER, eventually, patchOp, startTestBridge } from "./helpers/bridge";
+import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const user = (userName: string) => ({ schemas: [CORE_USER], userName, displayName: "Res Ilient", name: { givenName: "Res", familyName: "Ilient" }, emails: [{ value: userName, primary: true }] });
@@ -18,9 +18,9 @@ const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
 
 describe("vendor pushback", () => {
   // These targets wait 15 s: the retries' worst-case backoff (375 + 750 + 1500 ms) must fit in the deadline.
-  it("a throttled create is retried and succeeds; persistent throttling is a 429 with Retry-After", async () => {
+  it("a throttled create is retried and succeeds; under onVendorDelay: fail persistent throttling is a 429 with Retry-After", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
-    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000 } }], { env: ENV });
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000, onVendorDelay: "fail" } }], { env: ENV });
     try {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "RequestLimitExceeded", message: "slow down" });
       await bridge.as("t").post("/Users", user("once@example.com")).expect(201);
@@ -37,9 +37,27 @@ describe("vendor pushback", () => {
     }
   });
 
-  it("a vendor that stays unavailable is a 503 with Retry-After, and nothing is kept", async () => {
+  it("by default a vendor that stays unavailable does not fail the IdP: the user is kept, pending, and delivered once the vendor is back", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
-    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000 } }], { env: ENV });
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), retry: { firstDelayMs: 50 } } }], { env: ENV });
+    try {
+      sandbox.outage(true);
+      const res = await bridge.as("t").post("/Users", user("down@example.com")).expect(201);
+      expect(res.body[VENDOR_LINK]).toMatchObject({ provisioning: "pending", provisioningVendorCode: "InternalError", provisioningAttempts: 1 });
+      expect(sandbox.users.size).toBe(0);
+      sandbox.outage(false);
+      await eventually(async () => (await bridge.as("t").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK].provisioning === "applied");
+      expect(sandbox.users.size).toBe(1);
+      expect(bridge.logs.some((l) => l.includes('"level":"warn"') && l.includes("outbox: vendor work will be retried") && l.includes(res.body.id))).toBe(true);
+    } finally {
+      await bridge.close();
+      await sandbox.close();
+    }
+  });
+
+  it("under onVendorDelay: fail a vendor that stays unavailable is a 503 with Retry-After, and nothing is kept", async () => {
+    const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000, onVendorDelay: "fail" } }], { env: ENV });
     try {
       for (let i = 0; i < 4; i++) sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "backend down" });
       const res = await bridge.as("t").post("/Users", user("down@example.com")).expect(503);
@@ -173,36 +191,6 @@ describe("configuration mistakes are refused at start", () => {
 
   it("a missing mapping setting, named with its description", async () => {
     await expect(startTestBridge([{ name: "t", vendor: { ...cic.vendor("http://127.0.0.1:1"), settings: {} } }], { env: ENV })).rejects.toThrow(/needs CIC_ZONE_ID \(The Identity Center space/);
-  });
-});
-
-describe("rate limiter", () => {
-  it("serves callers in arrival order and lets a burst through at once", async () => {
-    const bucket = new TokenBucket(1000, 3);
-    const order: number[] = [];
-    await Promise.all([0, 1, 2, 3, 4].map((i) => bucket.take().then(() => order.push(i))));
-    expect(order).toEqual([0, 1, 2, 3, 4]);
-  });
-
-  it("gives up when the request's deadline passes", async () => {
-    const bucket = new TokenBucket(0.1, 1);
-    await bucket.take();
-    await expect(bucket.take(AbortSignal.abort(new Error("deadline")))).rejects.toThrow("deadline");
-  });
-
-  it("targets sharing a credential share one bucket, under the strictest of their limits", async () => {
-    const buckets = bucketsByCredential([
-      { credential: "a", limit: { perSecond: 0.1, burst: 3 } },
-      { credential: "a", limit: { perSecond: 100, burst: 1 } },
-      { credential: "b", limit: { perSecond: 0.1, burst: 3 } },
-    ]);
-    expect(buckets.size).toBe(2);
-    const a = buckets.get("a")!;
-    const b = buckets.get("b")!;
-    await a.take();
-    // burst 1 (from the second target) and 0.1/s (from the first): the next token is 10 s away
-    await expect(a.take(AbortSignal.timeout(100))).rejects.toThrow();
-    for (let i = 0; i < 3; i++) await b.take(AbortSignal.timeout(100)); // another credential keeps its own burst
   });
 });
 

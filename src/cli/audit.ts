@@ -1,7 +1,8 @@
 /** `audit --target NAME [--user ID_OR_USERNAME] [--limit N]`: the vendor calls the bridge made, newest first. */
 import type { Config } from "../config/schema";
 import { openStore } from "../store/open";
-import type { Store, VendorCallRecord } from "../store/types";
+import type { Store, VendorCallRecord, WorkItem } from "../store/types";
+import { viewOf } from "../provisioning/outbox";
 import type { CommandResult } from "./mappings";
 
 /** A SCIM id, or a userName the bridge provisioned (the link keeps it, also after the user is deleted). */
@@ -17,6 +18,11 @@ export function formatCall(c: VendorCallRecord): string {
   return `${c.at}  ${c.outcome.padEnd(9)} ${c.operation} (${c.call})${refusal}  scimId=${c.scimId ?? "-"} requestId=${c.requestId}${vendorId} attempts=${c.attempts} ms=${c.ms}`;
 }
 
+function viewLine(item: WorkItem): string {
+  const view = viewOf(item);
+  return [view.state, `attempts=${item.attempts}`, view.nextAttempt ? `next=${view.nextAttempt}` : "", view.vendorCode ? `vendorCode=${view.vendorCode}` : "", view.reason ?? ""].filter(Boolean).join(" ");
+}
+
 export async function auditCommand(config: Config, target: string, options: { user?: string; limit: number }): Promise<CommandResult> {
   if (!config.targets.some((t) => t.name === target)) return { code: 2, out: [`no target '${target}' in the config`] };
   const store = await openStore(config.store);
@@ -24,7 +30,10 @@ export async function auditCommand(config: Config, target: string, options: { us
     const scimId = options.user === undefined ? undefined : await subjectOf(store, target, options.user);
     if (options.user !== undefined && scimId === undefined) return { code: 1, out: [`target '${target}' has no user '${options.user}' (by SCIM id or userName), now or before`] };
     const calls = await store.vendorCalls(target, { ...(scimId ? { scimId } : {}), limit: options.limit });
-    return { code: 0, out: calls.length > 0 ? calls.map(formatCall) : ["no vendor calls recorded"] };
+    // For one user, the outbox's row first: whether work is still open, how often it was tried, and why.
+    const work = scimId ? (await store.workOf(target, [scimId])).get(scimId) : undefined;
+    const outbox = work ? [`outbox: ${viewLine(work)}`] : [];
+    return { code: 0, out: [...outbox, ...(calls.length > 0 ? calls.map(formatCall) : ["no vendor calls recorded"])] };
   } finally {
     await store.close();
   }

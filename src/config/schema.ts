@@ -60,8 +60,40 @@ export const VendorConnectionSchema = z
       .object({ connectMs: z.number().int().min(100).default(5_000), headersMs: z.number().int().min(100).default(15_000), bodyMs: z.number().int().min(100).default(15_000) })
       .strict()
       .prefault({}),
-    /** Calls per second this target's credential may make (Tencent documents 20/s for CreateUser). */
-    rateLimit: z.object({ perSecond: z.number().min(0.1).default(20), burst: z.number().int().min(1).default(20) }).strict().prefault({}),
+    /**
+     * Calls per second this target's credential may make (Tencent documents 20/s for CreateUser), for all
+     * bridge processes on the store together. Calls are spaced evenly: no second ever holds more. `burst`
+     * is accepted for older configuration files and has no effect.
+     */
+    rateLimit: z.object({ perSecond: z.number().min(0.1).default(20), burst: z.number().int().min(1).optional() }).strict().prefault({}),
+    /**
+     * How long a SCIM request waits for the vendor before it is answered with the change kept and
+     * `provisioning: pending` (the bridge carries it on). 0: answer as soon as the change is recorded.
+     */
+    answerWithinMs: z.number().int().min(0).max(55_000).default(3_000),
+    /**
+     * pending (default): a vendor that is slow, throttling or down does not fail the IdP's request; the
+     * change is kept and delivered by the bridge. fail: the request waits up to deadlineMs and, if the
+     * vendor has not taken the change, answers 429/503/504 and keeps nothing (deprovisioning is still kept
+     * and delivered).
+     */
+    onVendorDelay: z.enum(["pending", "fail"]).default("pending"),
+    /** How the outbox retries this target's work. */
+    retry: z
+      .object({
+        firstDelayMs: z.number().int().min(10).default(1_000),
+        maxDelayMs: z.number().int().min(100).default(600_000),
+        deprovisionMaxDelayMs: z.number().int().min(100).max(600_000).default(120_000),
+        /** Work other than deprovisioning that keeps failing this long becomes a dead letter. */
+        horizonHours: z.number().min(0.001).default(24),
+      })
+      .strict()
+      .prefault({}),
+    /** After this many vendor failures in a row, calls wait (the circuit opens) for openMs, doubling up to maxOpenMs. */
+    circuit: z
+      .object({ failures: z.number().int().min(1).default(5), openMs: z.number().int().min(100).default(10_000), maxOpenMs: z.number().int().min(100).default(300_000) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -118,6 +150,27 @@ export const ConfigSchema = z
     store: z.discriminatedUnion("kind", [SqliteStoreSchema, PostgresStoreSchema]).prefault({ kind: "sqlite" }),
     log: z
       .object({ level: z.enum(["error", "warn", "info", "debug"]).default("info") })
+      .strict()
+      .prefault({}),
+    /** The outbox's workers in this process. */
+    outbox: z
+      .object({
+        /** Work runs at once in this process (requests' own changes come on top). */
+        concurrency: z.number().int().min(1).max(256).default(16),
+        /** A crashed process's work falls back to the others after this long. */
+        leaseMs: z.number().int().min(500).default(60_000),
+        pollMs: z.number().int().min(10).default(250),
+      })
+      .strict()
+      .prefault({}),
+    /** Prometheus metrics: on the SCIM port at /metrics (`scimPort`), on a port of their own, or off. */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** A separate listener for /metrics (recommended: keep it off the IdP-facing port); 0 lets the OS pick. */
+        port: z.number().int().min(0).max(65535).optional(),
+        host: z.string().default("127.0.0.1"),
+      })
       .strict()
       .prefault({}),
     /** The trail of vendor calls (what was called for whom, and the vendor's answer): how long it is kept. */

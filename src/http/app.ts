@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Config } from "../config/schema";
 import type { Logger } from "../log";
 import type { Provisioner } from "../provisioning/provisioner";
+import type { Delivery } from "../provisioning/targets";
 import { storeOnly } from "../provisioning/provisioner";
 import type { ScimContext } from "../scim/context";
 import { ScimError } from "../scim/errors";
@@ -14,6 +15,7 @@ import { jsonBody } from "./body";
 import { discoveryRoutes, guardDiscovery } from "./discovery";
 import { notFound, scimErrorHandler } from "./errors";
 import { healthRoutes } from "./health";
+import { metricsHandler, scimRequestMetrics, type BridgeMetrics } from "./metrics";
 import { requestLog } from "./request-log";
 import { resourceRoutes, SCIM_MOUNT } from "./resource-routes";
 
@@ -23,8 +25,13 @@ export interface AppDeps {
   log: Logger;
   /** The provisioner of each target by name; targets not listed are store-only. */
   provisioners?: Map<string, Provisioner>;
+  /** Each vendor target's outbox side (user changes are recorded with their work and waited for). */
+  deliveries?: Map<string, Delivery>;
   /** Shutdown: requests are refused once it is active (startBridge drains before it closes). */
   drain?: Drain;
+  /** Prometheus metrics: SCIM requests are counted; /metrics is served here when `serveMetrics`. */
+  metrics?: BridgeMetrics;
+  serveMetrics?: boolean;
 }
 
 function baseUrlOf(req: Request, config: Config): string {
@@ -32,7 +39,7 @@ function baseUrlOf(req: Request, config: Config): string {
   return `${origin}${SCIM_MOUNT}`;
 }
 
-export function createApp({ config, store, log, provisioners = new Map(), drain = new Drain() }: AppDeps): express.Express {
+export function createApp({ config, store, log, provisioners = new Map(), deliveries = new Map(), drain = new Drain(), metrics, serveMetrics = false }: AppDeps): express.Express {
   declareResources();
   const app = express();
   app.disable("x-powered-by");
@@ -41,6 +48,7 @@ export function createApp({ config, store, log, provisioners = new Map(), drain 
   app.use(requestLog(log));
   app.use(drain.middleware);
   app.use(healthRoutes(store));
+  if (metrics && serveMetrics) app.get("/metrics", metricsHandler(metrics));
 
   const limits = { maxResults: config.server.maxResults, defaultCount: config.server.defaultCount };
   const scim = express.Router();
@@ -49,6 +57,7 @@ export function createApp({ config, store, log, provisioners = new Map(), drain 
     res.set("Cache-Control", "no-store");
     next();
   });
+  if (metrics) scim.use(scimRequestMetrics(metrics));
   scim.use(requireBearer(new TokenDirectory(config.targets)));
   scim.use(jsonBody(config.server.bodyLimit));
   scim.use((req: Request, res: Response, next: NextFunction) => {
@@ -58,6 +67,7 @@ export function createApp({ config, store, log, provisioners = new Map(), drain 
       target,
       store,
       provisioner: provisioners.get(target.name) ?? storeOnly,
+      delivery: deliveries.get(target.name),
       log,
       requestId: res.locals.requestId,
       baseUrl: baseUrlOf(req, config),

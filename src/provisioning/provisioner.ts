@@ -1,24 +1,15 @@
 /**
- * The seam between the SCIM side and the vendor side. The SCIM handlers describe each change ("this user is
- * created / now looks like X / is deleted; these members joined or left") and hand it to the target's
+ * The seam between the SCIM side and the vendor side. Users: the SCIM handlers record each change with its
+ * vendor work in the outbox (one write), and the outbox brings the vendor in line (`deliver`). Groups: the
+ * handlers describe each change ("created / deleted; these members joined or left") and hand it to the
  * provisioner before the store records it, so a change the vendor refuses is not recorded either.
  */
-import type { NewVendorLink, ResourceKind, ScimDocument, StoredResource } from "../store/types";
-
-/** Stores the new SCIM user together with its vendor link, in one write. */
-export type CommitLink = (link: NewVendorLink) => Promise<void>;
+import type { ScimDocument, StoredResource } from "../store/types";
 
 export type ResourceChange =
-  | {
-      op: "create";
-      kind: ResourceKind;
-      id: string;
-      after: ScimDocument;
-      /** For users: the provisioner stores the user with its link through this, once the vendor has it. */
-      commit?: CommitLink;
-    }
-  | { op: "replace"; kind: ResourceKind; id: string; before: StoredResource; after: ScimDocument }
-  | { op: "delete"; kind: ResourceKind; id: string; before: StoredResource }
+  | { op: "create"; kind: "Group"; id: string; after: ScimDocument }
+  | { op: "replace"; kind: "Group"; id: string; before: StoredResource; after: ScimDocument }
+  | { op: "delete"; kind: "Group"; id: string; before: StoredResource }
   | {
       op: "members";
       groupId: string;
@@ -41,10 +32,26 @@ export interface ChangeContext {
   password?: string;
   /** The request itself sets active to false (not merely a change of an inactive user). */
   deactivates?: boolean;
+  /** The outbox's record of creates whose answer never came (see UserLifecycle.createAtVendor). */
+  intent?: CreateIntent;
+}
+
+export interface CreateIntent {
+  /** An earlier create's answer never came: look the user up before creating it. */
+  lookupFirst: boolean;
+  /** A create is about to go out. */
+  sent(): Promise<void>;
+  /** Its answer came, and it created nothing. */
+  answered(): Promise<void>;
 }
 
 export interface Provisioner {
   apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome>;
+  /**
+   * Users of a vendor target: checks the user against the mapping before anything is recorded (a broken
+   * rule is a VendorRefusal "invalid"). Store-only targets have none.
+   */
+  checkUser?(id: string, user: ScimDocument, password?: string): void;
 }
 
 /** A store-only target: nothing leaves the bridge (IdP setup tests, conformance runs). */

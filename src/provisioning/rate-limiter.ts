@@ -1,63 +1,194 @@
 /**
- * A token bucket per vendor credential: every call waits for a token, so the bridge stays under the vendor's
- * rate limit however many IdP requests arrive at once (Tencent documents 20 CreateUser calls per second).
+ * The rate limit of a vendor credential, shared by every process on the store: calls are given slots spaced
+ * evenly (a virtual schedule, GCRA), so no one-second window ever holds more than the configured rate, and
+ * no burst goes out at start. The slot schedule lives in the store (one row per credential, read and
+ * written atomically with the store's clock), so two replicas together keep to the limit one would.
+ *
+ * The rate adapts: a throttling answer halves it (at most once a second) and pushes the next slot past the
+ * vendor's Retry-After; it then recovers linearly to the configured rate over `RECOVERY_SECONDS`.
  */
-export class TokenBucket {
-  private tokens: number;
-  private last = performance.now();
-  private queue: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-
-  /** Resolves when a call may go; callers are served in arrival order. Rejects if `signal` aborts first. */
-  take(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.wait(signal));
-    this.queue = turn.catch(() => undefined);
-    return turn;
-  }
-
-  private refill(): void {
-    const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-  }
-
-  private async wait(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      signal?.throwIfAborted();
-      this.refill();
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      const ms = Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, ms);
-        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
-      });
-    }
-  }
-}
+import type { Store } from "../store/types";
+import { admitThrough, circuitAfter, closedCircuit, type CircuitConfig, type CircuitState } from "./circuit";
 
 export interface RateLimit {
   perSecond: number;
-  burst: number;
+}
+
+/** Slots are spaced this much wider than 1/rate, so a call sent a little late never crowds the next window. */
+const SPACING_MARGIN = 0.03;
+/** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
+export const LATE_TOLERANCE_MS = 25;
+/** After a throttling answer, the rate climbs back to the configured one over this long. */
+const RECOVERY_SECONDS = 30;
+/** The rate never falls below this (calls per second). */
+const FLOOR_PER_SECOND = 0.2;
+
+/** One credential's shared state, as the store keeps it (JSON). Times are the store's clock, in ms. */
+export interface CredentialState {
+  /** When the next free slot is. */
+  nextSlot: number;
+  /** The adapted rate as of `rateAt`; it recovers from there. */
+  rate: number;
+  rateAt: number;
+  circuit: CircuitState;
+}
+
+export function freshState(limit: RateLimit, now: number): CredentialState {
+  return { nextSlot: now, rate: limit.perSecond, rateAt: now, circuit: closedCircuit() };
+}
+
+/** The rate now: the adapted rate plus what it has recovered since, never above the configured one. */
+export function currentRate(state: CredentialState, limit: RateLimit, now: number): number {
+  const recovered = (limit.perSecond / RECOVERY_SECONDS) * Math.max(0, (now - state.rateAt) / 1000);
+  return Math.min(limit.perSecond, state.rate + recovered);
+}
+
+function spacingMs(rate: number): number {
+  return (1000 / rate) * (1 + SPACING_MARGIN);
+}
+
+/** What a call is told: go at a slot (after `waitMs`), or wait for the circuit. */
+export type Admission =
+  | { go: true; waitMs: number; probe: boolean; rate: number }
+  | { go: false; retryInMs: number; reason: HoldReason };
+
+export type HoldReason = "circuit open" | "probe in flight" | "rate limit";
+
+/** Takes the next slot, unless the circuit holds calls back, or the slot is further away than `maxWaitMs`. */
+export function reserve(state: CredentialState, limit: RateLimit, circuit: CircuitConfig, now: number, maxWaitMs: number): { state: CredentialState; admission: Admission } {
+  const gate = admitThrough(state.circuit, circuit, now);
+  if (!gate.go) return { state: { ...state, circuit: gate.circuit }, admission: { go: false, retryInMs: gate.retryInMs, reason: gate.reason } };
+  const rate = currentRate(state, limit, now);
+  const slot = Math.max(state.nextSlot, now);
+  if (slot - now > maxWaitMs) return { state, admission: { go: false, retryInMs: slot - now, reason: "rate limit" } };
+  return {
+    state: { ...state, nextSlot: slot + spacingMs(rate), circuit: gate.circuit },
+    admission: { go: true, waitMs: slot - now, probe: gate.probe, rate },
+  };
+}
+
+/** The vendor's answer, as the limiter and the circuit read it. */
+export type CallResult = "success" | "refused" | "throttled" | "failed";
+
+/** A throttling answer halves the rate (once a second at most) and holds slots until Retry-After. */
+export function afterCall(state: CredentialState, limit: RateLimit, circuit: CircuitConfig, now: number, result: CallResult, retryAfterSeconds?: number, probe = false): CredentialState {
+  let next: CredentialState = { ...state, circuit: circuitAfter(state.circuit, circuit, now, result, probe) };
+  if (result === "throttled") {
+    const rate = currentRate(state, limit, now);
+    if (now - state.rateAt >= 1000) next = { ...next, rate: Math.max(FLOOR_PER_SECOND, rate / 2), rateAt: now };
+    const hold = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : spacingMs(next.rate);
+    next = { ...next, nextSlot: Math.max(next.nextSlot, now + hold) };
+  }
+  return next;
+}
+
+function parse(text: string | undefined, limit: RateLimit, now: number): CredentialState {
+  if (!text) return freshState(limit, now);
+  try {
+    const state = JSON.parse(text) as CredentialState;
+    // A configured rate lowered since (a restart with a new setting) applies at once.
+    return { ...state, rate: Math.min(state.rate, limit.perSecond) };
+  } catch {
+    return freshState(limit, now);
+  }
+}
+
+/** What a governor reports, for metrics. */
+export interface GovernorEvents {
+  waited?(credential: string, seconds: number): void;
+  rate?(credential: string, perSecond: number): void;
+  circuit?(credential: string, open: boolean): void;
+}
+
+/** A call let through: when to send it, and whether it is the circuit's probe. */
+export interface Slot {
+  probe: boolean;
+}
+
+const HOLD_TEXT: Record<HoldReason, string> = {
+  "circuit open": "the vendor failed repeatedly, so its circuit is open: calls wait instead of hammering it",
+  "probe in flight": "the vendor's circuit is letting one probe call through; the others wait for it",
+  "rate limit": "the credential's rate limit has no slot free soon enough",
+};
+
+/** The circuit holds calls of this credential back; the work waits and tries again after `retryInMs`. */
+export class HeldBack extends Error {
+  constructor(
+    readonly retryInMs: number,
+    readonly why: HoldReason,
+  ) {
+    super(HOLD_TEXT[why]);
+    this.name = "HeldBack";
+  }
 }
 
 /**
- * One bucket per credential, shared by every target of a bridge that uses it. Targets sharing a credential
- * share the vendor's limit too, so the strictest of their settings applies.
+ * One credential's limiter and circuit, on the store's shared state. Every call takes a slot here first
+ * and reports its answer after; both are one atomic read-modify-write of the credential's row.
  */
-export function bucketsByCredential(limits: { credential: string; limit: RateLimit }[]): Map<string, TokenBucket> {
+export class CredentialGovernor {
+  /** The last state this process saw: a success while all was well needs no write. */
+  private calm = true;
+
+  constructor(
+    private readonly store: Store,
+    /** An opaque id of the credential (a hash; never the key). */
+    readonly credential: string,
+    private readonly limit: RateLimit,
+    private readonly circuit: CircuitConfig,
+    private readonly events: GovernorEvents = {},
+  ) {}
+
+  /** Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on `signal`. */
+  async admit(signal: AbortSignal, maxWaitMs: number): Promise<Slot> {
+    for (;;) {
+      signal.throwIfAborted();
+      const admission = await this.store.updateCredentialState(this.credential, (text, now) => {
+        const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs);
+        return { state: JSON.stringify(state), result: admission };
+      });
+      if (!admission.go) {
+        if (admission.reason !== "rate limit") this.events.circuit?.(this.credential, true);
+        throw new HeldBack(admission.retryInMs, admission.reason);
+      }
+      this.events.rate?.(this.credential, admission.rate);
+      this.events.waited?.(this.credential, admission.waitMs / 1000);
+      const due = performance.now() + admission.waitMs;
+      if (admission.waitMs > 0) await sleep(admission.waitMs, signal);
+      // Woken too late (a busy event loop), the call would crowd the next window: it takes a new slot.
+      if (performance.now() - due <= LATE_TOLERANCE_MS || admission.probe) return { probe: admission.probe };
+    }
+  }
+
+  async report(slot: Slot, result: CallResult, retryAfterSeconds?: number): Promise<void> {
+    if (result === "success" && this.calm && !slot.probe) return;
+    const state = await this.store.updateCredentialState(this.credential, (text, now) => {
+      const next = afterCall(parse(text, this.limit, now), this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe);
+      return { state: JSON.stringify(next), result: next };
+    });
+    this.calm = state.circuit.failures === 0 && state.circuit.openUntil === 0;
+    this.events.circuit?.(this.credential, state.circuit.openUntil > 0);
+    if (result === "throttled") this.events.rate?.(this.credential, state.rate);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => (signal.removeEventListener("abort", onAbort), resolve()), ms);
+    const onAbort = () => (clearTimeout(timer), reject(signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Targets sharing a credential share its limit: the strictest of their settings applies. Answers the
+ * limit per credential.
+ */
+export function limitsByCredential(limits: { credential: string; limit: RateLimit }[]): Map<string, RateLimit> {
   const strictest = new Map<string, RateLimit>();
   for (const { credential, limit } of limits) {
     const seen = strictest.get(credential);
-    strictest.set(credential, seen ? { perSecond: Math.min(seen.perSecond, limit.perSecond), burst: Math.min(seen.burst, limit.burst) } : limit);
+    strictest.set(credential, seen ? { perSecond: Math.min(seen.perSecond, limit.perSecond) } : { perSecond: limit.perSecond });
   }
-  return new Map([...strictest].map(([credential, limit]) => [credential, new TokenBucket(limit.perSecond, limit.burst)]));
+  return strictest;
 }

@@ -1,12 +1,13 @@
 /**
- * One vendor call as the engine makes it: rate-limited, retried on throttling and transient failures with
- * backoff while the request's deadline allows, transport failures turned into outcomes.
+ * One vendor call as the engine makes it: through the credential's limiter and circuit, retried a few times
+ * on throttling and transient failures with backoff while the run's deadline allows, transport failures
+ * turned into outcomes. Longer waits (a vendor down for minutes) are the outbox's: it reschedules the work.
  */
 import type { BuiltCall } from "../mapping/compile";
 import type { Logger } from "../log";
 import { CredentialExchangeError } from "../vendors/types";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
-import type { TokenBucket } from "./rate-limiter";
+import { HeldBack, type CallResult, type CredentialGovernor } from "./rate-limiter";
 
 export class DeadlineExceeded extends Error {
   /** `attempts`: the calls that went out before the deadline passed (the last one's outcome is unknown). */
@@ -16,10 +17,16 @@ export class DeadlineExceeded extends Error {
   }
 }
 
-const MAX_ATTEMPTS = 4;
+const MAX_ATTEMPTS = 3;
 
-function backoffMs(attempt: number, retryAfter?: number): number {
-  if (retryAfter !== undefined) return retryAfter * 1000;
+/** How the limiter and the circuit read an outcome. */
+function callResultOf(outcome: VendorOutcome): CallResult {
+  if (outcome.kind === "success") return "success";
+  if (outcome.kind === "throttled") return "throttled";
+  return outcome.kind === "transient" ? "failed" : "refused";
+}
+
+function backoffMs(attempt: number): number {
   const base = 250 * 2 ** attempt;
   return base / 2 + Math.random() * base; // jitter, so retries from many requests spread out
 }
@@ -44,21 +51,36 @@ async function once(connector: VendorConnector, call: BuiltCall, signal: AbortSi
 
 export async function callVendor(
   connector: VendorConnector,
-  bucket: TokenBucket,
+  governor: CredentialGovernor,
   call: BuiltCall,
   signal: AbortSignal,
   log: Logger,
   context: Record<string, unknown>,
+  events: { called?(outcome: VendorOutcome["kind"] | "deadline", seconds: number): void } = {},
 ): Promise<{ outcome: VendorOutcome; attempts: number }> {
   for (let attempt = 0; ; attempt++) {
+    let slot;
     try {
-      await bucket.take(signal);
-    } catch {
+      slot = await governor.admit(signal, MAX_SLOT_WAIT_MS);
+    } catch (error) {
+      if (error instanceof HeldBack || !signal.aborted) throw error;
       throw new DeadlineExceeded(attempt);
     }
     const started = performance.now();
-    const outcome = await once(connector, call, signal, attempt);
-    log.info("vendor call", {
+    let outcome: VendorOutcome;
+    try {
+      outcome = await once(connector, call, signal, attempt);
+    } catch (error) {
+      // Cut off by the deadline: the vendor may still answer; for the circuit it is a failure.
+      await governor.report(slot, "failed").catch(() => undefined);
+      events.called?.("deadline", (performance.now() - started) / 1000);
+      throw error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    events.called?.(outcome.kind, seconds);
+    await governor.report(slot, callResultOf(outcome), outcome.kind === "success" ? undefined : outcome.retryAfter);
+    const retryable = outcome.kind === "throttled" || outcome.kind === "transient";
+    const line = {
       ...context,
       vendor: connector.vendor,
       call: call.call,
@@ -66,10 +88,16 @@ export async function callVendor(
       ...(outcome.kind === "success" ? {} : { code: outcome.code }),
       requestIdAtVendor: outcome.requestId,
       attempt: attempt + 1,
-      ms: Math.round(performance.now() - started),
-    });
-    const retryable = outcome.kind === "throttled" || outcome.kind === "transient";
+      ms: Math.round(seconds * 1000),
+    };
+    // A vendor that fails or throttles is an operator's concern; a success or a refusal of a value is routine.
+    if (retryable || outcome.kind === "auth") log.warn("vendor call failed", line);
+    else log.info("vendor call", line);
     if (!retryable || attempt + 1 >= MAX_ATTEMPTS) return { outcome, attempts: attempt + 1 };
-    await pause(backoffMs(attempt, outcome.kind === "throttled" ? outcome.retryAfter : undefined), signal, attempt + 1);
+    // After throttling the limiter itself holds the next slot back (past Retry-After); a failure backs off here.
+    if (outcome.kind === "transient") await pause(backoffMs(attempt), signal, attempt + 1);
   }
 }
+
+/** The longest a call waits for a rate-limit slot inside a run; beyond it the outbox reschedules the work. */
+const MAX_SLOT_WAIT_MS = 10_000;

@@ -9,13 +9,39 @@ import { createConnector, credentialsOf, protocolOf, VendorConfigError } from ".
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
 import { KeyedLock } from "./keyed-lock";
-import { bucketsByCredential } from "./rate-limiter";
+import { orderOf, type DeliveryOutcome, type RetryPolicy } from "./outbox";
+import { OutboxWorker, type OutboxTarget, type WorkerEvents } from "./outbox-worker";
+import { CredentialGovernor, limitsByCredential, type GovernorEvents } from "./rate-limiter";
 import { VendorProvisioner } from "./vendor-provisioner";
+import type { WorkOrder } from "../store/types";
+
+/** A vendor target's users, as the SCIM side hands them to the outbox. */
+export interface Delivery {
+  /** The work a change records with it. */
+  order(change: { deprovision: boolean; resendStatus?: boolean }): WorkOrder;
+  /** Runs the change just recorded and waits for it, up to the target's answer window. */
+  settle(scimId: string, request: { requestId: string; password?: string }): Promise<DeliveryOutcome>;
+  /** onVendorDelay: fail — a change the vendor has not taken is undone and the request fails. */
+  strict: boolean;
+}
+
+/** What metrics the provisioning side reports to (all optional). */
+export interface ProvisioningEvents extends GovernorEvents, WorkerEvents {
+  vendorCall?(vendor: string, action: string, outcome: string, seconds: number): void;
+}
 
 export interface TargetProvisioners {
   provisioners: Map<string, Provisioner>;
   vendorProvisioners: Map<string, VendorProvisioner>;
+  deliveries: Map<string, Delivery>;
+  /** The process's outbox worker (not started: startBridge starts it). */
+  worker: OutboxWorker;
   close(): Promise<void>;
+}
+
+function retryPolicyOf(connection: TargetConfig["vendor"] & object): RetryPolicy {
+  const { firstDelayMs, maxDelayMs, deprovisionMaxDelayMs, horizonHours } = connection.retry;
+  return { firstDelayMs, maxDelayMs, deprovisionMaxDelayMs, horizonMs: Math.round(horizonHours * 3_600_000) };
 }
 
 const mappings = new Map<string, CompiledMapping>();
@@ -48,9 +74,12 @@ function vendorAccountOf(credential: string): string {
   return createHash("sha256").update(credential).digest("hex").slice(0, 32);
 }
 
-export function buildProvisioners(config: Config, store: Store, log: Logger, env: NodeJS.ProcessEnv = process.env): TargetProvisioners {
+export function buildProvisioners(config: Config, store: Store, log: Logger, env: NodeJS.ProcessEnv = process.env, events: ProvisioningEvents = {}): TargetProvisioners {
   const provisioners = new Map<string, Provisioner>();
   const vendorProvisioners = new Map<string, VendorProvisioner>();
+  const deliveries = new Map<string, Delivery>();
+  const outboxTargets = new Map<string, OutboxTarget>();
+  const worker = new OutboxWorker(store, outboxTargets, config.outbox, log, events);
   const connectors: VendorConnector[] = [];
   try {
     const vendorTargets = config.targets.flatMap((target) => {
@@ -61,9 +90,13 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
       const credential = `${mapping.vendor}:${Object.values(credentialsOf(protocolOf(mapping, connection), connection, env))[0]!}`;
       return [{ target, connection, mapping, credential, account: vendorAccountOf(credential) }];
     });
-    const buckets = bucketsByCredential(vendorTargets.map((t) => ({ credential: t.credential, limit: t.connection.rateLimit })));
+    const limits = limitsByCredential(vendorTargets.map((t) => ({ credential: t.account, limit: t.connection.rateLimit })));
+    const governors = new Map<string, CredentialGovernor>();
     const adoptionLock = new KeyedLock();
-    for (const { target, connection, mapping, credential, account } of vendorTargets) {
+    for (const { target, connection, mapping, account } of vendorTargets) {
+      const circuit = { ...connection.circuit, probeMs: connection.deadlineMs + 1_000 };
+      // One governor per credential (the account hash names it: never the key id itself).
+      if (!governors.has(account)) governors.set(account, new CredentialGovernor(store, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, events));
       const connector = createConnector(mapping, connection, env);
       connectors.push(connector);
       const accountTargets = vendorTargets.filter((t) => t.account === account).map((t) => t.target.name);
@@ -72,7 +105,8 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
         mapping,
         connector,
         connection,
-        bucket: buckets.get(credential)!,
+        governor: governors.get(account)!,
+        called: events.vendorCall?.bind(events),
         store,
         log,
         account,
@@ -81,6 +115,15 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
       });
       provisioners.set(target.name, provisioner);
       vendorProvisioners.set(target.name, provisioner);
+      const retry = retryPolicyOf(connection);
+      outboxTargets.set(target.name, { deliver: (id, context, signal) => provisioner.deliver(id, context, signal), retry, runMs: connection.deadlineMs });
+      const strict = connection.onVendorDelay === "fail";
+      const waitMs = strict ? connection.deadlineMs + 1_000 : connection.answerWithinMs;
+      deliveries.set(target.name, {
+        order: (change) => orderOf(retry, change),
+        settle: (scimId, request) => worker.settle(target.name, scimId, { ...request, waitMs }),
+        strict,
+      });
     }
   } catch (error) {
     void Promise.all(connectors.map((c) => c.close()));
@@ -89,6 +132,8 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
   return {
     provisioners,
     vendorProvisioners,
+    deliveries,
+    worker,
     async close() {
       await Promise.all(connectors.map((c) => c.close()));
     },

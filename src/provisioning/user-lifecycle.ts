@@ -2,21 +2,21 @@
  * A user's life at the vendor: created (or adopted) on POST, its status changed first and never blocked,
  * renames, profile diffs against what the vendor last acknowledged, passwords, and removal on DELETE.
  */
-import { ScimError, type ScimType } from "../scim/errors";
 import type { NewVendorLink, ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { BuiltCall } from "../mapping/compile";
-import type { ChangeContext, CommitLink, ProvisioningOutcome } from "./provisioner";
+import type { ChangeContext, ProvisioningOutcome } from "./provisioner";
 import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
+import { VendorRefusal } from "./refusal";
 
 /**
  * An update found no vendor user: it was deleted outside the bridge. A user change handles it (marks the
  * link removed, creates the user again); anywhere else it is this 400, which says what happened.
  */
-class VendorUserLost extends ScimError {
+class VendorUserLost extends VendorRefusal {
   constructor() {
-    super(400, "invalidValue", "The vendor no longer has this user (it was deleted outside the bridge); the next change of the user creates it again, and reconcile reports it.");
+    super("invalid", "The vendor no longer has this user (it was deleted outside the bridge); the next change of the user creates it again, and reconcile reports it.");
   }
 }
 
@@ -33,11 +33,21 @@ export class UserLifecycle {
     private readonly groups: GroupSync,
   ) {}
 
-  /** Creates (or adopts) the vendor user; returns its key and how it was linked. */
+  /**
+   * Creates (or adopts) the vendor user; returns its key and how it was linked. A create whose answer never
+   * came (the run's `intent` says so) is looked up first: the vendor user it made is taken, never created twice.
+   */
   async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<MadeUser> {
     const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: context.password, groups: await this.groups.userGroupIds(id) });
+    if (context.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
+      const existing = await this.lookup(built, signal, context, id, true);
+      if (existing !== undefined) return { key: existing, link: "created", built };
+    }
+    await context.intent?.sent();
     const outcome = await this.calls.call(built, signal, context, id);
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
+    // A refusal is an answer: nothing was created. A transient failure may still have created the user.
+    if (outcome.kind !== "transient" && outcome.kind !== "throttled") await context.intent?.answered();
     // The vendor may have refused because the user is already there under a code we do not know.
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
       const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context, id) : undefined;
@@ -45,10 +55,10 @@ export class UserLifecycle {
         if (this.calls.deps.connection.existingUsers === "adopt") return { key: existing, link: "adopted", built };
         // Under reject, a vendor user this target's own earlier create made (its answer lost) is still ours.
         if (await this.createdByThisTarget(built, existing)) return { key: existing, link: "created", built };
-        throw new ScimError(409, "uniqueness", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`);
+        throw new VendorRefusal("conflict", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`, outcome.code, outcome.requestId);
       }
       if (outcome.kind === "conflict")
-        throw new ScimError(409, "uniqueness", `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`);
+        throw new VendorRefusal("conflict", `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`, outcome.code, outcome.requestId);
     }
     throw this.calls.refusal(outcome);
   }
@@ -62,11 +72,10 @@ export class UserLifecycle {
   }
 
   /**
-   * A SCIM POST: create at the vendor (in the status the user has), then record the SCIM user and its link
-   * in one write (`commit`), then the follow-up calls. Until that write nothing is kept; after it, the user
-   * exists, and a follow-up that fails is logged rather than answered (the IdP's retry would only meet 409).
+   * A user with no vendor user yet: created at the vendor (in the status the user has), then linked, then
+   * its follow-up calls. An inactive user is disabled before it is linked: a leaver never gets an open account.
    */
-  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal, commit?: CommitLink): Promise<ProvisioningOutcome> {
+  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<ProvisioningOutcome> {
     const { lifecycle } = this.calls.deps.mapping.file;
     const inactive = user.active === false;
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
@@ -75,11 +84,10 @@ export class UserLifecycle {
     let state: VendorLink["state"] = "active";
     if (inactive && lifecycle.createsWithStatus && made.link === "created") state = "disabled";
     else if (inactive && lifecycle.deactivate === "disable") {
-      // An inactive user is disabled at the vendor before anything is recorded: a leaver never gets an open account.
       const { outcome } = await this.calls.run("disable", this.pendingLink(id, user, made), user, context, signal, ["notFound"]);
       state = outcome.kind === "notFound" ? "removed" : "disabled";
     }
-    const link = await this.linkMade(id, user, made, context, signal, { state, commit });
+    const link = await this.linkMade(id, user, made, context, signal, { state });
     return { annotations: { vendorKey: made.key, link: link.link } };
   }
 
@@ -92,7 +100,7 @@ export class UserLifecycle {
    * Records a vendor user just created or adopted — refused when any link on the same vendor account (any
    * target, any other SCIM user) already holds it — then its follow-up calls and its groups.
    */
-  async linkMade(id: string, user: ScimDocument, made: MadeUser, context: ChangeContext, signal: AbortSignal, options: { state?: VendorLink["state"]; commit?: CommitLink } = {}): Promise<VendorLink> {
+  async linkMade(id: string, user: ScimDocument, made: MadeUser, context: ChangeContext, signal: AbortSignal, options: { state?: VendorLink["state"] } = {}): Promise<VendorLink> {
     const { deps } = this.calls;
     const record: NewVendorLink = {
       target: deps.target,
@@ -108,20 +116,17 @@ export class UserLifecycle {
     const link = await deps.adoptionLock.run(lockKey, () =>
       deps.store.exclusive(lockKey, async () => {
         await this.refuseIfHeld(id, made);
-        if (options.commit) {
-          await options.commit(record);
-          return { ...record, state: record.state ?? "active", acknowledged: record.acknowledged ?? {}, createdAt: new Date().toISOString() };
-        }
         return deps.store.recordLink(record);
       }),
     );
+    // The create's outcome is recorded now: a later run never has to look it up.
+    await context.intent?.answered();
     deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
     if (link.state === "removed") return link;
     try {
       await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, context, signal);
       await this.groups.restoreMemberships(link, context, signal);
     } catch (error) {
-      if (!options.commit) throw error;
       deps.log.error("vendor user created, but its group memberships were not all restored", { target: deps.target, scimId: id, detail: (error as Error).message });
     }
     return link;
@@ -135,8 +140,8 @@ export class UserLifecycle {
     const holder = holders[0]!;
     deps.log.warn("vendor user already linked; not linked again", { target: deps.target, scimId: id, vendorKey: made.key, heldBy: { target: holder.target, scimId: holder.scimId } });
     if (holder.target === deps.target)
-      throw new ScimError(409, "uniqueness", `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`);
-    throw new ScimError(409, "uniqueness", `${this.calls.vendor} user ${made.key} is already linked by another target of this bridge on the same vendor account; it is not taken over. An administrator can see which in the bridge's log.`);
+      throw new VendorRefusal("conflict", `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`);
+    throw new VendorRefusal("conflict", `${this.calls.vendor} user ${made.key} is already linked by another target of this bridge on the same vendor account; it is not taken over. An administrator can see which in the bridge's log.`);
   }
 
   /** What the vendor now holds for this user, per operation, secrets left out. */
@@ -166,16 +171,15 @@ export class UserLifecycle {
 
   /**
    * A vendor that refuses a step of a deprovisioning (the RAM login removal before RemoveUsers, say) leaves
-   * the leaver with access: that is never the IdP's 400 (Okta would not retry it) but a 502 it retries,
-   * logged as an error for an operator.
+   * the leaver with access: an error for an operator, whatever the refusal. The outbox keeps trying.
    */
   private async deprovisioning(what: string, link: VendorLink, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (error) {
-      if (!(error instanceof ScimError) || error.status >= 500) throw error;
-      this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", { target: this.calls.deps.target, scimId: link.scimId, vendorKey: link.vendorKey, what, detail: error.message });
-      throw new ScimError(502, null, `${this.calls.vendor} refused to ${what} the user, so they may still have access: ${error.message} The request failed and can be retried; an administrator should look at the target.`);
+      if (error instanceof VendorRefusal && !error.retryable)
+        this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", { target: this.calls.deps.target, scimId: link.scimId, vendorKey: link.vendorKey, what, code: error.vendorCode, requestIdAtVendor: error.vendorRequestId, detail: error.message });
+      throw error;
     }
   }
 
@@ -222,6 +226,21 @@ export class UserLifecycle {
     // Removed (or never created): create the vendor user again and record its new key.
     const made = await this.createAtVendor(id, user, context, signal);
     return this.linkMade(id, user, made, context, signal);
+  }
+
+  /**
+   * Brings the vendor in line with the SCIM user as it is now (the outbox's unit of work): no vendor user
+   * yet → created; otherwise status first, then renames and the profile diff against what the vendor last
+   * acknowledged. What the link says the vendor holds stands for "before", so work that was cut off part-way
+   * is finished by the next run.
+   */
+  async converge(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const link = await this.linkOf(id);
+    if (!link) {
+      await this.created(id, user, context, signal);
+      return;
+    }
+    await this.changed(id, { ...user, active: link.state === "active" }, user, context, signal);
   }
 
   async linkOf(id: string): Promise<VendorLink | undefined> {
@@ -283,8 +302,8 @@ export class UserLifecycle {
     try {
       await this.reactivate({ ...link, state: "removed" }, link.scimId, user, context, signal);
     } catch (error) {
-      if (!(error instanceof ScimError)) throw error;
-      throw new ScimError(error.status, (error.scimType as ScimType | undefined) ?? null, `${this.calls.vendor} no longer has this user (deleted outside the bridge), and creating it again failed: ${error.message}`, error.retryAfter);
+      if (!(error instanceof VendorRefusal)) throw error;
+      throw new VendorRefusal(error.reason, `${this.calls.vendor} no longer has this user (deleted outside the bridge), and creating it again failed: ${error.message}`, error.vendorCode, error.vendorRequestId, error.retryAfter);
     }
   }
 
@@ -297,7 +316,7 @@ export class UserLifecycle {
     const changed = immutable.filter((p) => previous[p] !== undefined && String(previous[p]) !== String(next.params[p]));
     if (changed.length === 0) return link;
     if (rename === "reject")
-      throw new ScimError(400, "mutability", `${this.calls.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`);
+      throw new VendorRefusal("immutable", `${this.calls.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`);
     await this.removeVendorUser(link, before, context, signal);
     return this.reactivate(undefined, link.scimId, after, context, signal);
   }
@@ -340,16 +359,18 @@ export class UserLifecycle {
     const key = this.calls.vendorKeyOf(built, result);
     if (key === undefined) {
       const op = this.calls.deps.mapping.operation("create");
-      throw new ScimError(502, null, `${this.calls.vendor} acknowledged the user without the id the mapping expects at '${op.id ?? op.keyParam}'.`);
+      throw new VendorRefusal("malformed", `${this.calls.vendor} acknowledged the user without the id the mapping expects at '${op.id ?? op.keyParam}'.`);
     }
     return key;
   }
 
   /** The vendor's key for the user with the same unique name, if the vendor has one. */
-  async lookup(built: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string): Promise<string | undefined> {
+  async lookup(built: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string, mustAnswer = false): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("lookup");
     const call = this.calls.build("lookup", {}, context, built.params);
     const outcome = await this.calls.call(call, signal, context, subject);
+    // `mustAnswer`: "not found" is only believed from an answer; a lookup that failed says nothing.
+    if (outcome.kind !== "success" && mustAnswer && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
     if (outcome.kind !== "success") return undefined;
     const results = pick(outcome.result, op.results ?? "");
     if (!Array.isArray(results) || !op.match) return undefined;

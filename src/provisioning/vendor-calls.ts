@@ -6,13 +6,13 @@ import { createHash } from "node:crypto";
 import type { VendorConnection } from "../config/schema";
 import { MASK, type Logger } from "../log";
 import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
-import { ScimError } from "../scim/errors";
 import type { ScimDocument, Store, VendorCallRecord, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { KeyedLock } from "./keyed-lock";
 import type { ChangeContext } from "./provisioner";
-import type { TokenBucket } from "./rate-limiter";
+import type { CredentialGovernor } from "./rate-limiter";
+import { reasonOf, VendorRefusal } from "./refusal";
 import { callVendor, DeadlineExceeded } from "./retry";
 
 export interface VendorProvisionerDeps {
@@ -20,7 +20,10 @@ export interface VendorProvisionerDeps {
   mapping: CompiledMapping;
   connector: VendorConnector;
   connection: VendorConnection;
-  bucket: TokenBucket;
+  /** The credential's rate limiter and circuit, shared with every target and process using the credential. */
+  governor: CredentialGovernor;
+  /** Counts each vendor call (metrics). */
+  called?: (vendor: string, action: string, outcome: string, seconds: number) => void;
   store: Store;
   log: Logger;
   /** Every target (this one included) on the same vendor account: a vendor user belongs to one link among them. */
@@ -63,7 +66,7 @@ export function buildVendorCall(
     return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, ...extras });
   } catch (error) {
     if (error instanceof MappingViolationError)
-      throw new ScimError(400, "invalidValue", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
+      throw new VendorRefusal("invalid", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
     throw error;
   }
 }
@@ -136,7 +139,9 @@ export class VendorCalls {
     const trail = (answer: TrailAnswer, attempts: number, outcome?: VendorOutcome) =>
       this.audit(call, context, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
     try {
-      const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.bucket, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId });
+      const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.governor, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId, ...(subject ? { scimId: subject } : {}) }, {
+        called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
+      });
       await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success" ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) } : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {
@@ -190,22 +195,24 @@ export class VendorCalls {
     return { call, outcome };
   }
 
-  /** A vendor refusal as the SCIM error the IdP should see. */
-  refusal(outcome: Exclude<VendorOutcome, { kind: "success" }>): ScimError {
+  /** A vendor's answer that is not success, as a refusal that says what happened in words a person can act on. */
+  refusal(outcome: Exclude<VendorOutcome, { kind: "success" }>): VendorRefusal {
+    const reason = reasonOf(outcome.kind);
+    const refusal = (message: string) => new VendorRefusal(reason, message, outcome.code, outcome.requestId, outcome.retryAfter);
     switch (outcome.kind) {
       case "conflict":
         // A value another vendor user holds (an email, a phone): the same uniqueness fault as on create.
-        return new ScimError(409, "uniqueness", `${this.vendor} refused the user: a value it must keep unique is taken by another of its users (${vendorDetail(outcome)}).`);
+        return refusal(`${this.vendor} refused the user: a value it must keep unique is taken by another of its users (${vendorDetail(outcome)}).`);
       case "invalid":
       case "notFound":
-        return new ScimError(400, "invalidValue", `${this.vendor} refused the user: ${vendorDetail(outcome)}.`);
+        return refusal(`${this.vendor} refused the user: ${vendorDetail(outcome)}.`);
       case "throttled":
-        return new ScimError(429, null, `${this.vendor} is rate-limiting this bridge (${vendorDetail(outcome)}); retry later.`, outcome.retryAfter ?? 30);
+        return refusal(`${this.vendor} is rate-limiting this bridge (${vendorDetail(outcome)}).`);
       case "transient":
-        return new ScimError(503, null, `${this.vendor} is unavailable (${vendorDetail(outcome)}); nothing was kept, retry later.`, outcome.retryAfter ?? 30);
+        return refusal(`${this.vendor} is unavailable (${vendorDetail(outcome)}).`);
       case "auth":
         this.deps.log.error("vendor refused the bridge's credentials or settings", { target: this.deps.target, vendor: this.vendor, code: outcome.code, requestIdAtVendor: outcome.requestId });
-        return new ScimError(502, null, `${this.vendor} refused the bridge's credentials or target settings (${outcome.code}); an administrator must fix the target. Nothing was created.`);
+        return refusal(`${this.vendor} refused the bridge's credentials or target settings (${outcome.code}); an administrator must fix the target.`);
     }
   }
 }

@@ -3,7 +3,7 @@
  * found through the target's table, by name, or created; user-attribute vendors (CIAM, CCC skill groups,
  * Huawei skills) get the member's user record updated with its groups' vendor ids.
  */
-import { ScimError } from "../scim/errors";
+import { VendorRefusal } from "./refusal";
 import type { ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { ChangeContext } from "./provisioner";
@@ -74,14 +74,14 @@ export class GroupSync {
     }
     const policy = this.calls.deps.connection.groups.unknown ?? this.calls.deps.mapping.file.groups?.unknown ?? "skip";
     if (policy === "reject")
-      throw new ScimError(400, "invalidValue", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
+      throw new VendorRefusal("invalid", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
     const outcome = await this.calls.call(call, signal, context, groupId);
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     const op = this.calls.deps.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
-    if (typeof id !== "string" && typeof id !== "number") throw new ScimError(502, null, `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
+    if (typeof id !== "string" && typeof id !== "number") throw new VendorRefusal("malformed", `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
     this.calls.deps.log.info("vendor group created", { target: this.calls.deps.target, scimGroupId: groupId, vendorGroupId: String(id) });
     return record(String(id), true);
   }

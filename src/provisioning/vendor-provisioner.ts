@@ -2,11 +2,11 @@
  * The provisioner of a target with a vendor: a SCIM change becomes the mapped, signed vendor calls, and the
  * vendor's answers decide what the IdP is told. A user is stored only once its vendor user exists.
  */
-import { ScimError } from "../scim/errors";
 import { StoreUnavailableError, type ScimDocument, type VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange } from "./provisioner";
 import { UserLifecycle } from "./user-lifecycle";
+import { VendorRefusal } from "./refusal";
 import { DeadlineExceeded } from "./retry";
 import { buildVendorCall, nameHashOf, VendorCalls, type VendorProvisionerDeps } from "./vendor-calls";
 import { GroupSync } from "./vendor-groups";
@@ -29,6 +29,7 @@ export class VendorProvisioner implements Provisioner {
     return this.calls.vendor;
   }
 
+  /** A group change, applied before the store records it (users go through the outbox: `deliver`). */
   async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
     const signal = AbortSignal.timeout(this.calls.deps.connection.deadlineMs);
     try {
@@ -36,31 +37,29 @@ export class VendorProvisioner implements Provisioner {
         await this.groups.membersChanged(change.groupId, change.added, change.removed, context, signal, change.applied);
         return {};
       }
-      if (change.kind === "Group") {
-        if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, context, signal);
-        if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, context, signal);
-        return {};
-      }
-      switch (change.op) {
-        case "create":
-          return await this.users.created(change.id, change.after, context, signal, change.commit);
-        case "replace":
-          await this.users.changed(change.id, change.before.doc, change.after, context, signal);
-          return {};
-        case "delete":
-          await this.users.deleted(change.id, context, signal);
-          return {};
-      }
+      if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, context, signal);
+      if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, context, signal);
+      return {};
     } catch (error) {
-      // The bridge's own store failed: that is what the IdP is told, not that the vendor was slow.
-      if (error instanceof StoreUnavailableError) throw error;
-      if (error instanceof DeadlineExceeded || signal.aborted) {
+      if (error instanceof DeadlineExceeded || (signal.aborted && !(error instanceof StoreUnavailableError))) {
         const waited = `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s`;
-        if (change.op === "members") throw new ScimError(504, null, `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);
-        throw new ScimError(504, null, `${waited}; nothing was kept. Retrying is safe: a vendor user created meanwhile is found and adopted.`);
+        if (change.op === "members") throw new VendorRefusal("timeout", `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);
+        throw new VendorRefusal("timeout", `${waited}; nothing was kept. Retrying is safe.`);
       }
       throw error;
     }
+  }
+
+  /** The mapping's rules for the user, checked without calling anyone (they are the create's). */
+  checkUser(id: string, user: ScimDocument, password?: string): void {
+    buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password });
+  }
+
+  /** The outbox's run for a user: the vendor brought in line with the SCIM user as stored now; gone → removed. */
+  async deliver(scimId: string, context: ChangeContext, signal: AbortSignal): Promise<void> {
+    const resource = await this.calls.deps.store.get(this.calls.deps.target, "User", scimId);
+    if (!resource) return this.users.deleted(scimId, context, signal);
+    return this.users.converge(scimId, resource.doc, context, signal);
   }
 
   // ---- drift (reconcile) ----

@@ -206,6 +206,16 @@ export class AliyunCccSandbox extends VendorSandbox {
     return Object.fromEntries(req.query.entries());
   }
 
+  /** Alibaba's generic POP throttling code (shared/vendors.md §1.5, "Rate limit"), as the gateway answers it: HTTP 400. */
+  protected override throttlingError(): VendorError {
+    return new VendorError(400, "Throttling.User", "Request was denied due to user flow control.");
+  }
+
+  /** §1.5: "`ServiceUnavailable` is 503". */
+  protected override outageError(): VendorError {
+    return new VendorError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.");
+  }
+
   protected success(_action: string, result: Json): SandboxResponse {
     return { status: 200, body: { RequestId: this.requestId().toUpperCase(), Success: true, Code: "OK", Message: "", HttpStatusCode: 200, ...result } };
   }

@@ -147,6 +147,19 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     };
   }
 
+  /**
+   * Huawei documents no rate limit or error codes (shared/vendors.md §3.2), and its mapping has none: the
+   * status decides, so throttling is HTTP 429 in the usual resultCode "1" envelope.
+   */
+  protected override throttlingError(): VendorError {
+    return new VendorError(429, "429", "Too many requests: the flow control threshold is reached.");
+  }
+
+  /** HTTP 503, never 500: the mapping (seed 002) reads 500 as a business failure, a permanent refusal. */
+  protected override outageError(): VendorError {
+    return new VendorError(503, "503", "Service temporarily unavailable.");
+  }
+
   protected success(action: string, result: Json): SandboxResponse {
     return { status: 200, body: action === "tokenByAkSk" ? result : { resultCode: "0", ...result } };
   }

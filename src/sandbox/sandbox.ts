@@ -23,25 +23,70 @@ export interface SandboxResponse {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** No answer at all: the server destroys the client's socket (`status` and `body` mean nothing then). */
+  drop?: boolean;
 }
 
 export interface RecordedCall {
   action: string;
   params: Json;
-  /** The outcome the sandbox answered: "ok" or the error code. */
+  /** The outcome the sandbox answered: "ok", the error code (throttled and outage calls too), or "dropped" (no answer). */
   answer: string;
 }
 
 export interface Fault {
   action: string;
-  status: number;
-  code: string;
-  message: string;
+  /**
+   * The error answered. Left out (all three), the vendor's own server-error answer (the one `outage` gives);
+   * with `drop` nothing is answered, so they may be left out.
+   */
+  status?: number;
+  code?: string;
+  message?: string;
   /** Apply the change anyway before failing (a create committed after the client gave up). */
   commit?: boolean;
-  /** Hold the answer this long (a vendor slower than the bridge's deadline). */
+  /** Hold the answer this long (a vendor slower than the bridge's deadline). With `commit`: commit-then-hang. */
   delayMs?: number;
+  /**
+   * Answer nothing: the client's socket is destroyed (after `delayMs`, if given). With `commit`: the change is
+   * applied and then the connection drops (commit-then-drop). Without: the request is lost, nothing changes.
+   */
+  drop?: boolean;
+  /** How many of the action's calls this fault hits, one after another (default 1; Infinity until `clearFaults`). */
+  times?: number;
 }
+
+/**
+ * Timestamps (ms) of the last `span` ms, oldest first: memory O(entries in the window), amortised O(1) a call.
+ * Two timestamps share a window when they are less than `span` apart.
+ */
+class SlidingWindow {
+  private times: number[] = [];
+  private head = 0;
+
+  constructor(private readonly span: number) {}
+
+  /** Forgets what lies `span` or more before `now`; answers how many entries remain. */
+  countAt(now: number): number {
+    while (this.head < this.times.length && this.times[this.head]! <= now - this.span) this.head++;
+    if (this.head > 64 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+
+  add(now: number): void {
+    this.times.push(now);
+  }
+
+  clear(): void {
+    this.times = [];
+    this.head = 0;
+  }
+}
+
+const WINDOW_MS = 1000;
 
 /** A vendor error, thrown by operation handlers and turned into the vendor's envelope. */
 export class VendorError extends Error {
@@ -69,7 +114,7 @@ export abstract class VendorSandbox {
   readonly users = new Map<string, SandboxUser>();
   /** The vendor's groups (CIC, Volcengine), user groups (CIAM), skill groups (CCC) or skill queues (Huawei). */
   readonly groups = new Map<string, SandboxGroup>();
-  private readonly faults: Fault[] = [];
+  private readonly faults: { fault: Fault; left: number }[] = [];
   private readonly servers: Server[] = [];
   /** Where each of the sandbox's hosts listens, once listening: "main" and each of `otherHosts`. */
   readonly urls: Record<string, string> = {};
@@ -102,9 +147,113 @@ export abstract class VendorSandbox {
     for (const id of Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]) if (!this.groups.has(String(id))) throw fail(String(id));
   }
 
-  /** Makes the next call of `action` fail with the vendor's code. */
+  /** Makes the next call of `action` (the next `fault.times` calls) fail with the vendor's code, hang or drop. */
   failNext(fault: Fault): void {
-    this.faults.push(fault);
+    const times = fault.times ?? 1;
+    if (!(times >= 1)) throw new RangeError(`Fault.times must be at least 1, not ${times}`);
+    this.faults.push({ fault: { ...fault }, left: times });
+  }
+
+  /** Forgets every fault not yet used up. */
+  clearFaults(): void {
+    this.faults.splice(0);
+  }
+
+  // ---- Rate limit, outage ------------------------------------------------------------------------------------
+
+  private clock: () => number = () => performance.now();
+  /** Seconds sent as `Retry-After` on the rate limit's throttling answers; undefined (the default): no header. */
+  retryAfterSeconds: number | undefined = undefined;
+
+  private perSecond: number | undefined;
+  private down = false;
+  private lastAt = -Infinity;
+  /** Calls admitted by the rate limit (whatever they answered after): the limit counts these. */
+  private readonly accepted = new SlidingWindow(WINDOW_MS);
+  /** Every call received, refused or not, since `resetRateStats`. */
+  private readonly received = new SlidingWindow(WINDOW_MS);
+  private maxReceived = 0;
+  private throttled = 0;
+
+  /**
+   * From now on refuse, with the vendor's throttling answer, a call that would make more than `perSecond`
+   * accepted calls in any 1000 ms (calls less than 1000 ms apart share a window). Refused calls do not count
+   * as accepted. `undefined` lifts the limit. Every action counts, and only calls that pass authentication
+   * (and the rest of the vendor's routing): an unsigned request is refused for that first.
+   */
+  limitRate(perSecond: number | undefined): void {
+    if (perSecond !== undefined && !(perSecond >= 0)) throw new RangeError(`limitRate wants a non-negative number, not ${perSecond}`);
+    this.perSecond = perSecond;
+  }
+
+  /**
+   * While on, every call (once authenticated) answers the vendor's server-error answer and changes nothing;
+   * faults are not used up and the rate limit does not count the call.
+   */
+  outage(on: boolean): void {
+    this.down = on;
+  }
+
+  /**
+   * Reads time (ms) for the rate limit and the rate statistics from `now` (a test's own clock) instead of
+   * performance.now(), and forgets the windows measured with the old clock. It must not go backwards: a
+   * reading earlier than the last one counts as the last one.
+   */
+  useClock(now: () => number): void {
+    this.clock = now;
+    this.lastAt = -Infinity;
+    this.accepted.clear();
+    this.resetRateStats();
+  }
+
+  /** The most calls received (accepted or refused, every action) within any 1000 ms since `resetRateStats`. */
+  get maxCallsInAnySecond(): number {
+    return this.maxReceived;
+  }
+
+  /** How many calls the rate limit refused since `resetRateStats`. */
+  get throttledCount(): number {
+    return this.throttled;
+  }
+
+  /** Starts `maxCallsInAnySecond` and `throttledCount` afresh (the rate limit's own window is kept). */
+  resetRateStats(): void {
+    this.received.clear();
+    this.maxReceived = 0;
+    this.throttled = 0;
+  }
+
+  /** The vendor's answer to a caller over its rate limit (a subclass gives its own code and HTTP status). */
+  protected throttlingError(): VendorError {
+    return new VendorError(429, "Throttling", "Too many requests.");
+  }
+
+  /** The vendor's answer while it is down (a subclass gives its own code and HTTP status). */
+  protected outageError(): VendorError {
+    return new VendorError(503, "ServiceUnavailable", "The service is temporarily unavailable.");
+  }
+
+  private tick(): number {
+    this.lastAt = Math.max(this.lastAt, this.clock());
+    this.received.add(this.lastAt);
+    this.maxReceived = Math.max(this.maxReceived, this.received.countAt(this.lastAt));
+    return this.lastAt;
+  }
+
+  /** Whether the rate limit admits a call at `at`; an admitted call is counted. */
+  private admit(at: number): boolean {
+    const inWindow = this.accepted.countAt(at);
+    if (this.perSecond !== undefined && inWindow >= this.perSecond) return false;
+    this.accepted.add(at);
+    return true;
+  }
+
+  private takeFault(action: string): Fault | undefined {
+    const i = this.faults.findIndex((f) => f.fault.action === action);
+    if (i < 0) return undefined;
+    const entry = this.faults[i]!;
+    if (--entry.left <= 0) this.faults.splice(i, 1);
+    return entry.fault;
   }
 
   callsOf(action: string): RecordedCall[] {
@@ -115,20 +264,37 @@ export abstract class VendorSandbox {
     return randomUUID();
   }
 
+  /**
+   * One call, in the vendor's order: authentication and routing (`dispatch`), then the outage, then the rate
+   * limit, then an injected fault, then the operation itself.
+   */
   async handle(req: SandboxRequest): Promise<SandboxResponse> {
+    const at = this.tick();
     let action = "?";
     let params: Json = {};
     try {
       const routed = this.dispatch(req);
       action = routed.action;
       params = routed.params;
-      const fault = this.faults.findIndex((f) => f.action === action);
-      if (fault >= 0) {
-        const [f] = this.faults.splice(fault, 1);
-        if (f!.commit) routed.run();
+      if (this.down) throw this.outageError();
+      if (!this.admit(at)) {
+        this.throttled++;
+        const error = this.throttlingError();
+        this.calls.push({ action, params, answer: error.code });
+        const answer = this.failure(action, error);
+        if (this.retryAfterSeconds === undefined) return answer;
+        return { ...answer, headers: { ...answer.headers, "retry-after": String(Math.max(0, Math.ceil(this.retryAfterSeconds))) } };
+      }
+      const f = this.takeFault(action);
+      if (f) {
+        if (f.commit) routed.run();
         // unref: a held answer must not keep a finished test run or a stopping demo alive
-        if (f!.delayMs) await new Promise((r) => setTimeout(r, f!.delayMs).unref());
-        throw new VendorError(f!.status, f!.code, f!.message);
+        if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs).unref());
+        if (f.drop) {
+          this.calls.push({ action, params, answer: "dropped" });
+          return { status: 0, body: undefined, drop: true };
+        }
+        throw f.code === undefined ? this.outageError() : new VendorError(f.status ?? 500, f.code, f.message ?? f.code);
       }
       const result = routed.run();
       this.calls.push({ action, params, answer: "ok" });
@@ -163,6 +329,10 @@ export abstract class VendorSandbox {
           const url = new URL(request.url ?? "/", "http://sandbox");
           this.handle({ endpoint, method: request.method ?? "GET", path: url.pathname, query: url.searchParams, headers: request.headers, body: Buffer.concat(chunks).toString("utf8") })
             .then((answer) => {
+              if (answer.drop) {
+                request.socket.destroy();
+                return;
+              }
               response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
               response.end(JSON.stringify(answer.body));
             })

@@ -78,6 +78,16 @@ export abstract class TencentSandbox extends VendorSandbox {
     return { status: error.status, body: { Response: { Error: { Code: error.code, Message: error.message }, RequestId: this.requestId() } } };
   }
 
+  /** Tencent Cloud API 3.0's common throttling code (shared/vendors.md §2.3, §5.1), in the HTTP 200 envelope. */
+  protected override throttlingError(): VendorError {
+    return new VendorError(200, "RequestLimitExceeded", "The number of requests exceeds the frequency limit.");
+  }
+
+  /** API 3.0's common InternalError (§2.3's retry codes, `InternalError*`), in the HTTP 200 envelope. */
+  protected override outageError(): VendorError {
+    return new VendorError(200, "InternalError", "An internal error has occurred. Retry your request, but if the problem persists, contact us.");
+  }
+
   protected invalid(code: string, message: string): VendorError {
     return new VendorError(200, code, message);
   }

@@ -151,6 +151,19 @@ export class VolcengineSandbox extends VendorSandbox {
     if (expected !== auth) throw new VendorError(401, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
   }
 
+  /**
+   * Volcengine's OpenAPI gateway code for a caller over the basic rate limit, HTTP 429 (its common error
+   * codes; shared/vendors.md §4.2 finds none specific to cloudidentity, the mapping lists the generic ones).
+   */
+  protected override throttlingError(): VendorError {
+    return new VendorError(429, "FlowLimitExceeded", "The request rate exceeds the basic flow limit.");
+  }
+
+  /** The gateway's "service temporarily unavailable", HTTP 503 (beside §4.2's 500 InternalError). */
+  protected override outageError(): VendorError {
+    return new VendorError(503, "ServiceUnavailableTemp", "The service is temporarily unavailable.");
+  }
+
   private meta(action: string): Json {
     return { RequestId: this.requestId().replace(/-/g, ""), Action: action, Version: "2023-01-01", Service: "cloudidentity", Region: this.region };
   }

@@ -2,6 +2,7 @@
 import type { TargetConfig } from "../config/schema";
 import type { Logger } from "../log";
 import type { Provisioner } from "../provisioning/provisioner";
+import type { Delivery } from "../provisioning/targets";
 import type { ListQuery, Store } from "../store/types";
 
 export interface ListRequest {
@@ -16,6 +17,8 @@ export interface ScimContext {
   target: TargetConfig;
   store: Store;
   provisioner: Provisioner;
+  /** A vendor target's outbox side: user changes are recorded with their work and waited for here. */
+  delivery?: Delivery;
   log: Logger;
   requestId: string;
   /** The base of this target's SCIM URLs, e.g. https://bridge.example.com/scim/v2. */

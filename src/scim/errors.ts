@@ -3,6 +3,7 @@
  * unchanged, and it may carry statuses scimmy's own error message refuses (429, 502, 503, 504).
  */
 import SCIMMY from "scimmy";
+import { VendorRefusal, type RefusalReason } from "../provisioning/refusal";
 import { StoreUnavailableError } from "../store/types";
 
 export type ScimType =
@@ -54,6 +55,24 @@ export function storeUnavailable(reason: string): { status: number; detail: stri
 /** What a JavaScript exception says ("Cannot read properties of undefined …"): scimmy wraps some as SCIM errors. */
 const EXCEPTION_TEXT = /Cannot (read|set) propert|Cannot convert|Cannot destructure|is not a function|is not iterable|is not defined|is not a constructor|Maximum call stack|Invalid array length|\(reading '|\.(?:js|ts):\d+:\d+\)/;
 
+/** What the IdP is told of each kind of vendor refusal: the status it acts on. */
+const REFUSAL_STATUS: Record<RefusalReason, { status: number; scimType?: ScimType }> = {
+  conflict: { status: 409, scimType: "uniqueness" },
+  invalid: { status: 400, scimType: "invalidValue" },
+  immutable: { status: 400, scimType: "mutability" },
+  throttled: { status: 429 },
+  unavailable: { status: 503 },
+  timeout: { status: 504 },
+  credentials: { status: 502 },
+  malformed: { status: 502 },
+};
+
+export function refusalAnswer(refusal: VendorRefusal): { status: number; scimType?: string; detail: string; retryAfter?: number } {
+  const { status, scimType } = REFUSAL_STATUS[refusal.reason];
+  const retryAfter = status === 429 || status === 503 ? (refusal.retryAfter ?? 30) : undefined;
+  return { status, ...(scimType ? { scimType } : {}), detail: refusal.message, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+}
+
 /** The status, scimType and detail of anything thrown while serving a request; unknown errors are a plain 500. */
 export function describeError(error: unknown): { status: number; scimType?: string; detail: string; retryAfter?: number; unexpected: boolean } {
   const e = error as { status?: unknown; scimType?: unknown; message?: unknown; type?: unknown; retryAfter?: number; code?: unknown };
@@ -70,6 +89,7 @@ export function describeError(error: unknown): { status: number; scimType?: stri
     };
   }
   if (error instanceof StoreUnavailableError) return { ...storeUnavailable(error.reason), unexpected: true };
+  if (error instanceof VendorRefusal) return { ...refusalAnswer(error), unexpected: false };
   // express: a URL whose percent-encoding does not decode (`/Users/%ZZ`).
   if (error instanceof URIError) return { status: 400, scimType: "invalidValue", detail: "The URL is not valid percent-encoding.", unexpected: false };
   return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };

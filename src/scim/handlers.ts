@@ -10,14 +10,15 @@ import {
   VersionMismatchError,
   type GroupKeys,
   type Member,
-  type NewVendorLink,
   type ResourceKind,
   type ScimDocument,
   type StoredResource,
   type UserKeys,
 } from "../store/types";
 import type { ScimContext } from "./context";
-import { ConcurrentChangeError, describeError, ScimError } from "./errors";
+import { ConcurrentChangeError, describeError, ScimError, type ScimType } from "./errors";
+import { VendorRefusal } from "../provisioning/refusal";
+import type { Delivery } from "../provisioning/targets";
 import { GroupResource, UserResource } from "./schema";
 import { groupViews, userViews } from "./views";
 
@@ -105,31 +106,55 @@ function membersOf(instance: unknown): Member[] {
   return out;
 }
 
+/**
+ * A user change on a vendor target, once recorded with its work: the request waits for the vendor up to the
+ * target's answer window. A refusal of the change itself (a taken value, a value the vendor rejects) undoes
+ * it (`undo`) and is answered; so is any delay under onVendorDelay: fail. Otherwise the change stands and
+ * the view says whether the vendor has it yet. A deprovisioning is never undone.
+ */
+async function awaitVendor(ctx: ScimContext, delivery: Delivery, id: string, deprovision: boolean, undo: () => Promise<void>): Promise<void> {
+  const outcome = await delivery.settle(id, { requestId: ctx.requestId, password: ctx.password });
+  if (outcome.state === "applied" || deprovision) return;
+  // Credentials the vendor refuses fail every change alike: the IdP is told (502), not that all is well.
+  if (outcome.state === "pending" && !delivery.strict && outcome.refusal?.reason !== "credentials") return;
+  await undo();
+  const refusal = outcome.refusal ?? new VendorRefusal("timeout", "The vendor did not take the change in time.");
+  const retry = refusal.retryable ? " Retrying is safe: a vendor user created meanwhile is found and adopted." : "";
+  throw new VendorRefusal(refusal.reason, `${refusal.message} Nothing was kept.${retry}`, refusal.vendorCode, refusal.vendorRequestId, refusal.retryAfter);
+}
+
 async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {
   const doc = documentOf(instance);
-  const change = { target: ctx.target.name, requestId: ctx.requestId, password: ctx.password, deactivates: ctx.deactivates };
+  const { delivery } = ctx;
+  const target = ctx.target.name;
   try {
     let stored: StoredResource;
     if (resource.id) {
-      const before = await ctx.store.get(ctx.target.name, "User", resource.id);
+      const before = await ctx.store.get(target, "User", resource.id);
       if (!before) throw notFound("User", resource.id);
       requireVersion(before, ctx);
       // A user is reactivated only by saying so: removing `active` (or a PUT without it) keeps an inactive user inactive.
       if ((doc.active === undefined || doc.active === null) && before.doc.active === false) doc.active = false;
-      await ctx.provisioner.apply({ op: "replace", kind: "User", id: resource.id, before, after: doc }, change);
-      stored = await ctx.store.replace(ctx.target.name, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
+      ctx.provisioner.checkUser?.(resource.id, doc, ctx.password);
+      const deprovision = doc.active === false && (before.doc.active !== false || ctx.deactivates === true);
+      const work = delivery?.order({ deprovision, resendStatus: ctx.deactivates });
+      stored = await ctx.store.replace(target, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion, work);
+      if (delivery) {
+        const id = resource.id;
+        // Undone: the document the vendor still matches, recorded with work that brings the vendor back to it.
+        await awaitVendor(ctx, delivery, id, deprovision, async () => void (await ctx.store.replace(target, "User", id, before.doc, userKeys(before.doc), stored.version, delivery.order({ deprovision: false }))));
+      }
     } else {
-      // Refuse a taken userName before the vendor is asked to create anyone.
-      const taken = await ctx.store.list(ctx.target.name, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
+      // Refuse a taken userName, or a user the mapping cannot provision, before anything is recorded.
+      const taken = await ctx.store.list(target, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
       if (taken.total > 0) throw new UniquenessError("userName");
       const id = randomUUID();
-      // A vendor target stores the user and its vendor link in one write (commit); a store-only one does not call it.
-      let committed: StoredResource | undefined;
-      const commit = async (link: NewVendorLink) => void (committed = await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc), link));
-      await ctx.provisioner.apply({ op: "create", kind: "User", id, after: doc, commit }, change);
-      stored = committed ?? (await ctx.store.create(ctx.target.name, "User", id, doc, userKeys(doc)));
+      ctx.provisioner.checkUser?.(id, doc, ctx.password);
+      stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), { work: delivery?.order({ deprovision: false }) });
+      if (delivery) await awaitVendor(ctx, delivery, id, false, () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true })));
     }
-    return (await userViews([stored], ctx))[0]!;
+    const current = delivery ? ((await ctx.store.get(target, "User", stored.id)) ?? stored) : stored;
+    return (await userViews([current], ctx))[0]!;
   } catch (error) {
     return storeError(error, "User", doc, ctx);
   }
@@ -157,12 +182,12 @@ async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: 
  */
 export async function deactivateUser(ctx: ScimContext, id: string): Promise<boolean> {
   const before = await ctx.store.get(ctx.target.name, "User", id);
-  if (!before) return false;
+  if (!before || !ctx.delivery) return false;
   // Even a user already inactive here goes through: its vendor user may still be enabled (a failed step).
   const after = { ...before.doc, active: false };
   try {
-    await ctx.provisioner.apply({ op: "replace", kind: "User", id, before, after }, { target: ctx.target.name, requestId: ctx.requestId, deactivates: true });
-    await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after));
+    await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after), undefined, ctx.delivery.order({ deprovision: true, resendStatus: true }));
+    await ctx.delivery.settle(id, { requestId: ctx.requestId });
   } catch (error) {
     return storeError(error, "User", after);
   }
@@ -213,7 +238,6 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
       const before = await ctx.store.get(ctx.target.name, "Group", id);
       if (!before) throw notFound("Group", id);
       requireVersion(before, ctx);
-      await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, change);
       await ctx.store.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
     } else {
       id = randomUUID();
@@ -234,8 +258,11 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
     const before = await ctx.store.get(ctx.target.name, kind, id);
     if (!before) throw notFound(kind, id);
     requireVersion(before, ctx);
-    await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.requestId });
-    await ctx.store.remove(ctx.target.name, kind, id, ctx.expectedVersion);
+    if (kind === "Group") await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.requestId });
+    // A user's vendor user is removed by the outbox: the delete is recorded with that work, then waited for.
+    const work = kind === "User" ? ctx.delivery?.order({ deprovision: true }) : undefined;
+    await ctx.store.remove(ctx.target.name, kind, id, ctx.expectedVersion, work);
+    if (work) await ctx.delivery!.settle(id, { requestId: ctx.requestId });
   } catch (error) {
     storeError(error, kind);
   }
@@ -249,10 +276,10 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
 function guarded<T>(ctx: unknown, work: () => Promise<T>): Promise<T> {
   return work().catch((error: unknown) => {
     if (error instanceof SCIMMY.Types.Error) throw error;
-    const { status, detail, retryAfter } = describeError(error);
+    const { status, scimType, detail, retryAfter, unexpected } = describeError(error);
     const c = ctx as ScimContext;
-    c.log?.error("request failed", { requestId: c.requestId, target: c.target?.name, error, stack: (error as Error)?.stack });
-    throw new ScimError(status, null, detail, retryAfter);
+    if (unexpected) c.log?.error("request failed", { requestId: c.requestId, target: c.target?.name, error, stack: (error as Error)?.stack });
+    throw new ScimError(status, (scimType as ScimType | undefined) ?? null, detail, retryAfter);
   });
 }
 

@@ -1,5 +1,6 @@
 /** How stored resources look over SCIM: the document plus id, meta, and derived attributes (groups, members). */
-import type { Member, StoredResource, VendorLink } from "../store/types";
+import type { Member, StoredResource, VendorLink, WorkItem } from "../store/types";
+import { viewOf, type ProvisioningView } from "../provisioning/outbox";
 import { VENDOR_LINK } from "./vendor-extension";
 import type { ScimContext } from "./context";
 
@@ -21,15 +22,36 @@ export function baseView(r: StoredResource): Record<string, unknown> {
   };
 }
 
+/** A pending or failed change's details, as the vendor extension's flat attributes. */
+function provisioningAttributes(view: ProvisioningView): Record<string, unknown> {
+  const named: [string, unknown][] = [
+    ["provisioningReason", view.reason],
+    ["provisioningAttempts", view.attempts],
+    ["provisioningNextAttempt", view.nextAttempt],
+    ["provisioningVendorCode", view.vendorCode],
+    ["provisioningVendorRequestId", view.vendorRequestId],
+    ["provisioningRemedy", view.remedy],
+  ];
+  return Object.fromEntries(named.filter(([, v]) => v !== undefined));
+}
+
 export async function userViews(resources: StoredResource[], ctx: ScimContext): Promise<Record<string, unknown>[]> {
   const ids = resources.map((r) => r.id);
   const groups = await ctx.store.groupsOf(ctx.target.name, ids);
   const links = ctx.target.vendor ? await ctx.store.linksOf(ctx.target.name, ids) : new Map<string, VendorLink>();
+  const work = ctx.delivery ? await ctx.store.workOf(ctx.target.name, ids) : new Map<string, WorkItem>();
   return resources.map((r) => {
     const memberships = groups.get(r.id) ?? [];
     const view = baseView(r);
     const link = links.get(r.id);
-    if (link) view[VENDOR_LINK] = { vendor: link.vendor, vendorUserId: link.vendorKey, link: link.link };
+    const item = work.get(r.id);
+    const delivery = item ? viewOf(item) : undefined;
+    if (link || delivery)
+      view[VENDOR_LINK] = {
+        ...(link ? { vendor: link.vendor, vendorUserId: link.vendorKey, link: link.link } : {}),
+        ...(delivery ? { provisioning: delivery.state } : {}),
+        ...(delivery ? provisioningAttributes(delivery) : {}),
+      };
     if (memberships.length > 0)
       view.groups = memberships.map((g) => ({ value: g.id, display: g.displayName, $ref: `${ctx.baseUrl}/Groups/${g.id}`, type: "direct" }));
     return view;

@@ -43,6 +43,38 @@ const CREATE_SUBJECT = `
     CREATE INDEX vendor_calls_name ON vendor_calls (target, name_hash);
   `;
 
+/**
+ * The outbox: one row per resource with vendor work (see WorkItem), and the shared state of each vendor
+ * credential (rate limiter and circuit), as one JSON text per credential. Times are ms since the epoch.
+ */
+const OUTBOX_TABLES = `
+    CREATE TABLE outbox (
+      target          TEXT    NOT NULL,
+      scim_id         TEXT    NOT NULL,
+      state           TEXT    NOT NULL CHECK (state IN ('pending', 'failed', 'done')),
+      generation      INTEGER NOT NULL,
+      deprovision     INTEGER NOT NULL,
+      resend_status   INTEGER NOT NULL,
+      attempts        INTEGER NOT NULL,
+      next_at         BIGINT  NOT NULL,
+      create_intent   INTEGER NOT NULL DEFAULT 0,
+      first_at        BIGINT  NOT NULL,
+      horizon_at      BIGINT,
+      last_at         BIGINT,
+      last_code       TEXT,
+      last_detail     TEXT,
+      last_vendor_request_id TEXT,
+      lease_owner     TEXT,
+      lease_until     BIGINT,
+      PRIMARY KEY (target, scim_id)
+    );
+    CREATE INDEX outbox_due ON outbox (state, deprovision, next_at);
+    CREATE TABLE credential_state (
+      credential TEXT PRIMARY KEY,
+      state      TEXT NOT NULL
+    );
+  `;
+
 export const sqliteMigrations: Migration[] = [
   {
     version: 1,
@@ -140,6 +172,7 @@ export const sqliteMigrations: Migration[] = [
   },
   { version: 5, name: "vendor call audit trail", sql: vendorCallsTable("INTEGER PRIMARY KEY AUTOINCREMENT") },
   { version: 6, name: "vendor call subjects", sql: CREATE_SUBJECT },
+  { version: 7, name: "outbox and credential state", sql: OUTBOX_TABLES },
 ];
 
 /** The same schema for PostgreSQL (the scale-out store). */
@@ -220,4 +253,5 @@ export const postgresMigrations: Migration[] = [
   },
   { version: 3, name: "vendor call audit trail", sql: vendorCallsTable("BIGSERIAL PRIMARY KEY") },
   { version: 4, name: "vendor call subjects", sql: CREATE_SUBJECT },
+  { version: 5, name: "outbox and credential state", sql: OUTBOX_TABLES },
 ];

@@ -12,8 +12,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import type { Logger } from "../log";
 import { postgresMigrations } from "./migrations";
+import { ENQUEUE_PARAMS, enqueueSql, postgresDialect, SETTLE_PARAMS, settleSql } from "./outbox-sql";
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
-import { SORT_COLUMN, toLink, toResource, toVendorCall, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type ResourceRow, type VendorCallRow } from "./rows";
+import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
 import {
   NotFoundError,
   UniquenessError,
@@ -32,6 +33,11 @@ import {
   type VendorGroupLink,
   type VendorLink,
   type NewVendorLink,
+  type OutboxStats,
+  type WorkItem,
+  type WorkOrder,
+  type WorkSettlement,
+  type WriteExtras,
   StoreUnavailableError,
 } from "./types";
 
@@ -39,6 +45,9 @@ import {
 const COLUMNS = "seq, id, kind, doc, created, last_modified, version";
 /** Rows read per round trip when a filter has to look at every resource of a target. */
 const SCAN_BATCH = 1000;
+const ENQUEUE = enqueueSql(postgresDialect(ENQUEUE_PARAMS));
+const SETTLE = settleSql(postgresDialect(SETTLE_PARAMS));
+
 /** Any constant: the key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_210_443;
 
@@ -228,7 +237,7 @@ export class PostgresStore implements Store {
     if (this.schema) await this.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
   }
 
-  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, link?: NewVendorLink): Promise<StoredResource> {
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, extras: WriteExtras = {}): Promise<StoredResource> {
     const now = new Date().toISOString();
     const name = nameOf(keys);
     try {
@@ -239,7 +248,8 @@ export class PostgresStore implements Store {
           [target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, keys.displayName?.toLowerCase() ?? null, doc, now],
         );
         if ("emails" in keys) await this.writeEmails(q, target, id, (keys as UserKeys).emails);
-        if (link) await this.writeLink(q, link);
+        if (extras.link) await this.writeLink(q, extras.link);
+        if (extras.work) await this.writeWork(q, target, id, extras.work);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
@@ -248,7 +258,7 @@ export class PostgresStore implements Store {
     return { id, kind, doc, created: now, lastModified: now, version: 1 };
   }
 
-  async replace<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, expectedVersion?: number): Promise<StoredResource> {
+  async replace<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, expectedVersion?: number, work?: WorkOrder): Promise<StoredResource> {
     const now = new Date().toISOString();
     const name = nameOf(keys);
     try {
@@ -261,6 +271,7 @@ export class PostgresStore implements Store {
           [name, name.toLowerCase(), keys.externalId ?? null, keys.displayName?.toLowerCase() ?? null, doc, now, id],
         );
         if ("emails" in keys) await this.writeEmails(q, target, id, (keys as UserKeys).emails);
+        if (work) await this.writeWork(q, target, id, work);
         return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
       });
     } catch (error) {
@@ -274,7 +285,7 @@ export class PostgresStore implements Store {
     return row ? toResource(row) : undefined;
   }
 
-  async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void> {
+  async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number, work?: WorkOrder): Promise<void> {
     await this.transaction(async (q) => {
       const current = (await q("SELECT version FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE", [id, target, kind])).rows[0] as { version: number } | undefined;
       if (!current) throw new NotFoundError(kind, id);
@@ -282,6 +293,112 @@ export class PostgresStore implements Store {
       const groups = (await q("DELETE FROM group_members WHERE target = $1 AND member_id = $2 RETURNING group_id", [target, id])).rows as { group_id: string }[];
       for (const g of groups) await this.touch(q, g.group_id);
       await q("DELETE FROM resources WHERE id = $1", [id]);
+      if (work) await this.writeWork(q, target, id, work);
+    });
+  }
+
+  // ---- outbox ----
+
+  private async writeWork(q: Query, target: string, scimId: string, order: WorkOrder): Promise<void> {
+    const now = Date.now();
+    await q(ENQUEUE, [target, scimId, order.deprovision ? 1 : 0, order.resendStatus ? 1 : 0, now, order.deprovision ? null : now + order.horizonMs]);
+  }
+
+  async enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void> {
+    await this.transaction((q) => this.writeWork(q, target, scimId, order));
+  }
+
+  async claimWork(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
+    const now = Date.now();
+    const { rows } = await this.query(
+      `UPDATE outbox o SET lease_owner = $1, lease_until = $2
+       FROM (SELECT target, scim_id FROM outbox WHERE state = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+             ORDER BY deprovision DESC, next_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
+       WHERE o.target = due.target AND o.scim_id = due.scim_id RETURNING o.*`,
+      [owner, now + leaseMs, now, limit],
+    );
+    return (rows as OutboxRow[]).map(toWorkItem).sort((a, b) => Number(b.deprovision) - Number(a.deprovision) || a.nextAt - b.nextAt);
+  }
+
+  async claimWorkOf(target: string, scimId: string, owner: string, leaseMs: number): Promise<WorkItem | undefined> {
+    const now = Date.now();
+    const { rows } = await this.query(
+      `UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE target = $3 AND scim_id = $4 AND state = 'pending' AND (lease_until IS NULL OR lease_until < $5) RETURNING *`,
+      [owner, now + leaseMs, target, scimId, now],
+    );
+    return rows[0] ? toWorkItem(rows[0] as OutboxRow) : undefined;
+  }
+
+  async renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.query(
+      `UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND (target, scim_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+      [Date.now() + leaseMs, owner, items.map((i) => i.target), items.map((i) => i.scimId)],
+    );
+  }
+
+  async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<void> {
+    await this.query("UPDATE outbox SET create_intent = $1 WHERE target = $2 AND scim_id = $3 AND lease_owner = $4", [on ? 1 : 0, target, scimId, owner]);
+  }
+
+  async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {
+    const now = Date.now();
+    const v = settlementValues(settlement, now);
+    const { rows } = await this.query(SETTLE, [target, scimId, owner, generation, v.state, v.nextAt, now, v.attempted, v.code, v.detail, v.vendorRequestId]);
+    return rows[0] ? toWorkItem(rows[0] as OutboxRow) : undefined;
+  }
+
+  async workOf(target: string, scimIds: string[]): Promise<Map<string, WorkItem>> {
+    if (scimIds.length === 0) return new Map();
+    const { rows } = await this.query("SELECT * FROM outbox WHERE target = $1 AND scim_id = ANY($2)", [target, scimIds]);
+    return new Map((rows as OutboxRow[]).map((row) => [row.scim_id, toWorkItem(row)]));
+  }
+
+  async listWork(filter: { target?: string; state?: WorkItem["state"]; limit: number }): Promise<WorkItem[]> {
+    const { rows } = await this.query(
+      `SELECT * FROM outbox WHERE ($1::text IS NULL OR target = $1) AND ($2::text IS NULL OR state = $2) AND ($2::text IS NOT NULL OR state <> 'done')
+       ORDER BY deprovision DESC, first_at LIMIT $3`,
+      [filter.target ?? null, filter.state ?? null, filter.limit],
+    );
+    return (rows as OutboxRow[]).map(toWorkItem);
+  }
+
+  async redriveWork(target: string, which: { scimId: string } | { failed: true }, horizonMs: number): Promise<number> {
+    const now = Date.now();
+    const set = `state = 'pending', next_at = $1, attempts = 0, first_at = $1, horizon_at = CASE WHEN deprovision = 1 THEN NULL ELSE $2::bigint END`;
+    const result =
+      "scimId" in which
+        ? await this.query(`UPDATE outbox SET ${set} WHERE target = $3 AND scim_id = $4 AND state <> 'done'`, [now, now + horizonMs, target, which.scimId])
+        : await this.query(`UPDATE outbox SET ${set} WHERE target = $3 AND state = 'failed'`, [now, now + horizonMs, target]);
+    return result.rowCount ?? 0;
+  }
+
+  async dropWork(target: string, scimId: string): Promise<boolean> {
+    return ((await this.query("DELETE FROM outbox WHERE target = $1 AND scim_id = $2", [target, scimId])).rowCount ?? 0) > 0;
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    await this.query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1", [owner]);
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    const depth = await this.query("SELECT target, state, COUNT(*)::int AS count FROM outbox WHERE state <> 'done' GROUP BY target, state");
+    const oldest = await this.query("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target");
+    return {
+      depth: depth.rows as OutboxStats["depth"],
+      oldestDeprovision: (oldest.rows as { target: string; since: string }[]).map((r) => ({ target: r.target, since: Number(r.since) })),
+    };
+  }
+
+  /** The credential's row locked for the transaction, and the database's clock (one clock for every replica). */
+  async updateCredentialState<T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }): Promise<T> {
+    return this.transaction(async (q) => {
+      await q("INSERT INTO credential_state (credential, state) VALUES ($1, '') ON CONFLICT (credential) DO NOTHING", [credential]);
+      const { rows } = await q("SELECT state, (extract(epoch from clock_timestamp()) * 1000)::float8 AS now FROM credential_state WHERE credential = $1 FOR UPDATE", [credential]);
+      const row = rows[0] as { state: string; now: number };
+      const { state, result } = update(row.state === "" ? undefined : row.state, Number(row.now));
+      await q("UPDATE credential_state SET state = $1 WHERE credential = $2", [state, credential]);
+      return result;
     });
   }
 

@@ -1,5 +1,5 @@
 /** The rows both stores read back, and how they become the store's types. */
-import type { ResourceKind, ScimDocument, SortColumn, StoredResource, VendorCallOutcome, VendorCallRecord, VendorLink } from "./types";
+import type { ResourceKind, ScimDocument, SortColumn, StoredResource, VendorCallOutcome, VendorCallRecord, VendorLink, WorkItem, WorkSettlement } from "./types";
 
 /** SQLite hands JSON columns back as text, PostgreSQL (JSONB) as values. */
 type Json<T> = T | string;
@@ -97,4 +97,58 @@ export function toVendorCall(row: VendorCallRow): VendorCallRecord {
     ...(row.name_hash ? { nameHash: row.name_hash } : {}),
     ...(row.vendor_key ? { vendorKey: row.vendor_key } : {}),
   };
+}
+
+export interface OutboxRow {
+  target: string;
+  scim_id: string;
+  state: WorkItem["state"];
+  generation: number | string;
+  deprovision: number;
+  resend_status: number;
+  attempts: number;
+  next_at: number | string;
+  create_intent: number;
+  first_at: number | string;
+  horizon_at: number | string | null;
+  last_at: number | string | null;
+  last_code: string | null;
+  last_detail: string | null;
+  last_vendor_request_id: string | null;
+  lease_owner: string | null;
+  lease_until: number | string | null;
+}
+
+/** PostgreSQL hands BIGINT back as text. */
+const ms = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
+
+export function toWorkItem(row: OutboxRow): WorkItem {
+  const optional = <T>(key: keyof WorkItem, value: T | null | undefined) => (value === null || value === undefined ? {} : { [key]: value });
+  return {
+    target: row.target,
+    scimId: row.scim_id,
+    state: row.state,
+    generation: Number(row.generation),
+    deprovision: Number(row.deprovision) === 1,
+    resendStatus: Number(row.resend_status) === 1,
+    attempts: Number(row.attempts),
+    nextAt: Number(row.next_at),
+    createIntent: Number(row.create_intent) === 1,
+    firstAt: Number(row.first_at),
+    ...optional("horizonAt", ms(row.horizon_at)),
+    ...optional("lastAt", ms(row.last_at)),
+    ...optional("lastCode", row.last_code),
+    ...optional("lastDetail", row.last_detail),
+    ...optional("lastVendorRequestId", row.last_vendor_request_id),
+    ...optional("leaseOwner", row.lease_owner),
+    ...optional("leaseUntil", ms(row.lease_until)),
+  } as WorkItem;
+}
+
+/** The values a settlement writes: state (if the generation still matches), when it is due, what the vendor said. */
+export function settlementValues(settlement: WorkSettlement, now: number): { state: WorkItem["state"]; nextAt: number; attempted: number; code: string | null; detail: string | null; vendorRequestId: string | null } {
+  if (settlement.state === "done") return { state: "done", nextAt: now, attempted: 0, code: null, detail: null, vendorRequestId: null };
+  const said = { code: settlement.code ?? null, detail: settlement.detail, vendorRequestId: settlement.vendorRequestId ?? null };
+  if (settlement.state === "failed") return { state: "failed", nextAt: now, attempted: 1, ...said };
+  return { state: "pending", nextAt: now + settlement.retryInMs, attempted: settlement.attempted ? 1 : 0, ...said };
 }

@@ -11,6 +11,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { sqliteMigrations } from "./migrations";
+import { enqueueSql, settleSql, SQLITE } from "./outbox-sql";
 import {
   NotFoundError,
   UniquenessError,
@@ -29,13 +30,21 @@ import {
   type VendorGroupLink,
   type VendorLink,
   type NewVendorLink,
+  type OutboxStats,
+  type WorkItem,
+  type WorkOrder,
+  type WorkSettlement,
+  type WriteExtras,
   StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
-import { SORT_COLUMN, toLink, toResource, toVendorCall, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type ResourceRow, type VendorCallRow } from "./rows";
+import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
 
 
 const COLUMNS = "id, kind, doc, created, last_modified, version";
+
+const ENQUEUE = enqueueSql(SQLITE);
+const SETTLE = settleSql(SQLITE);
 
 
 
@@ -167,7 +176,7 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
-  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, link?: NewVendorLink): Promise<StoredResource> {
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, extras: WriteExtras = {}): Promise<StoredResource> {
     return this.attempt(() => {
       const now = new Date().toISOString();
       const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
@@ -180,7 +189,8 @@ export class SqliteStore implements Store {
             )
             .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
-          if (link) this.writeLink(link);
+          if (extras.link) this.writeLink(extras.link);
+          if (extras.work) this.writeWork(target, id, extras.work);
         })();
       } catch (error) {
         if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
@@ -197,6 +207,7 @@ export class SqliteStore implements Store {
     doc: ScimDocument,
     keys: KeysOf<K>,
     expectedVersion?: number,
+    work?: WorkOrder,
   ): Promise<StoredResource> {
     return this.attempt(() => {
       const now = new Date().toISOString();
@@ -213,6 +224,7 @@ export class SqliteStore implements Store {
             )
             .run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
+          if (work) this.writeWork(target, id, work);
           return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
         })();
       } catch (error) {
@@ -229,7 +241,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void> {
+  async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number, work?: WorkOrder): Promise<void> {
     return this.attempt(() => {
       this.db.transaction(() => {
         const current = this.row(target, kind, id);
@@ -240,6 +252,7 @@ export class SqliteStore implements Store {
         this.db.prepare("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
         for (const g of groups) this.touch(g.group_id);
         this.db.prepare("DELETE FROM resources WHERE id = ?").run(id);
+        if (work) this.writeWork(target, id, work);
       })();
     });
   }
@@ -441,6 +454,136 @@ export class SqliteStore implements Store {
     return this.attempt(() => {
       this.db.prepare("DELETE FROM vendor_group_links WHERE target = ? AND scim_id = ?").run(target, scimGroupId);
     });
+  }
+
+  // ---- outbox ----
+
+  private writeWork(target: string, scimId: string, order: WorkOrder): void {
+    const now = Date.now();
+    this.db.prepare(ENQUEUE).run({
+      target,
+      scimId,
+      deprovision: order.deprovision ? 1 : 0,
+      resend: order.resendStatus ? 1 : 0,
+      now,
+      horizon: order.deprovision ? null : now + order.horizonMs,
+    });
+  }
+
+  async enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void> {
+    return this.attempt(() => this.writeWork(target, scimId, order));
+  }
+
+  async claimWork(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
+    return this.attempt(() =>
+      this.db.transaction(() => {
+        const now = Date.now();
+        const rows = this.db
+          .prepare(`SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY deprovision DESC, next_at LIMIT ?`)
+          .all(now, now, limit) as OutboxRow[];
+        const lease = this.db.prepare("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ?");
+        for (const row of rows) lease.run(owner, now + leaseMs, row.target, row.scim_id);
+        return rows.map((row) => toWorkItem({ ...row, lease_owner: owner, lease_until: now + leaseMs }));
+      })(),
+    );
+  }
+
+  async claimWorkOf(target: string, scimId: string, owner: string, leaseMs: number): Promise<WorkItem | undefined> {
+    return this.attempt(() => {
+      const now = Date.now();
+      const row = this.db
+        .prepare(
+          `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
+        )
+        .get(owner, now + leaseMs, target, scimId, now) as OutboxRow | undefined;
+      return row ? toWorkItem(row) : undefined;
+    });
+  }
+
+  async renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void> {
+    return this.attempt(() => {
+      const renew = this.db.prepare("UPDATE outbox SET lease_until = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?");
+      const until = Date.now() + leaseMs;
+      for (const item of items) renew.run(until, item.target, item.scimId, owner);
+    });
+  }
+
+  async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<void> {
+    return this.attempt(() => {
+      this.db.prepare("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner);
+    });
+  }
+
+  async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {
+    return this.attempt(() => {
+      const now = Date.now();
+      const v = settlementValues(settlement, now);
+      const row = this.db.prepare(SETTLE).get({ target, scimId, owner, generation, now, ...v }) as OutboxRow | undefined;
+      return row ? toWorkItem(row) : undefined;
+    });
+  }
+
+  async workOf(target: string, scimIds: string[]): Promise<Map<string, WorkItem>> {
+    return this.attempt(() => {
+      const stmt = this.db.prepare("SELECT * FROM outbox WHERE target = ? AND scim_id = ?");
+      const out = new Map<string, WorkItem>();
+      for (const id of scimIds) {
+        const row = stmt.get(target, id) as OutboxRow | undefined;
+        if (row) out.set(id, toWorkItem(row));
+      }
+      return out;
+    });
+  }
+
+  async listWork(filter: { target?: string; state?: WorkItem["state"]; limit: number }): Promise<WorkItem[]> {
+    return this.attempt(() => {
+      const rows = this.db
+        .prepare(`SELECT * FROM outbox WHERE (@target IS NULL OR target = @target) AND (@state IS NULL OR state = @state) AND (@state IS NOT NULL OR state <> 'done') ORDER BY deprovision DESC, first_at LIMIT @limit`)
+        .all({ target: filter.target ?? null, state: filter.state ?? null, limit: filter.limit }) as OutboxRow[];
+      return rows.map(toWorkItem);
+    });
+  }
+
+  async redriveWork(target: string, which: { scimId: string } | { failed: true }, horizonMs: number): Promise<number> {
+    return this.attempt(() => {
+      const now = Date.now();
+      const set = `state = 'pending', next_at = @now, attempts = 0, first_at = @now, horizon_at = CASE WHEN deprovision = 1 THEN NULL ELSE @horizon END`;
+      const stmt =
+        "scimId" in which
+          ? this.db.prepare(`UPDATE outbox SET ${set} WHERE target = @target AND scim_id = @scimId AND state <> 'done'`).run({ now, horizon: now + horizonMs, target, scimId: which.scimId })
+          : this.db.prepare(`UPDATE outbox SET ${set} WHERE target = @target AND state = 'failed'`).run({ now, horizon: now + horizonMs, target });
+      return stmt.changes;
+    });
+  }
+
+  async dropWork(target: string, scimId: string): Promise<boolean> {
+    return this.attempt(() => this.db.prepare("DELETE FROM outbox WHERE target = ? AND scim_id = ?").run(target, scimId).changes > 0);
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    return this.attempt(() => {
+      this.db.prepare("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?").run(owner);
+    });
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    return this.attempt(() => ({
+      depth: this.db.prepare("SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state").all() as OutboxStats["depth"],
+      oldestDeprovision: (this.db.prepare("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as { target: string; since: number }[]).map(
+        (r) => ({ target: r.target, since: Number(r.since) }),
+      ),
+    }));
+  }
+
+  async updateCredentialState<T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }): Promise<T> {
+    return this.attempt(() =>
+      this.db.transaction(() => {
+        const row = this.db.prepare("SELECT state FROM credential_state WHERE credential = ?").get(credential) as { state: string } | undefined;
+        const { state, result } = update(row?.state, Date.now());
+        this.db.prepare("INSERT INTO credential_state (credential, state) VALUES (?, ?) ON CONFLICT (credential) DO UPDATE SET state = excluded.state").run(credential, state);
+        return result;
+      })(),
+    );
   }
 
   private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {

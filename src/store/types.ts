@@ -116,6 +116,65 @@ export interface VendorCallRecord {
 
 export type VendorCallOutcome = "success" | "conflict" | "notFound" | "invalid" | "throttled" | "transient" | "auth" | "deadline";
 
+/**
+ * A resource's vendor work, as the outbox keeps it: one row per resource, which every change of the resource
+ * resets to pending (the work itself is "bring the vendor in line with the resource as it is now", so later
+ * changes coalesce into it). Times are milliseconds since the epoch.
+ */
+export interface WorkItem {
+  target: string;
+  scimId: string;
+  /** pending: to do (or being done, under a lease); failed: a dead letter, kept until a change or an operator re-drives it; done. */
+  state: "pending" | "failed" | "done";
+  /** Bumped by each change recorded into the row: a run settles only the generation it started from. */
+  generation: number;
+  /** The row carries a deactivation or a delete: claimed first, retried without a horizon, never dropped. */
+  deprovision: boolean;
+  /** The IdP asked for the deactivation itself: the status call is sent even to a user held disabled. */
+  resendStatus: boolean;
+  attempts: number;
+  nextAt: number;
+  /** A create went out whose answer never arrived (timeout, dropped connection, crash): look up before creating again. */
+  createIntent: boolean;
+  firstAt: number;
+  /** After this the work is a dead letter (none for deprovisioning). */
+  horizonAt?: number;
+  lastAt?: number;
+  lastCode?: string;
+  lastDetail?: string;
+  lastVendorRequestId?: string;
+  leaseOwner?: string;
+  leaseUntil?: number;
+}
+
+/** What a change records into the outbox with it. */
+export interface WorkOrder {
+  deprovision: boolean;
+  resendStatus: boolean;
+  /** How long the work may keep failing before it is a dead letter (ignored for deprovisioning). */
+  horizonMs: number;
+}
+
+/** How a run of a work item ended. */
+export type WorkSettlement =
+  | { state: "done" }
+  | { state: "pending"; retryInMs: number; attempted: boolean; code?: string; detail: string; vendorRequestId?: string }
+  | { state: "failed"; code?: string; detail: string; vendorRequestId?: string };
+
+export interface OutboxStats {
+  depth: { target: string; state: "pending" | "failed"; count: number }[];
+  /** Per target, when the oldest open deprovisioning was recorded. */
+  oldestDeprovision: { target: string; since: number }[];
+}
+
+/** What a resource write records with it, in the same transaction. */
+export interface WriteExtras {
+  /** The user's vendor link (a user created with a vendor user that already exists). */
+  link?: NewVendorLink;
+  /** The vendor work the change implies. */
+  work?: WorkOrder;
+}
+
 export class UniquenessError extends Error {
   constructor(readonly attribute: string) {
     super(`${attribute} is already in use`);
@@ -160,9 +219,9 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Stores a new resource; with `link`, the user's vendor link in the same transaction (both or neither). */
-  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, link?: NewVendorLink): Promise<StoredResource>;
-  /** Replaces the document; with `expectedVersion`, only if the stored version still equals it. */
+  /** Stores a new resource; `extras` (a vendor link, the vendor work) go in the same transaction (all or nothing). */
+  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, extras?: WriteExtras): Promise<StoredResource>;
+  /** Replaces the document; with `expectedVersion`, only if the stored version still equals it; `work` in the same transaction. */
   replace<K extends ResourceKind>(
     target: string,
     kind: K,
@@ -170,9 +229,10 @@ export interface Store {
     doc: ScimDocument,
     keys: KeysOf<K>,
     expectedVersion?: number,
+    work?: WorkOrder,
   ): Promise<StoredResource>;
   get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined>;
-  remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<void>;
+  remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number, work?: WorkOrder): Promise<void>;
   list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage>;
   count(target: string, kind: ResourceKind): Promise<number>;
 
@@ -201,6 +261,37 @@ export interface Store {
   createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]>;
   /** Removes records older than `before` (ISO time); answers how many went. */
   pruneVendorCalls(before: string): Promise<number>;
+
+  /**
+   * The outbox. Work is recorded with the change that implies it (create / replace / remove), or here; a
+   * process claims due work under a lease (another process's expired lease falls back), and settles it.
+   */
+  enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void>;
+  /** Due pending work no live lease holds, deprovisioning first, leased to `owner` for `leaseMs`. */
+  claimWork(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]>;
+  /** One resource's work, if it is pending and no live lease holds it (due or not). */
+  claimWorkOf(target: string, scimId: string, owner: string, leaseMs: number): Promise<WorkItem | undefined>;
+  renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void>;
+  /** Records that a create is about to go out (`on`), or that its answer arrived (`off`). */
+  markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<void>;
+  /**
+   * Ends `owner`'s run of `generation`. A change recorded meanwhile (a newer generation) keeps the row
+   * pending and due now, whatever the run's outcome. Answers the row as it is after.
+   */
+  settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined>;
+  workOf(target: string, scimIds: string[]): Promise<Map<string, WorkItem>>;
+  listWork(filter: { target?: string; state?: WorkItem["state"]; limit: number }): Promise<WorkItem[]>;
+  /** A failed (or pending) row made due now, attempts and horizon restarted; answers how many rows. */
+  redriveWork(target: string, which: { scimId: string } | { failed: true }, horizonMs: number): Promise<number>;
+  dropWork(target: string, scimId: string): Promise<boolean>;
+  /** Gives up `owner`'s leases (shutdown): the work is due again for any process. */
+  releaseLeases(owner: string): Promise<void>;
+  outboxStats(): Promise<OutboxStats>;
+  /**
+   * Read-modify-write of one credential's shared state (rate limiter, circuit), atomic across every process
+   * on the store; `now` is the store's clock, in ms, the same for every process.
+   */
+  updateCredentialState<T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }): Promise<T>;
 
   /** Which of `ids` are resources of the target, and of which kind. */
   kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>>;

@@ -44,11 +44,12 @@ export interface TestBridge {
 
 export async function startTestBridge(
   targets: TestTarget[] = [{ name: "acme" }],
-  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner>; env?: NodeJS.ProcessEnv; store?: Store } = {},
+  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner>; env?: NodeJS.ProcessEnv; store?: Store; outbox?: Record<string, unknown> } = {},
 ): Promise<TestBridge> {
   const tokens = new Map(targets.map((t) => [t.name, t.token ?? `token-${t.name}-${Math.random().toString(36).slice(2)}`]));
   const config = configFrom({
     server: { port: 0, bodyLimit: options.bodyLimit ?? "1mb", maxResults: options.maxResults ?? 1000 },
+    outbox: { pollMs: 50, ...options.outbox },
     targets: targets.map((t) => ({
       name: t.name,
       tokens: [{ sha256: hashToken(tokens.get(t.name)!) }],
@@ -67,7 +68,8 @@ export async function startTestBridge(
   });
   const log = createLogger("debug", sink);
   const built = targets.some((t) => t.vendor) ? buildProvisioners(config, store, log, options.env ?? process.env) : undefined;
-  const app = createApp({ config, store, log, provisioners: options.provisioners ?? built?.provisioners });
+  const app = createApp({ config, store, log, provisioners: options.provisioners ?? built?.provisioners, deliveries: options.provisioners ? undefined : built?.deliveries });
+  built?.worker.start();
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -93,6 +95,7 @@ export async function startTestBridge(
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await built?.worker.stop(5_000);
       await built?.close();
       if (!options.store) await store.close();
     },
@@ -112,4 +115,27 @@ export function user(userName: string, extra: Record<string, unknown> = {}): Rec
 
 export function patchOp(...operations: Record<string, unknown>[]): Record<string, unknown> {
   return { schemas: [PATCH_OP], Operations: operations };
+}
+
+/**
+ * Waits until `check` passes (it throws or answers false until then), for at most `timeoutMs`: the outbox
+ * delivers in the background, so a test waits for the state it expects, never for a fixed time.
+ */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 25): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== false) return value;
+      if (Date.now() > until) throw new Error("eventually: the condition stayed false");
+    } catch (error) {
+      if (Date.now() > until) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Resolves once the store's outbox holds no pending work (failed rows stay: they are dead letters). */
+export async function outboxDrained(store: Store, timeoutMs = 30_000): Promise<void> {
+  await eventually(async () => (await store.listWork({ state: "pending", limit: 1 })).length === 0, timeoutMs);
 }

@@ -1,0 +1,137 @@
+/**
+ * The credential limiter and circuit: pure rules checked over simulated time (including fast-check's
+ * arbitrary arrival patterns), and the governor over real stores — SQLite, and PostgreSQL shared by two
+ * governors as two replicas would share it.
+ */
+import fc from "fast-check";
+import { afterCall, CredentialGovernor, currentRate, freshState, HeldBack, limitsByCredential, reserve, type CredentialState } from "../src/provisioning/rate-limiter";
+import { admitThrough, circuitAfter, closedCircuit } from "../src/provisioning/circuit";
+import { SqliteStore } from "../src/store/sqlite";
+import { PostgresStore } from "../src/store/postgres";
+import { POSTGRES_URL } from "./helpers/stores";
+
+const circuit = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500 };
+const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
+
+/** The most of `times` (ms) inside any half-open window of `window` ms. */
+function densest(times: number[], window = 1000): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= window) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+/** Slots handed out to callers arriving at `arrivals` (ms), as the store would hand them out in order. */
+function slotsFor(arrivals: number[], perSecond: number): number[] {
+  let state: CredentialState = freshState({ perSecond }, 0);
+  const slots: number[] = [];
+  for (const now of [...arrivals].sort((a, b) => a - b)) {
+    const r = reserve(state, { perSecond }, circuit, now, Number.POSITIVE_INFINITY);
+    state = r.state;
+    if (r.admission.go) slots.push(now + r.admission.waitMs);
+  }
+  return slots;
+}
+
+describe("rate limiter rules", () => {
+  it("never more calls in any one-second window than the rate, whatever the arrivals (no burst at start)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 50 }), (arrivals, perSecond) => {
+        expect(densest(slotsFor(arrivals, perSecond))).toBeLessThanOrEqual(perSecond);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it("keeps close to the rate under load: 2,000 calls at 20/s take about 100 s, not much more", () => {
+    const slots = slotsFor(Array.from({ length: 2000 }, () => 0), 20);
+    const span = (slots[slots.length - 1]! - slots[0]!) / 1000;
+    expect(span).toBeGreaterThan(99);
+    expect(span).toBeLessThan(100 / 0.95);
+  });
+
+  it("halves the rate on throttling, at most once a second, honours Retry-After, and recovers", () => {
+    const limit = { perSecond: 20 };
+    let state = freshState(limit, 0);
+    state = afterCall(state, limit, circuit, 5_000, "throttled");
+    expect(currentRate(state, limit, 5_000)).toBe(10);
+    state = afterCall(state, limit, circuit, 5_100, "throttled"); // same second: no second cut
+    expect(currentRate(state, limit, 5_100)).toBeCloseTo(10 + (20 / 30) * 0.1, 5);
+    state = afterCall(state, limit, circuit, 6_200, "throttled", 3);
+    expect(state.nextSlot).toBeGreaterThanOrEqual(9_200);
+    expect(currentRate(state, limit, 6_200 + 60_000)).toBe(20);
+  });
+
+  it("targets sharing a credential share the strictest of their rates", () => {
+    expect(limitsByCredential([{ credential: "a", limit: { perSecond: 9 } }, { credential: "a", limit: { perSecond: 3 } }, { credential: "b", limit: { perSecond: 7 } }])).toEqual(
+      new Map([["a", { perSecond: 3 }], ["b", { perSecond: 7 }]]),
+    );
+  });
+});
+
+describe("circuit rules", () => {
+  it("opens after the failures in a row, lets one probe through after the open period, closes on its success", () => {
+    let state = closedCircuit();
+    for (let i = 0; i < 2; i++) state = circuitAfter(state, circuit, 0, "failed", false);
+    expect(admitThrough(state, circuit, 0).go).toBe(true);
+    state = circuitAfter(state, circuit, 0, "failed", false);
+    expect(admitThrough(state, circuit, 500)).toMatchObject({ go: false, reason: "circuit open", retryInMs: 500 });
+    const probe = admitThrough(state, circuit, 1_000);
+    expect(probe).toMatchObject({ go: true, probe: true });
+    state = probe.circuit;
+    expect(admitThrough(state, circuit, 1_100)).toMatchObject({ go: false, reason: "probe in flight" });
+    expect(circuitAfter(state, circuit, 1_200, "success", true)).toEqual(closedCircuit());
+  });
+
+  it("a failed probe opens it again for twice as long, up to the maximum; refusals and throttling do not count", () => {
+    let state = closedCircuit();
+    for (let i = 0; i < 3; i++) state = circuitAfter(state, circuit, 0, "failed", false);
+    state = circuitAfter(state, circuit, 1_000, "failed", true);
+    expect(state.openUntil).toBe(3_000);
+    for (let k = 0; k < 6; k++) state = circuitAfter(state, circuit, 10_000, "failed", true);
+    expect(state.openUntil - 10_000).toBe(circuit.maxOpenMs);
+    let calm = closedCircuit();
+    for (let i = 0; i < 10; i++) calm = circuitAfter(calm, circuit, 0, i % 2 ? "refused" : "throttled", false);
+    expect(calm).toEqual(closedCircuit());
+  });
+});
+
+describe("governor on a store", () => {
+  it("SQLite: spaces calls, and the circuit holds calls back with HeldBack", async () => {
+    const store = new SqliteStore(":memory:");
+    await store.migrate();
+    const governor = new CredentialGovernor(store, "c-1", { perSecond: 50 }, circuit);
+    const sent: number[] = [];
+    await Promise.all(Array.from({ length: 30 }, async () => (await governor.admit(AbortSignal.timeout(5_000), 5_000), sent.push(performance.now()))));
+    expect(densest(sent)).toBeLessThanOrEqual(50);
+    expect(sent.length).toBe(30);
+    const slot = { probe: false };
+    for (let i = 0; i < 3; i++) await governor.report(slot, "failed");
+    await expect(governor.admit(AbortSignal.timeout(1_000), 5_000)).rejects.toBeInstanceOf(HeldBack);
+    await store.close();
+  });
+
+  it("PostgreSQL: two governors (two replicas) on one credential keep to one rate together", async () => {
+    const schema = `t_gov_${process.pid}_${Date.now() % 100000}`;
+    const a = new PostgresStore(POSTGRES_URL, { schema });
+    await a.migrate();
+    const b = new PostgresStore(POSTGRES_URL, { schema });
+    try {
+      const limit = { perSecond: 20 };
+      const replicas = [new CredentialGovernor(a, "c-shared", limit, circuit), new CredentialGovernor(b, "c-shared", limit, circuit)];
+      const sent: number[] = [];
+      await Promise.all(Array.from({ length: 40 }, async (_, i) => (await replicas[i % 2]!.admit(AbortSignal.timeout(10_000), 10_000), sent.push(performance.now()))));
+      expect(sent.length).toBe(40);
+      expect(densest(sent)).toBeLessThanOrEqual(20);
+      // Together, not each: 40 calls at 20/s take about two seconds.
+      expect(Math.max(...sent) - Math.min(...sent)).toBeGreaterThan(1_800);
+    } finally {
+      await a.dropSchema();
+      await a.close();
+      await b.close();
+    }
+  });
+});
