@@ -53,16 +53,19 @@ describe("rate limiter rules", () => {
     expect(span).toBeLessThan(100 / 0.95);
   });
 
-  it("halves the rate on throttling, at most once a second, honours Retry-After, and recovers", () => {
+  it("halves the rate on throttling of calls sent at the current rate, honours Retry-After, and recovers", () => {
     const limit = { perSecond: 20 };
     let state = freshState(limit, 0);
-    state = afterCall(state, limit, circuit, 5_000, "throttled");
+    state = afterCall(state, limit, circuit, 5_000, "throttled", undefined, false, 4_900);
     expect(currentRate(state, limit, 5_000)).toBe(10);
-    state = afterCall(state, limit, circuit, 5_100, "throttled"); // same second: no second cut
-    expect(currentRate(state, limit, 5_100)).toBeCloseTo(10 + (20 / 30) * 0.1, 5);
-    state = afterCall(state, limit, circuit, 6_200, "throttled", 3);
-    expect(state.nextSlot).toBeGreaterThanOrEqual(9_200);
-    expect(currentRate(state, limit, 6_200 + 60_000)).toBe(20);
+    // A call sent before that cut, throttled: nothing new, no second cut.
+    state = afterCall(state, limit, circuit, 5_100, "throttled", undefined, false, 4_950);
+    expect(currentRate(state, limit, 5_100)).toBeCloseTo(10 + (20 / 60) * 0.1, 5);
+    // One sent after it, throttled too: the rate is still too high.
+    state = afterCall(state, limit, circuit, 5_200, "throttled", 3, false, 5_150);
+    expect(currentRate(state, limit, 5_200)).toBeCloseTo((10 + (20 / 60) * 0.2) / 2, 5);
+    expect(state.nextSlot).toBeGreaterThanOrEqual(8_200);
+    expect(currentRate(state, limit, 5_200 + 60_000)).toBe(20);
   });
 
   it("targets sharing a credential share the strictest of their rates", () => {
@@ -108,7 +111,7 @@ describe("governor on a store", () => {
     await Promise.all(Array.from({ length: 30 }, async () => (await governor.admit(AbortSignal.timeout(5_000), 5_000), sent.push(performance.now()))));
     expect(densest(sent)).toBeLessThanOrEqual(50);
     expect(sent.length).toBe(30);
-    const slot = { probe: false };
+    const slot = { probe: false, reservedAt: 0 };
     for (let i = 0; i < 3; i++) await governor.report(slot, "failed");
     await expect(governor.admit(AbortSignal.timeout(1_000), 5_000)).rejects.toBeInstanceOf(HeldBack);
     await store.close();

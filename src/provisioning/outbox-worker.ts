@@ -175,6 +175,7 @@ export class OutboxWorker {
       requestId: requestId ?? `outbox:${item.scimId.slice(0, 8)}:${item.generation}.${item.attempts + 1}`,
       password: this.passwords.get(key),
       deactivates: item.resendStatus,
+      deadlineAt: performance.now() + target.runMs,
       intent: {
         lookupFirst: item.createIntent,
         sent: () => this.store.markCreateIntent(item.target, item.scimId, this.owner, true),

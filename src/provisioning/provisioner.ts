@@ -32,6 +32,8 @@ export interface ChangeContext {
   password?: string;
   /** The request itself sets active to false (not merely a change of an inactive user). */
   deactivates?: boolean;
+  /** When the work's time runs out (performance.now()); calls do not wait for the rate limiter beyond it. */
+  deadlineAt?: number;
   /** The outbox's record of creates whose answer never came (see UserLifecycle.createAtVendor). */
   intent?: CreateIntent;
 }

@@ -4,8 +4,9 @@
  * no burst goes out at start. The slot schedule lives in the store (one row per credential, read and
  * written atomically with the store's clock), so two replicas together keep to the limit one would.
  *
- * The rate adapts: a throttling answer halves it (at most once a second) and pushes the next slot past the
- * vendor's Retry-After; it then recovers linearly to the configured rate over `RECOVERY_SECONDS`.
+ * The rate adapts: a throttling answer to a call spaced at the current rate halves it (answers to calls
+ * reserved before the last cut say nothing new) and pushes the next slot past the vendor's Retry-After; it then
+ * recovers linearly to the configured rate over `RECOVERY_SECONDS`.
  */
 import type { Store } from "../store/types";
 import { admitThrough, circuitAfter, closedCircuit, type CircuitConfig, type CircuitState } from "./circuit";
@@ -15,11 +16,11 @@ export interface RateLimit {
 }
 
 /** Slots are spaced this much wider than 1/rate, so a call sent a little late never crowds the next window. */
-const SPACING_MARGIN = 0.03;
+const SPACING_MARGIN = 0.04;
 /** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
-export const LATE_TOLERANCE_MS = 25;
+export const LATE_TOLERANCE_MS = 10;
 /** After a throttling answer, the rate climbs back to the configured one over this long. */
-const RECOVERY_SECONDS = 30;
+const RECOVERY_SECONDS = 60;
 /** The rate never falls below this (calls per second). */
 const FLOOR_PER_SECOND = 0.2;
 
@@ -49,7 +50,7 @@ function spacingMs(rate: number): number {
 
 /** What a call is told: go at a slot (after `waitMs`), or wait for the circuit. */
 export type Admission =
-  | { go: true; waitMs: number; probe: boolean; rate: number }
+  | { go: true; waitMs: number; probe: boolean; rate: number; reservedAt: number }
   | { go: false; retryInMs: number; reason: HoldReason };
 
 export type HoldReason = "circuit open" | "probe in flight" | "rate limit";
@@ -63,19 +64,22 @@ export function reserve(state: CredentialState, limit: RateLimit, circuit: Circu
   if (slot - now > maxWaitMs) return { state, admission: { go: false, retryInMs: slot - now, reason: "rate limit" } };
   return {
     state: { ...state, nextSlot: slot + spacingMs(rate), circuit: gate.circuit },
-    admission: { go: true, waitMs: slot - now, probe: gate.probe, rate },
+    admission: { go: true, waitMs: slot - now, probe: gate.probe, rate, reservedAt: now },
   };
 }
 
 /** The vendor's answer, as the limiter and the circuit read it. */
 export type CallResult = "success" | "refused" | "throttled" | "failed";
 
-/** A throttling answer halves the rate (once a second at most) and holds slots until Retry-After. */
-export function afterCall(state: CredentialState, limit: RateLimit, circuit: CircuitConfig, now: number, result: CallResult, retryAfterSeconds?: number, probe = false): CredentialState {
+/**
+ * A throttling answer halves the rate, if the call was spaced at the current rate (its slot reserved at or
+ * after the last cut), and holds slots until Retry-After.
+ */
+export function afterCall(state: CredentialState, limit: RateLimit, circuit: CircuitConfig, now: number, result: CallResult, retryAfterSeconds?: number, probe = false, reservedAt = now): CredentialState {
   let next: CredentialState = { ...state, circuit: circuitAfter(state.circuit, circuit, now, result, probe) };
   if (result === "throttled") {
     const rate = currentRate(state, limit, now);
-    if (now - state.rateAt >= 1000) next = { ...next, rate: Math.max(FLOOR_PER_SECOND, rate / 2), rateAt: now };
+    if (reservedAt >= state.rateAt) next = { ...next, rate: Math.max(FLOOR_PER_SECOND, rate / 2), rateAt: now };
     const hold = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : spacingMs(next.rate);
     next = { ...next, nextSlot: Math.max(next.nextSlot, now + hold) };
   }
@@ -103,6 +107,8 @@ export interface GovernorEvents {
 /** A call let through: when to send it, and whether it is the circuit's probe. */
 export interface Slot {
   probe: boolean;
+  /** When the slot was reserved, by the store's clock. */
+  reservedAt: number;
 }
 
 const HOLD_TEXT: Record<HoldReason, string> = {
@@ -156,14 +162,14 @@ export class CredentialGovernor {
       const due = performance.now() + admission.waitMs;
       if (admission.waitMs > 0) await sleep(admission.waitMs, signal);
       // Woken too late (a busy event loop), the call would crowd the next window: it takes a new slot.
-      if (performance.now() - due <= LATE_TOLERANCE_MS || admission.probe) return { probe: admission.probe };
+      if (performance.now() - due <= LATE_TOLERANCE_MS || admission.probe) return { probe: admission.probe, reservedAt: admission.reservedAt };
     }
   }
 
   async report(slot: Slot, result: CallResult, retryAfterSeconds?: number): Promise<void> {
     if (result === "success" && this.calm && !slot.probe) return;
     const state = await this.store.updateCredentialState(this.credential, (text, now) => {
-      const next = afterCall(parse(text, this.limit, now), this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe);
+      const next = afterCall(parse(text, this.limit, now), this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe, slot.reservedAt);
       return { state: JSON.stringify(next), result: next };
     });
     this.calm = state.circuit.failures === 0 && state.circuit.openUntil === 0;

@@ -57,15 +57,31 @@ export async function callVendor(
   log: Logger,
   context: Record<string, unknown>,
   events: { called?(outcome: VendorOutcome["kind"] | "deadline", seconds: number): void } = {},
+  /**
+   * Whether a failure whose outcome is unknown (5xx, dropped connection) may be sent again at once. Never
+   * for a create: it may have landed, and the outbox's next run looks the user up before creating again.
+   */
+  repeatUnknown = true,
+  /** When the caller's time runs out (performance.now()): no rate-limit slot is taken that it cannot wait for. */
+  deadlineAt?: number,
+  /**
+   * A create's intent: recorded once the call has its slot, just before it goes out, and cleared when an
+   * answer says it created nothing (a refusal, throttling). A success or an unknown outcome leaves it.
+   */
+  intent?: { sent(): Promise<void>; answered(): Promise<void> },
 ): Promise<{ outcome: VendorOutcome; attempts: number }> {
   for (let attempt = 0; ; attempt++) {
     let slot;
     try {
-      slot = await governor.admit(signal, MAX_SLOT_WAIT_MS);
+      // A slot the caller gave up on would be lost to everyone: never wait longer than the time left allows
+      // (keeping a quarter second, at least, for the call itself).
+      const left = deadlineAt === undefined ? MAX_SLOT_WAIT_MS : deadlineAt - performance.now() - 250;
+      slot = await governor.admit(signal, Math.max(0, Math.min(MAX_SLOT_WAIT_MS, left)));
     } catch (error) {
       if (error instanceof HeldBack || !signal.aborted) throw error;
       throw new DeadlineExceeded(attempt);
     }
+    await intent?.sent();
     const started = performance.now();
     let outcome: VendorOutcome;
     try {
@@ -78,8 +94,9 @@ export async function callVendor(
     }
     const seconds = (performance.now() - started) / 1000;
     events.called?.(outcome.kind, seconds);
+    if (outcome.kind !== "success" && outcome.kind !== "transient") await intent?.answered();
     await governor.report(slot, callResultOf(outcome), outcome.kind === "success" ? undefined : outcome.retryAfter);
-    const retryable = outcome.kind === "throttled" || outcome.kind === "transient";
+    const retryable = outcome.kind === "throttled" || (outcome.kind === "transient" && repeatUnknown);
     const line = {
       ...context,
       vendor: connector.vendor,
@@ -91,7 +108,7 @@ export async function callVendor(
       ms: Math.round(seconds * 1000),
     };
     // A vendor that fails or throttles is an operator's concern; a success or a refusal of a value is routine.
-    if (retryable || outcome.kind === "auth") log.warn("vendor call failed", line);
+    if (outcome.kind === "throttled" || outcome.kind === "transient" || outcome.kind === "auth") log.warn("vendor call failed", line);
     else log.info("vendor call", line);
     if (!retryable || attempt + 1 >= MAX_ATTEMPTS) return { outcome, attempts: attempt + 1 };
     // After throttling the limiter itself holds the next slot back (past Retry-After); a failure backs off here.

@@ -42,12 +42,12 @@ export class UserLifecycle {
     if (context.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
       const existing = await this.lookup(built, signal, context, id, true);
       if (existing !== undefined) return { key: existing, link: "created", built };
+      // The vendor answered that it has no such user: the lost create did not land; no need to look again.
+      await context.intent?.answered();
     }
-    await context.intent?.sent();
+    // The call records the intent once it has its rate-limit slot, just before it goes out.
     const outcome = await this.calls.call(built, signal, context, id);
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
-    // A refusal is an answer: nothing was created. A transient failure may still have created the user.
-    if (outcome.kind !== "transient" && outcome.kind !== "throttled") await context.intent?.answered();
     // The vendor may have refused because the user is already there under a code we do not know.
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
       const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context, id) : undefined;

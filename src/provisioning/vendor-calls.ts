@@ -141,7 +141,7 @@ export class VendorCalls {
     try {
       const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.governor, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId, ...(subject ? { scimId: subject } : {}) }, {
         called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
-      });
+      }, call.operation !== "create", context.deadlineAt, call.operation === "create" ? context.intent : undefined);
       await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success" ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) } : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {

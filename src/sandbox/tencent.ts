@@ -349,9 +349,19 @@ export class CicSandbox extends TencentSandbox {
       if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
       const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
       const all = [...this.users.values()].filter((u) => !filter || [u.UserName, u.Email, u.id, u.Description].some((v) => String(v ?? "").toLowerCase().includes(filter)));
-      return { Users: all.slice(0, max).map((u) => this.view(u)), TotalCounts: all.length, IsTruncated: all.length > max, MaxResults: max };
+      // Pages continue with the NextToken of the page before (or an Offset); the token is opaque to clients.
+      const from = typeof p.NextToken === "string" && p.NextToken ? this.offsetOfToken(p.NextToken) : Number(p.Offset ?? 0);
+      const page = all.slice(from, from + max);
+      const truncated = from + max < all.length;
+      return { Users: page.map((u) => this.view(u)), TotalCounts: all.length, IsTruncated: truncated, MaxResults: max, ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}) };
     },
   };
+
+  private offsetOfToken(token: string): number {
+    const match = /^page:(\d+)$/.exec(Buffer.from(token, "base64").toString("utf8"));
+    if (!match) throw this.invalid("InvalidParameterValue", "NextToken is not one this API issued.");
+    return Number(match[1]);
+  }
 
   private userOf(id: unknown): SandboxUser {
     const user = this.users.get(String(id));
