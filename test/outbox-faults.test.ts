@@ -3,7 +3,9 @@
  * once, a few at a time, and never retries. Whatever the vendor does (an outage in the middle of a push,
  * throttling, a create committed and then its connection dropped or hung), afterwards every user is at the
  * vendor exactly once and the vendor holds no user the bridge does not know. The sandboxes' fault injection
- * plays the vendor; times are scaled down (a 3 s outage stands for 30 s).
+ * plays the vendor; times are scaled down (a 3 s outage stands for 30 s). That the vendor never sees more
+ * calls in a second than it allows is measured with the vendor in a process of its own
+ * (test/crash-kill.test.ts), where the load generator's work cannot skew its clock.
  */
 import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
@@ -83,18 +85,6 @@ it("(a) the vendor answers 5xx for a while in the middle of a 500-user push: no 
     // The circuit opened: the outage did not get one call per pending user per retry.
     expect(bridge.logs.some((l) => l.includes("circuit is open"))).toBe(true);
   }), 90_000);
-
-it("(b) throttling during a push loses nothing, and at the configured rate the vendor never sees more calls in a second than it allows", () =>
-  withBridge(cic, { ...QUICK, rateLimit: { perSecond: 25 }, answerWithinMs: 200 }, async (bridge, sandbox, vendor) => {
-    sandbox.limitRate(25);
-    const names = Array.from({ length: 120 }, (_, i) => `rate-${i}@example.com`);
-    const statuses = await push(bridge, names, 16);
-    expect(statuses.filter((s) => s !== 201)).toEqual([]);
-    await outboxDrained(bridge.store, 60_000);
-    expect(sandbox.maxCallsInAnySecond).toBeLessThanOrEqual(25);
-    expect(sandbox.throttledCount).toBe(0);
-    await exactlyOnce(bridge, sandbox, names, vendor, cicName);
-  }), 60_000);
 
 it("(b) against a vendor that allows far less than configured, the limiter slows down: nothing lost, most calls not throttled", () =>
   withBridge(cic, { ...QUICK, rateLimit: { perSecond: 20 }, answerWithinMs: 200 }, async (bridge, sandbox, vendor) => {

@@ -16,7 +16,7 @@ export interface RateLimit {
 }
 
 /** Slots are spaced this much wider than 1/rate, so a call sent a little late never crowds the next window. */
-const SPACING_MARGIN = 0.04;
+const SPACING_MARGIN = 0.05;
 /** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
 export const LATE_TOLERANCE_MS = 10;
 /** After a throttling answer, the rate climbs back to the configured one over this long. */
@@ -149,18 +149,23 @@ export class CredentialGovernor {
   async admit(signal: AbortSignal, maxWaitMs: number): Promise<Slot> {
     for (;;) {
       signal.throwIfAborted();
+      // The slot is relative to the store's clock as the state was read; the write and commit after that
+      // take time too, which the wait makes up for (else every call would go out that much late).
+      let readAt = 0;
       const admission = await this.store.updateCredentialState(this.credential, (text, now) => {
+        readAt = performance.now();
         const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs);
         return { state: JSON.stringify(state), result: admission };
       });
+      const spent = performance.now() - readAt;
       if (!admission.go) {
         if (admission.reason !== "rate limit") this.events.circuit?.(this.credential, true);
         throw new HeldBack(admission.retryInMs, admission.reason);
       }
       this.events.rate?.(this.credential, admission.rate);
       this.events.waited?.(this.credential, admission.waitMs / 1000);
-      const due = performance.now() + admission.waitMs;
-      if (admission.waitMs > 0) await sleep(admission.waitMs, signal);
+      const due = readAt + admission.waitMs;
+      if (admission.waitMs - spent > 0) await sleep(admission.waitMs - spent, signal);
       // Woken too late (a busy event loop), the call would crowd the next window: it takes a new slot.
       if (performance.now() - due <= LATE_TOLERANCE_MS || admission.probe) return { probe: admission.probe, reservedAt: admission.reservedAt };
     }

@@ -1,7 +1,8 @@
 /**
- * Real bridge processes killed with SIGKILL in the middle of creates, on PostgreSQL, against a sandbox
- * vendor: after restarts and the IdP's retries, every link has its SCIM user and every SCIM user its link,
- * each person has exactly one vendor user, and reconcile --fix removes no live user's vendor account.
+ * Real bridge processes on PostgreSQL, against sandbox vendors: killed with SIGKILL in the middle of creates
+ * and deactivations (after a restart, and no IdP retries, every accepted change is at the vendor exactly
+ * once), and run side by side against a vendor in a process of its own, which counts the calls it receives
+ * in every one-second window.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -22,6 +23,8 @@ import { ENV, VENDORS } from "./helpers/vendors";
 const REPO = resolve(__dirname, "..");
 const TOKEN = `kill-${randomBytes(8).toString("hex")}`;
 const PEOPLE = Array.from({ length: 60 }, (_, i) => `person${i}@example.com`);
+/** The vendor's limit, and the bridges' setting, in the two-process push. */
+const LIMIT = 50;
 /** Fixed kill points (ms after start of load), so a run is repeatable apart from scheduling. */
 const KILL_AFTER_MS = [180, 260, 120];
 
@@ -30,17 +33,9 @@ let sandbox: VendorSandbox;
 let configFile: string;
 let schema: string;
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "scim-bridge-kill-"));
-  // The bridge under test runs as its own process: compiled once, beside the sources' node_modules.
-  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(dir, "dist")], { cwd: REPO });
-  const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
-  sandbox = cic.sandbox();
-  const vendor = { ...cic.vendor(await sandbox.listen()), rateLimit: { perSecond: 1000, burst: 1000 } };
-  schema = `t_kill_${randomBytes(5).toString("hex")}`;
-  configFile = join(dir, "bridge.yaml");
+function writeConfig(file: string, vendor: Record<string, unknown>): void {
   writeFileSync(
-    configFile,
+    file,
     JSON.stringify({
       server: { port: 0 },
       store: { kind: "postgres", url: POSTGRES_URL, schema, poolSize: 4 },
@@ -50,6 +45,18 @@ beforeAll(async () => {
       targets: [{ name: "t", tokens: [{ sha256: hashToken(TOKEN) }], vendor }],
     }),
   );
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "scim-bridge-kill-"));
+  // The bridge under test runs as its own process: compiled once, beside the sources' node_modules.
+  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(dir, "dist")], { cwd: REPO });
+  const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
+  sandbox = cic.sandbox();
+  const vendor = cic.vendor(await sandbox.listen());
+  schema = `t_kill_${randomBytes(5).toString("hex")}`;
+  configFile = join(dir, "bridge.yaml");
+  writeConfig(configFile, { ...vendor, rateLimit: { perSecond: 1000 } });
 }, 60_000);
 
 afterAll(async () => {
@@ -60,8 +67,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startProcess(): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [join(dir, "dist/src/cli.js"), "serve", "--config", configFile], {
+async function startProcess(config = configFile): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, [join(dir, "dist/src/cli.js"), "serve", "--config", config], {
     cwd: REPO,
     env: { ...process.env, ...ENV, NODE_PATH: join(REPO, "node_modules") },
     stdio: ["ignore", "pipe", "pipe"],
@@ -233,4 +240,81 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
       await store.close();
     }
   }, 120_000);
+});
+
+/** The CIC sandbox in a process of its own (its rate accounting on its own event loop), limited to `limit` calls a second. */
+async function startVendorProcess(limit: number): Promise<{ child: ChildProcess; url: string; stats(): Promise<{ throttled: number; maxCallsInAnySecond: number; users: string[] }> }> {
+  const child = spawn(process.execPath, [join(dir, "dist/src/sandbox/standalone.js"), "--vendor", "tencent-cic", "--limit", String(limit)], {
+    cwd: REPO,
+    env: { ...process.env, SANDBOX_SECRET_ID: ENV.TEST_TENCENT_ID, SANDBOX_SECRET_KEY: ENV.TEST_TENCENT_KEY, NODE_PATH: join(REPO, "node_modules") },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const { url, control } = await new Promise<{ url: string; control: string }>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]!) as { url: string; control: string });
+    });
+    child.once("exit", (code) => reject(new Error(`sandbox exited (${code}): ${out}`)));
+  });
+  return { child, url, stats: async () => (await (await fetch(`${control}/stats`)).json()) as never };
+}
+
+describe("the rate limit, as a vendor in its own process sees it", () => {
+  it("(b) one bridge at the vendor's documented rate: the vendor never sees more calls in any second, and throttles none", async () => {
+    const people = Array.from({ length: 150 }, (_, i) => `one-${i}@example.com`);
+    const vendorProcess = await startVendorProcess(25);
+    const config = join(dir, "bridge-25.yaml");
+    writeConfig(config, { ...VENDORS.find((v) => v.name === "tencent-cic")!.vendor(vendorProcess.url), rateLimit: { perSecond: 25 } });
+    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const bridge = await startProcess(config);
+    try {
+      const statuses = await pushUntilKilled(bridge.child, people, 16, (name) => post(bridge.base, name));
+      expect(statuses.filter((s) => s !== 201)).toEqual([]);
+      await outboxDrained(store, 60_000);
+      const stats = await vendorProcess.stats();
+      expect(stats.users.sort()).toEqual([...people].sort());
+      expect(stats.maxCallsInAnySecond).toBeLessThanOrEqual(25);
+      expect(stats.throttled).toBe(0);
+    } finally {
+      await stopAll([bridge.child, vendorProcess.child]);
+      await store.close();
+    }
+  }, 120_000);
+});
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  for (const child of children) {
+    const exited = new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
+
+describe("two bridge processes on one PostgreSQL database", () => {
+  it("push 2,000 users split across both: each created exactly once, and the vendor never sees more than its limit in any second", async () => {
+    const people = Array.from({ length: 2000 }, (_, i) => `two-${i}@example.com`);
+    const vendorProcess = await startVendorProcess(LIMIT);
+    const limited = join(dir, "bridge-limited.yaml");
+    writeConfig(limited, { ...VENDORS.find((v) => v.name === "tencent-cic")!.vendor(vendorProcess.url), rateLimit: { perSecond: LIMIT } });
+    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const replicas = [await startProcess(limited), await startProcess(limited)];
+    try {
+      // Half the IdP's requests reach each replica (a load balancer); none is retried.
+      const started = performance.now();
+      const statuses = await Promise.all(replicas.map((r, k) => pushUntilKilled(r.child, people.filter((_, i) => i % 2 === k), 8, (name) => post(r.base, name))));
+      expect(statuses.flat().filter((s) => s !== 201)).toEqual([]);
+      await outboxDrained(store, 120_000);
+      const seconds = (performance.now() - started) / 1000;
+      const stats = await vendorProcess.stats();
+      expect(stats.users.sort()).toEqual([...people].sort());
+      expect(stats.maxCallsInAnySecond).toBeLessThanOrEqual(LIMIT);
+      expect(stats.throttled).toBe(0);
+      // Together at the limit, not each at it: 2,000 creates at 50/s take at least 40 s.
+      expect(seconds).toBeGreaterThan(2000 / LIMIT - 1);
+    } finally {
+      await stopAll([...replicas.map((r) => r.child), vendorProcess.child]);
+      await store.close();
+    }
+  }, 180_000);
 });
