@@ -260,6 +260,32 @@ async function startVendorProcess(limit: number): Promise<{ child: ChildProcess;
   return { child, url, stats: async () => (await (await fetch(`${control}/stats`)).json()) as never };
 }
 
+describe("SIGTERM", () => {
+  it("stops intake, leaves work it could not finish in the outbox with its leases released, exits 0; the next start delivers it", async () => {
+    const names = ["term-1@example.com", "term-2@example.com", "term-3@example.com"];
+    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const bridge = await startProcess();
+    sandbox.outage(true);
+    try {
+      for (const name of names) expect(await post(bridge.base, name)).toBe(201);
+      const exited = new Promise<number | null>((r) => bridge.child.once("exit", (code) => r(code)));
+      bridge.child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      const users = (await store.list("t", "User", { lookups: names.map((value) => ({ attribute: "userName" as const, value })), startIndex: 1, count: 10 })).resources;
+      const work = await store.workOf("t", users.map((u) => u.id));
+      expect([...work.values()].map((w) => [w.state, w.leaseOwner])).toEqual(names.map(() => ["pending", undefined]));
+    } finally {
+      sandbox.outage(false);
+    }
+    try {
+      await restartUntilDrained(store);
+      expect([...sandbox.users.values()].map((v) => String(v.UserName)).filter((n) => n.startsWith("term-")).sort()).toEqual(names);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
+
 describe("the rate limit, as a vendor in its own process sees it", () => {
   it("(b) one bridge at the vendor's documented rate: the vendor never sees more calls in any second, and throttles none", async () => {
     const people = Array.from({ length: 150 }, (_, i) => `one-${i}@example.com`);

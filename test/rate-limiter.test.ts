@@ -53,17 +53,17 @@ describe("rate limiter rules", () => {
     expect(span).toBeLessThan(100 / 0.95);
   });
 
-  it("halves the rate on throttling of calls sent at the current rate, honours Retry-After, and recovers", () => {
+  it("cuts the rate on throttling of calls spaced at the current rate, honours Retry-After, and recovers", () => {
     const limit = { perSecond: 20 };
     let state = freshState(limit, 0);
     state = afterCall(state, limit, circuit, 5_000, "throttled", undefined, false, 4_900);
     expect(currentRate(state, limit, 5_000)).toBe(10);
-    // A call sent before that cut, throttled: nothing new, no second cut.
+    // A call reserved before that cut, throttled: nothing new, no second cut.
     state = afterCall(state, limit, circuit, 5_100, "throttled", undefined, false, 4_950);
-    expect(currentRate(state, limit, 5_100)).toBeCloseTo(10 + (20 / 60) * 0.1, 5);
-    // One sent after it, throttled too: the rate is still too high.
+    expect(currentRate(state, limit, 5_100)).toBeCloseTo(10 + (20 / 30) * 0.1, 5);
+    // One reserved after it, throttled too: the rate is still too high.
     state = afterCall(state, limit, circuit, 5_200, "throttled", 3, false, 5_150);
-    expect(currentRate(state, limit, 5_200)).toBeCloseTo((10 + (20 / 60) * 0.2) / 2, 5);
+    expect(currentRate(state, limit, 5_200)).toBeCloseTo((10 + (20 / 30) * 0.2) / 2, 5);
     expect(state.nextSlot).toBeGreaterThanOrEqual(8_200);
     expect(currentRate(state, limit, 5_200 + 60_000)).toBe(20);
   });

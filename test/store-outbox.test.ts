@@ -1,6 +1,6 @@
 /** The outbox's contract, both stores: what the worker relies on to deliver every change once, in order. */
 import type { Store, WorkOrder } from "../src/store/types";
-import { STORES } from "./helpers/stores";
+import { freshStoreEach, STORES } from "./helpers/stores";
 import { eventually } from "./helpers/bridge";
 
 const change: WorkOrder = { deprovision: false, resendStatus: false, horizonMs: 60_000 };
@@ -8,28 +8,22 @@ const leaver: WorkOrder = { deprovision: true, resendStatus: true, horizonMs: 60
 const doc = (name: string) => ({ doc: { userName: name }, keys: { userName: name, emails: [] } });
 
 describe.each(STORES)("$name outbox", (factory) => {
-  let store: Store;
-  let dispose: () => Promise<void>;
-  let another: () => Promise<Store>;
-  beforeEach(async () => {
-    ({ store, dispose, another } = await factory.open());
-  });
-  afterEach(async () => dispose());
+  const current = freshStoreEach(factory);
 
   it("records work with the change in one write, and none when the write fails", async () => {
     const a = doc("ann");
-    await store.create("t", "User", "u-1", a.doc, a.keys, { work: change });
-    expect((await store.workOf("t", ["u-1"])).get("u-1")).toMatchObject({ state: "pending", generation: 1, attempts: 0, deprovision: false });
-    await expect(store.create("t", "User", "u-2", a.doc, a.keys, { work: change })).rejects.toThrow(); // the same userName
-    expect((await store.workOf("t", ["u-2"])).size).toBe(0);
-    await expect(store.replace("t", "User", "u-1", a.doc, a.keys, 99, change)).rejects.toThrow(); // a stale version
-    expect((await store.workOf("t", ["u-1"])).get("u-1")!.generation).toBe(1);
+    await current.store.create("t", "User", "u-1", a.doc, a.keys, { work: change });
+    expect((await current.store.workOf("t", ["u-1"])).get("u-1")).toMatchObject({ state: "pending", generation: 1, attempts: 0, deprovision: false });
+    await expect(current.store.create("t", "User", "u-2", a.doc, a.keys, { work: change })).rejects.toThrow(); // the same userName
+    expect((await current.store.workOf("t", ["u-2"])).size).toBe(0);
+    await expect(current.store.replace("t", "User", "u-1", a.doc, a.keys, 99, change)).rejects.toThrow(); // a stale version
+    expect((await current.store.workOf("t", ["u-1"])).get("u-1")!.generation).toBe(1);
   });
 
   it("one process claims a row; a lease that runs out falls back to another", async () => {
-    await store.enqueueWork("t", "u-1", change);
-    const other = await another();
-    const [mine] = await store.claimWork("p1", 300, 10);
+    await current.store.enqueueWork("t", "u-1", change);
+    const other = await current.another();
+    const [mine] = await current.store.claimWork("p1", 300, 10);
     expect(mine).toMatchObject({ scimId: "u-1", leaseOwner: "p1" });
     expect(await other.claimWork("p2", 300, 10)).toEqual([]);
     expect(await other.claimWorkOf("t", "u-1", "p2", 300)).toBeUndefined();
@@ -38,65 +32,65 @@ describe.each(STORES)("$name outbox", (factory) => {
       const claimed = await other.claimWork("p2", 300, 10);
       return claimed.length > 0 && claimed;
     }, 5_000);
-    expect((taken as { leaseOwner?: string }[]).map((w) => w.leaseOwner)).toEqual(["p2"]);
+    expect(taken.map((w) => w.leaseOwner)).toEqual(["p2"]);
     // The first owner's late settlement changes nothing: its lease is gone.
-    expect(await store.settleWork("t", "u-1", "p1", 1, { state: "done" })).toBeUndefined();
-    expect((await store.workOf("t", ["u-1"])).get("u-1")!.state).toBe("pending");
+    expect(await current.store.settleWork("t", "u-1", "p1", 1, { state: "done" })).toBeUndefined();
+    expect((await current.store.workOf("t", ["u-1"])).get("u-1")!.state).toBe("pending");
   });
 
   it("concurrent claims from two processes never hand out the same row", async () => {
-    for (let i = 0; i < 40; i++) await store.enqueueWork("t", `u-${i}`, change);
-    const other = await another();
-    const [a, b] = await Promise.all([store.claimWork("p1", 10_000, 25), other.claimWork("p2", 10_000, 25)]);
+    for (let i = 0; i < 40; i++) await current.store.enqueueWork("t", `u-${i}`, change);
+    const other = await current.another();
+    const [a, b] = await Promise.all([current.store.claimWork("p1", 10_000, 25), other.claimWork("p2", 10_000, 25)]);
     const ids = [...a, ...b].map((w) => w.scimId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(40);
   });
 
   it("deprovisioning is claimed first, and a later change never drops it", async () => {
-    await store.enqueueWork("t", "profile", change);
-    await store.enqueueWork("t", "leaver", leaver);
-    await store.enqueueWork("t", "leaver", change); // a profile change after the deactivation, before delivery
-    const claimed = await store.claimWork("p1", 10_000, 10);
+    await current.store.enqueueWork("t", "profile", change);
+    await current.store.enqueueWork("t", "leaver", leaver);
+    await current.store.enqueueWork("t", "leaver", change); // a profile change after the deactivation, before delivery
+    const claimed = await current.store.claimWork("p1", 10_000, 10);
     expect(claimed.map((w) => w.scimId)).toEqual(["leaver", "profile"]);
     expect(claimed[0]).toMatchObject({ deprovision: true, resendStatus: true, generation: 2 });
     expect(claimed[0]!.horizonAt).toBeUndefined(); // no horizon: retried for ever
   });
 
   it("a change recorded while a run is under way keeps the row pending: the run settles only its own generation", async () => {
-    await store.enqueueWork("t", "u-1", change);
-    const [run] = await store.claimWork("p1", 10_000, 1);
-    await store.enqueueWork("t", "u-1", change);
-    const after = await store.settleWork("t", "u-1", "p1", run!.generation, { state: "done" });
+    await current.store.enqueueWork("t", "u-1", change);
+    const [run] = await current.store.claimWork("p1", 10_000, 1);
+    await current.store.enqueueWork("t", "u-1", change);
+    const after = await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "done" });
     expect(after).toMatchObject({ state: "pending", generation: 2 });
     expect(after!.leaseOwner).toBeUndefined();
-    const [again] = await store.claimWork("p1", 10_000, 1);
-    expect(await store.settleWork("t", "u-1", "p1", again!.generation, { state: "done" })).toMatchObject({ state: "done", attempts: 0 });
+    const [again] = await current.store.claimWork("p1", 10_000, 1);
+    expect(await current.store.settleWork("t", "u-1", "p1", again!.generation, { state: "done" })).toMatchObject({ state: "done", attempts: 0 });
   });
 
   it("retries are due later and counted; failures are dead letters until re-driven or changed", async () => {
-    await store.enqueueWork("t", "u-1", change);
-    let [run] = await store.claimWork("p1", 10_000, 1);
-    await store.markCreateIntent("t", "u-1", "p1", true);
-    const later = await store.settleWork("t", "u-1", "p1", run!.generation, { state: "pending", retryInMs: 60_000, attempted: true, code: "InternalError", detail: "down" });
+    await current.store.enqueueWork("t", "u-1", change);
+    let [run] = await current.store.claimWork("p1", 10_000, 1);
+    await current.store.markCreateIntent("t", "u-1", "p1", true);
+    const later = await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "pending", retryInMs: 60_000, attempted: true, code: "InternalError", detail: "down" });
     expect(later).toMatchObject({ state: "pending", attempts: 1, lastCode: "InternalError", createIntent: true });
-    expect(await store.claimWork("p1", 10_000, 1)).toEqual([]); // not due yet
-    [run] = [(await store.claimWorkOf("t", "u-1", "p1", 10_000))!];
-    await store.settleWork("t", "u-1", "p1", run!.generation, { state: "failed", code: "InvalidParameter", detail: "refused" });
-    expect((await store.listWork({ state: "failed", limit: 10 })).map((w) => w.scimId)).toEqual(["u-1"]);
-    expect(await store.outboxStats()).toMatchObject({ depth: [{ target: "t", state: "failed", count: 1 }] });
-    expect(await store.redriveWork("t", { failed: true }, 60_000)).toBe(1);
-    expect((await store.workOf("t", ["u-1"])).get("u-1")).toMatchObject({ state: "pending", attempts: 0 });
-    expect(await store.dropWork("t", "u-1")).toBe(true);
-    expect(await store.listWork({ limit: 10 })).toEqual([]);
+    expect(await current.store.claimWork("p1", 10_000, 1)).toEqual([]); // not due yet
+    [run] = [(await current.store.claimWorkOf("t", "u-1", "p1", 10_000))!];
+    await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "failed", code: "InvalidParameter", detail: "refused" });
+    expect((await current.store.listWork({ state: "failed", limit: 10 })).map((w) => w.scimId)).toEqual(["u-1"]);
+    expect(await current.store.outboxStats()).toMatchObject({ depth: [{ target: "t", state: "failed", count: 1 }] });
+    expect(await current.store.redriveWork("t", { failed: true }, 60_000)).toBe(1);
+    expect((await current.store.workOf("t", ["u-1"])).get("u-1")).toMatchObject({ state: "pending", attempts: 0 });
+    expect(await current.store.dropWork("t", "u-1")).toBe(true);
+    expect(await current.store.listWork({ limit: 10 })).toEqual([]);
   });
 
   it("reports the oldest pending deprovisioning per target", async () => {
     const before = Date.now();
-    await store.enqueueWork("a", "u-1", leaver);
-    await store.enqueueWork("a", "u-2", change);
-    await store.enqueueWork("b", "u-3", change);
-    const stats = await store.outboxStats();
+    await current.store.enqueueWork("a", "u-1", leaver);
+    await current.store.enqueueWork("a", "u-2", change);
+    await current.store.enqueueWork("b", "u-3", change);
+    const stats = await current.store.outboxStats();
     expect(stats.oldestDeprovision).toEqual([{ target: "a", since: expect.any(Number) }]);
     expect(stats.oldestDeprovision[0]!.since).toBeGreaterThanOrEqual(before);
     expect(stats.depth.sort((x, y) => x.target.localeCompare(y.target))).toEqual([
@@ -106,12 +100,12 @@ describe.each(STORES)("$name outbox", (factory) => {
   });
 
   it("credential state is read and written atomically across processes", async () => {
-    const other = await another();
+    const other = await current.another();
     const bump = (s: Store) => s.updateCredentialState("c", (text) => {
       const n = Number(text ?? "0") + 1;
       return { state: String(n), result: n };
     });
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 ? store : other)));
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 ? current.store : other)));
     expect([...results].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 });

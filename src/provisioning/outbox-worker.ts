@@ -9,13 +9,13 @@ import { hostname } from "node:os";
 import type { Logger } from "../log";
 import type { Store, WorkItem } from "../store/types";
 import { endOf, outcomeOf, settlementOf, type DeliveryOutcome, type RetryPolicy, type RunEnd } from "./outbox";
-import type { ChangeContext } from "./provisioner";
+import type { Step } from "./provisioner";
 import { VendorRefusal } from "./refusal";
 
 /** A target's side of the outbox: how its work is run, and retried. */
 export interface OutboxTarget {
   /** Brings the vendor in line with the SCIM user as stored now (gone: its vendor user is removed). */
-  deliver(scimId: string, context: ChangeContext, signal: AbortSignal): Promise<void>;
+  deliver(scimId: string, step: Step): Promise<void>;
   retry: RetryPolicy;
   /** The longest one run may take (the vendor deadline). */
   runMs: number;
@@ -170,7 +170,8 @@ export class OutboxWorker {
     }
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(target.runMs)]);
     const renew = setInterval(() => void this.store.renewLeases(this.owner, this.settings.leaseMs, [item]).catch(() => undefined), Math.max(100, this.settings.leaseMs / 3));
-    const context: ChangeContext = {
+    const step: Step = {
+      signal,
       target: item.target,
       requestId: requestId ?? `outbox:${item.scimId.slice(0, 8)}:${item.generation}.${item.attempts + 1}`,
       password: this.passwords.get(key),
@@ -184,7 +185,7 @@ export class OutboxWorker {
     };
     let end: RunEnd;
     try {
-      await target.deliver(item.scimId, context, signal);
+      await target.deliver(item.scimId, step);
       end = { kind: "applied" };
     } catch (error) {
       end = endOf(error);

@@ -38,6 +38,14 @@ export interface ChangeContext {
   intent?: CreateIntent;
 }
 
+/**
+ * One step of vendor work, as every lifecycle method takes it: the change's context and the signal that
+ * ends it (the run's deadline, or shutdown).
+ */
+export interface Step extends ChangeContext {
+  signal: AbortSignal;
+}
+
 export interface CreateIntent {
   /** An earlier create's answer never came: look the user up before creating it. */
   lookupFirst: boolean;

@@ -16,11 +16,13 @@ export interface RateLimit {
 }
 
 /** Slots are spaced this much wider than 1/rate, so a call sent a little late never crowds the next window. */
-const SPACING_MARGIN = 0.05;
+const SPACING_MARGIN = 0.04;
 /** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
 export const LATE_TOLERANCE_MS = 10;
 /** After a throttling answer, the rate climbs back to the configured one over this long. */
-const RECOVERY_SECONDS = 60;
+const RECOVERY_SECONDS = 30;
+/** A throttling answer multiplies the rate by this. */
+const DECREASE = 0.5;
 /** The rate never falls below this (calls per second). */
 const FLOOR_PER_SECOND = 0.2;
 
@@ -79,7 +81,7 @@ export function afterCall(state: CredentialState, limit: RateLimit, circuit: Cir
   let next: CredentialState = { ...state, circuit: circuitAfter(state.circuit, circuit, now, result, probe) };
   if (result === "throttled") {
     const rate = currentRate(state, limit, now);
-    if (reservedAt >= state.rateAt) next = { ...next, rate: Math.max(FLOOR_PER_SECOND, rate / 2), rateAt: now };
+    if (reservedAt >= state.rateAt) next = { ...next, rate: Math.max(FLOOR_PER_SECOND, rate * DECREASE), rateAt: now };
     const hold = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : spacingMs(next.rate);
     next = { ...next, nextSlot: Math.max(next.nextSlot, now + hold) };
   }

@@ -65,12 +65,14 @@ export async function callVendor(
   /** When the caller's time runs out (performance.now()): no rate-limit slot is taken that it cannot wait for. */
   deadlineAt?: number,
   /**
-   * A create's intent: recorded once the call has its slot, just before it goes out, and cleared when an
+   * A create's intent: recorded before the call takes its slot, and cleared when it never went out or an
    * answer says it created nothing (a refusal, throttling). A success or an unknown outcome leaves it.
    */
   intent?: { sent(): Promise<void>; answered(): Promise<void> },
 ): Promise<{ outcome: VendorOutcome; attempts: number }> {
   for (let attempt = 0; ; attempt++) {
+    // Recorded before the slot is taken, so no store write sits between the slot and the call going out.
+    await intent?.sent();
     let slot;
     try {
       // A slot the caller gave up on would be lost to everyone: never wait longer than the time left allows
@@ -78,10 +80,11 @@ export async function callVendor(
       const left = deadlineAt === undefined ? MAX_SLOT_WAIT_MS : deadlineAt - performance.now() - 250;
       slot = await governor.admit(signal, Math.max(0, Math.min(MAX_SLOT_WAIT_MS, left)));
     } catch (error) {
+      // Held back (or cut off) before it went out: this attempt created nothing.
+      await intent?.answered();
       if (error instanceof HeldBack || !signal.aborted) throw error;
       throw new DeadlineExceeded(attempt);
     }
-    await intent?.sent();
     const started = performance.now();
     let outcome: VendorOutcome;
     try {

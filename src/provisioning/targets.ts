@@ -116,7 +116,7 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
       provisioners.set(target.name, provisioner);
       vendorProvisioners.set(target.name, provisioner);
       const retry = retryPolicyOf(connection);
-      outboxTargets.set(target.name, { deliver: (id, context, signal) => provisioner.deliver(id, context, signal), retry, runMs: connection.deadlineMs });
+      outboxTargets.set(target.name, { deliver: (id, step) => provisioner.deliver(id, step), retry, runMs: connection.deadlineMs });
       const strict = connection.onVendorDelay === "fail";
       const waitMs = strict ? connection.deadlineMs + 1_000 : connection.answerWithinMs;
       deliveries.set(target.name, {

@@ -5,7 +5,7 @@
 import type { NewVendorLink, ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { BuiltCall } from "../mapping/compile";
-import type { ChangeContext, ProvisioningOutcome } from "./provisioner";
+import type { ProvisioningOutcome, Step } from "./provisioner";
 import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
 import { VendorRefusal } from "./refusal";
@@ -37,20 +37,20 @@ export class UserLifecycle {
    * Creates (or adopts) the vendor user; returns its key and how it was linked. A create whose answer never
    * came (the run's `intent` says so) is looked up first: the vendor user it made is taken, never created twice.
    */
-  async createAtVendor(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<MadeUser> {
-    const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: context.password, groups: await this.groups.userGroupIds(id) });
-    if (context.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
-      const existing = await this.lookup(built, signal, context, id, true);
+  async createAtVendor(id: string, user: ScimDocument, step: Step): Promise<MadeUser> {
+    const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: step.password, groups: await this.groups.userGroupIds(id) });
+    if (step.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
+      const existing = await this.lookup(built, step, id, true);
       if (existing !== undefined) return { key: existing, link: "created", built };
       // The vendor answered that it has no such user: the lost create did not land; no need to look again.
-      await context.intent?.answered();
+      await step.intent?.answered();
     }
     // The call records the intent once it has its rate-limit slot, just before it goes out.
-    const outcome = await this.calls.call(built, signal, context, id);
+    const outcome = await this.calls.call(built, step, id);
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
     // The vendor may have refused because the user is already there under a code we do not know.
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
-      const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, signal, context, id) : undefined;
+      const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, step, id) : undefined;
       if (existing !== undefined) {
         if (this.calls.deps.connection.existingUsers === "adopt") return { key: existing, link: "adopted", built };
         // Under reject, a vendor user this target's own earlier create made (its answer lost) is still ours.
@@ -75,19 +75,19 @@ export class UserLifecycle {
    * A user with no vendor user yet: created at the vendor (in the status the user has), then linked, then
    * its follow-up calls. An inactive user is disabled before it is linked: a leaver never gets an open account.
    */
-  async created(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<ProvisioningOutcome> {
+  async created(id: string, user: ScimDocument, step: Step): Promise<ProvisioningOutcome> {
     const { lifecycle } = this.calls.deps.mapping.file;
     const inactive = user.active === false;
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
     if (inactive && lifecycle.deactivate === "delete") return {};
-    const made = await this.createAtVendor(id, user, context, signal);
+    const made = await this.createAtVendor(id, user, step);
     let state: VendorLink["state"] = "active";
     if (inactive && lifecycle.createsWithStatus && made.link === "created") state = "disabled";
     else if (inactive && lifecycle.deactivate === "disable") {
-      const { outcome } = await this.calls.run("disable", this.pendingLink(id, user, made), user, context, signal, ["notFound"]);
+      const { outcome } = await this.calls.run("disable", this.pendingLink(id, user, made), user, step, ["notFound"]);
       state = outcome.kind === "notFound" ? "removed" : "disabled";
     }
-    const link = await this.linkMade(id, user, made, context, signal, { state });
+    const link = await this.linkMade(id, user, made, step, { state });
     return { annotations: { vendorKey: made.key, link: link.link } };
   }
 
@@ -100,7 +100,7 @@ export class UserLifecycle {
    * Records a vendor user just created or adopted — refused when any link on the same vendor account (any
    * target, any other SCIM user) already holds it — then its follow-up calls and its groups.
    */
-  async linkMade(id: string, user: ScimDocument, made: MadeUser, context: ChangeContext, signal: AbortSignal, options: { state?: VendorLink["state"] } = {}): Promise<VendorLink> {
+  async linkMade(id: string, user: ScimDocument, made: MadeUser, step: Step, options: { state?: VendorLink["state"] } = {}): Promise<VendorLink> {
     const { deps } = this.calls;
     const record: NewVendorLink = {
       target: deps.target,
@@ -120,12 +120,12 @@ export class UserLifecycle {
       }),
     );
     // The create's outcome is recorded now: a later run never has to look it up.
-    await context.intent?.answered();
+    await step.intent?.answered();
     deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
     if (link.state === "removed") return link;
     try {
-      await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, context, signal);
-      await this.groups.restoreMemberships(link, context, signal);
+      await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, step);
+      await this.groups.restoreMemberships(link, step);
     } catch (error) {
       deps.log.error("vendor user created, but its group memberships were not all restored", { target: deps.target, scimId: id, detail: (error as Error).message });
     }
@@ -158,10 +158,10 @@ export class UserLifecycle {
     return acknowledged;
   }
 
-  async followUps(operations: string[], link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async followUps(operations: string[], link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
     for (const operation of operations) {
       try {
-        await this.calls.run(operation, link, user, context, signal);
+        await this.calls.run(operation, link, user, step);
       } catch (error) {
         // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
         this.calls.deps.log.error("vendor follow-up call failed", { target: this.calls.deps.target, scimId: link.scimId, operation, detail: (error as Error).message });
@@ -189,43 +189,43 @@ export class UserLifecycle {
    * more (it is idempotent at the vendor), so a vendor user enabled behind the bridge's back is caught by
    * the IdP's next deactivation, not only by reconcile.
    */
-  async deactivate(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, again = false): Promise<void> {
+  async deactivate(link: VendorLink, user: ScimDocument, step: Step, again = false): Promise<void> {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
     if (policy === "none" || link.state === "removed") return;
     if (link.state === "disabled" && !(again && policy === "disable")) return;
-    await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, context, signal));
+    await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, step));
     this.calls.deps.log.info("vendor user deactivated", { target: this.calls.deps.target, scimId: link.scimId, vendor: this.calls.vendor, vendorKey: link.vendorKey, policy });
   }
 
-  private async deactivateAtVendor(policy: "disable" | "delete", link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  private async deactivateAtVendor(policy: "disable" | "delete", link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
     if (policy === "disable") {
       // A vendor user already gone cannot sign in: the leaver is off, and a reactivation creates it again.
-      const { outcome } = await this.calls.run("disable", link, user, context, signal, ["notFound"]);
+      const { outcome } = await this.calls.run("disable", link, user, step, ["notFound"]);
       await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: outcome.kind === "notFound" ? "removed" : "disabled" });
     } else {
-      await this.removeVendorUser(link, user, context, signal);
+      await this.removeVendorUser(link, user, step);
     }
   }
 
   /** Before-delete follow-ups, then the delete; "not found" at the vendor counts as done. */
-  async removeVendorUser(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
-    for (const operation of this.calls.deps.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, context, signal, ["notFound"]);
-    await this.calls.run("delete", link, user, context, signal, ["notFound"]);
+  async removeVendorUser(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
+    for (const operation of this.calls.deps.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, step, ["notFound"]);
+    await this.calls.run("delete", link, user, step, ["notFound"]);
     await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "removed" });
   }
 
-  async reactivate(link: VendorLink | undefined, id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+  async reactivate(link: VendorLink | undefined, id: string, user: ScimDocument, step: Step): Promise<VendorLink> {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
     if (link && link.state === "disabled") {
-      await this.calls.run("enable", link, user, context, signal);
+      await this.calls.run("enable", link, user, step);
       await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "active" });
       return { ...link, state: "active" };
     }
     if (link && link.state === "active") return link;
     if (policy === "none" && link) return link;
     // Removed (or never created): create the vendor user again and record its new key.
-    const made = await this.createAtVendor(id, user, context, signal);
-    return this.linkMade(id, user, made, context, signal);
+    const made = await this.createAtVendor(id, user, step);
+    return this.linkMade(id, user, made, step);
   }
 
   /**
@@ -234,13 +234,13 @@ export class UserLifecycle {
    * acknowledged. What the link says the vendor holds stands for "before", so work that was cut off part-way
    * is finished by the next run.
    */
-  async converge(id: string, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async converge(id: string, user: ScimDocument, step: Step): Promise<void> {
     const link = await this.linkOf(id);
     if (!link) {
-      await this.created(id, user, context, signal);
+      await this.created(id, user, step);
       return;
     }
-    await this.changed(id, { ...user, active: link.state === "active" }, user, context, signal);
+    await this.changed(id, { ...user, active: link.state === "active" }, user, step);
   }
 
   async linkOf(id: string): Promise<VendorLink | undefined> {
@@ -251,39 +251,39 @@ export class UserLifecycle {
    * A PUT or PATCH. The status change goes first and nothing else in the request can stop it: once a
    * deactivation reached the vendor, a profile field the vendor would refuse is logged, not answered.
    */
-  async changed(id: string, before: ScimDocument, after: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async changed(id: string, before: ScimDocument, after: ScimDocument, step: Step): Promise<void> {
     const { lifecycle } = this.calls.deps.mapping.file;
     let link = await this.linkOf(id);
     const wasActive = before.active !== false;
     const isActive = after.active !== false;
     // An inactive user whose vendor user is still active (a step that failed before) is deactivated again,
     // whatever the document said before: the link, not the document, says what the vendor holds.
-    if (!isActive && link) await this.deactivate(link, after, context, signal, context.deactivates === true && !wasActive);
+    if (!isActive && link) await this.deactivate(link, after, step, step.deactivates === true && !wasActive);
     const reactivating = !wasActive && isActive;
-    if (reactivating) link = await this.reactivate(link, id, after, context, signal);
+    if (reactivating) link = await this.reactivate(link, id, after, step);
     if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
     if (!isActive && lifecycle.deactivate === "delete") return;
-    const deactivating = !isActive && (wasActive || context.deactivates === true);
+    const deactivating = !isActive && (wasActive || step.deactivates === true);
     try {
-      link = await this.renamed(link, before, after, context, signal);
-      await this.updateProfile(link, after, context, signal);
-      if (context.password && this.calls.deps.mapping.has("password")) {
-        const { outcome } = await this.calls.run("password", link, after, context, signal, ["notFound"]);
+      link = await this.renamed(link, before, after, step);
+      await this.updateProfile(link, after, step);
+      if (step.password && this.calls.deps.mapping.has("password")) {
+        const { outcome } = await this.calls.run("password", link, after, step, ["notFound"]);
         if (outcome.kind === "notFound") throw new VendorUserLost();
       }
     } catch (error) {
-      if (error instanceof VendorUserLost) return this.lost(link, after, isActive, context, signal);
+      if (error instanceof VendorUserLost) return this.lost(link, after, isActive, step);
       // A reactivation whose other changes are refused is undone: the store keeps the user inactive, so the
       // vendor user must not stay enabled.
-      if (reactivating) await this.undoReactivation(link, after, context, signal);
+      if (reactivating) await this.undoReactivation(link, after, step);
       if (!deactivating) throw error;
       this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", { target: this.calls.deps.target, scimId: id, detail: (error as Error).message });
     }
   }
 
-  private async undoReactivation(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  private async undoReactivation(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
     try {
-      await this.deactivate(link, { ...user, active: false }, context, signal);
+      await this.deactivate(link, { ...user, active: false }, step);
     } catch (error) {
       this.calls.deps.log.error("a refused reactivation could not be undone: the vendor user is enabled while the bridge holds it inactive", { target: this.calls.deps.target, scimId: link.scimId, detail: (error as Error).message });
     }
@@ -294,13 +294,13 @@ export class UserLifecycle {
    * removed (reconcile and the trail show it), and an active user is created again from its SCIM state —
    * what the IdP asked for — rather than failing every later update with the same 400.
    */
-  private async lost(link: VendorLink, user: ScimDocument, active: boolean, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  private async lost(link: VendorLink, user: ScimDocument, active: boolean, step: Step): Promise<void> {
     const { deps } = this.calls;
     await deps.store.updateLink(deps.target, link.scimId, { state: "removed" });
     deps.log.warn("vendor user deleted outside the bridge; link marked removed", { target: deps.target, scimId: link.scimId, vendorKey: link.vendorKey, recreate: active });
     if (!active) return;
     try {
-      await this.reactivate({ ...link, state: "removed" }, link.scimId, user, context, signal);
+      await this.reactivate({ ...link, state: "removed" }, link.scimId, user, step);
     } catch (error) {
       if (!(error instanceof VendorRefusal)) throw error;
       throw new VendorRefusal(error.reason, `${this.calls.vendor} no longer has this user (deleted outside the bridge), and creating it again failed: ${error.message}`, error.vendorCode, error.vendorRequestId, error.retryAfter);
@@ -308,21 +308,21 @@ export class UserLifecycle {
   }
 
   /** A change of a parameter the vendor never lets change: refused, or the vendor user re-created. */
-  async renamed(link: VendorLink, before: ScimDocument, after: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<VendorLink> {
+  async renamed(link: VendorLink, before: ScimDocument, after: ScimDocument, step: Step): Promise<VendorLink> {
     const { immutable, rename } = this.calls.deps.mapping.file.lifecycle;
     if (immutable.length === 0) return link;
-    const next = this.calls.build("create", { ...after, id: link.scimId }, context);
+    const next = this.calls.build("create", { ...after, id: link.scimId }, step);
     const previous = link.acknowledged.create ?? {};
     const changed = immutable.filter((p) => previous[p] !== undefined && String(previous[p]) !== String(next.params[p]));
     if (changed.length === 0) return link;
     if (rename === "reject")
       throw new VendorRefusal("immutable", `${this.calls.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`);
-    await this.removeVendorUser(link, before, context, signal);
-    return this.reactivate(undefined, link.scimId, after, context, signal);
+    await this.removeVendorUser(link, before, step);
+    return this.reactivate(undefined, link.scimId, after, step);
   }
 
   /** The update call with only what changed since the vendor last acknowledged it (patch), or everything (replace). */
-  async updateProfile(link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, groups?: string[]): Promise<void> {
+  async updateProfile(link: VendorLink, user: ScimDocument, step: Step, groups?: string[]): Promise<void> {
     if (!this.calls.deps.mapping.has("update")) return;
     const op = this.calls.deps.mapping.operation("update");
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "update", { ...user, id: link.scimId }, {
@@ -342,16 +342,16 @@ export class UserLifecycle {
       op.mode === "replace"
         ? call
         : { ...call, params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared } };
-    const outcome = await this.calls.call(sent, signal, context, link.scimId);
+    const outcome = await this.calls.call(sent, step, link.scimId);
     if (outcome.kind === "notFound") throw new VendorUserLost();
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
   }
 
   /** A SCIM DELETE: the vendor user goes too (not found counts as done); the link record stays. */
-  async deleted(id: string, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async deleted(id: string, step: Step): Promise<void> {
     const link = await this.linkOf(id);
-    if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, {}, context, signal));
+    if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, {}, step));
     if (link) await this.calls.deps.store.markLinkDeleted(this.calls.deps.target, id);
   }
 
@@ -365,10 +365,10 @@ export class UserLifecycle {
   }
 
   /** The vendor's key for the user with the same unique name, if the vendor has one. */
-  async lookup(built: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string, mustAnswer = false): Promise<string | undefined> {
+  async lookup(built: BuiltCall, step: Step, subject?: string, mustAnswer = false): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("lookup");
-    const call = this.calls.build("lookup", {}, context, built.params);
-    const outcome = await this.calls.call(call, signal, context, subject);
+    const call = this.calls.build("lookup", {}, step, built.params);
+    const outcome = await this.calls.call(call, step, subject);
     // `mustAnswer`: "not found" is only believed from an answer; a lookup that failed says nothing.
     if (outcome.kind !== "success" && mustAnswer && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
     if (outcome.kind !== "success") return undefined;

@@ -10,7 +10,7 @@ import type { ScimDocument, Store, VendorCallRecord, VendorLink } from "../store
 import { pick } from "../vendors/connector-base";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { KeyedLock } from "./keyed-lock";
-import type { ChangeContext } from "./provisioner";
+import type { ChangeContext, Step } from "./provisioner";
 import type { CredentialGovernor } from "./rate-limiter";
 import { reasonOf, VendorRefusal } from "./refusal";
 import { callVendor, DeadlineExceeded } from "./retry";
@@ -91,8 +91,8 @@ export class VendorCalls {
     return this.deps.mapping.settingsWithDefaults(this.deps.connection.settings);
   }
 
-  build(operation: string, user: ScimDocument, context: Partial<ChangeContext> = {}, created?: Record<string, unknown>): BuiltCall {
-    return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: context.password, created });
+  build(operation: string, user: ScimDocument, step: Partial<ChangeContext> = {}, created?: Record<string, unknown>): BuiltCall {
+    return buildVendorCall(this.deps.mapping, this.deps.connection, operation, user, { password: step.password, created });
   }
 
   /**
@@ -134,14 +134,14 @@ export class VendorCalls {
   }
 
   /** Makes a call (rate-limited, retried) and records it in the audit trail; `subject` is the SCIM id it is about. */
-  async call(call: BuiltCall, signal: AbortSignal, context: ChangeContext, subject?: string): Promise<VendorOutcome> {
+  async call(call: BuiltCall, step: Step, subject?: string): Promise<VendorOutcome> {
     const started = performance.now();
     const trail = (answer: TrailAnswer, attempts: number, outcome?: VendorOutcome) =>
-      this.audit(call, context, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
+      this.audit(call, step, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
     try {
-      const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.governor, call, signal, this.deps.log, { target: this.deps.target, requestId: context.requestId, ...(subject ? { scimId: subject } : {}) }, {
+      const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.governor, call, step.signal, this.deps.log, { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) }, {
         called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
-      }, call.operation !== "create", context.deadlineAt, call.operation === "create" ? context.intent : undefined);
+      }, call.operation !== "create", step.deadlineAt, call.operation === "create" ? step.intent : undefined);
       await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success" ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) } : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {
@@ -153,7 +153,7 @@ export class VendorCalls {
 
   private async audit(
     call: BuiltCall,
-    context: ChangeContext,
+    step: ChangeContext,
     subject: string | undefined,
     result: Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId" | "attempts" | "ms" | "nameHash" | "vendorKey">,
   ): Promise<void> {
@@ -161,7 +161,7 @@ export class VendorCalls {
       await this.deps.store.recordVendorCall({
         target: this.deps.target,
         at: new Date().toISOString(),
-        requestId: context.requestId,
+        requestId: step.requestId,
         ...(subject ? { scimId: subject } : {}),
         operation: call.operation,
         call: call.call,
@@ -169,7 +169,7 @@ export class VendorCalls {
       });
     } catch (error) {
       // The call happened; a trail that cannot be written must not undo it. The log line still records it.
-      this.deps.log.error("vendor call not written to the audit trail", { target: this.deps.target, requestId: context.requestId, error: (error as Error).message });
+      this.deps.log.error("vendor call not written to the audit trail", { target: this.deps.target, requestId: step.requestId, error: (error as Error).message });
     }
   }
 
@@ -178,19 +178,18 @@ export class VendorCalls {
     operation: string,
     link: VendorLink,
     user: ScimDocument,
-    context: ChangeContext,
-    signal: AbortSignal,
+    step: Step,
     tolerate: VendorOutcome["kind"][] = [],
     extras: Pick<BuildInput, "groups" | "groupKey"> = {},
   ): Promise<{ call: BuiltCall; outcome: VendorOutcome }> {
     const call = buildVendorCall(this.deps.mapping, this.deps.connection, operation, { ...user, id: link.scimId }, {
-      password: context.password,
+      password: step.password,
       created: link.acknowledged.create,
       vendorKey: link.vendorKey,
       groups: extras.groups ?? [],
       groupKey: extras.groupKey,
     });
-    const outcome = await this.call(call, signal, context, link.scimId);
+    const outcome = await this.call(call, step, link.scimId);
     if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
     return { call, outcome };
   }

@@ -6,11 +6,11 @@
 import { VendorRefusal } from "./refusal";
 import type { ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
-import type { ChangeContext } from "./provisioner";
+import type { Step } from "./provisioner";
 import { buildVendorCall, type VendorCalls } from "./vendor-calls";
 
 /** Updates a linked user's vendor record with the given group ids (the user lifecycle's profile update). */
-export type UpdateUser = (link: VendorLink, user: ScimDocument, context: ChangeContext, signal: AbortSignal, groups?: string[]) => Promise<void>;
+export type UpdateUser = (link: VendorLink, user: ScimDocument, step: Step, groups?: string[]) => Promise<void>;
 
 export class GroupSync {
   /** Set once the user lifecycle exists (the two refer to each other). */
@@ -58,7 +58,7 @@ export class GroupSync {
    * A membership vendor's group for a SCIM group: recorded link, the target's table, a vendor group of the
    * same name, or (policy `unknown`) a new vendor group, nothing, or a 400.
    */
-  async vendorGroupOf(groupId: string, group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<string | undefined> {
+  async vendorGroupOf(groupId: string, group: ScimDocument, step: Step): Promise<string | undefined> {
     if (this.groupModel !== "membership") return undefined;
     const known = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
     if (known) return known.vendorGroupId;
@@ -69,7 +69,7 @@ export class GroupSync {
     const mapped = this.mappedGroup(group);
     if (mapped !== undefined) return record(mapped, false);
     if (this.resolveBy.includes("displayName") && this.calls.deps.mapping.has("findGroup")) {
-      const found = await this.findVendorGroup(group, context, signal);
+      const found = await this.findVendorGroup(group, step);
       if (found !== undefined) return record(found, false);
     }
     const policy = this.calls.deps.connection.groups.unknown ?? this.calls.deps.mapping.file.groups?.unknown ?? "skip";
@@ -77,7 +77,7 @@ export class GroupSync {
       throw new VendorRefusal("invalid", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
-    const outcome = await this.calls.call(call, signal, context, groupId);
+    const outcome = await this.calls.call(call, step, groupId);
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     const op = this.calls.deps.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
@@ -86,10 +86,10 @@ export class GroupSync {
     return record(String(id), true);
   }
 
-  async findVendorGroup(group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<string | undefined> {
+  async findVendorGroup(group: ScimDocument, step: Step): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("findGroup");
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "findGroup", group);
-    const outcome = await this.calls.call(call, signal, context);
+    const outcome = await this.calls.call(call, step);
     if (outcome.kind !== "success" || !op.match) return undefined;
     const results = pick(outcome.result, op.results ?? "");
     const wanted = String(call.params[op.match.param] ?? "").toLowerCase();
@@ -106,8 +106,7 @@ export class GroupSync {
     groupId: string,
     added: string[],
     removed: string[],
-    context: ChangeContext,
-    signal: AbortSignal,
+    step: Step,
     applied: (added: string[], removed: string[]) => Promise<void> = async () => undefined,
   ): Promise<void> {
     const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", groupId);
@@ -120,13 +119,13 @@ export class GroupSync {
     };
     const done = (id: string, change: "add" | "remove") => (change === "add" ? applied([id], []) : applied([], [id]));
     if (this.groupModel === "membership") {
-      const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, context, signal);
+      const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, step);
       if (vendorGroupId === undefined) return;
       for (const [ids, change] of [[added, "add"], [removed, "remove"]] as const) {
         const operation = change === "add" ? "addMember" : "removeMember";
         for (const id of ids) {
           const link = present(id);
-          if (link) await this.calls.run(operation, link, {}, context, signal, [change === "add" ? "conflict" : "notFound"], { groupKey: vendorGroupId, groups: [] });
+          if (link) await this.calls.run(operation, link, {}, step, [change === "add" ? "conflict" : "notFound"], { groupKey: vendorGroupId, groups: [] });
           await done(id, change);
         }
       }
@@ -136,38 +135,38 @@ export class GroupSync {
       for (const id of ids) {
         const link = present(id);
         const user = link ? await this.calls.deps.store.get(this.calls.deps.target, "User", id) : undefined;
-        if (link && user) await this.updateUser(link, user.doc, context, signal, await this.userGroupIds(id, { [change]: groupId }));
+        if (link && user) await this.updateUser(link, user.doc, step, await this.userGroupIds(id, { [change]: groupId }));
         await done(id, change);
       }
     }
   }
 
   /** A newly created or re-created vendor user joins the vendor groups of its SCIM groups again. */
-  async restoreMemberships(link: VendorLink, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async restoreMemberships(link: VendorLink, step: Step): Promise<void> {
     if (this.groupModel !== "membership") return;
     const groups = (await this.calls.deps.store.groupsOf(this.calls.deps.target, [link.scimId])).get(link.scimId) ?? [];
     for (const g of groups) {
       const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", g.id);
-      const vendorGroupId = group ? await this.vendorGroupOf(g.id, group.doc, context, signal) : undefined;
-      if (vendorGroupId !== undefined) await this.calls.run("addMember", link, {}, context, signal, ["conflict"], { groupKey: vendorGroupId, groups: [] });
+      const vendorGroupId = group ? await this.vendorGroupOf(g.id, group.doc, step) : undefined;
+      if (vendorGroupId !== undefined) await this.calls.run("addMember", link, {}, step, ["conflict"], { groupKey: vendorGroupId, groups: [] });
     }
   }
 
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
-  async groupDeleted(groupId: string, group: ScimDocument, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
     const members = (await this.calls.deps.store.members(this.calls.deps.target, groupId)).map((m) => m.value);
     if (this.groupModel === "membership") {
       const link = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
       if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
         const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
-        const outcome = await this.calls.call(call, signal, context, groupId);
+        const outcome = await this.calls.call(call, step, groupId);
         if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
       } else if (link) {
-        await this.membersChanged(groupId, [], members, context, signal);
+        await this.membersChanged(groupId, [], members, step);
       }
       if (link) await this.calls.deps.store.removeGroupLink(this.calls.deps.target, groupId);
       return;
     }
-    if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, context, signal);
+    if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, step);
   }
 }

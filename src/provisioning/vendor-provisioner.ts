@@ -4,7 +4,7 @@
  */
 import { StoreUnavailableError, type ScimDocument, type VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
-import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange } from "./provisioner";
+import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange, Step } from "./provisioner";
 import { UserLifecycle } from "./user-lifecycle";
 import { VendorRefusal } from "./refusal";
 import { DeadlineExceeded } from "./retry";
@@ -22,7 +22,7 @@ export class VendorProvisioner implements Provisioner {
     this.calls = new VendorCalls(deps);
     this.groups = new GroupSync(this.calls);
     this.users = new UserLifecycle(this.calls, this.groups);
-    this.groups.updateUser = (link, user, context, signal, groups) => this.users.updateProfile(link, user, context, signal, groups);
+    this.groups.updateUser = (link, user, step, groups) => this.users.updateProfile(link, user, step, groups);
   }
 
   get vendor(): string {
@@ -31,17 +31,17 @@ export class VendorProvisioner implements Provisioner {
 
   /** A group change, applied before the store records it (users go through the outbox: `deliver`). */
   async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
-    const signal = AbortSignal.timeout(this.calls.deps.connection.deadlineMs);
+    const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
     try {
       if (change.op === "members") {
-        await this.groups.membersChanged(change.groupId, change.added, change.removed, context, signal, change.applied);
+        await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
         return {};
       }
-      if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, context, signal);
-      if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, context, signal);
+      if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, step);
+      if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, step);
       return {};
     } catch (error) {
-      if (error instanceof DeadlineExceeded || (signal.aborted && !(error instanceof StoreUnavailableError))) {
+      if (error instanceof DeadlineExceeded || (step.signal.aborted && !(error instanceof StoreUnavailableError))) {
         const waited = `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s`;
         if (change.op === "members") throw new VendorRefusal("timeout", `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);
         throw new VendorRefusal("timeout", `${waited}; nothing was kept. Retrying is safe.`);
@@ -56,10 +56,10 @@ export class VendorProvisioner implements Provisioner {
   }
 
   /** The outbox's run for a user: the vendor brought in line with the SCIM user as stored now; gone → removed. */
-  async deliver(scimId: string, context: ChangeContext, signal: AbortSignal): Promise<void> {
+  async deliver(scimId: string, step: Step): Promise<void> {
     const resource = await this.calls.deps.store.get(this.calls.deps.target, "User", scimId);
-    if (!resource) return this.users.deleted(scimId, context, signal);
-    return this.users.converge(scimId, resource.doc, context, signal);
+    if (!resource) return this.users.deleted(scimId, step);
+    return this.users.converge(scimId, resource.doc, step);
   }
 
   // ---- drift (reconcile) ----
@@ -67,14 +67,14 @@ export class VendorProvisioner implements Provisioner {
   /** Every vendor user, by the vendor's key, walking the `list` operation's pages. */
   async listVendorUsers(context: ChangeContext): Promise<Map<string, Record<string, unknown>>> {
     const op = this.calls.deps.mapping.operation("list");
-    const signal = AbortSignal.timeout(Math.max(this.calls.deps.connection.deadlineMs, 60_000) * 10);
+    const step: Step = { ...context, signal: AbortSignal.timeout(Math.max(this.calls.deps.connection.deadlineMs, 60_000) * 10) };
     const users = new Map<string, Record<string, unknown>>();
     const base = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "list", {});
     let page: unknown = op.paging?.style === "page" ? op.paging.first : undefined;
     for (let guard = 0; guard < 10_000; guard++) {
       const params = structuredClone(base.params);
       if (page !== undefined && op.paging) setPath(params, op.paging.param, page);
-      const outcome = await this.calls.call({ ...base, params }, signal, context);
+      const outcome = await this.calls.call({ ...base, params }, step);
       if (outcome.kind !== "success") throw this.calls.refusal(outcome);
       const results = pick(outcome.result, op.results ?? "");
       const list = Array.isArray(results) ? (results as Record<string, unknown>[]) : [];
@@ -150,22 +150,22 @@ export class VendorProvisioner implements Provisioner {
 
   /** Repairs, as reconcile --fix makes them. Each is what the lifecycle would have done. */
   async repair(action: "deactivate" | "enable" | "remove" | "recreate" | "update", link: VendorLink, user: ScimDocument, context: ChangeContext): Promise<void> {
-    const signal = AbortSignal.timeout(this.calls.deps.connection.deadlineMs);
+    const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
     switch (action) {
       case "deactivate":
-        return this.users.deactivate({ ...link, state: "active" }, user, context, signal);
+        return this.users.deactivate({ ...link, state: "active" }, user, step);
       case "enable":
-        await this.calls.run("enable", link, user, context, signal);
+        await this.calls.run("enable", link, user, step);
         return this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "active" });
       case "remove":
         await this.refuseIfLinkedByLiveUser(link);
-        return this.users.removeVendorUser(link, user, context, signal);
+        return this.users.removeVendorUser(link, user, step);
       case "recreate":
-        await this.users.reactivate({ ...link, state: "removed" }, link.scimId, user, context, signal);
+        await this.users.reactivate({ ...link, state: "removed" }, link.scimId, user, step);
         return;
       case "update":
         // Forget what was acknowledged, so every mapped field is sent again.
-        return this.users.updateProfile({ ...link, acknowledged: { ...link.acknowledged, update: {} } }, user, context, signal);
+        return this.users.updateProfile({ ...link, acknowledged: { ...link.acknowledged, update: {} } }, user, step);
     }
   }
 }

@@ -121,12 +121,12 @@ export function patchOp(...operations: Record<string, unknown>[]): Record<string
  * Waits until `check` passes (it throws or answers false until then), for at most `timeoutMs`: the outbox
  * delivers in the background, so a test waits for the state it expects, never for a fixed time.
  */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000, everyMs = 25): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | false> | T | false, timeoutMs = 15_000, everyMs = 25): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
       const value = await check();
-      if (value !== false) return value;
+      if (value !== false) return value as T;
       if (Date.now() > until) throw new Error("eventually: the condition stayed false");
     } catch (error) {
       if (Date.now() > until) throw error;

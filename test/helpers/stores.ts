@@ -45,3 +45,14 @@ export const STORES: StoreFactory[] = [
     },
   },
 ];
+
+/**
+ * A fresh store of `factory`'s kind for each test of the calling describe block: `current.store`, and
+ * `current.another()` for a second process's view of the same database.
+ */
+export function freshStoreEach(factory: StoreFactory): { store: Store; another(): Promise<Store> } {
+  const current = {} as { store: Store; another(): Promise<Store>; dispose(): Promise<void> };
+  beforeEach(async () => Object.assign(current, await factory.open()));
+  afterEach(async () => current.dispose());
+  return current;
+}
