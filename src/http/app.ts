@@ -5,7 +5,7 @@ import type { Logger } from "../log";
 import type { Provisioner } from "../provisioning/provisioner";
 import type { Delivery } from "../provisioning/targets";
 import { storeOnly } from "../provisioning/provisioner";
-import type { ScimContext } from "../scim/context";
+import type { RequestScratch, ScimContext, ScimRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
 import { declareResources } from "../scim/handlers";
 import type { Store } from "../store/types";
@@ -62,18 +62,15 @@ export function createApp({ config, store, log, provisioners = new Map(), delive
   scim.use(jsonBody(config.server.bodyLimit));
   scim.use((req: Request, res: Response, next: NextFunction) => {
     const target = res.locals.target;
-    // No prototype: optional request state (If-Match's version, a password) is only ever what this request set.
-    const ctx: ScimContext = Object.assign(Object.create(null) as ScimContext, {
+    // Frozen, without prototypes: the request is only ever what the router read from this request.
+    const ctx: ScimContext = Object.freeze({
       target,
       store,
       provisioner: provisioners.get(target.name) ?? storeOnly,
       delivery: deliveries.get(target.name),
       log,
-      requestId: res.locals.requestId,
-      baseUrl: baseUrlOf(req, config),
-      wantMembers: true,
-      membersOutside: true,
-      memberStash: new Map(),
+      request: Object.freeze(Object.assign(Object.create(null) as ScimRequest, { requestId: res.locals.requestId as string, baseUrl: baseUrlOf(req, config) })),
+      scratch: Object.assign(Object.create(null) as RequestScratch, { wantMembers: true, membersOutside: true, memberStash: new Map() }),
     } satisfies ScimContext);
     res.locals.scim = ctx;
     next();

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { Router, type NextFunction, type Request, type Response } from "express";
 import SCIMMY from "scimmy";
-import type { ScimContext } from "../scim/context";
+import { withRequest, type ScimContext } from "../scim/context";
 import { normalisePatch, normaliseResource, patchPassword, requestsDeactivation } from "../scim/compat";
 import { deactivateUser } from "../scim/handlers";
 import { ConcurrentChangeError, ScimError, type ScimType } from "../scim/errors";
@@ -73,8 +73,8 @@ function projection(kind: ResourceKind, query: Record<string, unknown>): Json {
 function absolutise(resource: Json, ctx: ScimContext, query: Json = {}): Json {
   const meta = resource.meta as Json | undefined;
   if (meta && typeof meta.location === "string" && meta.location.startsWith(SCIM_MOUNT))
-    meta.location = ctx.baseUrl + meta.location.slice(SCIM_MOUNT.length);
-  const members = typeof resource.id === "string" ? ctx.memberStash.get(resource.id) : undefined;
+    meta.location = ctx.request.baseUrl + meta.location.slice(SCIM_MOUNT.length);
+  const members = typeof resource.id === "string" ? ctx.scratch.memberStash.get(resource.id) : undefined;
   if (members && members.length > 0) resource.members = projectMembers(members, query.attributes as string | undefined, query.excludedAttributes as string | undefined);
   return resource;
 }
@@ -111,12 +111,13 @@ function searchInteger(body: Json, key: string): number | string | undefined {
   throw new ScimError(400, "invalidValue", `${key} is an integer.`);
 }
 
-function readIfMatch(req: Request, ctx: ScimContext): void {
+/** The version If-Match names (none for a missing header or `*`). */
+function ifMatchOf(req: Request): number | undefined {
   const header = req.get("if-match");
-  if (!header || header.trim() === "*") return;
+  if (!header || header.trim() === "*") return undefined;
   const version = versionOfEtag(header.split(",")[0]!);
   if (version === undefined) throw new ScimError(412, null, `If-Match '${header}' is not a version this bridge issued (they look like W/"3").`);
-  ctx.expectedVersion = version;
+  return version;
 }
 
 const CONCURRENT_ATTEMPTS = 5;
@@ -152,15 +153,16 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     return absolutise(plain(await new Resource(id, query).read(ctx)), ctx, query);
   }
 
-  async function list(res: Response, ctx: ScimContext, params: ReturnType<typeof listParamsOf>): Promise<void> {
-    ctx.list = listRequestOf(kind, params, limits);
-    ctx.wantMembers = wantsMembers(params);
+  async function list(res: Response, base: ScimContext, params: ReturnType<typeof listParamsOf>): Promise<void> {
+    const page = listRequestOf(kind, params, limits);
+    const ctx = withRequest(base, { list: page });
+    ctx.scratch.wantMembers = wantsMembers(params);
     const query: Json = {};
     if (params.attributes) query.attributes = params.attributes;
     if (params.excludedAttributes) query.excludedAttributes = params.excludedAttributes;
-    const page = plain(await new Resource(query as never).read(ctx));
-    const resources = ((page.Resources as Json[]) ?? []).map((r) => absolutise(r, ctx, query));
-    res.type("application/scim+json").send({ ...page, Resources: resources, startIndex: ctx.list.startIndex, itemsPerPage: resources.length });
+    const answer = plain(await new Resource(query as never).read(ctx));
+    const resources = ((answer.Resources as Json[]) ?? []).map((r) => absolutise(r, ctx, query));
+    res.type("application/scim+json").send({ ...answer, Resources: resources, startIndex: page.startIndex, itemsPerPage: resources.length });
   }
 
   router.get(endpoint, wrap(async (req, res) => list(res, scimContext(res), listParamsOf(req.query as Json))));
@@ -191,7 +193,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     `${endpoint}/:id`,
     wrap(async (req, res) => {
       const ctx = scimContext(res);
-      ctx.wantMembers = wantsMembers(listParamsOf(req.query as Json));
+      ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
       const resource = await current(ctx, String(req.params.id), projection(kind, req.query as Json));
       const version = (resource.meta as Json | undefined)?.version;
       const ifNoneMatch = req.get("if-none-match");
@@ -206,10 +208,9 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
   router.post(
     endpoint,
     wrap(async (req, res) => {
-      const ctx = scimContext(res);
       const { resource, password } = normaliseResource(kind, requireObject(req.body, `POST ${endpoint}`));
-      ctx.password = password;
-      ctx.wantMembers = true;
+      const ctx = withRequest(scimContext(res), { password });
+      ctx.scratch.wantMembers = true;
       // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
       const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
       const query = projection(kind, req.query as Json);
@@ -223,13 +224,11 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
   router.put(
     `${endpoint}/:id`,
     wrap(deprovisioningFirst(kind, "PUT", async (req, res) => {
-      const ctx = scimContext(res);
       const id = String(req.params.id);
       const { resource, password } = normaliseResource(kind, requireObject(req.body, `PUT ${endpoint}/{id}`));
-      ctx.password = password;
-      ctx.deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
-      ctx.wantMembers = true;
-      readIfMatch(req, ctx);
+      const deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
+      const ctx = withRequest(scimContext(res), { password, deactivates, expectedVersion: ifMatchOf(req) });
+      ctx.scratch.wantMembers = true;
       const query = projection(kind, req.query as Json);
       const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, query).write(resource, ctx)));
       sendResource(res, 200, absolutise(updated, ctx, query));
@@ -239,12 +238,13 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
   router.patch(
     `${endpoint}/:id`,
     wrap(deprovisioningFirst(kind, "PATCH", async (req, res) => {
-      const ctx = scimContext(res);
       const id = String(req.params.id);
       const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
-      ctx.password = kind === "User" ? patchPassword(body) : undefined;
-      ctx.deactivates = kind === "User" && requestsDeactivation("PATCH", body);
-      readIfMatch(req, ctx);
+      const ctx = withRequest(scimContext(res), {
+        password: kind === "User" ? patchPassword(body) : undefined,
+        deactivates: kind === "User" && requestsDeactivation("PATCH", body),
+        expectedVersion: ifMatchOf(req),
+      });
       const query = projection(kind, req.query as Json);
       // Writers wait for each other (exclusive); should a write still find the version changed since its
       // read (a writer that took no lock), a request without If-Match is read and applied again.
@@ -255,17 +255,17 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
           const existing = await ctx.store.get(ctx.target.name, kind, id);
           if (!existing) throw new ScimError(404, null, `${kind} ${id} not found.`);
           // If-Match holds before any member reaches the vendor.
-          if (ctx.expectedVersion !== undefined && existing.version !== ctx.expectedVersion)
+          if (ctx.request.expectedVersion !== undefined && existing.version !== ctx.request.expectedVersion)
             throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${existing.version}"); read it again and retry.`);
           await applyMembershipPlan(ctx, id, plan);
           return undefined;
         }
-        ctx.wantMembers = true;
-        ctx.membersOutside = false; // the operations apply to the members too
+        ctx.scratch.wantMembers = true;
+        ctx.scratch.membersOutside = false; // the operations apply to the members too
         const before = await new Resource(id).read(ctx);
-        ctx.membersOutside = true;
-        if (ctx.expectedVersion !== undefined && ctx.readVersion !== ctx.expectedVersion)
-          throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${ctx.readVersion}"); read it again and retry.`);
+        ctx.scratch.membersOutside = true;
+        if (ctx.request.expectedVersion !== undefined && ctx.scratch.readVersion !== ctx.request.expectedVersion)
+          throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${ctx.scratch.readVersion}"); read it again and retry.`);
         const message = normalisePatch(kind, body, plain(before));
         const patched = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never, async (instance: unknown) =>
           new Resource(id, query).write(instance as never, ctx),
@@ -276,17 +276,16 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
         res.status(204).end();
         return;
       }
-      ctx.wantMembers = wantsMembers(listParamsOf(req.query as Json));
-      sendResource(res, 200, answer && ctx.wantMembers ? answer : await current(ctx, id, query));
+      ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
+      sendResource(res, 200, answer && ctx.scratch.wantMembers ? answer : await current(ctx, id, query));
     }, exclusive)),
   );
 
   router.delete(
     `${endpoint}/:id`,
     wrap(async (req, res) => {
-      const ctx = scimContext(res);
       const id = String(req.params.id);
-      readIfMatch(req, ctx);
+      const ctx = withRequest(scimContext(res), { expectedVersion: ifMatchOf(req) });
       await exclusive(ctx, id, () => new Resource(id).dispose(ctx));
       res.status(204).end();
     }),

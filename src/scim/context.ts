@@ -13,18 +13,23 @@ export interface ListRequest {
   count: number;
 }
 
-export interface ScimContext {
-  target: TargetConfig;
-  store: Store;
-  provisioner: Provisioner;
-  /** A vendor target's outbox side: user changes are recorded with their work and waited for here. */
-  delivery?: Delivery;
-  log: Logger;
-  requestId: string;
+/** What a SCIM request asked for, as the router read it: set once, before any handler runs, then fixed. */
+export interface ScimRequest {
+  readonly requestId: string;
   /** The base of this target's SCIM URLs, e.g. https://bridge.example.com/scim/v2. */
-  baseUrl: string;
-  /** A list read's filter, order and page (set by the router; scimmy's own filter parsing is bypassed). */
-  list?: ListRequest;
+  readonly baseUrl: string;
+  /** A list read's filter, order and page (scimmy's own filter parsing is bypassed). */
+  readonly list?: ListRequest;
+  /** From If-Match: a write only goes ahead if the stored version still equals it. */
+  readonly expectedVersion?: number;
+  /** Password from the request body, kept out of scimmy and the store. */
+  readonly password?: string;
+  /** The request sets active to false (a deactivation is re-sent even to a user the bridge holds disabled). */
+  readonly deactivates?: boolean;
+}
+
+/** What the handlers note while serving one request (scimmy calls them more than once for a PATCH). */
+export interface RequestScratch {
   /** Whether group reads should load members (not when the request excludes them). */
   wantMembers: boolean;
   /**
@@ -34,12 +39,23 @@ export interface ScimContext {
    */
   membersOutside: boolean;
   memberStash: Map<string, Record<string, unknown>[]>;
-  /** From If-Match: a write only goes ahead if the stored version still equals it. */
-  expectedVersion?: number;
   /** The version a PATCH read; its write must find the same version. */
   readVersion?: number;
-  /** Password from the request body, kept out of scimmy and the store. */
-  password?: string;
-  /** The request sets active to false (a deactivation is re-sent even to a user the bridge holds disabled). */
-  deactivates?: boolean;
+}
+
+/** What every SCIM handler knows: the target and its services, the request (fixed), and its scratch. */
+export interface ScimContext {
+  readonly target: TargetConfig;
+  readonly store: Store;
+  readonly provisioner: Provisioner;
+  /** A vendor target's outbox side: user changes are recorded with their work and waited for here. */
+  readonly delivery?: Delivery;
+  readonly log: Logger;
+  readonly request: ScimRequest;
+  readonly scratch: RequestScratch;
+}
+
+/** The same context for a request the router has read further (a list's page, If-Match, a password). */
+export function withRequest(ctx: ScimContext, more: Omit<Partial<ScimRequest>, "requestId" | "baseUrl">): ScimContext {
+  return Object.freeze({ ...ctx, request: Object.freeze(Object.assign(Object.create(null) as ScimRequest, ctx.request, more)) });
 }

@@ -49,7 +49,7 @@ export function groupKeys(doc: ScimDocument): GroupKeys {
 
 /** Store failures as the SCIM errors an IdP understands. */
 export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocument, ctx?: ScimContext): never {
-  if (error instanceof VersionMismatchError && ctx && ctx.expectedVersion === undefined) throw new ConcurrentChangeError(kind);
+  if (error instanceof VersionMismatchError && ctx && ctx.request.expectedVersion === undefined) throw new ConcurrentChangeError(kind);
   if (error instanceof UniquenessError) {
     const name = doc?.userName === undefined ? "" : ` '${String(doc.userName)}'`;
     throw new ScimError(409, "uniqueness", `userName${name} is already taken by another user of this target (userName is unique, ignoring case).`);
@@ -66,11 +66,11 @@ function notFound(kind: ResourceKind, id: string): ScimError {
 
 /** If-Match is checked before the vendor is called: a stale version must not change the vendor and then answer 412. */
 function requireVersion(before: StoredResource, ctx: ScimContext): void {
-  if (ctx.expectedVersion !== undefined && before.version !== ctx.expectedVersion) throw new VersionMismatchError(before.version);
+  if (ctx.request.expectedVersion !== undefined && before.version !== ctx.request.expectedVersion) throw new VersionMismatchError(before.version);
 }
 
 async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
-  const list = ctx.list ?? { startIndex: 1, count: 100 };
+  const list = ctx.request.list ?? { startIndex: 1, count: 100 };
   const page = await ctx.store.list(ctx.target.name, kind, {
     lookups: list.lookups,
     predicate: list.filter,
@@ -86,7 +86,7 @@ async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimCon
 async function readOne(resource: ScimResource & { id: string }, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
   const found = await ctx.store.get(ctx.target.name, kind, resource.id);
   if (!found) throw notFound(kind, resource.id);
-  ctx.readVersion = found.version;
+  ctx.scratch.readVersion = found.version;
   return [found];
 }
 
@@ -113,7 +113,7 @@ function membersOf(instance: unknown): Member[] {
  * the view says whether the vendor has it yet. A deprovisioning is never undone.
  */
 async function awaitVendor(ctx: ScimContext, delivery: Delivery, id: string, deprovision: boolean, undo: () => Promise<void>): Promise<void> {
-  const outcome = await delivery.settle(id, { requestId: ctx.requestId, password: ctx.password });
+  const outcome = await delivery.settle(id, { requestId: ctx.request.requestId, password: ctx.request.password });
   if (outcome.state === "applied" || deprovision) return;
   // Credentials the vendor refuses fail every change alike: the IdP is told (502), not that all is well.
   if (outcome.state === "pending" && !delivery.strict && outcome.refusal?.reason !== "credentials") return;
@@ -135,10 +135,10 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       requireVersion(before, ctx);
       // A user is reactivated only by saying so: removing `active` (or a PUT without it) keeps an inactive user inactive.
       if ((doc.active === undefined || doc.active === null) && before.doc.active === false) doc.active = false;
-      ctx.provisioner.checkUser?.(resource.id, doc, ctx.password);
-      const deprovision = doc.active === false && (before.doc.active !== false || ctx.deactivates === true);
-      const work = delivery?.order({ deprovision, resendStatus: ctx.deactivates });
-      stored = await ctx.store.replace(target, "User", resource.id, doc, userKeys(doc), ctx.expectedVersion ?? ctx.readVersion, work);
+      ctx.provisioner.checkUser?.(resource.id, doc, ctx.request.password);
+      const deprovision = doc.active === false && (before.doc.active !== false || ctx.request.deactivates === true);
+      const work = delivery?.order({ deprovision, resendStatus: ctx.request.deactivates });
+      stored = await ctx.store.replace(target, "User", resource.id, doc, userKeys(doc), ctx.request.expectedVersion ?? ctx.scratch.readVersion, work);
       if (delivery) {
         const id = resource.id;
         // Undone: the document the vendor still matches, recorded with work that brings the vendor back to it.
@@ -149,7 +149,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       const taken = await ctx.store.list(target, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
       if (taken.total > 0) throw new UniquenessError("userName");
       const id = randomUUID();
-      ctx.provisioner.checkUser?.(id, doc, ctx.password);
+      ctx.provisioner.checkUser?.(id, doc, ctx.request.password);
       stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), { work: delivery?.order({ deprovision: false }) });
       if (delivery) await awaitVendor(ctx, delivery, id, false, () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true })));
     }
@@ -187,11 +187,11 @@ export async function deactivateUser(ctx: ScimContext, id: string): Promise<bool
   const after = { ...before.doc, active: false };
   try {
     await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after), undefined, ctx.delivery.order({ deprovision: true, resendStatus: true }));
-    await ctx.delivery.settle(id, { requestId: ctx.requestId });
+    await ctx.delivery.settle(id, { requestId: ctx.request.requestId });
   } catch (error) {
     return storeError(error, "User", after);
   }
-  ctx.log.warn("deactivated although the rest of the request was refused", { target: ctx.target.name, scimId: id, requestId: ctx.requestId });
+  ctx.log.warn("deactivated although the rest of the request was refused", { target: ctx.target.name, scimId: id, requestId: ctx.request.requestId });
   return true;
 }
 
@@ -224,21 +224,21 @@ export async function changeMembers(ctx: ScimContext, groupId: string, added: Me
     if (left.length > 0) await ctx.store.removeMembers(target, groupId, left);
     if (joined.length > 0) await ctx.store.addMembers(target, groupId, joined);
   };
-  await ctx.provisioner.apply({ op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record }, { target, requestId: ctx.requestId });
+  await ctx.provisioner.apply({ op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record }, { target, requestId: ctx.request.requestId });
   await record([...joining.keys()], [...leaving]);
 }
 
 async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {
   const doc = documentOf(instance);
   const members = membersOf(instance);
-  const change = { target: ctx.target.name, requestId: ctx.requestId };
+  const change = { target: ctx.target.name, requestId: ctx.request.requestId };
   try {
     let id = resource.id;
     if (id) {
       const before = await ctx.store.get(ctx.target.name, "Group", id);
       if (!before) throw notFound("Group", id);
       requireVersion(before, ctx);
-      await ctx.store.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), ctx.expectedVersion ?? ctx.readVersion);
+      await ctx.store.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), ctx.request.expectedVersion ?? ctx.scratch.readVersion);
     } else {
       id = randomUUID();
       await ctx.provisioner.apply({ op: "create", kind: "Group", id, after: doc }, change);
@@ -246,7 +246,7 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
     }
     await syncMembers(ctx, id, members);
     const stored = await ctx.store.get(ctx.target.name, "Group", id);
-    return (await groupViews([stored!], { ...ctx, wantMembers: true }))[0]!;
+    return (await groupViews([stored!], { ...ctx, scratch: { ...ctx.scratch, wantMembers: true } }))[0]!;
   } catch (error) {
     return storeError(error, "Group", doc, ctx);
   }
@@ -258,11 +258,11 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
     const before = await ctx.store.get(ctx.target.name, kind, id);
     if (!before) throw notFound(kind, id);
     requireVersion(before, ctx);
-    if (kind === "Group") await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.requestId });
+    if (kind === "Group") await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.request.requestId });
     // A user's vendor user is removed by the outbox: the delete is recorded with that work, then waited for.
     const work = kind === "User" ? ctx.delivery?.order({ deprovision: true }) : undefined;
-    await ctx.store.remove(ctx.target.name, kind, id, ctx.expectedVersion, work);
-    if (work) await ctx.delivery!.settle(id, { requestId: ctx.requestId });
+    await ctx.store.remove(ctx.target.name, kind, id, ctx.request.expectedVersion, work);
+    if (work) await ctx.delivery!.settle(id, { requestId: ctx.request.requestId });
   } catch (error) {
     storeError(error, kind);
   }
@@ -278,7 +278,7 @@ function guarded<T>(ctx: unknown, work: () => Promise<T>): Promise<T> {
     if (error instanceof SCIMMY.Types.Error) throw error;
     const { status, scimType, detail, retryAfter, unexpected } = describeError(error);
     const c = ctx as ScimContext;
-    if (unexpected) c.log?.error("request failed", { requestId: c.requestId, target: c.target?.name, error, stack: (error as Error)?.stack });
+    if (unexpected) c.log?.error("request failed", { requestId: c.request?.requestId, target: c.target?.name, error, stack: (error as Error)?.stack });
     throw new ScimError(status, (scimType as ScimType | undefined) ?? null, detail, retryAfter);
   });
 }

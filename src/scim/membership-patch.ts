@@ -120,8 +120,8 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
             else doc.externalId = step.externalId;
           }
           if (JSON.stringify(doc) === JSON.stringify(before.doc)) break;
-          await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, { target, requestId: ctx.requestId });
-          await ctx.store.replace(target, "Group", groupId, doc, groupKeys(doc), ctx.expectedVersion);
+          await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, { target, requestId: ctx.request.requestId });
+          await ctx.store.replace(target, "Group", groupId, doc, groupKeys(doc), ctx.request.expectedVersion);
           break;
         }
       }

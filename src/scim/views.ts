@@ -53,7 +53,7 @@ export async function userViews(resources: StoredResource[], ctx: ScimContext): 
         ...(delivery ? provisioningAttributes(delivery) : {}),
       };
     if (memberships.length > 0)
-      view.groups = memberships.map((g) => ({ value: g.id, display: g.displayName, $ref: `${ctx.baseUrl}/Groups/${g.id}`, type: "direct" }));
+      view.groups = memberships.map((g) => ({ value: g.id, display: g.displayName, $ref: `${ctx.request.baseUrl}/Groups/${g.id}`, type: "direct" }));
     return view;
   });
 }
@@ -70,9 +70,9 @@ export async function groupViews(resources: StoredResource[], ctx: ScimContext):
   const views: Record<string, unknown>[] = [];
   for (const r of resources) {
     const view = baseView(r);
-    if (ctx.wantMembers) {
-      const members = (await ctx.store.members(ctx.target.name, r.id)).map((m) => memberView(m, ctx.baseUrl));
-      if (ctx.membersOutside) ctx.memberStash.set(r.id, members);
+    if (ctx.scratch.wantMembers) {
+      const members = (await ctx.store.members(ctx.target.name, r.id)).map((m) => memberView(m, ctx.request.baseUrl));
+      if (ctx.scratch.membersOutside) ctx.scratch.memberStash.set(r.id, members);
       else view.members = members;
     }
     views.push(view);
