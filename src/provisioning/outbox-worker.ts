@@ -152,7 +152,8 @@ export class OutboxWorker {
   private begin(item: WorkItem, requestId?: string): Promise<Run> {
     const key = keyOf(item.target, item.scimId);
     const abort = new AbortController();
-    const promise = this.run(item, abort, requestId).finally(() => {
+    // The run may outlive the request that started it: it never borrows that request's store connection.
+    const promise = this.store.detached(() => this.run(item, abort, requestId)).finally(() => {
       if (this.running.get(key)?.promise === promise) this.running.delete(key);
     });
     this.running.set(key, { promise, abort });

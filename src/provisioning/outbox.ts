@@ -53,7 +53,7 @@ export function settlementOf(item: WorkItem, end: RunEnd, policy: RetryPolicy, n
   const attempts = item.attempts + (end.kind === "retry" && !end.attempted ? 0 : 1);
   const cap = item.deprovision ? policy.deprovisionMaxDelayMs : policy.maxDelayMs;
   // A refused deprovisioning is not given up: it is tried again at the slowest pace, for an operator to see.
-  const delay = end.kind === "refused" ? cap : end.waitMs !== undefined ? end.waitMs + Math.round(Math.random() * 250) : backoffMs(attempts, policy.firstDelayMs, cap, end.refusal.retryAfter);
+  const delay = end.kind === "refused" ? cap : end.waitMs !== undefined ? Math.round(end.waitMs + Math.random() * 250) : backoffMs(attempts, policy.firstDelayMs, cap, end.refusal.retryAfter);
   if (!item.deprovision && item.horizonAt !== undefined && now + delay > item.horizonAt)
     return { state: "failed", ...said, detail: `Given up after ${attempts} attempts over ${Math.round((now - item.firstAt) / 60_000)} min (the target's retry horizon): ${end.refusal.message}` };
   return { state: "pending", retryInMs: delay, attempted: end.kind === "refused" || end.attempted, ...said };

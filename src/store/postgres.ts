@@ -207,6 +207,10 @@ export class PostgresStore implements Store {
     return this.withClient((client) => this.held.run({ client, keys: new Set(), inTransaction: false }, () => this.locked(this.held.getStore()!, key, work)));
   }
 
+  detached<T>(work: () => T): T {
+    return this.held.exit(work);
+  }
+
   private async locked<T>(held: HeldConnection, key: string, work: () => Promise<T>): Promise<T> {
     await held.client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
     held.keys.add(key);

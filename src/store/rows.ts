@@ -150,5 +150,6 @@ export function settlementValues(settlement: WorkSettlement, now: number): { sta
   if (settlement.state === "done") return { state: "done", nextAt: now, attempted: 0, code: null, detail: null, vendorRequestId: null };
   const said = { code: settlement.code ?? null, detail: settlement.detail, vendorRequestId: settlement.vendorRequestId ?? null };
   if (settlement.state === "failed") return { state: "failed", nextAt: now, attempted: 1, ...said };
-  return { state: "pending", nextAt: now + settlement.retryInMs, attempted: settlement.attempted ? 1 : 0, ...said };
+  // Whole milliseconds: PostgreSQL's BIGINT takes no fraction (a wait computed from a rate can have one).
+  return { state: "pending", nextAt: Math.round(now + settlement.retryInMs), attempted: settlement.attempted ? 1 : 0, ...said };
 }

@@ -160,6 +160,11 @@ export class SqliteStore implements Store {
     return work();
   }
 
+  /** One connection, no held state: nothing to step out of. */
+  detached<T>(work: () => T): T {
+    return work();
+  }
+
   /** Readiness: the file is in place and takes a write (tried inside a transaction that is rolled back). */
   async ping(): Promise<void> {
     await this.attempt(() => {

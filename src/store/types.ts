@@ -216,6 +216,11 @@ export interface Store {
    * The in-process lock is taken first, so a process waits here with at most one connection per key.
    */
   exclusive<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` outside any `exclusive` of the caller: work that outlives the caller's lock (an outbox run
+   * a request starts and may stop waiting for) must not use the connection the caller gives back.
+   */
+  detached<T>(work: () => T): T;
   ping(): Promise<void>;
   close(): Promise<void>;
 
