@@ -28,7 +28,7 @@ beforeEach(async () => {
   await store.recordLink({ target: "t", scimId: "u-bob", vendor: "tencent-cic", vendorKey: "vk-bob", link: "created", userName: "bob@example.com" });
   await store.enqueueWork("u", "u-cat", order);
   // Ann's delivery failed for good: a dead letter with the vendor's code.
-  const [ann] = (await store.claimWork("worker", 60_000, 10)).filter((w) => w.scimId === "u-ann");
+  const [ann] = (await store.claimWork("worker", 60_000, 10, ["t", "u"])).filter((w) => w.scimId === "u-ann");
   await store.settleWork("t", "u-ann", "worker", ann!.generation, { state: "failed", code: "InvalidParameter.UsernameFormatError", detail: "tencent-cic refused the user", vendorRequestId: "req-1" });
   await store.releaseLeases("worker");
   await store.close();

@@ -13,8 +13,8 @@ import { configFrom } from "../src/config/load";
 import { createLogger } from "../src/log";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
-import { eventually, outboxDrained, startTestBridge, user, type TestBridge } from "./helpers/bridge";
-import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";
+import { eventually, outboxDrained, user, type TestBridge } from "./helpers/bridge";
+import { ENV, VENDORS, withSandboxBridge } from "./helpers/vendors";
 
 const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
 
@@ -52,22 +52,11 @@ async function exactlyOnce(bridge: TestBridge, sandbox: VendorSandbox, names: st
   }
 }
 
-async function withBridge(fixture: VendorFixture, vendorExtra: Record<string, unknown>, run: (bridge: TestBridge, sandbox: VendorSandbox, vendor: Record<string, unknown>) => Promise<void>): Promise<void> {
-  const sandbox = fixture.sandbox();
-  const vendor = { ...fixture.vendor(await sandbox.listen()), ...vendorExtra };
-  const bridge = await startTestBridge([{ name: "t", vendor }], { env: ENV, outbox: { pollMs: 20 } });
-  try {
-    await run(bridge, sandbox, vendor);
-  } finally {
-    await bridge.close();
-    await sandbox.close();
-  }
-}
 
 const cicName = (u: Record<string, unknown>) => String(u.UserName);
 
 it("(a) the vendor answers 5xx for a while in the middle of a 500-user push: no IdP request fails, and afterwards everyone is there once", () =>
-  withBridge(cic, { ...QUICK, rateLimit: { perSecond: 1000 }, answerWithinMs: 500 }, async (bridge, sandbox, vendor) => {
+  withSandboxBridge(cic, { ...QUICK, rateLimit: { perSecond: 1000 }, answerWithinMs: 500 }, async (bridge, sandbox, vendor) => {
     const names = Array.from({ length: 500 }, (_, i) => `push-${i}@example.com`);
     let outage: Promise<void> | undefined;
     const statuses = await push(bridge, names, 8, (i) => {
@@ -87,7 +76,7 @@ it("(a) the vendor answers 5xx for a while in the middle of a 500-user push: no 
   }), 90_000);
 
 it("(b) against a vendor that allows far less than configured, the limiter slows down: nothing lost, most calls not throttled", () =>
-  withBridge(cic, { ...QUICK, rateLimit: { perSecond: 20 }, answerWithinMs: 200 }, async (bridge, sandbox, vendor) => {
+  withSandboxBridge(cic, { ...QUICK, rateLimit: { perSecond: 20 }, answerWithinMs: 200 }, async (bridge, sandbox, vendor) => {
     sandbox.limitRate(5);
     const names = Array.from({ length: 60 }, (_, i) => `slow-${i}@example.com`);
     const statuses = await push(bridge, names, 16);
@@ -108,7 +97,7 @@ describe.each(VENDORS)("(c) $name: a create the vendor commits and then", (fixtu
     ["drops the connection", { drop: true }],
     ["hangs past the deadline", { delayMs: 2_500 }],
   ])("%s: no duplicate, no orphan", (_what, fault) =>
-    withBridge(fixture, { ...QUICK, deadlineMs: 1_000, answerWithinMs: 300 }, async (bridge, sandbox) => {
+    withSandboxBridge(fixture, { ...QUICK, deadlineMs: 1_000, answerWithinMs: 300 }, async (bridge, sandbox) => {
       sandbox.failNext({ action: fixture.createAction, commit: true, ...fault });
       const res = await bridge.as("t").post("/Users", user("commit@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(201);
       await outboxDrained(bridge.store, 30_000);

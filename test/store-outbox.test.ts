@@ -23,13 +23,13 @@ describe.each(STORES)("$name outbox", (factory) => {
   it("one process claims a row; a lease that runs out falls back to another", async () => {
     await current.store.enqueueWork("t", "u-1", change);
     const other = await current.another();
-    const [mine] = await current.store.claimWork("p1", 300, 10);
+    const [mine] = await current.store.claimWork("p1", 300, 10, ["t", "a", "b"]);
     expect(mine).toMatchObject({ scimId: "u-1", leaseOwner: "p1" });
-    expect(await other.claimWork("p2", 300, 10)).toEqual([]);
+    expect(await other.claimWork("p2", 300, 10, ["t", "a", "b"])).toEqual([]);
     expect(await other.claimWorkOf("t", "u-1", "p2", 300)).toBeUndefined();
     // Once the lease has run out, the other process gets the row.
     const taken = await eventually(async () => {
-      const claimed = await other.claimWork("p2", 300, 10);
+      const claimed = await other.claimWork("p2", 300, 10, ["t", "a", "b"]);
       return claimed.length > 0 && claimed;
     }, 5_000);
     expect(taken.map((w) => w.leaseOwner)).toEqual(["p2"]);
@@ -41,17 +41,24 @@ describe.each(STORES)("$name outbox", (factory) => {
   it("concurrent claims from two processes never hand out the same row", async () => {
     for (let i = 0; i < 40; i++) await current.store.enqueueWork("t", `u-${i}`, change);
     const other = await current.another();
-    const [a, b] = await Promise.all([current.store.claimWork("p1", 10_000, 25), other.claimWork("p2", 10_000, 25)]);
+    const [a, b] = await Promise.all([current.store.claimWork("p1", 10_000, 25, ["t", "a", "b"]), other.claimWork("p2", 10_000, 25, ["t", "a", "b"])]);
     const ids = [...a, ...b].map((w) => w.scimId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(40);
+  });
+
+  it("a process claims only the targets it serves", async () => {
+    await current.store.enqueueWork("served", "u-1", leaver);
+    await current.store.enqueueWork("elsewhere", "u-2", leaver);
+    expect((await current.store.claimWork("p1", 10_000, 10, ["served"])).map((w) => w.target)).toEqual(["served"]);
+    expect((await current.store.workOf("elsewhere", ["u-2"])).get("u-2")!.leaseOwner).toBeUndefined();
   });
 
   it("deprovisioning is claimed first, and a later change never drops it", async () => {
     await current.store.enqueueWork("t", "profile", change);
     await current.store.enqueueWork("t", "leaver", leaver);
     await current.store.enqueueWork("t", "leaver", change); // a profile change after the deactivation, before delivery
-    const claimed = await current.store.claimWork("p1", 10_000, 10);
+    const claimed = await current.store.claimWork("p1", 10_000, 10, ["t", "a", "b"]);
     expect(claimed.map((w) => w.scimId)).toEqual(["leaver", "profile"]);
     expect(claimed[0]).toMatchObject({ deprovision: true, resendStatus: true, generation: 2 });
     expect(claimed[0]!.horizonAt).toBeUndefined(); // no horizon: retried for ever
@@ -59,22 +66,22 @@ describe.each(STORES)("$name outbox", (factory) => {
 
   it("a change recorded while a run is under way keeps the row pending: the run settles only its own generation", async () => {
     await current.store.enqueueWork("t", "u-1", change);
-    const [run] = await current.store.claimWork("p1", 10_000, 1);
+    const [run] = await current.store.claimWork("p1", 10_000, 1, ["t", "a", "b"]);
     await current.store.enqueueWork("t", "u-1", change);
     const after = await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "done" });
     expect(after).toMatchObject({ state: "pending", generation: 2 });
     expect(after!.leaseOwner).toBeUndefined();
-    const [again] = await current.store.claimWork("p1", 10_000, 1);
+    const [again] = await current.store.claimWork("p1", 10_000, 1, ["t", "a", "b"]);
     expect(await current.store.settleWork("t", "u-1", "p1", again!.generation, { state: "done" })).toMatchObject({ state: "done", attempts: 0 });
   });
 
   it("retries are due later and counted; failures are dead letters until re-driven or changed", async () => {
     await current.store.enqueueWork("t", "u-1", change);
-    let [run] = await current.store.claimWork("p1", 10_000, 1);
+    let [run] = await current.store.claimWork("p1", 10_000, 1, ["t", "a", "b"]);
     await current.store.markCreateIntent("t", "u-1", "p1", true);
     const later = await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "pending", retryInMs: 60_000, attempted: true, code: "InternalError", detail: "down" });
     expect(later).toMatchObject({ state: "pending", attempts: 1, lastCode: "InternalError", createIntent: true });
-    expect(await current.store.claimWork("p1", 10_000, 1)).toEqual([]); // not due yet
+    expect(await current.store.claimWork("p1", 10_000, 1, ["t", "a", "b"])).toEqual([]); // not due yet
     [run] = [(await current.store.claimWorkOf("t", "u-1", "p1", 10_000))!];
     await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "failed", code: "InvalidParameter", detail: "refused" });
     expect((await current.store.listWork({ state: "failed", limit: 10 })).map((w) => w.scimId)).toEqual(["u-1"]);

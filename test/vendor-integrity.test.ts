@@ -12,7 +12,7 @@ import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { userKeys } from "../src/scim/handlers";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { CORE_GROUP, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
-import { eventually } from "./helpers/bridge";
+import { eventually, outboxDrained } from "./helpers/bridge";
 import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";
 
 const fixture = (name: string) => VENDORS.find((v) => v.name === name)!;
@@ -150,7 +150,10 @@ describe("a user and its vendor link are one write", () => {
       expect(res.body.detail).toMatch(/Nothing was kept/);
       expect(await bridge.store.allLinks("t")).toEqual([]);
       expect((await bridge.as("t").get("/Users").expect(200)).body.totalResults).toBe(0);
-      // The IdP's retry adopts the vendor user the first attempt made, and freezes it.
+      // Nothing is kept at the vendor either: the bridge finds the vendor user the cut-off create made and
+      // removes it. The IdP's retry (minutes later) then creates the user anew, and freezes it.
+      await outboxDrained(bridge.store);
+      expect(sandbox.users.size).toBe(0);
       const retried = (await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(201)).body;
       expect(sandbox.users.get(retried[VENDOR_LINK].vendorUserId)!.Status).toBe("FREEZE");
     }));
@@ -168,10 +171,12 @@ describe("a user and its vendor link are one write", () => {
       expect(sandbox.users.has(key)).toBe(true);
     }));
 
-  it("reconcile reports a vendor user the bridge created whose answer was lost and never retried", () =>
-    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox, vendor) => {
+  it("reconcile reports a vendor user the bridge created whose answer was lost and whose work an operator dropped", () =>
+    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { deadlineMs: 1000, retry: { firstDelayMs: 60_000 } } }], async (bridge, sandbox, vendor) => {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
-      await bridge.as("t").post("/Users", user("lost@example.com")).expect(504);
+      const res = await bridge.as("t").post("/Users", user("lost@example.com")).expect(201);
+      // The bridge would look it up on its next try; an operator gives the work up first.
+      expect(await bridge.store.dropWork("t", res.body.id)).toBe(true);
       const made = [...sandbox.users.values()].find((u) => u.UserName === "lost@example.com")!;
       const report = await reconcileTarget(bridge, [{ name: "t", vendor }], "t", false);
       const unlinked = report.drifts.filter((d) => d.kind === "unlinked");
@@ -186,6 +191,7 @@ describe("existingUsers: reject", () => {
     withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { existingUsers: "reject", deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox) => {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
       await bridge.as("t").post("/Users", user("own@example.com")).expect(504);
+      await outboxDrained(bridge.store);
       const retried = (await bridge.as("t").post("/Users", user("own@example.com")).expect(201)).body;
       expect(retried[VENDOR_LINK].link).toBe("created");
       expect(sandbox.users.size).toBe(1);

@@ -8,8 +8,8 @@ import { Router, type NextFunction, type Request, type Response } from "express"
 import SCIMMY from "scimmy";
 import { withRequest, type ScimContext } from "../scim/context";
 import { normalisePatch, normaliseResource, patchPassword, requestsDeactivation } from "../scim/compat";
-import { deactivateUser } from "../scim/handlers";
-import { ConcurrentChangeError, ScimError, type ScimType } from "../scim/errors";
+import { awaitRecordedChange, deactivateUser } from "../scim/handlers";
+import { ConcurrentChangeError, describeError, ScimError, type ScimType } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
 import { resourceClass } from "../scim/schema";
 import { projectMembers, versionOfEtag } from "../scim/views";
@@ -45,15 +45,15 @@ function deprovisioningFirst(kind: ResourceKind, method: "PUT" | "PATCH", handle
       await handler(req, res);
     } catch (error) {
       if (kind !== "User") throw error;
-      // scimmy's own refusals are its error type; the bridge's are ScimError, a subclass.
-      const status = error instanceof SCIMMY.Types.Error ? Number((error as { status?: unknown }).status) : NaN;
+      // scimmy's refusals, the bridge's ScimErrors and a vendor's refusal alike, by the status they answer.
+      const { status, scimType, detail } = describeError(error);
       const refused = status >= 400 && status < 500 && status !== 404;
       if (!refused || res.headersSent || !requestsDeactivation(method, req.body)) throw error;
       const ctx = scimContext(res);
       const id = String(req.params.id);
       if (!(await exclusive(ctx, id, () => deactivateUser(ctx, id)))) throw error;
-      const scimType = ((error as { scimType?: unknown }).scimType as ScimType | undefined) ?? null;
-      throw new ScimError(status, scimType, `The user was deactivated; the rest of the request was not applied: ${(error as Error).message}`);
+      await awaitRecordedChange(ctx);
+      throw new ScimError(status, (scimType as ScimType | undefined) ?? null, `The user was deactivated; the rest of the request was not applied: ${detail}`);
     }
   };
 }
@@ -118,6 +118,16 @@ function ifMatchOf(req: Request): number | undefined {
   const version = versionOfEtag(header.split(",")[0]!);
   if (version === undefined) throw new ScimError(412, null, `If-Match '${header}' is not a version this bridge issued (they look like W/"3").`);
   return version;
+}
+
+/** The resource read again after its change was delivered; should the store fail, the answer as written. */
+async function readBack(read: Promise<Json>, written: Json): Promise<Json> {
+  try {
+    return await read;
+  } catch (error) {
+    if (describeError(error).status === 503) return written;
+    throw error;
+  }
 }
 
 const CONCURRENT_ATTEMPTS = 5;
@@ -214,7 +224,9 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
       const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
       const query = projection(kind, req.query as Json);
-      const created = await exclusive(ctx, `name:${name}`, async () => absolutise(plain(await new Resource(query as never).write(resource as never, ctx)), ctx, query));
+      let created = await exclusive(ctx, `name:${name}`, async () => absolutise(plain(await new Resource(query as never).write(resource as never, ctx)), ctx, query));
+      // The vendor is waited for with the lock given back; the answer then shows what it did.
+      if (await awaitRecordedChange(ctx)) created = await readBack(current(ctx, String(created.id), query), created);
       const location = (created.meta as Json | undefined)?.location;
       if (typeof location === "string") res.location(location);
       sendResource(res, 201, created);
@@ -231,7 +243,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       ctx.scratch.wantMembers = true;
       const query = projection(kind, req.query as Json);
       const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, query).write(resource, ctx)));
-      sendResource(res, 200, absolutise(updated, ctx, query));
+      const written = absolutise(updated, ctx, query);
+      sendResource(res, 200, (await awaitRecordedChange(ctx)) ? await readBack(current(ctx, id, query), written) : written);
     }, exclusive)),
   );
 
@@ -272,12 +285,13 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
         );
         return patched ? absolutise(plain(patched), ctx, query) : undefined;
       }));
+      const waited = await awaitRecordedChange(ctx);
       if (ctx.target.patchResponse === "no-content") {
         res.status(204).end();
         return;
       }
       ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
-      sendResource(res, 200, answer && ctx.scratch.wantMembers ? answer : await current(ctx, id, query));
+      sendResource(res, 200, answer && ctx.scratch.wantMembers && !waited ? answer : await current(ctx, id, query));
     }, exclusive)),
   );
 
@@ -287,6 +301,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const id = String(req.params.id);
       const ctx = withRequest(scimContext(res), { expectedVersion: ifMatchOf(req) });
       await exclusive(ctx, id, () => new Resource(id).dispose(ctx));
+      await awaitRecordedChange(ctx);
       res.status(204).end();
     }),
   );

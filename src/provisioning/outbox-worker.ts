@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "../log";
-import type { Store, WorkItem } from "../store/types";
+import { StoreUnavailableError, type ScimDocument, type Store, type WorkItem } from "../store/types";
 import { endOf, outcomeOf, settlementOf, type DeliveryOutcome, type RetryPolicy, type RunEnd } from "./outbox";
 import type { Step } from "./provisioner";
 import { VendorRefusal } from "./refusal";
@@ -15,7 +15,7 @@ import { VendorRefusal } from "./refusal";
 /** A target's side of the outbox: how its work is run, and retried. */
 export interface OutboxTarget {
   /** Brings the vendor in line with the SCIM user as stored now (gone: its vendor user is removed). */
-  deliver(scimId: string, step: Step): Promise<void>;
+  deliver(scimId: string, step: Step, removedDoc?: ScimDocument): Promise<void>;
   retry: RetryPolicy;
   /** The longest one run may take (the vendor deadline). */
   runMs: number;
@@ -40,6 +40,19 @@ interface Run {
 }
 
 const keyOf = (target: string, scimId: string) => `${target}/${scimId}`;
+
+/** The row went to another process (this one was too slow to renew its lease): this run stops. */
+class LeaseLost extends StoreUnavailableError {
+  constructor() {
+    super("the work's lease went to another process");
+  }
+}
+
+/** A change's password lives only in the memory of the process that took it: gone with that process. */
+const PASSWORD_LOST = new VendorRefusal(
+  "invalid",
+  "The password sent with this change was not delivered: the bridge process that took the request stopped before the vendor had it, and passwords are never stored. The rest of the change was applied; the IdP's next password change sets it.",
+);
 
 export class OutboxWorker {
   /** Names this process in leases. */
@@ -74,7 +87,8 @@ export class OutboxWorker {
       const free = this.settings.concurrency - this.running.size;
       if (free > 0) {
         try {
-          const items = await this.store.claimWork(this.owner, this.settings.leaseMs, free);
+          // Only the targets this process serves: another target's work waits for a process that has it.
+          const items = await this.store.claimWork(this.owner, this.settings.leaseMs, free, [...this.targets.keys()]);
           claimed = items.length;
           for (const item of items) void this.begin(item).catch(() => undefined);
         } catch (error) {
@@ -116,6 +130,17 @@ export class OutboxWorker {
    * is waited for), for at most `waitMs`. What it answers is the run's end; pending if there was none yet.
    */
   async settle(target: string, scimId: string, request: { requestId: string; password?: string; waitMs: number }): Promise<DeliveryOutcome> {
+    try {
+      return await this.settleOrThrow(target, scimId, request);
+    } catch (error) {
+      // The change is recorded: a store that fails while the request waits leaves it pending, not failed.
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      this.log.warn("outbox: the store failed while a request waited for its change; answered pending", { target, scimId, error: error.message });
+      return { state: "pending" };
+    }
+  }
+
+  private async settleOrThrow(target: string, scimId: string, request: { requestId: string; password?: string; waitMs: number }): Promise<DeliveryOutcome> {
     const key = keyOf(target, scimId);
     if (request.password) this.passwords.set(key, request.password);
     const deadline = performance.now() + request.waitMs;
@@ -180,14 +205,20 @@ export class OutboxWorker {
       deadlineAt: performance.now() + target.runMs,
       intent: {
         lookupFirst: item.createIntent,
-        sent: () => this.store.markCreateIntent(item.target, item.scimId, this.owner, true),
-        answered: () => this.store.markCreateIntent(item.target, item.scimId, this.owner, false),
+        // A run that lost its lease (another process has the row) must not send a create nobody records.
+        sent: async () => {
+          if (!(await this.store.markCreateIntent(item.target, item.scimId, this.owner, true))) throw new LeaseLost();
+        },
+        answered: async () => {
+          step.intent!.lookupFirst = false;
+          await this.store.markCreateIntent(item.target, item.scimId, this.owner, false);
+        },
       },
     };
     let end: RunEnd;
     try {
-      await target.deliver(item.scimId, step);
-      end = { kind: "applied" };
+      await target.deliver(item.scimId, step, item.removedDoc);
+      end = item.passwordPending && step.password === undefined && !item.deprovision ? { kind: "refused", refusal: PASSWORD_LOST } : { kind: "applied" };
     } catch (error) {
       end = endOf(error);
       if (end.kind === "retry" && end.refusal.message.startsWith("The bridge hit an unexpected error"))

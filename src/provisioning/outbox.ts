@@ -17,8 +17,10 @@ export interface RetryPolicy {
   horizonMs: number;
 }
 
-export function orderOf(policy: RetryPolicy, change: { deprovision: boolean; resendStatus?: boolean }): WorkOrder {
-  return { deprovision: change.deprovision, resendStatus: change.resendStatus ?? false, horizonMs: policy.horizonMs };
+export type ChangeOrder = Omit<WorkOrder, "horizonMs" | "resendStatus"> & { resendStatus?: boolean };
+
+export function orderOf(policy: RetryPolicy, change: ChangeOrder): WorkOrder {
+  return { resendStatus: false, ...change, horizonMs: policy.horizonMs };
 }
 
 /** How a run ended, before it is written. */

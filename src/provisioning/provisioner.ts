@@ -47,7 +47,7 @@ export interface Step extends ChangeContext {
 }
 
 export interface CreateIntent {
-  /** An earlier create's answer never came: look the user up before creating it. */
+  /** An earlier create's answer never came: look the user up before creating it (cleared once answered). */
   lookupFirst: boolean;
   /** A create is about to go out. */
   sent(): Promise<void>;

@@ -9,7 +9,7 @@ import { createConnector, credentialsOf, protocolOf, VendorConfigError } from ".
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
 import { KeyedLock } from "./keyed-lock";
-import { orderOf, type DeliveryOutcome, type RetryPolicy } from "./outbox";
+import { orderOf, type ChangeOrder, type DeliveryOutcome, type RetryPolicy } from "./outbox";
 import { OutboxWorker, type OutboxTarget, type WorkerEvents } from "./outbox-worker";
 import { CredentialGovernor, limitsByCredential, type GovernorEvents } from "./rate-limiter";
 import { VendorProvisioner } from "./vendor-provisioner";
@@ -18,7 +18,7 @@ import type { WorkOrder } from "../store/types";
 /** A vendor target's users, as the SCIM side hands them to the outbox. */
 export interface Delivery {
   /** The work a change records with it. */
-  order(change: { deprovision: boolean; resendStatus?: boolean }): WorkOrder;
+  order(change: ChangeOrder): WorkOrder;
   /** Runs the change just recorded and waits for it, up to the target's answer window. */
   settle(scimId: string, request: { requestId: string; password?: string }): Promise<DeliveryOutcome>;
   /** onVendorDelay: fail — a change the vendor has not taken is undone and the request fails. */
@@ -116,7 +116,7 @@ export function buildProvisioners(config: Config, store: Store, log: Logger, env
       provisioners.set(target.name, provisioner);
       vendorProvisioners.set(target.name, provisioner);
       const retry = retryPolicyOf(connection);
-      outboxTargets.set(target.name, { deliver: (id, step) => provisioner.deliver(id, step), retry, runMs: connection.deadlineMs });
+      outboxTargets.set(target.name, { deliver: (id, step, removedDoc) => provisioner.deliver(id, step, removedDoc), retry, runMs: connection.deadlineMs });
       const strict = connection.onVendorDelay === "fail";
       const waitMs = strict ? connection.deadlineMs + 1_000 : connection.answerWithinMs;
       deliveries.set(target.name, {

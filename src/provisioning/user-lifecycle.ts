@@ -25,6 +25,8 @@ interface MadeUser {
   key: string;
   link: "created" | "adopted";
   built: BuiltCall;
+  /** Made by this run's own create call (so in the status that call asked for). */
+  fresh?: boolean;
 }
 
 export class UserLifecycle {
@@ -37,7 +39,7 @@ export class UserLifecycle {
    * Creates (or adopts) the vendor user; returns its key and how it was linked. A create whose answer never
    * came (the run's `intent` says so) is looked up first: the vendor user it made is taken, never created twice.
    */
-  async createAtVendor(id: string, user: ScimDocument, step: Step): Promise<MadeUser> {
+  async createAtVendor(id: string, user: ScimDocument, step: Step, again = false): Promise<MadeUser> {
     const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: step.password, groups: await this.groups.userGroupIds(id) });
     if (step.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
       const existing = await this.lookup(built, step, id, true);
@@ -47,7 +49,7 @@ export class UserLifecycle {
     }
     // The call records the intent once it has its rate-limit slot, just before it goes out.
     const outcome = await this.calls.call(built, step, id);
-    if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built };
+    if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built, fresh: true };
     // The vendor may have refused because the user is already there under a code we do not know.
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
       const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, step, id) : undefined;
@@ -57,6 +59,8 @@ export class UserLifecycle {
         if (await this.createdByThisTarget(built, existing)) return { key: existing, link: "created", built };
         throw new VendorRefusal("conflict", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`, outcome.code, outcome.requestId);
       }
+      // The user it meant may have just been removed (a deleted user's cleanup): the create is tried once more.
+      if (outcome.kind === "conflict" && !again) return this.createAtVendor(id, user, step, true);
       if (outcome.kind === "conflict")
         throw new VendorRefusal("conflict", `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`, outcome.code, outcome.requestId);
     }
@@ -82,7 +86,8 @@ export class UserLifecycle {
     if (inactive && lifecycle.deactivate === "delete") return {};
     const made = await this.createAtVendor(id, user, step);
     let state: VendorLink["state"] = "active";
-    if (inactive && lifecycle.createsWithStatus && made.link === "created") state = "disabled";
+    // Only a vendor user this run created is in the status its create asked for; one found may be enabled.
+    if (inactive && lifecycle.createsWithStatus && made.fresh) state = "disabled";
     else if (inactive && lifecycle.deactivate === "disable") {
       const { outcome } = await this.calls.run("disable", this.pendingLink(id, user, made), user, step, ["notFound"]);
       state = outcome.kind === "notFound" ? "removed" : "disabled";
@@ -138,6 +143,10 @@ export class UserLifecycle {
     const holders = (await deps.store.linksHolding(deps.accountTargets, made.key)).filter((l) => !(l.target === deps.target && l.scimId === id));
     if (holders.length === 0) return;
     const holder = holders[0]!;
+    // Held by a deleted user whose vendor user is still being removed (a delete, then the same name again):
+    // not a conflict for ever, only until that removal is through.
+    if (!(await deps.store.get(holder.target, "User", holder.scimId)))
+      throw new VendorRefusal("unavailable", `${this.calls.vendor} user ${made.key} still belongs to a deleted user whose removal at the vendor is pending; this user is linked once it is through.`);
     deps.log.warn("vendor user already linked; not linked again", { target: deps.target, scimId: id, vendorKey: made.key, heldBy: { target: holder.target, scimId: holder.scimId } });
     if (holder.target === deps.target)
       throw new VendorRefusal("conflict", `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`);
@@ -226,6 +235,19 @@ export class UserLifecycle {
     // Removed (or never created): create the vendor user again and record its new key.
     const made = await this.createAtVendor(id, user, step);
     return this.linkMade(id, user, made, step);
+  }
+
+  /**
+   * A create whose answer never came may have made a vendor user. It is looked up before anything decides
+   * from the (missing) link: one found is linked as this user's, so a delete or a deactivation that follows
+   * reaches it; none found, the intent is answered and the next create goes out as usual.
+   */
+  async resolveLostCreate(id: string, user: ScimDocument, step: Step): Promise<void> {
+    if (!step.intent?.lookupFirst || !this.calls.deps.mapping.has("lookup") || (await this.linkOf(id))) return;
+    const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: step.password, groups: await this.groups.userGroupIds(id) });
+    const existing = await this.lookup(built, step, id, true);
+    if (existing === undefined) return step.intent.answered();
+    await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });
   }
 
   /**

@@ -56,8 +56,11 @@ export class VendorProvisioner implements Provisioner {
   }
 
   /** The outbox's run for a user: the vendor brought in line with the SCIM user as stored now; gone → removed. */
-  async deliver(scimId: string, step: Step): Promise<void> {
+  async deliver(scimId: string, step: Step, removedDoc?: ScimDocument): Promise<void> {
     const resource = await this.calls.deps.store.get(this.calls.deps.target, "User", scimId);
+    // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
+    const known = resource?.doc ?? removedDoc;
+    if (known) await this.users.resolveLostCreate(scimId, known, step);
     if (!resource) return this.users.deleted(scimId, step);
     return this.users.converge(scimId, resource.doc, step);
   }

@@ -41,6 +41,19 @@ export interface RequestScratch {
   memberStash: Map<string, Record<string, unknown>[]>;
   /** The version a PATCH read; its write must find the same version. */
   readVersion?: number;
+  /**
+   * A user change recorded with its vendor work: the request waits for it (awaitRecordedChange) once the
+   * resource's lock is given back — a lock must not be held, nor its store connection, while the vendor works.
+   */
+  recorded?: RecordedChange;
+}
+
+export interface RecordedChange {
+  id: string;
+  /** A deactivation or delete: accepted once recorded, never undone. */
+  deprovision: boolean;
+  /** Puts the store back as it was, should the vendor refuse the change (or, under onVendorDelay: fail, be late). */
+  undo?: () => Promise<void>;
 }
 
 /** What every SCIM handler knows: the target and its services, the request (fixed), and its scratch. */

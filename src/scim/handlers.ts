@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import SCIMMY from "scimmy";
 import {
   NotFoundError,
+  StoreUnavailableError,
   UniquenessError,
   VersionMismatchError,
   type GroupKeys,
@@ -15,12 +16,12 @@ import {
   type StoredResource,
   type UserKeys,
 } from "../store/types";
-import type { ScimContext } from "./context";
+import type { RecordedChange, ScimContext } from "./context";
 import { ConcurrentChangeError, describeError, ScimError, type ScimType } from "./errors";
 import { VendorRefusal } from "../provisioning/refusal";
 import type { Delivery } from "../provisioning/targets";
 import { GroupResource, UserResource } from "./schema";
-import { groupViews, userViews } from "./views";
+import { baseView, groupViews, userViews } from "./views";
 
 type ScimResource = { id?: string; constraints?: Record<string, unknown> };
 
@@ -112,15 +113,28 @@ function membersOf(instance: unknown): Member[] {
  * it (`undo`) and is answered; so is any delay under onVendorDelay: fail. Otherwise the change stands and
  * the view says whether the vendor has it yet. A deprovisioning is never undone.
  */
-async function awaitVendor(ctx: ScimContext, delivery: Delivery, id: string, deprovision: boolean, undo: () => Promise<void>): Promise<void> {
-  const outcome = await delivery.settle(id, { requestId: ctx.request.requestId, password: ctx.request.password });
-  if (outcome.state === "applied" || deprovision) return;
+async function awaitVendor(ctx: ScimContext, delivery: Delivery, change: RecordedChange): Promise<void> {
+  const outcome = await delivery.settle(change.id, { requestId: ctx.request.requestId, password: ctx.request.password });
+  if (outcome.state === "applied" || change.deprovision || !change.undo) return;
   // Credentials the vendor refuses fail every change alike: the IdP is told (502), not that all is well.
   if (outcome.state === "pending" && !delivery.strict && outcome.refusal?.reason !== "credentials") return;
-  await undo();
+  await change.undo();
   const refusal = outcome.refusal ?? new VendorRefusal("timeout", "The vendor did not take the change in time.");
   const retry = refusal.retryable ? " Retrying is safe: a vendor user created meanwhile is found and adopted." : "";
   throw new VendorRefusal(refusal.reason, `${refusal.message} Nothing was kept.${retry}`, refusal.vendorCode, refusal.vendorRequestId, refusal.retryAfter);
+}
+
+/**
+ * Waits for the user change this request recorded (if any), after the resource's lock is given back: the
+ * answer is the vendor's (a refusal undoes the change and is thrown), or the change stands as pending.
+ * Answers whether there was one (the resource is then read again for the answer).
+ */
+export async function awaitRecordedChange(ctx: ScimContext): Promise<boolean> {
+  const change = ctx.scratch.recorded;
+  if (!change || !ctx.delivery) return false;
+  ctx.scratch.recorded = undefined;
+  await awaitVendor(ctx, ctx.delivery, change);
+  return true;
 }
 
 async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimContext): Promise<Record<string, unknown>> {
@@ -137,12 +151,15 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       if ((doc.active === undefined || doc.active === null) && before.doc.active === false) doc.active = false;
       ctx.provisioner.checkUser?.(resource.id, doc, ctx.request.password);
       const deprovision = doc.active === false && (before.doc.active !== false || ctx.request.deactivates === true);
-      const work = delivery?.order({ deprovision, resendStatus: ctx.request.deactivates });
+      const work = delivery?.order({ deprovision, resendStatus: ctx.request.deactivates, password: ctx.request.password !== undefined });
       stored = await ctx.store.replace(target, "User", resource.id, doc, userKeys(doc), ctx.request.expectedVersion ?? ctx.scratch.readVersion, work);
       if (delivery) {
         const id = resource.id;
-        // Undone: the document the vendor still matches, recorded with work that brings the vendor back to it.
-        await awaitVendor(ctx, delivery, id, deprovision, async () => void (await ctx.store.replace(target, "User", id, before.doc, userKeys(before.doc), stored.version, delivery.order({ deprovision: false }))));
+        // Undone: the document before, recorded with work that brings the vendor back to it — for an inactive
+        // user, its status call sent again (a reactivation may have landed although its answer did not).
+        const inactive = before.doc.active === false;
+        const version = stored.version;
+        ctx.scratch.recorded = { id, deprovision, undo: async () => void (await ctx.store.replace(target, "User", id, before.doc, userKeys(before.doc), version, delivery.order({ deprovision: inactive, resendStatus: inactive }))) };
       }
     } else {
       // Refuse a taken userName, or a user the mapping cannot provision, before anything is recorded.
@@ -150,11 +167,14 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       if (taken.total > 0) throw new UniquenessError("userName");
       const id = randomUUID();
       ctx.provisioner.checkUser?.(id, doc, ctx.request.password);
-      stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), { work: delivery?.order({ deprovision: false }) });
-      if (delivery) await awaitVendor(ctx, delivery, id, false, () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true })));
+      stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), { work: delivery?.order({ deprovision: false, password: ctx.request.password !== undefined }) });
+      if (delivery) ctx.scratch.recorded = { id, deprovision: false, undo: () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true, removedDoc: doc })) };
     }
-    const current = delivery ? ((await ctx.store.get(target, "User", stored.id)) ?? stored) : stored;
-    return (await userViews([current], ctx))[0]!;
+    // Recorded: a store that fails while the answer is read back does not turn that into an error.
+    return await userViews([stored], ctx).then(
+      (views) => views[0]!,
+      (error: unknown) => (error instanceof StoreUnavailableError ? baseView(stored) : Promise.reject(error)),
+    );
   } catch (error) {
     return storeError(error, "User", doc, ctx);
   }
@@ -187,7 +207,7 @@ export async function deactivateUser(ctx: ScimContext, id: string): Promise<bool
   const after = { ...before.doc, active: false };
   try {
     await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after), undefined, ctx.delivery.order({ deprovision: true, resendStatus: true }));
-    await ctx.delivery.settle(id, { requestId: ctx.request.requestId });
+    ctx.scratch.recorded = { id, deprovision: true };
   } catch (error) {
     return storeError(error, "User", after);
   }
@@ -260,9 +280,9 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
     requireVersion(before, ctx);
     if (kind === "Group") await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.request.requestId });
     // A user's vendor user is removed by the outbox: the delete is recorded with that work, then waited for.
-    const work = kind === "User" ? ctx.delivery?.order({ deprovision: true }) : undefined;
+    const work = kind === "User" ? ctx.delivery?.order({ deprovision: true, removedDoc: before.doc }) : undefined;
     await ctx.store.remove(ctx.target.name, kind, id, ctx.request.expectedVersion, work);
-    if (work) await ctx.delivery!.settle(id, { requestId: ctx.request.requestId });
+    if (work) ctx.scratch.recorded = { id, deprovision: true };
   } catch (error) {
     storeError(error, kind);
   }

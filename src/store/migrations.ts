@@ -66,6 +66,10 @@ const OUTBOX_TABLES = `
       last_vendor_request_id TEXT,
       lease_owner     TEXT,
       lease_until     BIGINT,
+      -- The user as it was when deleted: a create whose answer was lost is found by it, and removed.
+      removed_doc     TEXT,
+      -- The change carried a password (kept in the taking process's memory only, never here).
+      password_pending INTEGER NOT NULL DEFAULT 0,
       PRIMARY KEY (target, scim_id)
     );
     CREATE INDEX outbox_due ON outbox (state, deprovision, next_at);

@@ -19,12 +19,12 @@ export function postgresDialect(names: string[]): Dialect {
 /**
  * Records a change's work: a new pending row, or the resource's row reset to pending and due now. Work
  * already pending keeps its attempts, age and deprovisioning (a deactivation is never dropped by a later
- * change); a row that was done or failed starts over. Parameters: target, scimId, deprovision, resend, now, horizon.
+ * change); a row that was done or failed starts over. Parameters: ENQUEUE_PARAMS.
  */
 export function enqueueSql({ param: p, greatest }: Dialect): string {
   return `
-  INSERT INTO outbox (target, scim_id, state, generation, deprovision, resend_status, attempts, next_at, first_at, horizon_at)
-  VALUES (${p("target")}, ${p("scimId")}, 'pending', 1, ${p("deprovision")}, ${p("resend")}, 0, ${p("now")}, ${p("now")}, ${p("horizon")})
+  INSERT INTO outbox (target, scim_id, state, generation, deprovision, resend_status, attempts, next_at, first_at, horizon_at, removed_doc, password_pending)
+  VALUES (${p("target")}, ${p("scimId")}, 'pending', 1, ${p("deprovision")}, ${p("resend")}, 0, ${p("now")}, ${p("now")}, ${p("horizon")}, ${p("removedDoc")}, ${p("password")})
   ON CONFLICT (target, scim_id) DO UPDATE SET
     generation = outbox.generation + 1,
     deprovision = CASE WHEN outbox.state = 'pending' THEN ${greatest}(outbox.deprovision, excluded.deprovision) ELSE excluded.deprovision END,
@@ -33,11 +33,13 @@ export function enqueueSql({ param: p, greatest }: Dialect): string {
     first_at = CASE WHEN outbox.state = 'pending' THEN outbox.first_at ELSE excluded.first_at END,
     horizon_at = CASE WHEN excluded.deprovision = 1 OR (outbox.state = 'pending' AND outbox.deprovision = 1) THEN NULL
                       WHEN outbox.state = 'pending' THEN outbox.horizon_at ELSE excluded.horizon_at END,
+    removed_doc = COALESCE(excluded.removed_doc, outbox.removed_doc),
+    password_pending = CASE WHEN outbox.state = 'pending' THEN ${greatest}(outbox.password_pending, excluded.password_pending) ELSE excluded.password_pending END,
     state = 'pending',
     next_at = excluded.next_at`;
 }
 
-export const ENQUEUE_PARAMS = ["target", "scimId", "deprovision", "resend", "now", "horizon"];
+export const ENQUEUE_PARAMS = ["target", "scimId", "deprovision", "resend", "now", "horizon", "removedDoc", "password"];
 
 /**
  * Ends a run: its outcome if no change came meanwhile (the generation it ran still current), else pending
@@ -52,6 +54,7 @@ export function settleSql({ param: p, bigint }: Dialect): string {
     attempts = CASE WHEN ${current} AND ${p("state")} = 'done' THEN 0 ELSE attempts + ${p("attempted")} END,
     resend_status = CASE WHEN ${current} AND ${p("state")} = 'done' THEN 0 ELSE resend_status END,
     create_intent = CASE WHEN ${p("state")} = 'done' THEN 0 ELSE create_intent END,
+    password_pending = CASE WHEN ${current} AND ${p("state")} <> 'pending' THEN 0 ELSE password_pending END,
     last_at = ${p("now")}, last_code = ${p("code")}, last_detail = ${p("detail")}, last_vendor_request_id = ${p("vendorRequestId")},
     lease_owner = NULL, lease_until = NULL
   WHERE target = ${p("target")} AND scim_id = ${p("scimId")} AND lease_owner = ${p("owner")}

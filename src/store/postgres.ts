@@ -305,21 +305,21 @@ export class PostgresStore implements Store {
 
   private async writeWork(q: Query, target: string, scimId: string, order: WorkOrder): Promise<void> {
     const now = Date.now();
-    await q(ENQUEUE, [target, scimId, order.deprovision ? 1 : 0, order.resendStatus ? 1 : 0, now, order.deprovision ? null : now + order.horizonMs]);
+    await q(ENQUEUE, [target, scimId, order.deprovision ? 1 : 0, order.resendStatus ? 1 : 0, now, order.deprovision ? null : now + order.horizonMs, order.removedDoc ? JSON.stringify(order.removedDoc) : null, order.password ? 1 : 0]);
   }
 
   async enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void> {
     await this.transaction((q) => this.writeWork(q, target, scimId, order));
   }
 
-  async claimWork(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
+  async claimWork(owner: string, leaseMs: number, limit: number, targets: string[]): Promise<WorkItem[]> {
     const now = Date.now();
     const { rows } = await this.query(
       `UPDATE outbox o SET lease_owner = $1, lease_until = $2
-       FROM (SELECT target, scim_id FROM outbox WHERE state = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+       FROM (SELECT target, scim_id FROM outbox WHERE state = 'pending' AND next_at <= $3 AND (lease_until IS NULL OR lease_until < $3) AND target = ANY($5)
              ORDER BY deprovision DESC, next_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
        WHERE o.target = due.target AND o.scim_id = due.scim_id RETURNING o.*`,
-      [owner, now + leaseMs, now, limit],
+      [owner, now + leaseMs, now, limit, targets],
     );
     return (rows as OutboxRow[]).map(toWorkItem).sort((a, b) => Number(b.deprovision) - Number(a.deprovision) || a.nextAt - b.nextAt);
   }
@@ -341,8 +341,8 @@ export class PostgresStore implements Store {
     );
   }
 
-  async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<void> {
-    await this.query("UPDATE outbox SET create_intent = $1 WHERE target = $2 AND scim_id = $3 AND lease_owner = $4", [on ? 1 : 0, target, scimId, owner]);
+  async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean> {
+    return ((await this.query("UPDATE outbox SET create_intent = $1 WHERE target = $2 AND scim_id = $3 AND lease_owner = $4", [on ? 1 : 0, target, scimId, owner])).rowCount ?? 0) > 0;
   }
 
   async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {

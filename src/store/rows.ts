@@ -117,6 +117,8 @@ export interface OutboxRow {
   last_vendor_request_id: string | null;
   lease_owner: string | null;
   lease_until: number | string | null;
+  removed_doc: string | null;
+  password_pending: number;
 }
 
 /** PostgreSQL hands BIGINT back as text. */
@@ -134,6 +136,7 @@ export function toWorkItem(row: OutboxRow): WorkItem {
     attempts: Number(row.attempts),
     nextAt: Number(row.next_at),
     createIntent: Number(row.create_intent) === 1,
+    passwordPending: Number(row.password_pending) === 1,
     firstAt: Number(row.first_at),
     ...optional("horizonAt", ms(row.horizon_at)),
     ...optional("lastAt", ms(row.last_at)),
@@ -142,6 +145,7 @@ export function toWorkItem(row: OutboxRow): WorkItem {
     ...optional("lastVendorRequestId", row.last_vendor_request_id),
     ...optional("leaseOwner", row.lease_owner),
     ...optional("leaseUntil", ms(row.lease_until)),
+    ...optional("removedDoc", row.removed_doc === null ? null : (JSON.parse(row.removed_doc) as ScimDocument)),
   } as WorkItem;
 }
 

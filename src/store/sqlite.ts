@@ -472,6 +472,8 @@ export class SqliteStore implements Store {
       resend: order.resendStatus ? 1 : 0,
       now,
       horizon: order.deprovision ? null : now + order.horizonMs,
+      removedDoc: order.removedDoc ? JSON.stringify(order.removedDoc) : null,
+      password: order.password ? 1 : 0,
     });
   }
 
@@ -479,13 +481,13 @@ export class SqliteStore implements Store {
     return this.attempt(() => this.writeWork(target, scimId, order));
   }
 
-  async claimWork(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]> {
+  async claimWork(owner: string, leaseMs: number, limit: number, targets: string[]): Promise<WorkItem[]> {
     return this.attempt(() =>
       this.db.transaction(() => {
         const now = Date.now();
         const rows = this.db
-          .prepare(`SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY deprovision DESC, next_at LIMIT ?`)
-          .all(now, now, limit) as OutboxRow[];
+          .prepare(`SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) AND target IN (SELECT value FROM json_each(?)) ORDER BY deprovision DESC, next_at LIMIT ?`)
+          .all(now, now, JSON.stringify(targets), limit) as OutboxRow[];
         const lease = this.db.prepare("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ?");
         for (const row of rows) lease.run(owner, now + leaseMs, row.target, row.scim_id);
         return rows.map((row) => toWorkItem({ ...row, lease_owner: owner, lease_until: now + leaseMs }));
@@ -513,10 +515,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<void> {
-    return this.attempt(() => {
-      this.db.prepare("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner);
-    });
+  async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean> {
+    return this.attempt(() => this.db.prepare("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner).changes > 0);
   }
 
   async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {

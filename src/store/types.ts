@@ -145,6 +145,10 @@ export interface WorkItem {
   lastVendorRequestId?: string;
   leaseOwner?: string;
   leaseUntil?: number;
+  /** A deleted user's last document (a lost create's vendor user is found by it). */
+  removedDoc?: ScimDocument;
+  /** The change carried a password, which only the process that took the request holds. */
+  passwordPending: boolean;
 }
 
 /** What a change records into the outbox with it. */
@@ -153,6 +157,10 @@ export interface WorkOrder {
   resendStatus: boolean;
   /** How long the work may keep failing before it is a dead letter (ignored for deprovisioning). */
   horizonMs: number;
+  /** A delete's: the user as it was. */
+  removedDoc?: ScimDocument;
+  /** The change carries a password (held in memory by the process that took it). */
+  password?: boolean;
 }
 
 /** How a run of a work item ended. */
@@ -272,13 +280,13 @@ export interface Store {
    * process claims due work under a lease (another process's expired lease falls back), and settles it.
    */
   enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void>;
-  /** Due pending work no live lease holds, deprovisioning first, leased to `owner` for `leaseMs`. */
-  claimWork(owner: string, leaseMs: number, limit: number): Promise<WorkItem[]>;
+  /** Due pending work of `targets` (those the process serves) no live lease holds, deprovisioning first, leased to `owner` for `leaseMs`. */
+  claimWork(owner: string, leaseMs: number, limit: number, targets: string[]): Promise<WorkItem[]>;
   /** One resource's work, if it is pending and no live lease holds it (due or not). */
   claimWorkOf(target: string, scimId: string, owner: string, leaseMs: number): Promise<WorkItem | undefined>;
   renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void>;
-  /** Records that a create is about to go out (`on`), or that its answer arrived (`off`). */
-  markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<void>;
+  /** Records that a create is about to go out (`on`), or that its answer arrived (`off`); false when `owner` no longer holds the row. */
+  markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean>;
   /**
    * Ends `owner`'s run of `generation`. A change recorded meanwhile (a newer generation) keeps the row
    * pending and due now, whatever the run's outcome. Answers the row as it is after.

@@ -4,6 +4,7 @@ import { HuaweiAiccSandbox } from "../../src/sandbox/huawei-aicc";
 import { VendorSandbox, type Json, type SandboxUser } from "../../src/sandbox/sandbox";
 import { CiamSandbox, CicSandbox } from "../../src/sandbox/tencent";
 import { VolcengineSandbox } from "../../src/sandbox/volcengine";
+import { startTestBridge, type TestBridge } from "./bridge";
 
 export const ENV = {
   TEST_ALIYUN_AK: "LTAI-sandbox",
@@ -105,3 +106,23 @@ export const VENDORS: VendorFixture[] = [
     groups: { model: "membership" },
   },
 ];
+
+/**
+ * Runs `run` against a fresh sandbox of `fixture` and a bridge with one target "t" on it (its vendor config
+ * with `extra` on top), the outbox polling often; closes both after.
+ */
+export async function withSandboxBridge(
+  fixture: VendorFixture,
+  extra: Record<string, unknown>,
+  run: (bridge: TestBridge, sandbox: VendorSandbox, vendor: Record<string, unknown>) => Promise<void>,
+): Promise<void> {
+  const sandbox = fixture.sandbox();
+  const vendor = { ...fixture.vendor(await sandbox.listen()), ...extra };
+  const bridge = await startTestBridge([{ name: "t", vendor }], { env: ENV, outbox: { pollMs: 20 } });
+  try {
+    await run(bridge, sandbox, vendor);
+  } finally {
+    await bridge.close();
+    await sandbox.close();
+  }
+}
