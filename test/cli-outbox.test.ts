@@ -23,8 +23,8 @@ beforeEach(async () => {
   const store = new SqliteStore(path);
   await store.migrate();
   const order = { deprovision: false, resendStatus: false, horizonMs: 86_400_000 };
-  await store.create("t", "User", "u-ann", { userName: "ann@example.com", active: true }, { userName: "ann@example.com", emails: [] }, { work: order });
-  await store.create("t", "User", "u-bob", { userName: "bob@example.com", active: false }, { userName: "bob@example.com", emails: [] }, { work: { ...order, deprovision: true } });
+  await store.create("t", "User", "u-ann", { userName: "ann@example.com", active: true }, { userName: "ann@example.com", emails: [] }, order);
+  await store.create("t", "User", "u-bob", { userName: "bob@example.com", active: false }, { userName: "bob@example.com", emails: [] }, { ...order, deprovision: true });
   await store.recordLink({ target: "t", scimId: "u-bob", vendor: "tencent-cic", vendorKey: "vk-bob", link: "created", userName: "bob@example.com" });
   await store.enqueueWork("u", "u-cat", order);
   // Ann's delivery failed for good: a dead letter with the vendor's code.

@@ -12,9 +12,9 @@ describe.each(STORES)("$name outbox", (factory) => {
 
   it("records work with the change in one write, and none when the write fails", async () => {
     const a = doc("ann");
-    await current.store.create("t", "User", "u-1", a.doc, a.keys, { work: change });
+    await current.store.create("t", "User", "u-1", a.doc, a.keys, change);
     expect((await current.store.workOf("t", ["u-1"])).get("u-1")).toMatchObject({ state: "pending", generation: 1, attempts: 0, deprovision: false });
-    await expect(current.store.create("t", "User", "u-2", a.doc, a.keys, { work: change })).rejects.toThrow(); // the same userName
+    await expect(current.store.create("t", "User", "u-2", a.doc, a.keys, change)).rejects.toThrow(); // the same userName
     expect((await current.store.workOf("t", ["u-2"])).size).toBe(0);
     await expect(current.store.replace("t", "User", "u-1", a.doc, a.keys, 99, change)).rejects.toThrow(); // a stale version
     expect((await current.store.workOf("t", ["u-1"])).get("u-1")!.generation).toBe(1);

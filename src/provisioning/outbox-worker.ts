@@ -221,7 +221,7 @@ export class OutboxWorker {
       end = item.passwordPending && step.password === undefined && !item.deprovision ? { kind: "refused", refusal: PASSWORD_LOST } : { kind: "applied" };
     } catch (error) {
       end = endOf(error);
-      if (end.kind === "retry" && end.refusal.message.startsWith("The bridge hit an unexpected error"))
+      if (end.kind === "retry" && end.unexpected)
         this.log.error("outbox: unexpected error running work", { target: item.target, scimId: item.scimId, error: (error as Error).message, stack: (error as Error).stack });
     } finally {
       clearInterval(renew);

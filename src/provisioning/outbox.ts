@@ -29,7 +29,7 @@ export type RunEnd =
   /** The vendor refused the change itself: trying again will not help. */
   | { kind: "refused"; refusal: VendorRefusal }
   /** The vendor could not take it now (throttled, down, slow, circuit open), or the store failed. */
-  | { kind: "retry"; refusal: VendorRefusal; attempted: boolean; waitMs?: number };
+  | { kind: "retry"; refusal: VendorRefusal; attempted: boolean; waitMs?: number; unexpected?: boolean };
 
 /** Any error of a run, as how it ended. Nothing unknown is dropped: it is retried (and logged) like an outage. */
 export function endOf(error: unknown): RunEnd {
@@ -37,7 +37,7 @@ export function endOf(error: unknown): RunEnd {
   if (error instanceof DeadlineExceeded) return { kind: "retry", refusal: new VendorRefusal("timeout", "The vendor did not answer in time (the call may have landed)."), attempted: true };
   if (error instanceof StoreUnavailableError) return { kind: "retry", refusal: new VendorRefusal("unavailable", `The bridge's store failed during the work (${error.reason}).`), attempted: false };
   if (error instanceof VendorRefusal) return error.retryable ? { kind: "retry", refusal: error, attempted: true } : { kind: "refused", refusal: error };
-  return { kind: "retry", refusal: new VendorRefusal("unavailable", "The bridge hit an unexpected error doing the work; it is logged, and the work is tried again."), attempted: true };
+  return { kind: "retry", refusal: new VendorRefusal("unavailable", "The bridge hit an unexpected error doing the work; it is logged, and the work is tried again."), attempted: true, unexpected: true };
 }
 
 /** Exponential backoff with jitter (±25 %), at least what the vendor asked (Retry-After), at most `capMs`. */

@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
-  console.log(JSON.stringify({ url, control: `http://127.0.0.1:${(control.address() as AddressInfo).port}` }));
+  // The one line a test or benchmark reads to find this sandbox (its protocol, not a log).
+  process.stdout.write(`${JSON.stringify({ url, control: `http://127.0.0.1:${(control.address() as AddressInfo).port}` })}\n`);
   process.once("SIGTERM", () => void sandbox.close().then(() => process.exit(0)));
 }
 

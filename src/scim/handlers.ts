@@ -167,7 +167,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       if (taken.total > 0) throw new UniquenessError("userName");
       const id = randomUUID();
       ctx.provisioner.checkUser?.(id, doc, ctx.request.password);
-      stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), { work: delivery?.order({ deprovision: false, password: ctx.request.password !== undefined }) });
+      stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), delivery?.order({ deprovision: false, password: ctx.request.password !== undefined }));
       if (delivery) ctx.scratch.recorded = { id, deprovision: false, undo: () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true, removedDoc: doc })) };
     }
     // Recorded: a store that fails while the answer is read back does not turn that into an error.

@@ -37,7 +37,6 @@ import {
   type WorkItem,
   type WorkOrder,
   type WorkSettlement,
-  type WriteExtras,
   StoreUnavailableError,
 } from "./types";
 
@@ -241,7 +240,7 @@ export class PostgresStore implements Store {
     if (this.schema) await this.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
   }
 
-  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, extras: WriteExtras = {}): Promise<StoredResource> {
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, work?: WorkOrder): Promise<StoredResource> {
     const now = new Date().toISOString();
     const name = nameOf(keys);
     try {
@@ -252,8 +251,7 @@ export class PostgresStore implements Store {
           [target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, keys.displayName?.toLowerCase() ?? null, doc, now],
         );
         if ("emails" in keys) await this.writeEmails(q, target, id, (keys as UserKeys).emails);
-        if (extras.link) await this.writeLink(q, extras.link);
-        if (extras.work) await this.writeWork(q, target, id, extras.work);
+        if (work) await this.writeWork(q, target, id, work);
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");

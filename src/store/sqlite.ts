@@ -34,7 +34,6 @@ import {
   type WorkItem,
   type WorkOrder,
   type WorkSettlement,
-  type WriteExtras,
   StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
@@ -181,7 +180,7 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
-  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, extras: WriteExtras = {}): Promise<StoredResource> {
+  async create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, work?: WorkOrder): Promise<StoredResource> {
     return this.attempt(() => {
       const now = new Date().toISOString();
       const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
@@ -194,8 +193,7 @@ export class SqliteStore implements Store {
             )
             .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
-          if (extras.link) this.writeLink(extras.link);
-          if (extras.work) this.writeWork(target, id, extras.work);
+          if (work) this.writeWork(target, id, work);
         })();
       } catch (error) {
         if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");

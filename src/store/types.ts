@@ -175,13 +175,7 @@ export interface OutboxStats {
   oldestDeprovision: { target: string; since: number }[];
 }
 
-/** What a resource write records with it, in the same transaction. */
-export interface WriteExtras {
-  /** The user's vendor link (a user created with a vendor user that already exists). */
-  link?: NewVendorLink;
-  /** The vendor work the change implies. */
-  work?: WorkOrder;
-}
+
 
 export class UniquenessError extends Error {
   constructor(readonly attribute: string) {
@@ -232,8 +226,8 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Stores a new resource; `extras` (a vendor link, the vendor work) go in the same transaction (all or nothing). */
-  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, extras?: WriteExtras): Promise<StoredResource>;
+  /** Stores a new resource; with `work`, the vendor work it implies in the same transaction (both or neither). */
+  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, work?: WorkOrder): Promise<StoredResource>;
   /** Replaces the document; with `expectedVersion`, only if the stored version still equals it; `work` in the same transaction. */
   replace<K extends ResourceKind>(
     target: string,
