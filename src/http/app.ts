@@ -12,7 +12,7 @@ import type { Store } from "../store/types";
 import { requireBearer, TokenDirectory } from "./auth";
 import { Drain } from "./drain";
 import { jsonBody } from "./body";
-import { discoveryRoutes, guardDiscovery } from "./discovery";
+import { discoveryPerTarget, discoveryRoutes, guardDiscovery } from "./discovery";
 import { notFound, scimErrorHandler } from "./errors";
 import { healthRoutes } from "./health";
 import { metricsHandler, scimRequestMetrics, type BridgeMetrics } from "./metrics";
@@ -81,6 +81,7 @@ export function createApp({ config, store, log, provisioners = new Map(), delive
   scim.use(resourceRoutes("User", limits));
   scim.use(resourceRoutes("Group", limits));
   scim.use(guardDiscovery);
+  scim.use(discoveryPerTarget());
   scim.use(discoveryRoutes(config.server.maxResults));
   scim.use(scimErrorHandler(log));
   app.use(SCIM_MOUNT, scim);

@@ -3,7 +3,8 @@
  * and /Me (501: not offered). It is built once per process because scimmy's registry and configuration are
  * process-wide (each construction would append another authentication scheme).
  */
-import type { NextFunction, Request, Response, Router } from "express";
+import { Router as expressRouter, type NextFunction, type Request, type Response, type Router } from "express";
+import type { ScimContext } from "../scim/context";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 import { ScimError } from "../scim/errors";
@@ -59,4 +60,50 @@ export function discoveryRoutes(maxResults: number): Router {
     etag: true,
   } as never);
   return built;
+}
+
+type Json = Record<string, unknown>;
+
+/** scimmy's discovery answer for this request, as plain JSON, its locations under the request's base URL. */
+async function discoveryAnswer(Resource: { basepath(path: string): unknown; new (...args: unknown[]): { read(): Promise<unknown> } }, req: Request, res: Response, id?: string): Promise<Json> {
+  Resource.basepath((res.locals.scim as ScimContext).request.baseUrl);
+  const resource = id === undefined ? new Resource(req.query) : new Resource(id, req.query);
+  return JSON.parse(JSON.stringify(await resource.read())) as Json;
+}
+
+function send(res: Response, body: Json): void {
+  res.type("application/scim+json").send(body);
+}
+
+/**
+ * The discovery answers that depend on the target or that scimmy-routers gets wrong: list pages that count
+ * what they hold (itemsPerPage), changePassword as the target's vendor has it, and /Me (not offered: the
+ * bridge's tokens belong to IdP integrations, not to people).
+ */
+export function discoveryPerTarget(): Router {
+  const router = expressRouter();
+  const wrap = (handler: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+  const lists = [
+    ["/Schemas", SCIMMY.Resources.Schema],
+    ["/ResourceTypes", SCIMMY.Resources.ResourceType],
+  ] as const;
+  for (const [path, Resource] of lists)
+    router.get(
+      path,
+      wrap(async (req, res) => {
+        const page = await discoveryAnswer(Resource as never, req, res);
+        send(res, { ...page, itemsPerPage: Array.isArray(page.Resources) ? page.Resources.length : 0 });
+      }),
+    );
+  router.get(
+    "/ServiceProviderConfig",
+    wrap(async (req, res) => {
+      const config = await discoveryAnswer(SCIMMY.Resources.ServiceProviderConfig as never, req, res);
+      send(res, { ...config, changePassword: { supported: (res.locals.scim as ScimContext).provisioner.takesPasswords === true } });
+    }),
+  );
+  router.all(["/Me", "/Me/*rest"], (_req, _res, next) =>
+    next(new ScimError(501, null, "/Me is not offered: a bridge token belongs to an IdP integration, not to a person. Use /Users/{id}.")),
+  );
+  return router;
 }

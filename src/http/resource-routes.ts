@@ -1,18 +1,18 @@
 /**
- * /Users and /Groups. scimmy reads, validates, coerces and patches; this router adds what scimmy-routers
- * lacks: Location and ETag headers, If-Match / If-None-Match, one writer per resource, paging that works on
- * express 5, the IdP normalisation of compat.ts, the group-membership fast path, and 200-or-204 PATCH.
+ * /Users and /Groups. scimmy validates input and applies PATCH operations; answers are rendered from the
+ * stored views (scim/render.ts). This router adds Location and ETag headers, If-Match / If-None-Match, one
+ * writer per resource, paging, the IdP normalisation of compat.ts, the group-membership fast path, and
+ * 200-or-204 PATCH.
  */
 import { randomUUID } from "node:crypto";
 import { Router, type NextFunction, type Request, type Response } from "express";
-import SCIMMY from "scimmy";
 import { withRequest, type ScimContext } from "../scim/context";
 import { normalisePatch, normaliseResource, patchPassword, requestsDeactivation } from "../scim/compat";
-import { awaitRecordedChange, deactivateUser } from "../scim/handlers";
+import { awaitRecordedChange, deactivateUser, disposeResource, listViews, patchResource, readView, writeResource } from "../scim/handlers";
 import { ConcurrentChangeError, describeError, ScimError, type ScimType } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
-import { resourceClass } from "../scim/schema";
-import { projectMembers, versionOfEtag } from "../scim/views";
+import { projectionOf, renderResource, type Projection } from "../scim/render";
+import { etagOf, versionOfEtag } from "../scim/views";
 import type { ResourceKind } from "../store/types";
 import { KeyedLock } from "../provisioning/keyed-lock";
 import { checkProjection, listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
@@ -20,8 +20,10 @@ import { checkProjection, listParamsOf, listRequestOf, param, wantsMembers } fro
 type Json = Record<string, unknown>;
 type Handler = (req: Request, res: Response) => Promise<void>;
 
-/** The path scimmy writes into meta.location; replaced by the request's absolute base URL on the way out. */
+/** Where the SCIM endpoints are mounted. */
 export const SCIM_MOUNT = "/scim/v2";
+
+const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 export function scimContext(res: Response): ScimContext {
   return res.locals.scim as ScimContext;
@@ -58,29 +60,17 @@ function deprovisioningFirst(kind: ResourceKind, method: "PUT" | "PATCH", handle
   };
 }
 
-/** attributes / excludedAttributes go to scimmy (it projects the output); the rest is handled here. */
-function projection(kind: ResourceKind, query: Record<string, unknown>): Json {
-  const out: Json = {};
+/** attributes / excludedAttributes, checked against the schema, as the projection the answer gets. */
+function projection(kind: ResourceKind, query: Record<string, unknown>): Projection {
   const attributes = param(query, "attributes");
-  const excluded = param(query, "excludedAttributes");
-  checkProjection(kind, { attributes, excludedAttributes: excluded });
-  if (attributes) out.attributes = attributes;
-  if (excluded) out.excludedAttributes = excluded;
-  return out;
+  const excludedAttributes = param(query, "excludedAttributes");
+  checkProjection(kind, { attributes, excludedAttributes });
+  return projectionOf(kind, attributes, excludedAttributes);
 }
 
-/** The last touches on a resource on its way out: absolute meta.location, and a group's members. */
-function absolutise(resource: Json, ctx: ScimContext, query: Json = {}): Json {
-  const meta = resource.meta as Json | undefined;
-  if (meta && typeof meta.location === "string" && meta.location.startsWith(SCIM_MOUNT))
-    meta.location = ctx.request.baseUrl + meta.location.slice(SCIM_MOUNT.length);
-  const members = typeof resource.id === "string" ? ctx.scratch.memberStash.get(resource.id) : undefined;
-  if (members && members.length > 0) resource.members = projectMembers(members, query.attributes as string | undefined, query.excludedAttributes as string | undefined);
-  return resource;
-}
-
-function plain(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value)) as Json;
+/** Whether the request names attributes it wants back (a PATCH then answers 200 with them, RFC 7644 §3.5.2). */
+function namesAttributes(query: Record<string, unknown>): boolean {
+  return param(query, "attributes") !== undefined || param(query, "excludedAttributes") !== undefined;
 }
 
 function sendResource(res: Response, status: number, resource: Json): void {
@@ -121,9 +111,9 @@ function ifMatchOf(req: Request): number | undefined {
 }
 
 /** The resource read again after its change was delivered; should the store fail, the answer as written. */
-async function readBack(read: Promise<Json>, written: Json): Promise<Json> {
+async function readBack(read: Promise<{ view: Json }>, written: Json): Promise<Json> {
   try {
-    return await read;
+    return (await read).view;
   } catch (error) {
     if (describeError(error).status === 503) return written;
     throw error;
@@ -143,8 +133,6 @@ async function retryOnConcurrentChange<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number; defaultCount: number }): Router {
-  const Resource = resourceClass(kind);
-  Resource.basepath(SCIM_MOUNT);
   const router = Router();
   // Resource ids are the bridge's own (UUIDs); anything else names no resource, and never reaches scimmy,
   // which would read it as part of a filter (`id eq "<id>"`).
@@ -159,20 +147,20 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     return locks.run(key, () => ctx.store.exclusive(key, work));
   };
 
-  async function current(ctx: ScimContext, id: string, query: Json = {}): Promise<Json> {
-    return absolutise(plain(await new Resource(id, query).read(ctx)), ctx, query);
+  const render = (ctx: ScimContext, view: Json, shape: Projection): Json => renderResource(kind, view, `${ctx.request.baseUrl}${endpoint}/${String(view.id)}`, shape);
+
+  async function current(ctx: ScimContext, id: string, shape: Projection): Promise<Json> {
+    return render(ctx, (await readView(kind, id, ctx)).view, shape);
   }
 
   async function list(res: Response, base: ScimContext, params: ReturnType<typeof listParamsOf>): Promise<void> {
     const page = listRequestOf(kind, params, limits);
     const ctx = withRequest(base, { list: page });
     ctx.scratch.wantMembers = wantsMembers(params);
-    const query: Json = {};
-    if (params.attributes) query.attributes = params.attributes;
-    if (params.excludedAttributes) query.excludedAttributes = params.excludedAttributes;
-    const answer = plain(await new Resource(query as never).read(ctx));
-    const resources = ((answer.Resources as Json[]) ?? []).map((r) => absolutise(r, ctx, query));
-    res.type("application/scim+json").send({ ...answer, Resources: resources, startIndex: page.startIndex, itemsPerPage: resources.length });
+    const shape = projectionOf(kind, params.attributes, params.excludedAttributes);
+    const { views, total } = await listViews(kind, ctx);
+    const resources = views.map((view) => render(ctx, view, shape));
+    res.type("application/scim+json").send({ schemas: [LIST_RESPONSE], totalResults: total, Resources: resources, startIndex: page.startIndex, itemsPerPage: resources.length });
   }
 
   router.get(endpoint, wrap(async (req, res) => list(res, scimContext(res), listParamsOf(req.query as Json))));
@@ -221,15 +209,15 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const { resource, password } = normaliseResource(kind, requireObject(req.body, `POST ${endpoint}`));
       const ctx = withRequest(scimContext(res), { password });
       ctx.scratch.wantMembers = true;
+      const shape = projection(kind, req.query as Json);
       // One create per userName at a time, so concurrent duplicates never reach the vendor twice.
       const name = kind === "User" && typeof resource.userName === "string" ? resource.userName.toLowerCase() : randomUUID();
-      const query = projection(kind, req.query as Json);
-      let created = await exclusive(ctx, `name:${name}`, async () => absolutise(plain(await new Resource(query as never).write(resource as never, ctx)), ctx, query));
+      let created = await exclusive(ctx, `name:${name}`, () => writeResource(kind, undefined, resource, ctx));
       // The vendor is waited for with the lock given back; the answer then shows what it did.
-      if (await awaitRecordedChange(ctx)) created = await readBack(current(ctx, String(created.id), query), created);
-      const location = (created.meta as Json | undefined)?.location;
-      if (typeof location === "string") res.location(location);
-      sendResource(res, 201, created);
+      if (await awaitRecordedChange(ctx)) created = await readBack(readView(kind, String(created.id), ctx), created);
+      const answer = render(ctx, created, shape);
+      res.location((answer.meta as Json).location as string);
+      sendResource(res, 201, answer);
     }),
   );
 
@@ -241,10 +229,10 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
       const ctx = withRequest(scimContext(res), { password, deactivates, expectedVersion: ifMatchOf(req) });
       ctx.scratch.wantMembers = true;
-      const query = projection(kind, req.query as Json);
-      const updated = await exclusive(ctx, id, async () => plain(await new Resource(id, query).write(resource, ctx)));
-      const written = absolutise(updated, ctx, query);
-      sendResource(res, 200, (await awaitRecordedChange(ctx)) ? await readBack(current(ctx, id, query), written) : written);
+      const shape = projection(kind, req.query as Json);
+      const written = await exclusive(ctx, id, () => writeResource(kind, id, resource, ctx));
+      const answer = (await awaitRecordedChange(ctx)) ? await readBack(readView(kind, id, ctx), written) : written;
+      sendResource(res, 200, render(ctx, answer, shape));
     }, exclusive)),
   );
 
@@ -258,10 +246,10 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
         deactivates: kind === "User" && requestsDeactivation("PATCH", body),
         expectedVersion: ifMatchOf(req),
       });
-      const query = projection(kind, req.query as Json);
+      const shape = projection(kind, req.query as Json);
       // Writers wait for each other (exclusive); should a write still find the version changed since its
       // read (a writer that took no lock), a request without If-Match is read and applied again.
-      const answer = await retryOnConcurrentChange(() => exclusive(ctx, id, async () => {
+      const written = await retryOnConcurrentChange(() => exclusive(ctx, id, async () => {
         const operations = normalisePatch(kind, body).Operations;
         const plan = kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
         if (plan) {
@@ -273,25 +261,20 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
           await applyMembershipPlan(ctx, id, plan);
           return undefined;
         }
-        ctx.scratch.wantMembers = true;
-        ctx.scratch.membersOutside = false; // the operations apply to the members too
-        const before = await new Resource(id).read(ctx);
-        ctx.scratch.membersOutside = true;
-        if (ctx.request.expectedVersion !== undefined && ctx.scratch.readVersion !== ctx.request.expectedVersion)
-          throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${ctx.scratch.readVersion}"); read it again and retry.`);
-        const message = normalisePatch(kind, body, plain(before));
-        const patched = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never, async (instance: unknown) =>
-          new Resource(id, query).write(instance as never, ctx),
-        );
-        return patched ? absolutise(plain(patched), ctx, query) : undefined;
+        ctx.scratch.wantMembers = true; // the operations apply to the members too
+        return patchResource(kind, id, ctx, (current) => normalisePatch(kind, body, current));
       }));
       const waited = await awaitRecordedChange(ctx);
-      if (ctx.target.patchResponse === "no-content") {
+      // RFC 7644 §3.5.2: 204 only when the request asks for no attributes back; it still carries the ETag.
+      if (ctx.target.patchResponse === "no-content" && !namesAttributes(req.query as Json)) {
+        const version = !waited && written ? (written.meta as Json).version : await currentVersion(ctx, id);
+        if (typeof version === "string") res.set("ETag", version);
         res.status(204).end();
         return;
       }
       ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
-      sendResource(res, 200, answer && ctx.scratch.wantMembers && !waited ? answer : await current(ctx, id, query));
+      const answer = written && !waited && (kind === "User" || ctx.scratch.wantMembers) ? written : (await readView(kind, id, ctx)).view;
+      sendResource(res, 200, render(ctx, answer, shape));
     }, exclusive)),
   );
 
@@ -300,11 +283,17 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     wrap(async (req, res) => {
       const id = String(req.params.id);
       const ctx = withRequest(scimContext(res), { expectedVersion: ifMatchOf(req) });
-      await exclusive(ctx, id, () => new Resource(id).dispose(ctx));
+      await exclusive(ctx, id, () => disposeResource(kind, id, ctx));
       await awaitRecordedChange(ctx);
       res.status(204).end();
     }),
   );
+
+  /** The ETag of the resource as stored now (a cheap read: no members, no views). */
+  async function currentVersion(ctx: ScimContext, id: string): Promise<string | undefined> {
+    const stored = await ctx.store.get(ctx.target.name, kind, id);
+    return stored ? etagOf(stored.version) : undefined;
+  }
 
   return router;
 }

@@ -62,6 +62,8 @@ export interface Provisioner {
    * rule is a VendorRefusal "invalid"). Store-only targets have none.
    */
   checkUser?(id: string, user: ScimDocument, password?: string): void;
+  /** Whether a password the IdP sends reaches the vendor (ServiceProviderConfig changePassword). */
+  readonly takesPasswords?: boolean;
 }
 
 /** A store-only target: nothing leaves the bridge (IdP setup tests, conformance runs). */

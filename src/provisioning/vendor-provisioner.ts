@@ -51,6 +51,10 @@ export class VendorProvisioner implements Provisioner {
   }
 
   /** The mapping's rules for the user, checked without calling anyone (they are the create's). */
+  get takesPasswords(): boolean {
+    return this.calls.deps.mapping.has("password");
+  }
+
   checkUser(id: string, user: ScimDocument, password?: string): void {
     buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password });
   }

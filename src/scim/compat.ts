@@ -33,8 +33,13 @@ function fixBooleans(value: unknown): unknown {
   return out;
 }
 
-/** Entra sends the manager as a bare id string. */
-function fixManager(extension: unknown): unknown {
+/**
+ * The enterprise extension's value as scimmy takes it: Entra sends the manager as a bare id string, and some
+ * clients repeat `schemas` inside the extension's value (not an attribute of it: dropped).
+ */
+function fixExtension(value: unknown): unknown {
+  if (!isObject(value)) return fixBooleans(value);
+  const extension = fixBooleans(Object.fromEntries(Object.entries(value).filter(([k]) => k.toLowerCase() !== "schemas")));
   if (!isObject(extension)) return extension;
   const key = Object.keys(extension).find((k) => k.toLowerCase() === "manager");
   if (key === undefined) return extension;
@@ -107,7 +112,7 @@ export function normaliseResource(kind: ResourceKind, body: Json): { resource: J
     } else if (lower === "members" && kind === "Group") {
       out.members = membersOf(value);
     } else if (lower === ENTERPRISE_USER.toLowerCase()) {
-      out[ENTERPRISE_USER] = fixManager(fixBooleans(value));
+      out[ENTERPRISE_USER] = fixExtension(value);
     } else {
       out[key] = BOOLEAN_KEYS.has(lower) ? toBoolean(value) : fixBooleans(value);
     }
@@ -194,18 +199,18 @@ function normaliseValue(kind: ResourceKind, path: string | undefined, value: unk
     if (!isObject(value)) return value;
     const out: Json = {};
     for (const [k, v] of Object.entries(value)) {
-      const isPath = /[:.[]/.test(k);
       // A URN key (the vendor link's included) contains ':', so every such key is checked here.
-      if (isPath) checkPatchPathShape(k, "A key of the PATCH value");
-      const key = isPath ? canonicalPatchPath(kind, k) : k;
+      if (/[:.[]/.test(k)) checkPatchPathShape(k, "A key of the PATCH value");
+      const key = canonicalPatchPath(kind, k); // attribute names are case-insensitive: DISPLAYNAME is displayName
       const seg = lastSegment(key);
       if (seg === "manager" && typeof v === "string") out[key] = { value: v };
-      else if (key.toLowerCase() === ENTERPRISE_USER.toLowerCase()) out[ENTERPRISE_USER] = fixManager(fixBooleans(v));
+      else if (key.toLowerCase() === ENTERPRISE_USER.toLowerCase()) out[ENTERPRISE_USER] = fixExtension(v);
       else if (kind === "Group" && key.toLowerCase() === "members") out.members = membersOf(v);
       else out[key] = BOOLEAN_KEYS.has(seg) ? toBoolean(v) : fixBooleans(v);
     }
     return out;
   }
+  if (path === ENTERPRISE_USER) return fixExtension(value);
   const seg = lastSegment(path);
   if (BOOLEAN_KEYS.has(seg)) return toBoolean(value);
   if (seg === "manager" && typeof value === "string") return { value };
@@ -240,6 +245,16 @@ function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json |
   return { op: "add", path: attr, value: [{ ...terms, [sub!]: op.value }] };
 }
 
+/**
+ * `remove` of a whole extension (`urn:…:enterprise:2.0:User`) is a remove of each of its attributes the
+ * resource has (scimmy only removes attributes); nothing to remove is a no-op.
+ */
+function removeExtension(urn: string, current: Json | undefined): PatchOperation[] {
+  if (!current) return [{ op: "remove", path: urn }];
+  const extension = current[urn];
+  return isObject(extension) ? Object.keys(extension).map((name) => ({ op: "remove", path: `${urn}:${name}` })) : [];
+}
+
 /** A PatchOp's operations (some clients spell the key in lower case); undefined when there is no list. */
 function operationsOf(message: Json): unknown[] | undefined {
   return Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : undefined;
@@ -266,11 +281,12 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
       ...(typeof raw.path === "string" && raw.path.trim() ? { path: canonicalPatchPath(kind, raw.path) } : {}),
     };
     if ("value" in raw) op.value = normaliseValue(kind, op.path, raw.value);
-    return addMissingEntry(kind, op, current);
+    if (op.op === "remove" && op.path === ENTERPRISE_USER) return removeExtension(op.path, current);
+    return [addMissingEntry(kind, op, current)];
   });
   const rest = { ...message };
   delete rest.operations; // some clients spell it in lower case
-  return { ...rest, Operations: fixed };
+  return { ...rest, Operations: fixed.flat() };
 }
 
 function isPasswordPath(path: string): boolean {

@@ -32,13 +32,6 @@ export interface ScimRequest {
 export interface RequestScratch {
   /** Whether group reads should load members (not when the request excludes them). */
   wantMembers: boolean;
-  /**
-   * Rendering a group, its members bypass scimmy (they come from the store's rows already in SCIM form, and
-   * scimmy's coercion costs ~2 s on 20,000 of them): they wait here, by group id, and join the group after.
-   * Off while a PATCH reads the group it will modify, which needs the members inside.
-   */
-  membersOutside: boolean;
-  memberStash: Map<string, Record<string, unknown>[]>;
   /** The version a PATCH read; its write must find the same version. */
   readVersion?: number;
   /**

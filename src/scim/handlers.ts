@@ -17,16 +17,18 @@ import {
   type UserKeys,
 } from "../store/types";
 import type { RecordedChange, ScimContext } from "./context";
-import { ConcurrentChangeError, describeError, ScimError, type ScimType } from "./errors";
+import { ConcurrentChangeError, ScimError } from "./errors";
 import { VendorRefusal } from "../provisioning/refusal";
 import type { Delivery } from "../provisioning/targets";
-import { GroupResource, UserResource } from "./schema";
+import { GroupResource, resourceClass, UserResource } from "./schema";
 import { baseView, groupViews, userViews } from "./views";
+import { VENDOR_LINK } from "./vendor-extension";
 
-type ScimResource = { id?: string; constraints?: Record<string, unknown> };
+type ScimResource = { id?: string };
+type Json = Record<string, unknown>;
 
 /** Attributes the bridge derives or assigns: never taken from a request, never stored in the document. */
-const NOT_STORED = ["id", "meta", "groups", "members", "password"];
+const NOT_STORED = ["id", "meta", "groups", "members", "password", VENDOR_LINK];
 
 export function documentOf(instance: unknown): ScimDocument {
   const doc = JSON.parse(JSON.stringify(instance)) as ScimDocument;
@@ -70,7 +72,8 @@ function requireVersion(before: StoredResource, ctx: ScimContext): void {
   if (ctx.request.expectedVersion !== undefined && before.version !== ctx.request.expectedVersion) throw new VersionMismatchError(before.version);
 }
 
-async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
+/** A page of a list read: the store cuts it (filter, order, page) and counts what matched. */
+export async function listViews(kind: ResourceKind, ctx: ScimContext): Promise<{ views: Json[]; total: number }> {
   const list = ctx.request.list ?? { startIndex: 1, count: 100 };
   const page = await ctx.store.list(ctx.target.name, kind, {
     lookups: list.lookups,
@@ -79,20 +82,52 @@ async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimCon
     startIndex: list.startIndex,
     count: list.count,
   });
-  // The page is already cut; this makes scimmy's ListResponse keep it as it is (the router restores startIndex).
-  resource.constraints = { startIndex: 1, count: page.resources.length, totalResults: page.total };
-  return page.resources;
+  return { views: await viewsOf(kind, page.resources, ctx), total: page.total };
 }
 
-async function readOne(resource: ScimResource & { id: string }, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
-  const found = await ctx.store.get(ctx.target.name, kind, resource.id);
-  if (!found) throw notFound(kind, resource.id);
-  ctx.scratch.readVersion = found.version;
-  return [found];
+/** One resource as stored, with its derived attributes; 404 when the target has no such resource. */
+export async function readView(kind: ResourceKind, id: string, ctx: ScimContext): Promise<{ view: Json; version: number }> {
+  const found = await ctx.store.get(ctx.target.name, kind, id);
+  if (!found) throw notFound(kind, id);
+  return { view: (await viewsOf(kind, [found], ctx))[0]!, version: found.version };
 }
 
-async function read(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<StoredResource[]> {
-  return resource.id ? readOne(resource as ScimResource & { id: string }, kind, ctx) : readList(resource, kind, ctx);
+function viewsOf(kind: ResourceKind, resources: StoredResource[], ctx: ScimContext): Promise<Json[]> {
+  return kind === "User" ? userViews(resources, ctx) : groupViews(resources, ctx);
+}
+
+/** A request body as the schema reads it: scimmy validates and coerces input; its refusals are 400s. */
+function validated(kind: ResourceKind, body: unknown): unknown {
+  try {
+    return new (resourceClass(kind).schema)(body as never, "in");
+  } catch (error) {
+    if (error instanceof TypeError) throw new SCIMMY.Types.Error(400, "invalidValue", error.message);
+    throw error;
+  }
+}
+
+/** A POST (no id) or PUT: validated, stored, handed to the target's vendor; answers the stored view. */
+export function writeResource(kind: ResourceKind, id: string | undefined, body: unknown, ctx: ScimContext): Promise<Json> {
+  const instance = validated(kind, body);
+  return kind === "User" ? writeUser({ id }, instance, ctx) : writeGroup({ id }, instance, ctx);
+}
+
+/**
+ * A PatchOp applied to the resource as it is (read, checked against If-Match, patched by scimmy, written):
+ * answers the view written, or undefined when the operations changed nothing.
+ */
+export async function patchResource(kind: ResourceKind, id: string, ctx: ScimContext, normalise: (current: Json) => Json): Promise<Json | undefined> {
+  const { view, version } = await readView(kind, id, ctx);
+  if (ctx.request.expectedVersion !== undefined && version !== ctx.request.expectedVersion)
+    throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${version}"); read it again and retry.`);
+  ctx.scratch.readVersion = version;
+  let written: Json | undefined;
+  const before = new (resourceClass(kind).schema)(view as never, "out");
+  const changed = await new SCIMMY.Messages.PatchOp(normalise(view) as never).apply(before as never, async (instance: unknown) => {
+    written = await writeResource(kind, id, instance, ctx);
+    return instance as never;
+  });
+  return changed ? written : undefined;
 }
 
 function membersOf(instance: unknown): Member[] {
@@ -272,8 +307,8 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
   }
 }
 
-async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimContext): Promise<void> {
-  const id = resource.id!;
+/** A DELETE: checked against If-Match, then removed; a user's vendor user is removed through the outbox. */
+export async function disposeResource(kind: ResourceKind, id: string, ctx: ScimContext): Promise<void> {
   try {
     const before = await ctx.store.get(ctx.target.name, kind, id);
     if (!before) throw notFound(kind, id);
@@ -288,36 +323,12 @@ async function dispose(resource: ScimResource, kind: ResourceKind, ctx: ScimCont
   }
 }
 
-/**
- * scimmy turns any error a handler throws that is not its own into 404 "not found": a store outage would tell
- * an IdP that its users are gone. Every handler runs through this guard, which turns unexpected errors into
- * the SCIM error they are (503 for a store that cannot be reached, else 500), logged once here.
- */
-function guarded<T>(ctx: unknown, work: () => Promise<T>): Promise<T> {
-  return work().catch((error: unknown) => {
-    if (error instanceof SCIMMY.Types.Error) throw error;
-    const { status, scimType, detail, retryAfter, unexpected } = describeError(error);
-    const c = ctx as ScimContext;
-    if (unexpected) c.log?.error("request failed", { requestId: c.request?.requestId, target: c.target?.name, error, stack: (error as Error)?.stack });
-    throw new ScimError(status, (scimType as ScimType | undefined) ?? null, detail, retryAfter);
-  });
-}
-
 let declared = false;
 
-/** Declares Users and Groups in scimmy's process-wide registry, once. */
+/** Declares Users and Groups in scimmy's process-wide registry, once (discovery lists them from there). */
 export function declareResources(): void {
   if (declared) return;
   declared = true;
-  // scimmy types handler results as its own resource shapes; the views are those shapes as plain objects.
-  SCIMMY.Resources.declare(
-    UserResource.ingress((resource, instance, ctx) => guarded(ctx, () => writeUser(resource as ScimResource, instance, ctx as ScimContext)) as never)
-      .egress((resource, ctx) => guarded(ctx, async () => userViews(await read(resource as ScimResource, "User", ctx as ScimContext), ctx as ScimContext)) as never)
-      .degress((resource, ctx) => guarded(ctx, () => dispose(resource as ScimResource, "User", ctx as ScimContext))),
-  );
-  SCIMMY.Resources.declare(
-    GroupResource.ingress((resource, instance, ctx) => guarded(ctx, () => writeGroup(resource as ScimResource, instance, ctx as ScimContext)) as never)
-      .egress((resource, ctx) => guarded(ctx, async () => groupViews(await read(resource as ScimResource, "Group", ctx as ScimContext), ctx as ScimContext)) as never)
-      .degress((resource, ctx) => guarded(ctx, () => dispose(resource as ScimResource, "Group", ctx as ScimContext))),
-  );
+  SCIMMY.Resources.declare(UserResource);
+  SCIMMY.Resources.declare(GroupResource);
 }

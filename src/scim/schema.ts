@@ -58,10 +58,17 @@ export function attributeInfo(kind: ResourceKind, path: string): AttributeInfo |
   }
 }
 
-/** The schema extensions of a kind, by URN (only User has one: the enterprise extension). */
+/** The schema extensions of a kind, by URN (User: the enterprise extension and the read-only vendor link). */
 export function extensionIds(kind: ResourceKind): string[] {
-  return kind === "User" ? [ENTERPRISE_USER] : [];
+  let ids = EXTENSION_IDS.get(kind);
+  if (!ids) {
+    ids = (definitionOf(kind).attributes as unknown[]).filter((a): a is Definition => a instanceof SCIMMY.Types.SchemaDefinition).map((d) => d.id as string);
+    EXTENSION_IDS.set(kind, ids);
+  }
+  return ids;
 }
+
+const EXTENSION_IDS = new Map<ResourceKind, string[]>();
 
 /** Splits a URN-qualified attribute path into its schema URN and the rest; core URNs are dropped. */
 export function splitUrn(kind: ResourceKind, path: string): { urn?: string; rest: string } {
@@ -106,3 +113,37 @@ export function attributePaths(kind: ResourceKind): string[] {
   if (kind === "User") walk(SCIMMY.Schemas.EnterpriseUser.definition.attributes as Attribute[], `${ENTERPRISE_USER}:`);
   return out;
 }
+
+/**
+ * RFC 7643 §7: canonical values are suggestions. scimmy refuses any other value (and reads an empty list,
+ * as on roles and x509Certificates, as "nothing allowed": Entra's `{"type": "WindowsAzureActiveDirectoryRole"}`),
+ * so the `type` of every multi-valued attribute is taken as sent; /Schemas still lists the suggestions.
+ */
+function canonicalValuesAsSuggestions(definition: Definition): void {
+  for (const attribute of definition.attributes as (Attribute | Definition)[]) {
+    if (!(attribute instanceof SCIMMY.Types.Attribute) || !(attribute.config as { multiValued?: boolean }).multiValued) continue;
+    const subs = attribute.subAttributes as Attribute[] | undefined;
+    const index = subs?.findIndex((sub) => sub.name === "type") ?? -1;
+    if (!subs || index < 0) continue;
+    const type = subs[index]!;
+    const config = type.config as Record<string, unknown>;
+    if (Array.isArray(config.canonicalValues)) subs[index] = new SuggestedValues(type.type as string, type.name, { ...config, canonicalValues: false }, config.canonicalValues as string[]);
+  }
+}
+
+/** An attribute whose canonical values are listed in /Schemas but not enforced on input. */
+class SuggestedValues extends SCIMMY.Types.Attribute {
+  readonly #suggestions: string[];
+
+  constructor(type: string, name: string, config: Record<string, unknown>, suggestions: string[]) {
+    super(type as never, name, config as never);
+    this.#suggestions = suggestions;
+  }
+
+  override toJSON() {
+    const described = super.toJSON() as Record<string, unknown>;
+    return (this.#suggestions.length > 0 ? { ...described, canonicalValues: this.#suggestions } : described) as never;
+  }
+}
+
+canonicalValuesAsSuggestions(UserResource.schema.definition as never);

@@ -72,24 +72,9 @@ export async function groupViews(resources: StoredResource[], ctx: ScimContext):
     const view = baseView(r);
     if (ctx.scratch.wantMembers) {
       const members = (await ctx.store.members(ctx.target.name, r.id)).map((m) => memberView(m, ctx.request.baseUrl));
-      if (ctx.scratch.membersOutside) ctx.scratch.memberStash.set(r.id, members);
-      else view.members = members;
+      if (members.length > 0) view.members = members;
     }
     views.push(view);
   }
   return views;
-}
-
-/** A request's attributes / excludedAttributes applied to member sub-attributes (value, display, type, $ref). */
-export function projectMembers(members: Record<string, unknown>[], attributes?: string, excluded?: string): Record<string, unknown>[] {
-  const subs = (list?: string) =>
-    (list ?? "")
-      .split(",")
-      .map((a) => a.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ""))
-      .filter((a) => a.startsWith("members."))
-      .map((a) => a.slice("members.".length));
-  const keep = subs(attributes);
-  const drop = subs(excluded);
-  if (keep.length === 0 && drop.length === 0) return members;
-  return members.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => (keep.length === 0 || keep.includes(k.toLowerCase())) && !drop.includes(k.toLowerCase()))));
 }
