@@ -143,6 +143,37 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
 
   const vendorUser = () => [...sandbox.users.values()][0];
 
+  it("Entra's soft delete: the deactivation goes through, its renamed userName never reaches the vendor, and the restore reactivates the user as it was", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    step();
+    // Entra soft-deletes in one PATCH: active false, and the UPN prefixed with the object id in hex.
+    const softName = "2819c223e9f34e8b8a3d63dd1a7c5c8fkay@example.com";
+    const soft = await t
+      .patch(`/Users/${created.id}`, patchOp({ op: "Replace", path: "active", value: "False" }, { op: "Replace", path: "userName", value: softName }))
+      .expect(200);
+    expect(soft.body).toMatchObject({ active: false, userName: softName });
+    expect(step().map((c) => c.action)).toEqual(expected.deactivate);
+    if (expected.disabled) expect(expected.disabled(vendorUser()!)).toBe(true);
+    else expect(sandbox.users.size).toBe(0);
+
+    // Entra restores the user: the original userName comes back, and the user is active again.
+    const restored = await t
+      .patch(`/Users/${created.id}`, patchOp({ op: "Replace", path: "userName", value: "kay@example.com" }, { op: "Replace", path: "active", value: "True" }))
+      .expect(200);
+    expect(restored.body).toMatchObject({ active: true, userName: "kay@example.com" });
+    expect(restored.body[VENDOR_LINK].provisioning).toBe("applied");
+    // The reactivation's calls, less those that bring back group memberships (this user has none).
+    expect(step().map((c) => c.action)).toEqual(expected.reactivate.filter((action) => !expected.groupAdd.includes(action)));
+    expect(sandbox.users.size).toBe(1);
+    if (expected.disabled) {
+      expect(expected.disabled(vendorUser()!)).toBe(false);
+      expect(restored.body[VENDOR_LINK].vendorUserId).toBe(created[VENDOR_LINK].vendorUserId);
+    }
+    // No call ever carried the soft-deleted name: no rename, no recreate under it.
+    expect(JSON.stringify(sandbox.calls)).not.toContain("2819c223e9f34e8b");
+  });
+
   it("create → Okta PUT → Entra PATCH → password → deactivate → reactivate → delete, with the exact vendor calls", async () => {
     const t = bridge.as("t");
     const created = (await t.post("/Users", person()).expect(201)).body;

@@ -4,8 +4,15 @@ import { ScimError } from "../scim/errors";
 import { checkJsonShape } from "../scim/input-limits";
 
 /** IdPs label SCIM bodies application/scim+json, application/json, or nothing useful: all are read as JSON. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A body with bytes that are not UTF-8 is refused, not read with U+FFFD in their place (and stored so). */
+function requireUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  utf8.decode(body);
+}
+
 export function jsonBody(limit: string) {
-  const parse = express.json({ limit, type: () => true, strict: false });
+  const parse = express.json({ limit, type: () => true, strict: false, verify: requireUtf8 });
   return (req: Request, res: Response, next: NextFunction) => {
     // A body on GET or DELETE means nothing in SCIM: it is not read, so it can never stop a DELETE.
     if (req.method === "GET" || req.method === "HEAD" || req.method === "DELETE") return next();
@@ -27,6 +34,8 @@ export function jsonBody(limit: string) {
       if (e.type === "entity.parse.failed")
         // Not the parser's message: it quotes the body, and a body can hold a password.
         return next(new ScimError(400, "invalidSyntax", "The request body is not valid JSON."));
+      if (e.type === "entity.verify.failed")
+        return next(new ScimError(400, "invalidSyntax", "The request body is not valid UTF-8: send JSON encoded as UTF-8."));
       if (e.type === "encoding.unsupported" || e.type === "charset.unsupported")
         return next(new ScimError(415 as number, null, "The request body must be UTF-8 JSON."));
       return next(new ScimError(400, "invalidSyntax", "The request body could not be read."));

@@ -274,7 +274,6 @@ export class UserLifecycle {
    * deactivation reached the vendor, a profile field the vendor would refuse is logged, not answered.
    */
   async changed(id: string, before: ScimDocument, after: ScimDocument, step: Step): Promise<void> {
-    const { lifecycle } = this.calls.deps.mapping.file;
     let link = await this.linkOf(id);
     const wasActive = before.active !== false;
     const isActive = after.active !== false;
@@ -284,7 +283,10 @@ export class UserLifecycle {
     const reactivating = !wasActive && isActive;
     if (reactivating) link = await this.reactivate(link, id, after, step);
     if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
-    if (!isActive && lifecycle.deactivate === "delete") return;
+    // An inactive user's vendor user gets its status and nothing else: its profile and name wait for the
+    // reactivation, which diffs against what the vendor last acknowledged. Entra renames a soft-deleted user
+    // (the object id before the UPN); that name must not reach the vendor, and is gone again on restore.
+    if (!isActive) return;
     const deactivating = !isActive && (wasActive || step.deactivates === true);
     try {
       link = await this.renamed(link, before, after, step);

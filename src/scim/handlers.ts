@@ -63,6 +63,14 @@ export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocumen
   throw error;
 }
 
+/**
+ * 409 uniqueness for a userName the target already has, naming the holder: an IdP retrying a create whose
+ * first answer it never got (Okta's and Entra's retries after a timeout) finds the user it made.
+ */
+function userNameTaken(userName: unknown, holder: string): ScimError {
+  return new ScimError(409, "uniqueness", `userName '${String(userName)}' is already taken by user ${holder} of this target (userName is unique, ignoring case). If a retried create made it, that user is GET /Users/${holder}.`);
+}
+
 function notFound(kind: ResourceKind, id: string): ScimError {
   return new ScimError(404, null, `${kind} ${id} not found.`);
 }
@@ -199,7 +207,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
     } else {
       // Refuse a taken userName, or a user the mapping cannot provision, before anything is recorded.
       const taken = await ctx.store.list(target, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
-      if (taken.total > 0) throw new UniquenessError("userName");
+      if (taken.total > 0) throw userNameTaken(doc.userName, taken.resources[0]!.id);
       const id = randomUUID();
       ctx.provisioner.checkUser?.(id, doc, ctx.request.password);
       stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), delivery?.order({ deprovision: false, password: ctx.request.password !== undefined }));
