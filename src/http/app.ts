@@ -43,6 +43,8 @@ export function createApp({ config, store, log, provisioners = new Map(), delive
   declareResources();
   const app = express();
   app.disable("x-powered-by");
+  // A SCIM ETag is the resource's version (set by the resource routes), never a hash of the body.
+  app.set("etag", false);
   app.set("trust proxy", config.server.trustProxy);
   app.set("query parser", "simple");
   app.use(requestLog(log));

@@ -73,10 +73,11 @@ function namesAttributes(query: Record<string, unknown>): boolean {
   return param(query, "attributes") !== undefined || param(query, "excludedAttributes") !== undefined;
 }
 
-function sendResource(res: Response, status: number, resource: Json): void {
-  const meta = resource.meta as Json | undefined;
-  if (meta && typeof meta.version === "string") res.set("ETag", meta.version);
-  res.status(status).type("application/scim+json").send(resource);
+/** A resource answer: its ETag is the stored version, also when the projection leaves meta out. */
+function sendResource(res: Response, status: number, view: Json, answer: Json): void {
+  const version = (view.meta as Json | undefined)?.version;
+  if (typeof version === "string") res.set("ETag", version);
+  res.status(status).type("application/scim+json").send(answer);
 }
 
 function requireObject(body: unknown, what: string): Json {
@@ -147,11 +148,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     return locks.run(key, () => ctx.store.exclusive(key, work));
   };
 
-  const render = (ctx: ScimContext, view: Json, shape: Projection): Json => renderResource(kind, view, `${ctx.request.baseUrl}${endpoint}/${String(view.id)}`, shape);
-
-  async function current(ctx: ScimContext, id: string, shape: Projection): Promise<Json> {
-    return render(ctx, (await readView(kind, id, ctx)).view, shape);
-  }
+  const locationOf = (ctx: ScimContext, view: Json): string => `${ctx.request.baseUrl}${endpoint}/${String(view.id)}`;
+  const render = (ctx: ScimContext, view: Json, shape: Projection): Json => renderResource(kind, view, locationOf(ctx, view), shape);
 
   async function list(res: Response, base: ScimContext, params: ReturnType<typeof listParamsOf>): Promise<void> {
     const page = listRequestOf(kind, params, limits);
@@ -192,14 +190,15 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     wrap(async (req, res) => {
       const ctx = scimContext(res);
       ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
-      const resource = await current(ctx, String(req.params.id), projection(kind, req.query as Json));
-      const version = (resource.meta as Json | undefined)?.version;
+      const shape = projection(kind, req.query as Json);
+      const { view } = await readView(kind, String(req.params.id), ctx);
+      const version = (view.meta as Json).version as string;
       const ifNoneMatch = req.get("if-none-match");
-      if (ifNoneMatch && typeof version === "string" && ifNoneMatch.split(",").some((t) => t.trim() === version || t.trim() === "*")) {
+      if (ifNoneMatch && ifNoneMatch.split(",").some((t) => t.trim() === version || t.trim() === "*")) {
         res.set("ETag", version).status(304).end();
         return;
       }
-      sendResource(res, 200, resource);
+      sendResource(res, 200, view, render(ctx, view, shape));
     }),
   );
 
@@ -215,9 +214,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       let created = await exclusive(ctx, `name:${name}`, () => writeResource(kind, undefined, resource, ctx));
       // The vendor is waited for with the lock given back; the answer then shows what it did.
       if (await awaitRecordedChange(ctx)) created = await readBack(readView(kind, String(created.id), ctx), created);
-      const answer = render(ctx, created, shape);
-      res.location((answer.meta as Json).location as string);
-      sendResource(res, 201, answer);
+      res.location(locationOf(ctx, created));
+      sendResource(res, 201, created, render(ctx, created, shape));
     }),
   );
 
@@ -232,7 +230,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const shape = projection(kind, req.query as Json);
       const written = await exclusive(ctx, id, () => writeResource(kind, id, resource, ctx));
       const answer = (await awaitRecordedChange(ctx)) ? await readBack(readView(kind, id, ctx), written) : written;
-      sendResource(res, 200, render(ctx, answer, shape));
+      sendResource(res, 200, answer, render(ctx, answer, shape));
     }, exclusive)),
   );
 
@@ -274,7 +272,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       }
       ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
       const answer = written && !waited && (kind === "User" || ctx.scratch.wantMembers) ? written : (await readView(kind, id, ctx)).view;
-      sendResource(res, 200, render(ctx, answer, shape));
+      sendResource(res, 200, answer, render(ctx, answer, shape));
     }, exclusive)),
   );
 
