@@ -39,14 +39,21 @@ function returnable(attribute: Attribute): boolean {
   return returned !== false && returned !== "never" && direction !== "in";
 }
 
-/** The entries of a stored complex value as they go out: sub-attributes that are never returned left out. */
+/**
+ * A stored complex value as it goes out: each entry's sub-attributes in the schema's order, those never
+ * returned (or not in the schema) left out.
+ */
 function complexOut(attribute: Attribute, value: unknown): unknown {
   const subs = attribute.subAttributes as Attribute[] | undefined;
   if (!subs) return value;
-  const hidden = new Set(subs.filter((s) => !returnable(s)).map((s) => s.name));
-  if (hidden.size === 0) return value;
-  const strip = (entry: unknown) => (isObject(entry) ? Object.fromEntries(Object.entries(entry).filter(([k]) => !hidden.has(k))) : entry);
-  return Array.isArray(value) ? value.map(strip) : strip(value);
+  const order = subs.filter(returnable).map((s) => s.name);
+  const arrange = (entry: unknown) => {
+    if (!isObject(entry)) return entry;
+    const out: Json = {};
+    for (const name of order) if (entry[name] !== undefined) out[name] = entry[name];
+    return out;
+  };
+  return Array.isArray(value) ? value.map(arrange) : arrange(value);
 }
 
 function extensionOut(extension: Definition, value: Json): Json | undefined {
@@ -160,13 +167,19 @@ function pickEntries(value: unknown, node: { keeps?: (entry: unknown) => boolean
   return node.keeps && Array.isArray(value) ? value.filter(node.keeps) : value;
 }
 
+/** What a projection leaves of an attribute that is not kept: nothing, or an empty list (an empty object stays, as in scimmy). */
 function isEmpty(value: unknown): boolean {
-  return value === undefined || (Array.isArray(value) && value.length === 0) || (isObject(value) && Object.keys(value).length === 0);
+  return value === undefined || (Array.isArray(value) && value.length === 0);
+}
+
+/** A list entry a projection emptied is left out of the list. */
+function emptyEntry(entry: unknown): boolean {
+  return isObject(entry) && Object.keys(entry).length === 0;
 }
 
 /** Keeps what `tree` names of `value` (an object, or a list of them, entry by entry). */
 function keep(value: unknown, tree: PathTree): unknown {
-  if (Array.isArray(value)) return value.map((entry) => keep(entry, tree)).filter((entry) => !isEmpty(entry));
+  if (Array.isArray(value)) return value.map((entry) => keep(entry, tree)).filter((entry) => entry !== undefined && !emptyEntry(entry));
   if (!isObject(value)) return undefined;
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
@@ -181,7 +194,7 @@ function keep(value: unknown, tree: PathTree): unknown {
 
 /** Drops what `tree` names from `value` (an object, or a list of them, entry by entry). */
 function drop(value: unknown, tree: PathTree): unknown {
-  if (Array.isArray(value)) return value.map((entry) => drop(entry, tree)).filter((entry) => !isEmpty(entry));
+  if (Array.isArray(value)) return value.map((entry) => drop(entry, tree)).filter((entry) => !emptyEntry(entry));
   if (!isObject(value)) return value;
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
