@@ -55,18 +55,18 @@ describe("vendor call trail", () => {
     const t = bridge.as("t");
     sandbox.failNext({ action: "CreateUser", status: 200, code: "RequestLimitExceeded", message: "slow down" });
     const created = (await t.post("/Users", person("tess@example.com")).set("X-Request-Id", "req-create-1").expect(201)).body;
-    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).set("X-Request-Id", "req-off-1").expect(200);
     sandbox.failNext({ action: "UpdateUser", status: 200, code: "FailedOperation.AttributeFormatError", message: `bad value ${PASSWORD}` });
     await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Tess T." })).expect(400);
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).set("X-Request-Id", "req-off-1").expect(200);
 
     const trail = await store.vendorCalls("t", { scimId: created.id, limit: 10 });
     expect(trail.map((c) => [c.operation, c.call, c.outcome, c.attempts])).toEqual([
-      ["update", "UpdateUser", "invalid", 1],
       ["disable", "UpdateUserStatus", "success", 1],
+      ["update", "UpdateUser", "invalid", 1],
       ["create", "CreateUser", "success", 2],
     ]);
-    expect(trail[0]).toMatchObject({ code: "FailedOperation.AttributeFormatError", vendorRequestId: expect.any(String) });
-    expect(trail[1]).toMatchObject({ requestId: "req-off-1", target: "t" });
+    expect(trail[1]).toMatchObject({ code: "FailedOperation.AttributeFormatError", vendorRequestId: expect.any(String) });
+    expect(trail[0]).toMatchObject({ requestId: "req-off-1", target: "t" });
     expect(trail[2]).toMatchObject({ requestId: "req-create-1", vendorRequestId: expect.stringMatching(/./) });
     expect(JSON.stringify(trail)).not.toContain(PASSWORD);
     expect(JSON.stringify(trail)).not.toContain("tess@example.com"); // a trail of calls, not a copy of the profile

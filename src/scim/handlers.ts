@@ -129,13 +129,12 @@ export async function patchResource(kind: ResourceKind, id: string, ctx: ScimCon
   if (ctx.request.expectedVersion !== undefined && version !== ctx.request.expectedVersion)
     throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${version}"); read it again and retry.`);
   ctx.scratch.readVersion = version;
-  let written: Json | undefined;
   const before = new (resourceClass(kind).schema)(view as never, "out");
-  const changed = await new SCIMMY.Messages.PatchOp(normalise(view) as never).apply(before as never, async (instance: unknown) => {
-    written = await writeResource(kind, id, instance, ctx);
-    return instance as never;
-  });
-  return changed ? written : undefined;
+  // scimmy validates each operation's value as it applies it, so the result is written as it is. An
+  // unchanged resource is written too: a deactivation is re-sent to a user already held inactive.
+  const patched: unknown = await new SCIMMY.Messages.PatchOp(normalise(view) as never).apply(before as never);
+  const written = kind === "User" ? await writeUser({ id }, patched ?? before, ctx) : await writeGroup({ id }, patched ?? before, ctx);
+  return patched ? written : undefined;
 }
 
 function membersOf(instance: unknown): Member[] {
