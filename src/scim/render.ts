@@ -39,30 +39,67 @@ function returnable(attribute: Attribute): boolean {
   return returned !== false && returned !== "never" && direction !== "in";
 }
 
-/**
- * A stored complex value as it goes out: each entry's sub-attributes in the schema's order, those never
- * returned (or not in the schema) left out.
- */
-function complexOut(attribute: Attribute, value: unknown): unknown {
-  const subs = attribute.subAttributes as Attribute[] | undefined;
-  if (!subs) return value;
-  const order = subs.filter(returnable).map((s) => s.name);
-  const arrange = (entry: unknown) => {
-    if (!isObject(entry)) return entry;
-    const out: Json = {};
-    for (const name of order) if (entry[name] !== undefined) out[name] = entry[name];
-    return out;
-  };
-  return Array.isArray(value) ? value.map(arrange) : arrange(value);
+/** How one attribute goes out: its name, and for a complex one its sub-attributes in the schema's order. */
+interface AttributeLayout {
+  name: string;
+  subs?: string[];
 }
 
-function extensionOut(extension: Definition, value: Json): Json | undefined {
-  const out: Json = {};
-  for (const attribute of extension.attributes as Attribute[]) {
-    const v = value[attribute.name];
-    if (v !== undefined && v !== null && returnable(attribute)) out[attribute.name] = complexOut(attribute, v);
+/** How a resource of a kind goes out, read from its schema once: attributes in order, then each extension's. */
+interface ResourceLayout {
+  core: string;
+  attributes: AttributeLayout[];
+  extensions: { id: string; attributes: AttributeLayout[] }[];
+}
+
+function layoutOf(attributes: Attribute[]): AttributeLayout[] {
+  return attributes
+    .filter((a) => returnable(a) && a.name !== "schemas")
+    .map((a) => {
+      const subs = a.subAttributes as Attribute[] | undefined;
+      return subs ? { name: a.name, subs: subs.filter(returnable).map((sub) => sub.name) } : { name: a.name };
+    });
+}
+
+const LAYOUTS = new Map<ResourceKind, ResourceLayout>();
+
+function resourceLayout(kind: ResourceKind): ResourceLayout {
+  let layout = LAYOUTS.get(kind);
+  if (!layout) {
+    const definition = definitionOf(kind);
+    const all = definition.attributes as (Attribute | Definition)[];
+    layout = {
+      core: definition.id as string,
+      attributes: layoutOf(all.filter((a): a is Attribute => a instanceof SCIMMY.Types.Attribute)),
+      extensions: all
+        .filter((a): a is Definition => a instanceof SCIMMY.Types.SchemaDefinition)
+        .map((d) => ({ id: d.id as string, attributes: layoutOf(d.attributes as Attribute[]) })),
+    };
+    LAYOUTS.set(kind, layout);
   }
-  return Object.keys(out).length > 0 ? out : undefined;
+  return layout;
+}
+
+/** A stored complex value as it goes out: each entry's sub-attributes in the schema's order, others left out. */
+function arranged(entry: unknown, subs: string[]): unknown {
+  if (!isObject(entry)) return entry;
+  const out: Json = {};
+  for (const name of subs) if (entry[name] !== undefined) out[name] = entry[name];
+  return out;
+}
+
+/** The attributes of `source` as they go out, in `attributes`' order, into `out`; answers whether any was there. */
+function attributesOut(attributes: AttributeLayout[], source: Json, out: Json, location: string): boolean {
+  let any = false;
+  for (const { name, subs } of attributes) {
+    const value = source[name];
+    if (value === undefined || value === null) continue;
+    any = true;
+    if (name === "meta" && isObject(value)) out.meta = metaOut(value, location);
+    else if (!subs) out[name] = value;
+    else out[name] = Array.isArray(value) ? value.map((entry) => arranged(entry, subs)) : arranged(value, subs);
+  }
+  return any;
 }
 
 function metaOut(meta: Json, location: string): Json {
@@ -73,33 +110,27 @@ function metaOut(meta: Json, location: string): Json {
 }
 
 /** The schemas a resource lists: its core schema, each extension it has values for, then those it was written with. */
-function schemasOf(definition: Definition, view: Json, extensions: string[]): string[] {
+function schemasOf(core: string, view: Json, extensions: string[]): string[] {
   const written = Array.isArray(view.schemas) ? view.schemas.filter((s): s is string => typeof s === "string") : [];
-  return [...new Set([definition.id as string, ...extensions, ...written])];
+  if (extensions.length === 0 && written.length === 1 && written[0] === core) return written;
+  return [...new Set([core, ...extensions, ...written])];
 }
 
 /** A view (document, id, meta, derived attributes) as it goes out, whole: schema order, nothing coerced. */
 export function renderWhole(kind: ResourceKind, view: Json, location: string): Json {
-  const definition = definitionOf(kind);
+  const layout = resourceLayout(kind);
   const body: Json = {};
-  const extensions: string[] = [];
-  for (const attribute of definition.attributes as (Attribute | Definition)[]) {
-    if (attribute instanceof SCIMMY.Types.SchemaDefinition) {
-      const id = attribute.id as string;
-      const value = isObject(view[id]) ? extensionOut(attribute, view[id]) : undefined;
-      if (value) {
-        body[id] = value;
-        extensions.push(id);
-      }
-      continue;
+  attributesOut(layout.attributes, view, body, location);
+  const present: string[] = [];
+  for (const extension of layout.extensions) {
+    const value = view[extension.id];
+    const out: Json = {};
+    if (isObject(value) && attributesOut(extension.attributes, value, out, location)) {
+      body[extension.id] = out;
+      present.push(extension.id);
     }
-    const { name } = attribute as Attribute;
-    if (name === "schemas") continue;
-    const value = view[name];
-    if (value === undefined || value === null || !returnable(attribute as Attribute)) continue;
-    body[name] = name === "meta" && isObject(value) ? metaOut(value, location) : complexOut(attribute as Attribute, value);
   }
-  return { schemas: schemasOf(definition, view, extensions), ...body };
+  return { schemas: schemasOf(layout.core, view, present), ...body };
 }
 
 /** Splits `emails[type eq "work"].value` into the path without the filter and the filter's attribute part. */
