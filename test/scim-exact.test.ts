@@ -180,6 +180,19 @@ describe("error details say what to send instead", () => {
   });
 });
 
+describe("IdP retries after a timeout stay idempotent on a vendor target", () => {
+  it("a retried POST is 409 naming the user the first attempt made, and the vendor holds one user", () =>
+    withSandboxBridge(cic, {}, async (bridge, sandbox) => {
+      const t = bridge.as("t");
+      const first = (await t.post("/Users", user("twice@example.com")).expect(201)).body;
+      const again = await t.post("/Users", user("Twice@Example.com"));
+      expectActionableError(again, 409);
+      expect(again.body.detail).toContain(first.id);
+      expect(sandbox.calls.filter((c) => c.action === "CreateUser")).toHaveLength(1);
+      expect(sandbox.users.size).toBe(1);
+    }));
+});
+
 describe("discovery tells the truth per target", () => {
   it("changePassword follows the target's vendor; list pages count what they hold; /Me is 501", async () => {
     await withSandboxBridge(cic, {}, async (bridge) => {
