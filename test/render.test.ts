@@ -4,9 +4,10 @@
  * scimmy's coercion gives for the same view — except that `schemas` is always kept (RFC 7643 §3), which
  * scimmy drops under `attributes=`.
  */
+import fc from "fast-check";
 import type { ScimContext } from "../src/scim/context";
 import { projectionOf, renderResource } from "../src/scim/render";
-import { GroupResource, UserResource } from "../src/scim/schema";
+import { attributePaths, GroupResource, UserResource } from "../src/scim/schema";
 import { groupViews, userViews } from "../src/scim/views";
 import type { ResourceKind } from "../src/store/types";
 import { CORE_GROUP, ENTERPRISE, startTestBridge, user, type TestBridge } from "./helpers/bridge";
@@ -91,5 +92,34 @@ describe.each(["User", "Group"] as const)("%s answers rendered directly", (kind)
       const direct = JSON.stringify(renderResource(kind, view, location, projectionOf(kind, projection.attributes, projection.excludedAttributes)));
       expect(direct).toBe(JSON.stringify(throughScimmy(kind, view, projection)));
     }
+  });
+});
+
+describe("projections, property-based (fixed seed, bounded runs)", () => {
+  const SEED = 20261206;
+  const paths = attributePaths("User").filter((p) => !p.includes("$ref"));
+  const randomCase = (text: string, flips: boolean[]) => [...text].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c.toLowerCase())).join("");
+  const pick = fc.record({ names: fc.uniqueArray(fc.constantFrom(...paths), { minLength: 1, maxLength: 4 }), flips: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), exclude: fc.boolean() });
+
+  it(`ignore the case of names, keep schemas and id, and return only what attributes names (seed ${SEED})`, async () => {
+    const all = await views("User");
+    fc.assert(
+      fc.property(pick, fc.constantFrom(...all), ({ names, flips, exclude }, view) => {
+        const list = names.join(",");
+        const shaped = (text: string) => (exclude ? projectionOf("User", undefined, text) : projectionOf("User", text));
+        const canonical = renderResource("User", view, "x", shaped(list));
+        expect(renderResource("User", view, "x", shaped(randomCase(list, flips)))).toEqual(canonical);
+        expect(canonical.schemas).toEqual(expect.any(Array));
+        expect(canonical.id).toBe(view.id);
+        if (!exclude) {
+          // The top-level attribute each name reaches: the extension URN for `urn:…:User:manager.value`.
+          const tops = new Set(names.map((n) => (n.startsWith("urn:") ? n.slice(0, n.lastIndexOf(":")) : n.split(".")[0])));
+          for (const key of Object.keys(canonical)) if (key !== "schemas" && key !== "id") expect(tops.has(key)).toBe(true);
+        } else {
+          for (const name of names.filter((n) => !n.includes(".") && !n.startsWith("urn:") && n !== "id" && n !== "schemas")) expect(canonical[name]).toBeUndefined();
+        }
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 });
