@@ -18,6 +18,7 @@ import {
 } from "../store/types";
 import type { RecordedChange, ScimContext } from "./context";
 import { ConcurrentChangeError, ScimError } from "./errors";
+import { applyAttributePatch, planAttributePatch } from "./attribute-patch";
 import { VendorRefusal } from "../provisioning/refusal";
 import type { Delivery } from "../provisioning/targets";
 import { GroupResource, resourceClass, UserResource } from "./schema";
@@ -104,14 +105,19 @@ function viewsOf(kind: ResourceKind, resources: StoredResource[], ctx: ScimConte
   return kind === "User" ? userViews(resources, ctx) : groupViews(resources, ctx);
 }
 
-/** A request body as the schema reads it: scimmy validates and coerces input; its refusals are 400s. */
-function validated(kind: ResourceKind, body: unknown): unknown {
+/** Runs a schema check: scimmy's refusals (TypeErrors) are 400 invalidValue. */
+function schemaChecked<T>(check: () => T): T {
   try {
-    return new (resourceClass(kind).schema)(body as never, "in");
+    return check();
   } catch (error) {
     if (error instanceof TypeError) throw new SCIMMY.Types.Error(400, "invalidValue", error.message);
     throw error;
   }
+}
+
+/** A request body as the schema reads it: scimmy validates and coerces input. */
+function validated(kind: ResourceKind, body: unknown): unknown {
+  return schemaChecked(() => new (resourceClass(kind).schema)(body as never, "in"));
 }
 
 /** A POST (no id) or PUT: validated, stored, handed to the target's vendor; answers the stored view. */
@@ -129,10 +135,17 @@ export async function patchResource(kind: ResourceKind, id: string, ctx: ScimCon
   if (ctx.request.expectedVersion !== undefined && version !== ctx.request.expectedVersion)
     throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${version}"); read it again and retry.`);
   ctx.scratch.readVersion = version;
+  const message = normalise(view);
+  const simple = planAttributePatch(kind, message.Operations);
+  if (simple) {
+    const { document, changed } = schemaChecked(() => applyAttributePatch(view, simple));
+    const written = kind === "User" ? await writeUser({ id }, document, ctx) : await writeGroup({ id }, document, ctx);
+    return changed ? written : undefined;
+  }
   const before = new (resourceClass(kind).schema)(view as never, "out");
   // scimmy validates each operation's value as it applies it, so the result is written as it is. An
   // unchanged resource is written too: a deactivation is re-sent to a user already held inactive.
-  const patched: unknown = await new SCIMMY.Messages.PatchOp(normalise(view) as never).apply(before as never);
+  const patched: unknown = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never);
   const written = kind === "User" ? await writeUser({ id }, patched ?? before, ctx) : await writeGroup({ id }, patched ?? before, ctx);
   return patched ? written : undefined;
 }
