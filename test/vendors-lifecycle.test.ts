@@ -174,6 +174,20 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     expect(JSON.stringify(sandbox.calls)).not.toContain("2819c223e9f34e8b");
   });
 
+  it("a deactivated user's profile changes wait for its reactivation; a password still reaches a disabled vendor user", async () => {
+    const t = bridge.as("t");
+    const created = (await t.post("/Users", person()).expect(201)).body;
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+    step();
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Held Back" })).expect(200);
+    expect(step()).toEqual([]);
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "password", value: "Held-Passw0rd!x" })).expect(200);
+    expect(step().map((c) => c.action)).toEqual(expected.disabled ? expected.password : []);
+    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: true })).expect(200);
+    const back = step();
+    expect(JSON.stringify(back)).toContain("Held Back"); // the held profile, delivered with the reactivation
+  });
+
   it("create → Okta PUT → Entra PATCH → password → deactivate → reactivate → delete, with the exact vendor calls", async () => {
     const t = bridge.as("t");
     const created = (await t.post("/Users", person()).expect(201)).body;

@@ -283,14 +283,16 @@ export class UserLifecycle {
     const reactivating = !wasActive && isActive;
     if (reactivating) link = await this.reactivate(link, id, after, step);
     if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
-    // An inactive user's vendor user gets its status and nothing else: its profile and name wait for the
-    // reactivation, which diffs against what the vendor last acknowledged. Entra renames a soft-deleted user
-    // (the object id before the UPN); that name must not reach the vendor, and is gone again on restore.
-    if (!isActive) return;
     const deactivating = !isActive && (wasActive || step.deactivates === true);
     try {
-      link = await this.renamed(link, before, after, step);
-      await this.updateProfile(link, after, step);
+      // An inactive user's vendor user gets its status (and a password the IdP sets) and nothing else: its
+      // profile and name wait for the reactivation, which diffs against what the vendor last acknowledged.
+      // Entra renames a soft-deleted user (the object id before the UPN); that name must not reach the
+      // vendor, and it is gone again on restore.
+      if (isActive) {
+        link = await this.renamed(link, before, after, step);
+        await this.updateProfile(link, after, step);
+      }
       if (step.password && this.calls.deps.mapping.has("password")) {
         const { outcome } = await this.calls.run("password", link, after, step, ["notFound"]);
         if (outcome.kind === "notFound") throw new VendorUserLost();
