@@ -8,7 +8,7 @@ import { ScimError } from "./errors";
 import { parseFilter, predicateOf } from "./filter";
 import { checkPatchPath } from "./input-limits";
 import { VENDOR_LINK } from "./vendor-extension";
-import { canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
+import { attributeInfo, canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
 
 type Json = Record<string, unknown>;
 
@@ -255,6 +255,24 @@ function removeExtension(urn: string, current: Json | undefined): PatchOperation
   return isObject(extension) ? Object.keys(extension).map((name) => ({ op: "remove", path: `${urn}:${name}` })) : [];
 }
 
+/**
+ * `remove` with a value (the values to take out of a multi-valued attribute) on an attribute the resource
+ * does not have: nothing to remove (scimmy would fail on it with exception text).
+ */
+function removesNothing(op: PatchOperation, current: Json | undefined): boolean {
+  if (!current || op.value === undefined || !op.path || /[[:.]/.test(op.path)) return false;
+  return current[op.path] === undefined || current[op.path] === null;
+}
+
+/** `remove` with a value on a multi-valued complex attribute names the entries to take out, as objects. */
+function requireEntries(kind: ResourceKind, op: PatchOperation, index: number): void {
+  const info = op.path ? attributeInfo(kind, op.path) : undefined;
+  if (!info || info.type !== "complex" || !info.multiValued) return;
+  const entries = Array.isArray(op.value) ? op.value : [op.value];
+  if (entries.some((entry) => !isObject(entry)))
+    throw new ScimError(400, "invalidValue", `Operation ${index + 1} of the PATCH (remove) lists the ${info.name} entries to remove as objects, such as [{"value": "…"}].`);
+}
+
 /** A PatchOp's operations (some clients spell the key in lower case); undefined when there is no list. */
 function operationsOf(message: Json): unknown[] | undefined {
   return Array.isArray(message.Operations) ? message.Operations : Array.isArray(message.operations) ? message.operations : undefined;
@@ -282,6 +300,8 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
     };
     if ("value" in raw) op.value = normaliseValue(kind, op.path, raw.value);
     if (op.op === "remove" && op.path === ENTERPRISE_USER) return removeExtension(op.path, current);
+    if (op.op === "remove" && removesNothing(op, current)) return [];
+    if (op.op === "remove" && op.value !== undefined) requireEntries(kind, op, index);
     return [addMissingEntry(kind, op, current)];
   });
   const rest = { ...message };

@@ -105,6 +105,17 @@ function viewsOf(kind: ResourceKind, resources: StoredResource[], ctx: ScimConte
   return kind === "User" ? userViews(resources, ctx) : groupViews(resources, ctx);
 }
 
+/** scimmy's words for a value with a sub-attribute its attribute does not have. */
+const NOT_A_SUB_ATTRIBUTE = /^Cannot add property ([^,\s]{1,100}), object is not extensible(.*)$/;
+
+/** A PatchOp refusal whose words are JavaScript's, said as what to send instead. */
+function explainPatchRefusal(error: unknown): never {
+  const message = error instanceof SCIMMY.Types.Error ? String(error.message) : "";
+  const unknown = NOT_A_SUB_ATTRIBUTE.exec(message);
+  if (unknown) throw new ScimError(400, "invalidValue", `'${unknown[1]}' is not a sub-attribute of the attribute this value is for${unknown[2]}; send only the sub-attributes /Schemas lists for it.`);
+  throw error;
+}
+
 /** Runs a schema check: scimmy's refusals (TypeErrors) are 400 invalidValue. */
 function schemaChecked<T>(check: () => T): T {
   try {
@@ -145,7 +156,7 @@ export async function patchResource(kind: ResourceKind, id: string, ctx: ScimCon
   const before = new (resourceClass(kind).schema)(view as never, "out");
   // scimmy validates each operation's value as it applies it, so the result is written as it is. An
   // unchanged resource is written too: a deactivation is re-sent to a user already held inactive.
-  const patched: unknown = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never);
+  const patched: unknown = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never).catch(explainPatchRefusal);
   const written = kind === "User" ? await writeUser({ id }, patched ?? before, ctx) : await writeGroup({ id }, patched ?? before, ctx);
   return patched ? written : undefined;
 }
