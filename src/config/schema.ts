@@ -13,6 +13,17 @@ export const TokenSchema = z
   })
   .strict();
 
+/**
+ * A credential field names an environment variable. `${NAME}` there would put the secret itself into the
+ * config (and into any message about it), so it is refused with the fix; the value is never echoed.
+ */
+const CredentialVariableSchema = z.string().superRefine((value, ctx) => {
+  const reference = /^\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}$/.exec(value);
+  if (reference) ctx.addIssue({ code: "custom", message: `write the environment variable's name (${reference[1]}), not \${${reference[1]}}: credentials are read from the environment at start` });
+  else if (value.includes("${")) ctx.addIssue({ code: "custom", message: "write the environment variable's name, without ${…}: credentials are read from the environment at start" });
+  else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) ctx.addIssue({ code: "custom", message: "the name of an environment variable (letters, digits and _)" });
+});
+
 /** A target's vendor: which mapping file, where the API is, whose credentials, and the policies. */
 export const VendorConnectionSchema = z
   .object({
@@ -24,7 +35,7 @@ export const VendorConnectionSchema = z
      * secretId/secretKey[/token]; volcengine-v4 accessKeyId/secretAccessKey[/sessionToken];
      * bearer-token-exchange appKey/appSecret.
      */
-    credentials: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable")),
+    credentials: z.record(z.string(), CredentialVariableSchema),
     /** Values for the mapping file's ${NAME} settings (instance, user store or zone ids …). */
     settings: z.record(z.string(), z.string()).default({}),
     /** Overrides of the mapping file's api block: private or international endpoints, regions, versions. */
@@ -144,6 +155,8 @@ export const ConfigSchema = z
         /** The page size when a list request names no `count`. */
         defaultCount: z.number().int().min(1).max(10000).default(100),
         trustProxy: z.boolean().default(false),
+        /** Serve HTTPS directly with this certificate chain and key (PEM files, read again on SIGHUP). */
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
       })
       .strict()
       .prefault({}),
@@ -173,6 +186,14 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The read-only status page at /status, for the people on call: off unless it has at least one admin
+     * token (SHA-256 from `token mint`; never one of the IdPs' tokens).
+     */
+    status: z
+      .object({ adminTokens: z.array(TokenSchema).default([]), refreshSeconds: z.number().int().min(1).max(300).default(5) })
+      .strict()
+      .prefault({}),
     /** The trail of vendor calls (what was called for whom, and the vendor's answer): how long it is kept. */
     audit: z
       .object({ retainDays: z.number().int().min(1, "keep the trail at least a day").default(365) })
@@ -198,7 +219,14 @@ export const ConfigSchema = z
         );
       }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // An IdP's token opening the status page would show every target's state to one target's IdP.
+    const idp = new Set(config.targets.flatMap((t) => t.tokens.map((tok) => tok.sha256)));
+    config.status.adminTokens.forEach((tok, i) => {
+      if (idp.has(tok.sha256)) ctx.addIssue({ code: "custom", path: ["status", "adminTokens", i, "sha256"], message: "an admin token must not be one of the targets' tokens: mint one of its own" });
+    });
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type TargetConfig = z.infer<typeof TargetSchema>;
