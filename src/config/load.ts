@@ -1,4 +1,5 @@
 /** Where the configuration comes from: a YAML file (flag or SCIM_BRIDGE_CONFIG), or the embedded defaults. */
+import { StartError } from "../start-error";
 import { ConfigSchema, type Config } from "./schema";
 import { FileValidationError, loadYamlFile, type Path } from "./yaml-file";
 
@@ -19,7 +20,7 @@ export function withListenEnv(config: Config, env: NodeJS.ProcessEnv): Config {
   const server = { ...config.server };
   if (env.PORT !== undefined && env.PORT !== "") {
     const port = /^\d{1,5}$/.test(env.PORT) ? Number(env.PORT) : NaN;
-    if (!(port >= 0 && port <= 65535)) throw new FileValidationError([{ file: "environment", key: "PORT", message: `'${env.PORT.slice(0, 20)}' is not a port number (0-65535)` }]);
+    if (!(port >= 0 && port <= 65535)) throw new StartError(`PORT='${env.PORT.slice(0, 20)}' is not a port number (0-65535)`);
     server.port = port;
   }
   if (env.HOST !== undefined && env.HOST !== "") server.host = env.HOST;
@@ -33,3 +34,8 @@ export function configFrom(data: unknown): Config {
   throw new FileValidationError(parsed.error.issues.map((issue) => ({ file: "configuration", key: issue.path.map(String).join("."), message: issue.message })));
 }
 
+
+/** The defaults with HOST and PORT applied: where a bridge without a config file listens (one placeholder target). */
+export function defaultsWithListenEnv(env: NodeJS.ProcessEnv): Config {
+  return withListenEnv(configFrom({ targets: [{ name: "default", tokens: [{ sha256: "0".repeat(64) }] }] }), env);
+}

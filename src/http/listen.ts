@@ -6,18 +6,11 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
+import { StartError } from "../start-error";
 
 export interface TlsFiles {
   cert: string;
   key: string;
-}
-
-/** The start cannot go on; the message says what is wrong and what to change. */
-export class StartError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StartError";
-  }
 }
 
 function readPem(file: string, what: "cert" | "key"): Buffer {
