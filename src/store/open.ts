@@ -7,6 +7,12 @@ import type { Store } from "./types";
 
 export async function openStore(config: StoreConfig, log?: Logger): Promise<Store> {
   const store = config.kind === "postgres" ? new PostgresStore(config.url, { poolSize: config.poolSize, schema: config.schema, log }) : new SqliteStore(config.path);
-  await store.migrate();
+  try {
+    await store.migrate();
+  } catch (error) {
+    // A schema that cannot be brought up to date (or is newer than this release) leaves nothing open.
+    await store.close().catch(() => undefined);
+    throw error;
+  }
   return store;
 }
