@@ -53,7 +53,10 @@ function collectOutbox(metrics: BridgeMetrics, store: Store): void {
   metrics.onScrape(async () => {
     const stats = await store.outboxStats();
     const now = Date.now();
-    metrics.outboxSnapshot(stats.depth, stats.oldestDeprovision.map((o) => ({ target: o.target, seconds: Math.max(0, (now - o.since) / 1000) })));
+    metrics.outboxSnapshot(
+      stats.depth,
+      stats.oldestDeprovision.map((o) => ({ target: o.target, seconds: Math.max(0, (now - o.since) / 1000) })),
+    );
   });
 }
 
@@ -69,7 +72,9 @@ const RESTART_ONLY = ["server", "store", "log", "metrics", "outbox", "audit"] as
 function restartOnlyChanges(running: Config, next: Config): string[] {
   const { tls: _a, ...server } = running.server;
   const { tls: _b, ...nextServer } = next.server;
-  return RESTART_ONLY.filter((key) => (key === "server" ? JSON.stringify(server) !== JSON.stringify(nextServer) : JSON.stringify(running[key]) !== JSON.stringify(next[key])));
+  return RESTART_ONLY.filter((key) =>
+    key === "server" ? JSON.stringify(server) !== JSON.stringify(nextServer) : JSON.stringify(running[key]) !== JSON.stringify(next[key]),
+  );
 }
 
 /** How long in-flight requests may run on at shutdown: the longest vendor deadline, plus a margin. */
@@ -84,7 +89,12 @@ export async function startBridge(
   sealSharedPrototypes();
   const log = options.log ?? createLogger(config.log.level);
   const store = options.store ?? (await openStore(config.store, log));
-  const metrics = config.metrics.enabled ? createMetrics({ targets: config.targets.map((t) => t.name), onCollectorError: (error) => log.warn("metrics: outbox snapshot failed", { error: (error as Error).message }) }) : undefined;
+  const metrics = config.metrics.enabled
+    ? createMetrics({
+        targets: config.targets.map((t) => t.name),
+        onCollectorError: (error) => log.warn("metrics: outbox snapshot failed", { error: (error as Error).message }),
+      })
+    : undefined;
   if (metrics) collectOutbox(metrics, store);
   const events = metrics ? eventsOf(metrics) : {};
   let targets: TargetProvisioners | undefined;
@@ -108,7 +118,20 @@ export async function startBridge(
       metricsServer = await listen(side, config.metrics.port!, config.metrics.host, { keys: "metrics.port, metrics.host" });
     }
     targets?.worker.start();
-    return running(config, { log, store, metrics, server, metricsServer, drain, live, targets, stopRetention, ownStore: !options.store, events, fixed: !!options.provisioners });
+    return running(config, {
+      log,
+      store,
+      metrics,
+      server,
+      metricsServer,
+      drain,
+      live,
+      targets,
+      stopRetention,
+      ownStore: !options.store,
+      events,
+      fixed: !!options.provisioners,
+    });
   } catch (error) {
     // Nothing half-started stays behind: the process can exit with the message.
     stopRetention();
@@ -142,7 +165,15 @@ function running(config: Config, parts: Parts): RunningBridge {
   const scheme = config.server.tls ? "https" : "http";
   const url = config.server.publicUrl?.replace(/\/$/, "") ?? urlOf(server, config.server.host, scheme);
   const metricsUrl = metrics ? `${metricsServer ? urlOf(metricsServer, config.metrics.host) : url}/metrics` : undefined;
-  log.info("bridge listening", { version: VERSION, url, tls: !!config.server.tls, store: store.kind, targets: config.targets.map((t) => t.name), ...(metricsUrl ? { metrics: metricsUrl } : {}), ...(config.status.adminTokens.length > 0 ? { status: `${url}/status` } : {}) });
+  log.info("bridge listening", {
+    version: VERSION,
+    url,
+    tls: !!config.server.tls,
+    store: store.kind,
+    targets: config.targets.map((t) => t.name),
+    ...(metricsUrl ? { metrics: metricsUrl } : {}),
+    ...(config.status.adminTokens.length > 0 ? { status: `${url}/status` } : {}),
+  });
   /** Old targets' vendor connections close once requests that may still use them are over (or at shutdown). */
   const retired = new Set<TargetProvisioners>();
   const retire = (old: TargetProvisioners) => {

@@ -1,22 +1,15 @@
 /**
  * The command line: every command with its usage, options and what it runs. Arguments are parsed with
  * node:util parseArgs, strictly: an unknown option or an option without its value is refused with the
- * command's usage (exit 2); `--help` on any command prints its usage (exit 0).
+ * command's usage (exit 2); `--help` on any command prints its usage (exit 0). A command's code is loaded
+ * only when it runs, so help and usage errors answer at once.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CONFIG_ENV, defaultsWithListenEnv, loadConfigFile } from "../config/load";
 import type { Config } from "../config/schema";
 import { VERSION } from "../version";
-import { auditCommand } from "./audit";
-import { backupCommand } from "./backup";
-import { healthcheckCommand } from "./healthcheck";
-import { mappingsCheck, mappingsPreview, type CommandResult } from "./mappings";
-import { outboxCommand } from "./outbox";
-import { reconcileCommand } from "./reconcile";
-import { serve } from "./serve";
+import type { CommandResult } from "./mappings";
 import { parseSince } from "./since";
-import { targetsCheck } from "./targets";
-import { tokenMintText } from "./token";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values = Record<string, string | boolean | undefined>;
@@ -75,7 +68,7 @@ export const COMMANDS: Command[] = [
     summary: `start the bridge (config: FILE, $${CONFIG_ENV}, or the demo with sandbox vendors)`,
     options: CONFIG,
     positionals: 0,
-    run: (values) => serve((values.config as string | undefined) ?? process.env[CONFIG_ENV]),
+    run: async (values) => (await import("./serve")).serve((values.config as string | undefined) ?? process.env[CONFIG_ENV]),
   },
   {
     name: "token mint",
@@ -83,7 +76,7 @@ export const COMMANDS: Command[] = [
     summary: "mint a bearer token and print its SHA-256 for the config",
     options: {},
     positionals: 0,
-    run: async () => ({ code: 0, out: [tokenMintText().text] }),
+    run: async () => ({ code: 0, out: [(await import("./token")).tokenMintText().text] }),
   },
   {
     name: "mappings check",
@@ -91,7 +84,7 @@ export const COMMANDS: Command[] = [
     summary: "validate mapping files (default: mappings/*.yaml)",
     options: {},
     positionals: Infinity,
-    run: async (_values, files) => mappingsCheck(files),
+    run: async (_values, files) => (await import("./mappings")).mappingsCheck(files),
   },
   {
     name: "mappings preview",
@@ -101,7 +94,7 @@ export const COMMANDS: Command[] = [
     positionals: 1,
     run: async (values, [userFile]) => {
       if (!userFile) throw new UsageError("name the SCIM user's JSON file");
-      return mappingsPreview(configOf(values), required(values, "target"), userFile, values.operation as string | undefined);
+      return (await import("./mappings")).mappingsPreview(configOf(values), required(values, "target"), userFile, values.operation as string | undefined);
     },
   },
   {
@@ -110,7 +103,7 @@ export const COMMANDS: Command[] = [
     summary: "check each target's settings as serve does, and prove its credentials with one read-only vendor call",
     options: CONFIG,
     positionals: 1,
-    run: async (values, [name]) => targetsCheck(configOf(values), name),
+    run: async (values, [name]) => (await import("./targets")).targetsCheck(configOf(values), name),
   },
   {
     name: "reconcile",
@@ -123,7 +116,7 @@ export const COMMANDS: Command[] = [
       if (!values.all && typeof values.target !== "string") throw new UsageError("name a target with --target NAME, or --all for every vendor target");
       if (values.all && values.target !== undefined) throw new UsageError("--all and --target exclude each other");
       const targets = values.all ? config.targets.filter((t) => t.vendor).map((t) => t.name) : [values.target as string];
-      return reconcileCommand(config, targets, { fix: !!values.fix, since: since(values), json: !!values.json });
+      return (await import("./reconcile")).reconcileCommand(config, targets, { fix: !!values.fix, since: since(values), json: !!values.json });
     },
   },
   {
@@ -133,7 +126,7 @@ export const COMMANDS: Command[] = [
     options: { ...CONFIG, ...TARGET, user: { type: "string" }, since: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
     positionals: 0,
     run: async (values) =>
-      auditCommand(configOf(values), required(values, "target"), {
+      (await import("./audit")).auditCommand(configOf(values), required(values, "target"), {
         user: values.user as string | undefined,
         limit: positiveInteger(values.limit as string | undefined, "limit", 100),
         since: since(values),
@@ -146,7 +139,14 @@ export const COMMANDS: Command[] = [
     summary: "vendor work still to do (default: pending and failed)",
     options: { ...CONFIG, ...TARGET, state: { type: "string" }, json: { type: "boolean" } },
     positionals: 0,
-    run: async (values) => outboxCommand(configOf(values), { sub: "list", target: values.target as string | undefined, state: values.state as string | undefined, failed: false, json: !!values.json }),
+    run: async (values) =>
+      (await import("./outbox")).outboxCommand(configOf(values), {
+        sub: "list",
+        target: values.target as string | undefined,
+        state: values.state as string | undefined,
+        failed: false,
+        json: !!values.json,
+      }),
   },
   {
     name: "outbox show",
@@ -154,7 +154,8 @@ export const COMMANDS: Command[] = [
     summary: "one row: state, what the IdP believes, what the vendor holds, its calls",
     options: { ...CONFIG, ...TARGET },
     positionals: 1,
-    run: async (values, [id]) => outboxCommand(configOf(values), { sub: "show", id, target: values.target as string | undefined, failed: false, json: false }),
+    run: async (values, [id]) =>
+      (await import("./outbox")).outboxCommand(configOf(values), { sub: "show", id, target: values.target as string | undefined, failed: false, json: false }),
   },
   {
     name: "outbox retry",
@@ -162,7 +163,14 @@ export const COMMANDS: Command[] = [
     summary: "make a dead letter (or all of a target's) due again",
     options: { ...CONFIG, ...TARGET, failed: { type: "boolean" } },
     positionals: 1,
-    run: async (values, [id]) => outboxCommand(configOf(values), { sub: "retry", id, target: values.target as string | undefined, failed: !!values.failed, json: false }),
+    run: async (values, [id]) =>
+      (await import("./outbox")).outboxCommand(configOf(values), {
+        sub: "retry",
+        id,
+        target: values.target as string | undefined,
+        failed: !!values.failed,
+        json: false,
+      }),
   },
   {
     name: "outbox drop",
@@ -170,7 +178,8 @@ export const COMMANDS: Command[] = [
     summary: "give up a row (says what is left undone)",
     options: { ...CONFIG, ...TARGET },
     positionals: 1,
-    run: async (values, [id]) => outboxCommand(configOf(values), { sub: "drop", id, target: values.target as string | undefined, failed: false, json: false }),
+    run: async (values, [id]) =>
+      (await import("./outbox")).outboxCommand(configOf(values), { sub: "drop", id, target: values.target as string | undefined, failed: false, json: false }),
   },
   {
     name: "backup",
@@ -178,7 +187,7 @@ export const COMMANDS: Command[] = [
     summary: "an online copy of the SQLite store, taken while the bridge runs",
     options: { ...CONFIG, to: { type: "string" } },
     positionals: 0,
-    run: async (values) => backupCommand(configOf(values), required(values, "to")),
+    run: async (values) => (await import("./backup")).backupCommand(configOf(values), required(values, "to")),
   },
   {
     name: "healthcheck",
@@ -188,7 +197,7 @@ export const COMMANDS: Command[] = [
     positionals: 0,
     run: async (values) => {
       const file = (values.config as string | undefined) ?? process.env[CONFIG_ENV];
-      return healthcheckCommand(file ? loadConfigFile(file) : defaultsWithListenEnv(process.env));
+      return (await import("./healthcheck")).healthcheckCommand(file ? loadConfigFile(file) : defaultsWithListenEnv(process.env));
     },
   },
 ];
@@ -235,7 +244,11 @@ export async function runCli(argv: string[], io: CliOutput): Promise<number | un
   if (!command) {
     // `outbox --help` shows the outbox commands; anything else unknown is a usage error.
     if (group.length > 0 && rest.slice(1).some((a) => HELP.has(a))) return (io.out(usage(group)), 0);
-    io.err(argv.length === 0 ? usage() : `scim-bridge: unknown command '${argv.slice(0, group.length > 0 ? 2 : 1).join(" ")}'\n\n${usage(group.length > 0 ? group : COMMANDS)}`);
+    io.err(
+      argv.length === 0
+        ? usage()
+        : `scim-bridge: unknown command '${argv.slice(0, group.length > 0 ? 2 : 1).join(" ")}'\n\n${usage(group.length > 0 ? group : COMMANDS)}`,
+    );
     return 2;
   }
   if (rest.some((a) => HELP.has(a))) return (io.out(commandHelp(command)), 0);

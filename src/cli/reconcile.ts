@@ -13,7 +13,12 @@ export interface ReconcileOptions {
   json?: boolean;
 }
 
-export async function reconcileCommand(config: Config, targets: string[], options: ReconcileOptions, env: NodeJS.ProcessEnv = process.env): Promise<CommandResult> {
+export async function reconcileCommand(
+  config: Config,
+  targets: string[],
+  options: ReconcileOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandResult> {
   if (targets.length === 0) return { code: 2, out: ["no target in the config has a vendor"] };
   const store = await openStore(config.store);
   const built = buildProvisioners(config, store, createLogger("warn", process.stderr), env);
@@ -21,7 +26,8 @@ export async function reconcileCommand(config: Config, targets: string[], option
     const unknown = targets.filter((t) => !built.vendorProvisioners.has(t));
     if (unknown.length > 0) return { code: 2, out: unknown.map((t) => `target '${t}' has no vendor (or is not in the config)`) };
     const reports: ReconcileReport[] = [];
-    for (const target of targets) reports.push(await reconcile(target, built.vendorProvisioners.get(target)!, store, { fix: options.fix, since: options.since?.getTime() }));
+    for (const target of targets)
+      reports.push(await reconcile(target, built.vendorProvisioners.get(target)!, store, { fix: options.fix, since: options.since?.getTime() }));
     const drifts = reports.flatMap((r) => r.drifts);
     const unfixed = drifts.filter((d) => d.fixed === false).length;
     const code = unfixed > 0 || (!options.fix && drifts.length > 0) ? 1 : 0;

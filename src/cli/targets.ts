@@ -21,10 +21,13 @@ export async function targetsCheck(config: Config, name?: string, env: NodeJS.Pr
         const settings = mapping.settingsWithDefaults(target.vendor.settings);
         const call = mapping.build("check", { user: {}, settings });
         const outcome = await connector.invoke(call, AbortSignal.timeout(target.vendor.deadlineMs));
-        if (outcome.kind === "success") out.push(`ok      ${target.name}: ${mapping.vendor} ${call.call} answered${outcome.requestId ? ` (RequestId ${outcome.requestId})` : ""}`);
+        if (outcome.kind === "success")
+          out.push(`ok      ${target.name}: ${mapping.vendor} ${call.call} answered${outcome.requestId ? ` (RequestId ${outcome.requestId})` : ""}`);
         else {
           failed++;
-          out.push(`failed  ${target.name}: ${mapping.vendor} ${call.call}: ${outcome.kind} ${outcome.code}: ${outcome.message}${outcome.requestId ? ` (RequestId ${outcome.requestId})` : ""}`);
+          out.push(
+            `failed  ${target.name}: ${mapping.vendor} ${call.call}: ${outcome.kind} ${outcome.code}: ${outcome.message}${outcome.requestId ? ` (RequestId ${outcome.requestId})` : ""}`,
+          );
         }
       } finally {
         await connector.close();

@@ -34,7 +34,6 @@ export function configFrom(data: unknown): Config {
   throw new FileValidationError(parsed.error.issues.map((issue) => ({ file: "configuration", key: issue.path.map(String).join("."), message: issue.message })));
 }
 
-
 /** The defaults with HOST and PORT applied: where a bridge without a config file listens (one placeholder target). */
 export function defaultsWithListenEnv(env: NodeJS.ProcessEnv): Config {
   return withListenEnv(configFrom({ targets: [{ name: "default", tokens: [{ sha256: "0".repeat(64) }] }] }), env);

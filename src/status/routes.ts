@@ -32,11 +32,19 @@ function requireAdmin(live: LiveTargets, limiter: FailedAuthLimiter) {
     const address = clientKeyOf(req.ip);
     if (token && tokenMatches(token, hashes)) return next();
     if (!limiter.allows(address)) {
-      res.status(429).set("Retry-After", String(limiter.retryAfter(address))).type("text/plain").send("Too many failed attempts; wait before trying again.\n");
+      res
+        .status(429)
+        .set("Retry-After", String(limiter.retryAfter(address)))
+        .type("text/plain")
+        .send("Too many failed attempts; wait before trying again.\n");
       return;
     }
     limiter.recordFailure(address);
-    res.status(401).set("WWW-Authenticate", 'Basic realm="scim-bridge status", charset="UTF-8"').type("text/plain").send("The status page needs an admin token (status.adminTokens): any user name, the token as password.\n");
+    res
+      .status(401)
+      .set("WWW-Authenticate", 'Basic realm="scim-bridge status", charset="UTF-8"')
+      .type("text/plain")
+      .send("The status page needs an admin token (status.adminTokens): any user name, the token as password.\n");
   };
 }
 
@@ -44,7 +52,12 @@ export function statusRoutes(live: LiveTargets, store: Store, log: Logger): Rout
   const router = Router();
   router.use(requireAdmin(live, new FailedAuthLimiter()));
   router.use((_req: Request, res: Response, next: NextFunction) => {
-    res.set({ "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer" });
+    res.set({
+      "Cache-Control": "no-store",
+      "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+      "X-Content-Type-Options": "nosniff",
+      "Referrer-Policy": "no-referrer",
+    });
     next();
   });
   router.get("/", (_req, res) => {

@@ -76,8 +76,14 @@ async function targetStatus(live: LiveTargets, store: Store, target: { name: str
     circuit,
     pending: queueOf(pending, now),
     failed: queueOf(failed, now),
-    deprovisionings: calls.filter((c) => DEPROVISIONING.has(c.operation)).slice(0, SHOWN).map(callView),
-    failures: calls.filter((c) => c.outcome !== "success" && c.outcome !== "notFound").slice(0, SHOWN).map(callView),
+    deprovisionings: calls
+      .filter((c) => DEPROVISIONING.has(c.operation))
+      .slice(0, SHOWN)
+      .map(callView),
+    failures: calls
+      .filter((c) => c.outcome !== "success" && c.outcome !== "notFound")
+      .slice(0, SHOWN)
+      .map(callView),
   };
 }
 

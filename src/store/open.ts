@@ -6,7 +6,8 @@ import { SqliteStore } from "./sqlite";
 import type { Store } from "./types";
 
 export async function openStore(config: StoreConfig, log?: Logger): Promise<Store> {
-  const store = config.kind === "postgres" ? new PostgresStore(config.url, { poolSize: config.poolSize, schema: config.schema, log }) : new SqliteStore(config.path);
+  const store =
+    config.kind === "postgres" ? new PostgresStore(config.url, { poolSize: config.poolSize, schema: config.schema, log }) : new SqliteStore(config.path);
   try {
     await store.migrate();
   } catch (error) {

@@ -35,7 +35,9 @@ export interface RunningCli {
 
 export function compileCli(): CompiledCli {
   const dir = mkdtempSync(join(tmpdir(), "scim-bridge-cli-"));
-  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(dir, "dist")], { cwd: REPO });
+  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(dir, "dist")], {
+    cwd: REPO,
+  });
   const cli = join(dir, "dist/src/cli.js");
   const envOf = (env: NodeJS.ProcessEnv = {}) => ({ PATH: process.env.PATH, NODE_PATH: join(REPO, "node_modules"), ...env });
 
@@ -59,8 +61,8 @@ export function compileCli(): CompiledCli {
           const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; stdout: ${stdout}\nstderr: ${stderr}`)), timeoutMs);
           const check = () => {
             const match = new RegExp(pattern.source, pattern.flags.replace("g", "")).exec(stdout);
-            if (match) return clearTimeout(timer), resolveMatch(match);
-            if (ended) return clearTimeout(timer), reject(new Error(`the process ended before ${pattern}; stdout: ${stdout}\nstderr: ${stderr}`));
+            if (match) return (clearTimeout(timer), resolveMatch(match));
+            if (ended) return (clearTimeout(timer), reject(new Error(`the process ended before ${pattern}; stdout: ${stdout}\nstderr: ${stderr}`)));
           };
           waiters.push(check);
           check();
