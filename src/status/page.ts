@@ -27,7 +27,7 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1b1f24; bac
 header h1 { font-size: 1.3rem; margin: 0; }
 #meta { color: #57606a; margin: .2rem 0 1rem; }
 #meta.stale { color: #b42318; font-weight: 600; }
-section.target { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; }
+section.target { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; overflow-x: auto; }
 section.target h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
 .badges span { display: inline-block; margin-right: .5rem; padding: .1rem .5rem; border-radius: 1rem; background: #eef1f4; }
 .badges .bad { background: #fde2e1; color: #912018; font-weight: 600; }
