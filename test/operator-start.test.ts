@@ -143,6 +143,13 @@ describe("where to listen", () => {
       const health = await fetch(url!.replace("/scim/v2", "/healthz"));
       expect(await health.json()).toEqual({ status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
       expect(bridge.output().stdout).toMatch(/"message":"bridge listening".*"version":"\d+\.\d+\.\d+/);
+      // The image's HEALTHCHECK: the same file and environment find the listening bridge.
+      const port = new URL(url!).port;
+      expect(await cli.run(["healthcheck", "--config", file], { env: { BRIDGE_PORT: port, HOST: "127.0.0.1" } })).toMatchObject({
+        code: 0,
+        stdout: `ok http://127.0.0.1:${port}/healthz\n`,
+      });
+      expect((await cli.run(["healthcheck", "--config", file], { env: { BRIDGE_PORT: port, HOST: "127.0.0.1", PORT: "1" } })).code).toBe(1);
     } finally {
       bridge.child.kill("SIGTERM");
       expect(await bridge.exited).toBe(0);
