@@ -43,7 +43,17 @@ function baseUrlOf(req: Request, config: Config): string {
   return `${origin}${SCIM_MOUNT}`;
 }
 
-export function createApp({ config, store, log, provisioners, deliveries, live = new LiveTargets(config, provisioners, deliveries), drain = new Drain(), metrics, serveMetrics = false }: AppDeps): express.Express {
+export function createApp({
+  config,
+  store,
+  log,
+  provisioners,
+  deliveries,
+  live = new LiveTargets(config, provisioners, deliveries),
+  drain = new Drain(),
+  metrics,
+  serveMetrics = false,
+}: AppDeps): express.Express {
   declareResources();
   const app = express();
   app.disable("x-powered-by");
@@ -81,9 +91,7 @@ export function createApp({ config, store, log, provisioners, deliveries, live =
     res.locals.scim = ctx;
     next();
   });
-  scim.post("/.search", (_req, _res, next) =>
-    next(new ScimError(501, null, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")),
-  );
+  scim.post("/.search", (_req, _res, next) => next(new ScimError(501, null, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")));
   scim.use(resourceRoutes("User", limits));
   scim.use(resourceRoutes("Group", limits));
   scim.use(guardDiscovery);
