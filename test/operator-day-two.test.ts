@@ -118,19 +118,17 @@ describe("SIGHUP", () => {
   const KEEP = "token-kept-across-the-reload";
   const OLD = "token-removed-by-the-reload";
   const NEW = "token-added-by-the-reload";
-  function writeConfig(file: string, tokens: string[]): void {
-    writeFileSync(
-      file,
-      JSON.stringify({
-        server: { port: 0 },
-        store: { kind: "sqlite", path: join(dir, "hup.db") },
-        log: { level: "info" },
-        targets: [{ name: "okta", tokens: tokens.map((t) => ({ sha256: hashToken(t) })) }],
-      }),
-    );
+  const ENTRA = "token-of-a-target-added-by-the-reload";
+  /** The okta target with `tokens`; `entra` (a second target) when `withEntra`. */
+  function writeConfig(file: string, tokens: string[], withEntra = false): void {
+    const targets = [
+      { name: "okta", tokens: tokens.map((t) => ({ sha256: hashToken(t) })) },
+      ...(withEntra ? [{ name: "entra", tokens: [{ sha256: hashToken(ENTRA) }] }] : []),
+    ];
+    writeFileSync(file, JSON.stringify({ server: { port: 0 }, store: { kind: "sqlite", path: join(dir, "hup.db") }, log: { level: "info" }, targets }));
   }
 
-  it("swaps tokens without failing a request, and refuses a bad config keeping the running one", async () => {
+  it("swaps tokens and targets without failing a request, and refuses a bad config keeping the running one", async () => {
     const file = join(dir, "hup.yaml");
     writeConfig(file, [KEEP, OLD]);
     const bridge = cli.start(["serve", "--config", file]);
@@ -139,6 +137,7 @@ describe("SIGHUP", () => {
       const get = (token: string) => fetch(`${base}/Users?count=1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
       expect(await get(OLD)).toBe(200);
       expect(await get(NEW)).toBe(401);
+      expect(await get(ENTRA)).toBe(401);
 
       // Requests keep going with the token that stays, before, during and after the reload.
       const statuses: number[] = [];
@@ -146,7 +145,7 @@ describe("SIGHUP", () => {
       const traffic = (async () => {
         while (!reloaded || statuses.length < 50) statuses.push(await get(KEEP));
       })();
-      writeConfig(file, [KEEP, NEW]);
+      writeConfig(file, [KEEP, NEW], true);
       bridge.child.kill("SIGHUP");
       await bridge.waitFor(/"message":"configuration reloaded"/);
       reloaded = true;
@@ -155,6 +154,8 @@ describe("SIGHUP", () => {
       expect(statuses.filter((s) => s !== 200)).toEqual([]);
       expect(await get(OLD)).toBe(401);
       expect(await get(NEW)).toBe(200);
+      // A target added by the reload is served, with its own users.
+      expect(await get(ENTRA)).toBe(200);
 
       writeFileSync(file, "targets: [ this is not yaml");
       bridge.child.kill("SIGHUP");
