@@ -100,6 +100,7 @@ describe("the status page", () => {
     expect(text).toContain("cic-prod — tencent-cic");
     expect(text).toMatch(/circuit (closed|open|probing)/);
     expect(text).toMatch(/pending 1 \(oldest \d+ s\)/);
+    expect(text).toMatch(/deprovisioning waiting \d+ s/);
     expect(text).toContain("Latest deprovisionings");
     expect(text).toContain("UpdateUserStatus");
     expect(text).toContain("InternalError.SystemError");

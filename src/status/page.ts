@@ -86,6 +86,7 @@ export const STATUS_JS = `"use strict";
       var badges = el("div", undefined, "badges");
       if (t.circuit) badges.appendChild(badge("circuit " + t.circuit, t.circuit === "closed" ? "good" : "bad"));
       badges.appendChild(badge("pending " + t.pending.count + (t.pending.count ? " (oldest " + age(t.pending.oldestSeconds) + ")" : ""), t.pending.oldestSeconds > 300 ? "bad" : ""));
+      if (t.pending.deprovisionSeconds !== undefined) badges.appendChild(badge("deprovisioning waiting " + age(t.pending.deprovisionSeconds), t.pending.deprovisionSeconds > 300 ? "bad" : ""));
       badges.appendChild(badge("failed " + t.failed.count + (t.failed.count ? " (oldest " + age(t.failed.oldestSeconds) + ")" : ""), t.failed.count ? "bad" : ""));
       s.appendChild(badges);
       if (t.vendor) {
