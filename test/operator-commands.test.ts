@@ -135,4 +135,17 @@ describe("the request log", () => {
     expect(requests[1]).toMatchObject({ client: expect.stringMatching(/127\.0\.0\.1/), userAgent: "Okta SCIM Client 1.0", target: "okta" });
     await store.close();
   });
+
+  it("has no status page while no admin token is configured", async () => {
+    const store = new SqliteStore(":memory:");
+    await store.migrate();
+    const app = createApp({
+      config: configFrom({ targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] }),
+      store,
+      log: createLogger("error", new Writable({ write: (_c, _e, done) => done() })),
+    });
+    await request(app).get("/status").set("Authorization", "Bearer t").expect(404);
+    await request(app).get("/status/data.json").expect(404);
+    await store.close();
+  });
 });
