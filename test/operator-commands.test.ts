@@ -1,7 +1,7 @@
 /**
  * The day-two commands: `backup` copies a SQLite store while it is open, `audit` and `reconcile` answer
  * in JSON and take --since, `reconcile --all` covers every vendor target. And the request log: health
- * probes at debug, requests with the client's address and user agent.
+ * probes at debug, requests with the client's address and user agent; no status page unless configured.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -135,8 +135,10 @@ describe("the request log", () => {
     expect(requests[1]).toMatchObject({ client: expect.stringMatching(/127\.0\.0\.1/), userAgent: "Okta SCIM Client 1.0", target: "okta" });
     await store.close();
   });
+});
 
-  it("has no status page while no admin token is configured", async () => {
+describe("the status page", () => {
+  it("does not exist while no admin token is configured", async () => {
     const store = new SqliteStore(":memory:");
     await store.migrate();
     const app = createApp({
