@@ -6,9 +6,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# The bridge only: the benchmarks (bench/) and the conformance runner (scripts/) stay out of the image.
 COPY src ./src
-COPY bench ./bench
-COPY scripts ./scripts
 RUN npm run build && npm prune --omit=dev
 
 # Run: the compiled bridge and production dependencies only, as a non-root user.
@@ -21,10 +20,13 @@ COPY package.json ./
 COPY mappings ./mappings
 RUN mkdir -p /data && chown node:node /data
 USER node
+# HOST and PORT win over server.host / server.port in a config file too, so the image serves on every
+# interface whatever the file says; mount the config and point SCIM_BRIDGE_CONFIG at it.
 ENV SCIM_BRIDGE_DATA=/data HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Asks /healthz where the config and HOST / PORT say the bridge listens (HTTPS too when server.tls is set).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "dist/src/cli.js", "healthcheck"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["serve"]

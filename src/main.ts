@@ -1,18 +1,22 @@
 /** Starting and stopping a bridge: store, app, HTTP server. */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { Config } from "./config/schema";
 import { createApp } from "./http/app";
+import { listen, readTls } from "./http/listen";
+import { LiveTargets } from "./http/live-targets";
 import { Drain } from "./http/drain";
 import { sealSharedPrototypes } from "./http/harden";
 import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
 import { scheduleAuditRetention } from "./provisioning/audit-retention";
-import { buildProvisioners, type ProvisioningEvents } from "./provisioning/targets";
+import { buildProvisioners, type ProvisioningEvents, type TargetProvisioners } from "./provisioning/targets";
 import { createMetrics, metricsHandler, type BridgeMetrics, type VendorOutcome } from "./http/metrics";
 import express from "express";
 import { openStore } from "./store/open";
 import type { Store } from "./store/types";
+import { VERSION } from "./version";
 
 export interface RunningBridge {
   url: string;
@@ -22,6 +26,13 @@ export interface RunningBridge {
   metrics?: BridgeMetrics;
   /** Where /metrics is served: the SCIM URL's, or the separate listener's. */
   metricsUrl?: string;
+  log: Logger;
+  /**
+   * Serves the configuration `load` reads (SIGHUP): tokens and targets are replaced without dropping a
+   * request, and the TLS certificate is read again. A configuration that cannot be loaded or built is
+   * refused and logged; the running one stays. Answers whether the new one is in force.
+   */
+  reload(load: () => Config): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -42,21 +53,28 @@ function collectOutbox(metrics: BridgeMetrics, store: Store): void {
   metrics.onScrape(async () => {
     const stats = await store.outboxStats();
     const now = Date.now();
-    metrics.outboxSnapshot(stats.depth, stats.oldestDeprovision.map((o) => ({ target: o.target, seconds: Math.max(0, (now - o.since) / 1000) })));
+    metrics.outboxSnapshot(
+      stats.depth,
+      stats.oldestDeprovision.map((o) => ({ target: o.target, seconds: Math.max(0, (now - o.since) / 1000) })),
+    );
   });
 }
 
-async function listen(app: express.Express, port: number, host: string): Promise<Server> {
-  return new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
-    s.once("error", reject);
-  });
-}
-
-function urlOf(server: Server, host: string): string {
+function urlOf(server: Server, host: string, scheme = "http"): string {
   const { port } = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host;
-  return `http://${shown === "0.0.0.0" ? "127.0.0.1" : shown}:${port}`;
+  return `${scheme}://${shown === "0.0.0.0" ? "127.0.0.1" : shown}:${port}`;
+}
+
+/** The settings a reload does not change: they need a restart (named in the log when they differ). */
+const RESTART_ONLY = ["server", "store", "log", "metrics", "outbox", "audit"] as const;
+
+function restartOnlyChanges(running: Config, next: Config): string[] {
+  const { tls: _a, ...server } = running.server;
+  const { tls: _b, ...nextServer } = next.server;
+  return RESTART_ONLY.filter((key) =>
+    key === "server" ? JSON.stringify(server) !== JSON.stringify(nextServer) : JSON.stringify(running[key]) !== JSON.stringify(next[key]),
+  );
 }
 
 /** How long in-flight requests may run on at shutdown: the longest vendor deadline, plus a margin. */
@@ -71,27 +89,132 @@ export async function startBridge(
   sealSharedPrototypes();
   const log = options.log ?? createLogger(config.log.level);
   const store = options.store ?? (await openStore(config.store, log));
-  const metrics = config.metrics.enabled ? createMetrics({ targets: config.targets.map((t) => t.name), onCollectorError: (error) => log.warn("metrics: outbox snapshot failed", { error: (error as Error).message }) }) : undefined;
+  const metrics = config.metrics.enabled
+    ? createMetrics({
+        targets: config.targets.map((t) => t.name),
+        onCollectorError: (error) => log.warn("metrics: outbox snapshot failed", { error: (error as Error).message }),
+      })
+    : undefined;
   if (metrics) collectOutbox(metrics, store);
-  const targets = options.provisioners ? undefined : buildProvisioners(config, store, log, process.env, metrics ? eventsOf(metrics) : {});
-  const stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
+  const events = metrics ? eventsOf(metrics) : {};
+  let targets: TargetProvisioners | undefined;
+  let stopRetention = () => {};
+  let server: Server | undefined;
+  let metricsServer: Server | undefined;
   const drain = new Drain();
   const separateMetrics = metrics && config.metrics.port !== undefined;
-  const app = createApp({ config, store, log, drain, metrics, serveMetrics: !!metrics && !separateMetrics, provisioners: options.provisioners ?? targets?.provisioners, deliveries: targets?.deliveries });
-  const server = await listen(app, config.server.port, config.server.host);
-  // Keep connections open a little longer than typical load balancers do.
-  server.keepAliveTimeout = 65_000;
-  let metricsServer: Server | undefined;
-  if (separateMetrics) {
-    const side = express();
-    side.disable("x-powered-by");
-    side.get("/metrics", metricsHandler(metrics));
-    metricsServer = await listen(side, config.metrics.port!, config.metrics.host);
+  try {
+    targets = options.provisioners ? undefined : buildProvisioners(config, store, log, process.env, events);
+    stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
+    const live = new LiveTargets(config, options.provisioners ?? targets?.provisioners, targets?.deliveries);
+    const app = createApp({ config, store, log, drain, metrics, serveMetrics: !!metrics && !separateMetrics, live });
+    server = await listen(app, config.server.port, config.server.host, { tls: config.server.tls, keys: "server.port / PORT, server.host / HOST" });
+    // Keep connections open a little longer than typical load balancers do.
+    server.keepAliveTimeout = 65_000;
+    if (separateMetrics) {
+      const side = express();
+      side.disable("x-powered-by");
+      side.get("/metrics", metricsHandler(metrics));
+      metricsServer = await listen(side, config.metrics.port!, config.metrics.host, { keys: "metrics.port, metrics.host" });
+    }
+    targets?.worker.start();
+    return running(config, {
+      log,
+      store,
+      metrics,
+      server,
+      metricsServer,
+      drain,
+      live,
+      targets,
+      stopRetention,
+      ownStore: !options.store,
+      events,
+      fixed: !!options.provisioners,
+    });
+  } catch (error) {
+    // Nothing half-started stays behind: the process can exit with the message.
+    stopRetention();
+    server?.close();
+    metricsServer?.close();
+    await targets?.close();
+    if (!options.store) await store.close().catch(() => undefined);
+    throw error;
   }
-  targets?.worker.start();
-  const url = config.server.publicUrl?.replace(/\/$/, "") ?? urlOf(server, config.server.host);
+}
+
+interface Parts {
+  log: Logger;
+  store: Store;
+  metrics?: BridgeMetrics;
+  server: Server;
+  metricsServer?: Server;
+  drain: Drain;
+  live: LiveTargets;
+  targets?: TargetProvisioners;
+  stopRetention(): void;
+  ownStore: boolean;
+  events: ProvisioningEvents;
+  /** Provisioners given by the caller (tests): a reload replaces tokens only. */
+  fixed: boolean;
+}
+
+function running(config: Config, parts: Parts): RunningBridge {
+  const { log, store, metrics, server, metricsServer, drain, live, stopRetention } = parts;
+  let targets = parts.targets;
+  const scheme = config.server.tls ? "https" : "http";
+  const url = config.server.publicUrl?.replace(/\/$/, "") ?? urlOf(server, config.server.host, scheme);
   const metricsUrl = metrics ? `${metricsServer ? urlOf(metricsServer, config.metrics.host) : url}/metrics` : undefined;
-  log.info("bridge listening", { url, store: store.kind, targets: config.targets.map((t) => t.name), ...(metricsUrl ? { metrics: metricsUrl } : {}) });
+  log.info("bridge listening", {
+    version: VERSION,
+    url,
+    tls: !!config.server.tls,
+    store: store.kind,
+    targets: config.targets.map((t) => t.name),
+    ...(metricsUrl ? { metrics: metricsUrl } : {}),
+    ...(config.status.adminTokens.length > 0 ? { status: `${url}/status` } : {}),
+  });
+  /** Old targets' vendor connections close once requests that may still use them are over (or at shutdown). */
+  const retired = new Set<TargetProvisioners>();
+  const retire = (old: TargetProvisioners) => {
+    if (!retired.delete(old)) return Promise.resolve();
+    return old.close();
+  };
+
+  async function reload(load: () => Config): Promise<boolean> {
+    let next: Config;
+    let built: TargetProvisioners | undefined;
+    try {
+      next = load();
+      if (JSON.stringify(next.store) !== JSON.stringify(live.current.config.store)) throw new Error("store: a different store needs a restart");
+      if (!!next.server.tls !== !!config.server.tls) throw new Error("server.tls: switching between HTTP and HTTPS needs a restart");
+      const tls = next.server.tls ? readTls(next.server.tls) : undefined;
+      built = parts.fixed ? undefined : buildProvisioners(next, store, log, process.env, parts.events);
+      if (tls) (server as HttpsServer).setSecureContext(tls);
+    } catch (error) {
+      log.error("configuration reload refused; the running configuration stays", { problem: (error as Error).message });
+      return false;
+    }
+    const previous = targets;
+    if (built) {
+      live.replace(next, built.provisioners, built.deliveries);
+      targets = built;
+      built.worker.start();
+    } else live.replace(next, live.current.provisioners, live.current.deliveries);
+    if (previous) {
+      const grace = graceMsOf(live.current.config);
+      retired.add(previous);
+      void previous.worker
+        .stop(grace)
+        .then(() => new Promise((resolve) => setTimeout(resolve, grace).unref()))
+        .then(() => retire(previous));
+    }
+    const restart = restartOnlyChanges(config, next);
+    log.info("configuration reloaded", { targets: next.targets.map((t) => t.name), ...(next.server.tls ? { tls: "certificate read again" } : {}) });
+    if (restart.length > 0) log.warn("configuration reload: these settings take effect at the next start", { settings: restart });
+    return true;
+  }
+
   return {
     url,
     scimBaseUrl: `${url}/scim/v2`,
@@ -99,6 +222,8 @@ export async function startBridge(
     store,
     metrics,
     metricsUrl,
+    log,
+    reload,
     /**
      * Stops intake at once (new connections refused, requests on kept-alive ones answered 503 with
      * Connection: close), lets requests in flight finish within the longest vendor deadline plus a margin,
@@ -107,10 +232,11 @@ export async function startBridge(
      * the store.
      */
     async close() {
+      log.info("shutdown: stopping intake, finishing requests in flight");
       stopRetention();
       server.close();
       server.closeIdleConnections();
-      const grace = graceMsOf(config);
+      const grace = graceMsOf(live.current.config);
       const [unfinished, outbox] = await Promise.all([drain.start(grace), targets ? targets.worker.stop(grace) : Promise.resolve({ finished: 0, cutOff: 0 })]);
       if (unfinished > 0) log.warn("shutdown: requests still running after the grace period were cut off", { unfinished });
       log.info("shutdown: outbox stopped", { runsFinished: outbox.finished, runsCutOff: outbox.cutOff, note: "work not finished stays in the outbox" });
@@ -118,7 +244,9 @@ export async function startBridge(
       metricsServer?.closeAllConnections();
       metricsServer?.close();
       await targets?.close();
-      if (!options.store) await store.close();
+      await Promise.all([...retired].map(retire));
+      if (parts.ownStore) await store.close();
+      log.info("shutdown: complete");
     },
   };
 }

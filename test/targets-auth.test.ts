@@ -1,5 +1,6 @@
 import { CORE_GROUP, startTestBridge, user, type TestBridge } from "./helpers/bridge";
 import { hashToken, mintToken, TokenDirectory } from "../src/http/auth";
+import { VERSION } from "../src/version";
 
 let bridge: TestBridge;
 beforeEach(async () => {
@@ -63,7 +64,7 @@ describe("authentication", () => {
 
 describe("health", () => {
   it("/healthz and /readyz answer without auth", async () => {
-    expect((await bridge.raw().get("/healthz").expect(200)).body).toEqual({ status: "ok" });
+    expect((await bridge.raw().get("/healthz").expect(200)).body).toEqual({ status: "ok", version: VERSION });
     expect((await bridge.raw().get("/readyz").expect(200)).body).toEqual({ status: "ready", store: "sqlite" });
   });
 

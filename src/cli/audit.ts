@@ -1,4 +1,4 @@
-/** `audit --target NAME [--user ID_OR_USERNAME] [--limit N]`: the vendor calls the bridge made, newest first. */
+/** `audit --target NAME [--user ID_OR_USERNAME] [--since TIME] [--limit N] [--json]`: the vendor calls the bridge made, newest first. */
 import type { Config } from "../config/schema";
 import { openStore } from "../store/open";
 import type { Store, VendorCallRecord, WorkItem } from "../store/types";
@@ -20,18 +20,45 @@ export function formatCall(c: VendorCallRecord): string {
 
 function viewLine(item: WorkItem): string {
   const view = viewOf(item);
-  return [view.state, `attempts=${item.attempts}`, view.nextAttempt ? `next=${view.nextAttempt}` : "", view.vendorCode ? `vendorCode=${view.vendorCode}` : "", view.reason ?? ""].filter(Boolean).join(" ");
+  return [
+    view.state,
+    `attempts=${item.attempts}`,
+    view.nextAttempt ? `next=${view.nextAttempt}` : "",
+    view.vendorCode ? `vendorCode=${view.vendorCode}` : "",
+    view.reason ?? "",
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
-export async function auditCommand(config: Config, target: string, options: { user?: string; limit: number }): Promise<CommandResult> {
+export interface AuditOptions {
+  user?: string;
+  limit: number;
+  /** Only calls made since then. */
+  since?: Date;
+  json?: boolean;
+}
+
+/** With --since, calls are read back this far to find those within the window (the trail is newest first). */
+const SINCE_SCAN = 100_000;
+
+export async function auditCommand(config: Config, target: string, options: AuditOptions): Promise<CommandResult> {
   if (!config.targets.some((t) => t.name === target)) return { code: 2, out: [`no target '${target}' in the config`] };
   const store = await openStore(config.store);
   try {
     const scimId = options.user === undefined ? undefined : await subjectOf(store, target, options.user);
-    if (options.user !== undefined && scimId === undefined) return { code: 1, out: [`target '${target}' has no user '${options.user}' (by SCIM id or userName), now or before`] };
-    const calls = await store.vendorCalls(target, { ...(scimId ? { scimId } : {}), limit: options.limit });
+    if (options.user !== undefined && scimId === undefined)
+      return { code: 1, out: [`target '${target}' has no user '${options.user}' (by SCIM id or userName), now or before`] };
+    const read = await store.vendorCalls(target, { ...(scimId ? { scimId } : {}), limit: options.since ? SINCE_SCAN : options.limit });
+    const since = options.since?.toISOString();
+    const calls = since ? read.filter((c) => c.at >= since).slice(0, options.limit) : read;
     // For one user, the outbox's row first: whether work is still open, how often it was tried, and why.
     const work = scimId ? (await store.workOf(target, [scimId])).get(scimId) : undefined;
+    if (options.json)
+      return {
+        code: 0,
+        out: [JSON.stringify({ target, ...(scimId ? { scimId } : {}), ...(work ? { outbox: { ...viewOf(work), attempts: work.attempts } } : {}), calls })],
+      };
     const outbox = work ? [`outbox: ${viewLine(work)}`] : [];
     return { code: 0, out: [...outbox, ...(calls.length > 0 ? calls.map(formatCall) : ["no vendor calls recorded"])] };
   } finally {

@@ -41,7 +41,13 @@ export function mappingsCheck(files: string[]): CommandResult {
 }
 
 /** The exact HTTP request a SCIM user would produce at the target's vendor, secrets masked, not sent. */
-export async function mappingsPreview(config: Config, targetName: string, userFile: string, operation = "create", env: NodeJS.ProcessEnv = process.env): Promise<CommandResult> {
+export async function mappingsPreview(
+  config: Config,
+  targetName: string,
+  userFile: string,
+  operation = "create",
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandResult> {
   const target = config.targets.find((t) => t.name === targetName);
   if (!target) return { code: 2, out: [`no target '${targetName}' in the config (targets: ${config.targets.map((t) => t.name).join(", ")})`] };
   if (!target.vendor) return { code: 2, out: [`target '${targetName}' is store-only: nothing is sent anywhere`] };
@@ -50,13 +56,21 @@ export async function mappingsPreview(config: Config, targetName: string, userFi
   try {
     const user = JSON.parse(readFileSync(userFile, "utf8")) as Record<string, unknown>;
     const { password, ...doc } = user;
-    const call = buildVendorCall(mapping, target.vendor, operation, { id: "00000000-0000-4000-8000-000000000000", ...doc }, { password: typeof password === "string" ? password : undefined });
+    const call = buildVendorCall(
+      mapping,
+      target.vendor,
+      operation,
+      { id: "00000000-0000-4000-8000-000000000000", ...doc },
+      { password: typeof password === "string" ? password : undefined },
+    );
     const request = await connector.prepare(call, new Date(), true);
     // Each secret as sent: raw, JSON-escaped and percent-encoded.
-    const secrets = new Set(call.secretParams.flatMap((p) => {
-      const raw = String(call.params[p]);
-      return [raw, JSON.stringify(raw).slice(1, -1), rfc3986(raw)];
-    }));
+    const secrets = new Set(
+      call.secretParams.flatMap((p) => {
+        const raw = String(call.params[p]);
+        return [raw, JSON.stringify(raw).slice(1, -1), rfc3986(raw)];
+      }),
+    );
     const mask = (text: string) => [...secrets].reduce((t, s) => t.split(s).join(MASK), text).replace(/(Signature=|Bearer )[^\s,&"<]+/g, `$1${MASK}`);
     const out = [`${request.method} https://${request.host}${mask(request.path)}`];
     for (const [name, value] of Object.entries(request.headers)) out.push(`${name}: ${name === "authorization" ? mask(value) : value}`);

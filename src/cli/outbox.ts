@@ -40,8 +40,12 @@ async function find(store: Store, config: Config, id: string, target?: string): 
 async function standing(store: Store, item: WorkItem): Promise<string[]> {
   const user = await store.get(item.target, "User", item.scimId);
   const link = (await store.linksOf(item.target, [item.scimId])).get(item.scimId);
-  const idp = user ? `the IdP believes the user exists and is ${user.doc.active === false ? "inactive" : "active"} (userName '${String(user.doc.userName)}')` : "the IdP believes the user is deleted";
-  const vendor = link ? `the vendor holds ${link.vendorKey} as ${link.state}${link.deletedAt ? " (SCIM user deleted)" : ""}` : "the vendor holds no user the bridge knows of for it";
+  const idp = user
+    ? `the IdP believes the user exists and is ${user.doc.active === false ? "inactive" : "active"} (userName '${String(user.doc.userName)}')`
+    : "the IdP believes the user is deleted";
+  const vendor = link
+    ? `the vendor holds ${link.vendorKey} as ${link.state}${link.deletedAt ? " (SCIM user deleted)" : ""}`
+    : "the vendor holds no user the bridge knows of for it";
   return [`  ${idp}`, `  ${vendor}`];
 }
 
@@ -52,8 +56,20 @@ export async function outboxCommand(config: Config, args: OutboxArgs): Promise<C
   try {
     switch (args.sub) {
       case "list": {
-        const items = await store.listWork({ ...(args.target ? { target: args.target } : {}), ...(args.state ? { state: args.state as WorkItem["state"] } : {}), limit: 10_000 });
-        if (args.json) return { code: 0, out: [JSON.stringify(items.map((i) => ({ target: i.target, scimId: i.scimId, deprovision: i.deprovision, since: new Date(i.firstAt).toISOString(), ...viewOf(i) })))] };
+        const items = await store.listWork({
+          ...(args.target ? { target: args.target } : {}),
+          ...(args.state ? { state: args.state as WorkItem["state"] } : {}),
+          limit: 10_000,
+        });
+        if (args.json)
+          return {
+            code: 0,
+            out: [
+              JSON.stringify(
+                items.map((i) => ({ target: i.target, scimId: i.scimId, deprovision: i.deprovision, since: new Date(i.firstAt).toISOString(), ...viewOf(i) })),
+              ),
+            ],
+          };
         return { code: 0, out: items.length > 0 ? items.map(line) : ["the outbox is empty"] };
       }
       case "show": {
@@ -61,7 +77,14 @@ export async function outboxCommand(config: Config, args: OutboxArgs): Promise<C
         const item = await find(store, config, args.id, args.target);
         if (!item) return { code: 1, out: [`no outbox row for '${args.id}'`] };
         const calls = await store.vendorCalls(item.target, { scimId: item.scimId, limit: 10 });
-        return { code: 0, out: [line(item), ...(await standing(store, item)), ...calls.map((c) => `  ${c.at} ${c.outcome} ${c.operation} (${c.call})${c.code ? ` ${c.code}` : ""} requestId=${c.requestId}`)] };
+        return {
+          code: 0,
+          out: [
+            line(item),
+            ...(await standing(store, item)),
+            ...calls.map((c) => `  ${c.at} ${c.outcome} ${c.operation} (${c.call})${c.code ? ` ${c.code}` : ""} requestId=${c.requestId}`),
+          ],
+        };
       }
       case "retry": {
         const horizonOf = (target: string) => Math.round((config.targets.find((t) => t.name === target)?.vendor?.retry.horizonHours ?? 24) * 3_600_000);
@@ -81,8 +104,19 @@ export async function outboxCommand(config: Config, args: OutboxArgs): Promise<C
         const item = await find(store, config, args.id, args.target);
         if (!item) return { code: 1, out: [`no outbox row for '${args.id}'`] };
         await store.dropWork(item.target, item.scimId);
-        const warning = item.deprovision && item.state !== "done" ? ["  WARNING: this was a deprovisioning: the vendor user may still have access. Remove it at the vendor by hand."] : [];
-        return { code: 0, out: [`dropped: ${line(item)}`, ...(await standing(store, item)), ...warning, "  the bridge will not deliver it; the next change of the user records new work"] };
+        const warning =
+          item.deprovision && item.state !== "done"
+            ? ["  WARNING: this was a deprovisioning: the vendor user may still have access. Remove it at the vendor by hand."]
+            : [];
+        return {
+          code: 0,
+          out: [
+            `dropped: ${line(item)}`,
+            ...(await standing(store, item)),
+            ...warning,
+            "  the bridge will not deliver it; the next change of the user records new work",
+          ],
+        };
       }
       default:
         return { code: 2, out: ["outbox list [--target T] [--state pending|failed] [--json] | show ID | retry ID|--target T --failed | drop ID"] };

@@ -13,6 +13,22 @@ export const TokenSchema = z
   })
   .strict();
 
+/**
+ * A credential field names an environment variable. `${NAME}` there would put the secret itself into the
+ * config (and into any message about it), so it is refused with the fix; the value is never echoed.
+ */
+const CredentialVariableSchema = z.string().superRefine((value, ctx) => {
+  const reference = /^\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}$/.exec(value);
+  if (reference)
+    ctx.addIssue({
+      code: "custom",
+      message: `write the environment variable's name (${reference[1]}), not \${${reference[1]}}: credentials are read from the environment at start`,
+    });
+  else if (value.includes("${"))
+    ctx.addIssue({ code: "custom", message: "write the environment variable's name, without ${…}: credentials are read from the environment at start" });
+  else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) ctx.addIssue({ code: "custom", message: "the name of an environment variable (letters, digits and _)" });
+});
+
 /** A target's vendor: which mapping file, where the API is, whose credentials, and the policies. */
 export const VendorConnectionSchema = z
   .object({
@@ -24,7 +40,7 @@ export const VendorConnectionSchema = z
      * secretId/secretKey[/token]; volcengine-v4 accessKeyId/secretAccessKey[/sessionToken];
      * bearer-token-exchange appKey/appSecret.
      */
-    credentials: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the name of an environment variable")),
+    credentials: z.record(z.string(), CredentialVariableSchema),
     /** Values for the mapping file's ${NAME} settings (instance, user store or zone ids …). */
     settings: z.record(z.string(), z.string()).default({}),
     /** Overrides of the mapping file's api block: private or international endpoints, regions, versions. */
@@ -41,7 +57,10 @@ export const VendorConnectionSchema = z
     /** Plain http to connectTo is refused unless this is true. */
     allowInsecureHttp: z.boolean().default(false),
     /** Country for phone numbers written without a country code (ISO 3166 alpha-2). */
-    phoneRegion: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as CN or US").optional(),
+    phoneRegion: z
+      .string()
+      .regex(/^[A-Z]{2}$/, "an ISO 3166 alpha-2 country code such as CN or US")
+      .optional(),
     /**
      * This target's group table (SCIM displayName or externalId → vendor group id), used where the mapping's
      * groups.resolveBy includes `table`; `unknown` overrides the mapping's policy for groups nothing finds.
@@ -57,7 +76,11 @@ export const VendorConnectionSchema = z
     /** How long a SCIM request may wait for the vendor (IdPs give up at about 60 s). */
     deadlineMs: z.number().int().min(1000).max(55_000).default(20_000),
     timeouts: z
-      .object({ connectMs: z.number().int().min(100).default(5_000), headersMs: z.number().int().min(100).default(15_000), bodyMs: z.number().int().min(100).default(15_000) })
+      .object({
+        connectMs: z.number().int().min(100).default(5_000),
+        headersMs: z.number().int().min(100).default(15_000),
+        bodyMs: z.number().int().min(100).default(15_000),
+      })
       .strict()
       .prefault({}),
     /**
@@ -65,7 +88,10 @@ export const VendorConnectionSchema = z
      * bridge processes on the store together. Calls are spaced evenly: no second ever holds more. `burst`
      * is accepted for older configuration files and has no effect.
      */
-    rateLimit: z.object({ perSecond: z.number().min(0.1).default(20), burst: z.number().int().min(1).optional() }).strict().prefault({}),
+    rateLimit: z
+      .object({ perSecond: z.number().min(0.1).default(20), burst: z.number().int().min(1).optional() })
+      .strict()
+      .prefault({}),
     /**
      * How long a SCIM request waits for the vendor before it is answered with the change kept and
      * `provisioning: pending` (the bridge carries it on). 0: answer as soon as the change is recorded.
@@ -91,7 +117,11 @@ export const VendorConnectionSchema = z
       .prefault({}),
     /** After this many vendor failures in a row, calls wait (the circuit opens) for openMs, doubling up to maxOpenMs. */
     circuit: z
-      .object({ failures: z.number().int().min(1).default(5), openMs: z.number().int().min(100).default(10_000), maxOpenMs: z.number().int().min(100).default(300_000) })
+      .object({
+        failures: z.number().int().min(1).default(5),
+        openMs: z.number().int().min(100).default(10_000),
+        maxOpenMs: z.number().int().min(100).default(300_000),
+      })
       .strict()
       .prefault({}),
   })
@@ -124,7 +154,10 @@ const PostgresStoreSchema = z
     url: z.string().min(1),
     poolSize: z.number().int().min(1).max(200).default(10),
     /** A schema of its own in the database (created if missing). */
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a plain lower-case schema name").optional(),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a plain lower-case schema name")
+      .optional(),
   })
   .strict();
 
@@ -144,6 +177,11 @@ export const ConfigSchema = z
         /** The page size when a list request names no `count`. */
         defaultCount: z.number().int().min(1).max(10000).default(100),
         trustProxy: z.boolean().default(false),
+        /** Serve HTTPS directly with this certificate chain and key (PEM files, read again on SIGHUP). */
+        tls: z
+          .object({ cert: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -173,6 +211,14 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The read-only status page at /status, for the people on call: off unless it has at least one admin
+     * token (SHA-256 from `token mint`; never one of the IdPs' tokens).
+     */
+    status: z
+      .object({ adminTokens: z.array(TokenSchema).default([]), refreshSeconds: z.number().int().min(1).max(300).default(5) })
+      .strict()
+      .prefault({}),
     /** The trail of vendor calls (what was called for whom, and the vendor's answer): how long it is kept. */
     audit: z
       .object({ retainDays: z.number().int().min(1, "keep the trail at least a day").default(365) })
@@ -198,7 +244,19 @@ export const ConfigSchema = z
         );
       }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // An IdP's token opening the status page would show every target's state to one target's IdP.
+    const idp = new Set(config.targets.flatMap((t) => t.tokens.map((tok) => tok.sha256)));
+    config.status.adminTokens.forEach((tok, i) => {
+      if (idp.has(tok.sha256))
+        ctx.addIssue({
+          code: "custom",
+          path: ["status", "adminTokens", i, "sha256"],
+          message: "an admin token must not be one of the targets' tokens: mint one of its own",
+        });
+    });
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type TargetConfig = z.infer<typeof TargetSchema>;

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
+import { envValue, EnvFileError } from "./env";
 
 /** One problem found in a file, located as precisely as the YAML allows. */
 export interface FileIssue {
@@ -26,7 +27,7 @@ export function formatIssue(issue: FileIssue): string {
   return `${where}: ${issue.key || "(top level)"}: ${issue.message}`;
 }
 
-type Path = (string | number)[];
+export type Path = (string | number)[];
 
 export function keyOf(path: Path): string {
   return path.reduce<string>((acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "");
@@ -42,32 +43,96 @@ function lineOf(doc: Document, counter: LineCounter, path: Path): number | undef
 }
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** A value that is one reference and nothing else: it may feed a number or a boolean. */
+const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+
+/** What substitution found: unset variables (and unreadable *_FILE files), and the keys a whole reference filled. */
+export interface Substitution {
+  problems: { path: Path; message: string }[];
+  whole: Set<string>;
+}
 
 /**
- * Replaces ${NAME} (or ${NAME:-default}) in every string value. A reference to an unset variable with no
- * default is an issue at that key: the bridge never starts with a silently empty secret.
+ * Replaces ${NAME} (or ${NAME:-default}) in every string value; NAME may also be given as a file through
+ * NAME_FILE. A reference to an unset variable with no default is an issue at that key: the bridge never
+ * starts with a silently empty secret. Strings at paths `literal` accepts are left as written.
  */
-export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: Path = [], missing: Path[] = []): unknown {
+export function substituteEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: Path = [],
+  found: Substitution = { problems: [], whole: new Set() },
+  literal: (path: Path) => boolean = () => false,
+): unknown {
   if (typeof value === "string") {
+    if (literal(path)) return value;
+    if (WHOLE_REFERENCE.test(value)) found.whole.add(keyOf(path));
     return value.replace(ENV_REFERENCE, (whole, name: string, fallback: string | undefined) => {
-      const found = env[name];
-      if (found !== undefined && found !== "") return found;
+      try {
+        const given = envValue(env, name);
+        if (given !== undefined) return given;
+      } catch (error) {
+        if (!(error instanceof EnvFileError)) throw error;
+        found.problems.push({ path, message: error.message });
+        return whole;
+      }
       if (fallback !== undefined) return fallback;
-      missing.push([...path, `\${${name}}`]);
+      found.problems.push({ path, message: `environment variable ${name} is not set` });
       return whole;
     });
   }
-  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], missing));
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], found, literal));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], missing)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], found, literal)]));
   }
   return value;
+}
+
+/** A string from a whole ${NAME} reference, read as the number or boolean the schema asked for. */
+function coerced(value: unknown, expected: unknown): unknown {
+  if (typeof value !== "string") return undefined;
+  if (expected === "number" && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  if (expected === "boolean" && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === "true";
+  return undefined;
+}
+
+function setIn(data: unknown, path: Path, value: unknown): void {
+  let node = data as Record<string | number, unknown>;
+  for (const part of path.slice(0, -1)) node = node[part] as Record<string | number, unknown>;
+  node[path[path.length - 1]!] = value;
+}
+
+function getIn(data: unknown, path: Path): unknown {
+  return path.reduce<unknown>((node, part) => (node && typeof node === "object" ? (node as Record<string | number, unknown>)[part] : undefined), data);
+}
+
+/**
+ * Validates, letting values that came whole from ${NAME} be read as numbers or booleans where the schema
+ * wants one (`port: ${PORT}`); a literal "8080" in the file stays a string and is refused as one.
+ */
+function parseWithEnvTypes<S extends z.ZodType>(schema: S, data: unknown, whole: Set<string>): ReturnType<S["safeParse"]> {
+  for (;;) {
+    const parsed = schema.safeParse(data) as ReturnType<S["safeParse"]>;
+    if (parsed.success) return parsed;
+    let changed = false;
+    for (const issue of parsed.error!.issues) {
+      const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+      if (issue.code !== "invalid_type" || !whole.has(keyOf(path))) continue;
+      const value = coerced(getIn(data, path), issue.expected);
+      if (value === undefined) continue;
+      setIn(data, path, value);
+      changed = true;
+    }
+    if (!changed) return parsed;
+  }
 }
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Keys whose ${VAR} references are left as they are (resolved later, e.g. only when a target uses them). */
   substitute?: boolean;
+  /** Keys whose strings are never substituted (credential fields name variables; they never hold values). */
+  literal?: (path: Path) => boolean;
 }
 
 /** Parses YAML text and validates it; `file` is only used in messages. */
@@ -88,17 +153,12 @@ export function parseYamlText<S extends z.ZodType>(text: string, file: string, s
     throw new FileValidationError([{ file, line: 1, key: "", message: "expected a YAML mapping" }]);
   }
   const raw = doc.toJS() ?? {};
-  const missing: Path[] = [];
-  const data = options.substitute === false ? raw : substituteEnv(raw, options.env ?? process.env, [], missing);
-  const issues: FileIssue[] = missing.map((path) => ({
-    file,
-    line: lineOf(doc, counter, path.slice(0, -1)),
-    key: keyOf(path.slice(0, -1)),
-    message: `environment variable ${String(path[path.length - 1]).slice(2, -1)} is not set`,
-  }));
-  const parsed = schema.safeParse(data);
+  const found: Substitution = { problems: [], whole: new Set() };
+  const data = options.substitute === false ? raw : substituteEnv(raw, options.env ?? process.env, [], found, options.literal);
+  const issues: FileIssue[] = found.problems.map(({ path, message }) => ({ file, line: lineOf(doc, counter, path), key: keyOf(path), message }));
+  const parsed = parseWithEnvTypes(schema, data, found.whole);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+    for (const issue of parsed.error!.issues) {
       const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
       issues.push({ file, line: lineOf(doc, counter, path), key: keyOf(path), message: issue.message });
     }

@@ -9,7 +9,9 @@ import type { RequestScratch, ScimContext, ScimRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
 import { declareResources } from "../scim/handlers";
 import type { Store } from "../store/types";
-import { requireBearer, TokenDirectory } from "./auth";
+import { requireBearer } from "./auth";
+import { LiveTargets } from "./live-targets";
+import { STATUS_MOUNT, statusRoutes } from "../status/routes";
 import { Drain } from "./drain";
 import { jsonBody } from "./body";
 import { discoveryPerTarget, discoveryRoutes, guardDiscovery } from "./discovery";
@@ -29,6 +31,8 @@ export interface AppDeps {
   deliveries?: Map<string, Delivery>;
   /** Shutdown: requests are refused once it is active (startBridge drains before it closes). */
   drain?: Drain;
+  /** The targets served, replaced whole by a reload (default: the config's, with the provisioners above). */
+  live?: LiveTargets;
   /** Prometheus metrics: SCIM requests are counted; /metrics is served here when `serveMetrics`. */
   metrics?: BridgeMetrics;
   serveMetrics?: boolean;
@@ -39,7 +43,17 @@ function baseUrlOf(req: Request, config: Config): string {
   return `${origin}${SCIM_MOUNT}`;
 }
 
-export function createApp({ config, store, log, provisioners = new Map(), deliveries = new Map(), drain = new Drain(), metrics, serveMetrics = false }: AppDeps): express.Express {
+export function createApp({
+  config,
+  store,
+  log,
+  provisioners,
+  deliveries,
+  live = new LiveTargets(config, provisioners, deliveries),
+  drain = new Drain(),
+  metrics,
+  serveMetrics = false,
+}: AppDeps): express.Express {
   declareResources();
   const app = express();
   app.disable("x-powered-by");
@@ -50,6 +64,7 @@ export function createApp({ config, store, log, provisioners = new Map(), delive
   app.use(requestLog(log));
   app.use(drain.middleware);
   app.use(healthRoutes(store));
+  app.use(STATUS_MOUNT, statusRoutes(live, store, log));
   if (metrics && serveMetrics) app.get("/metrics", metricsHandler(metrics));
 
   const limits = { maxResults: config.server.maxResults, defaultCount: config.server.defaultCount };
@@ -60,10 +75,11 @@ export function createApp({ config, store, log, provisioners = new Map(), delive
     next();
   });
   if (metrics) scim.use(scimRequestMetrics(metrics));
-  scim.use(requireBearer(new TokenDirectory(config.targets)));
+  scim.use(requireBearer(live));
   scim.use(jsonBody(config.server.bodyLimit));
   scim.use((req: Request, res: Response, next: NextFunction) => {
     const target = res.locals.target;
+    const { provisioners, deliveries } = live.current;
     // Frozen, without prototypes: the request is only ever what the router read from this request.
     const ctx: ScimContext = Object.freeze({
       target,
@@ -77,9 +93,7 @@ export function createApp({ config, store, log, provisioners = new Map(), delive
     res.locals.scim = ctx;
     next();
   });
-  scim.post("/.search", (_req, _res, next) =>
-    next(new ScimError(501, null, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")),
-  );
+  scim.post("/.search", (_req, _res, next) => next(new ScimError(501, null, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")));
   scim.use(resourceRoutes("User", limits));
   scim.use(resourceRoutes("Group", limits));
   scim.use(guardDiscovery);

@@ -17,6 +17,14 @@ export function mintToken(): { token: string; sha256: string } {
   return { token, sha256: hashToken(token) };
 }
 
+/** Whether a presented token is one of these hashes; every hash is compared, match or not. */
+export function tokenMatches(token: string, sha256s: string[]): boolean {
+  const presented = createHash("sha256").update(token, "utf8").digest();
+  let found = false;
+  for (const hash of sha256s) if (timingSafeEqual(Buffer.from(hash, "hex"), presented)) found = true;
+  return found;
+}
+
 export class TokenDirectory {
   private readonly entries: { hash: Buffer; target: TargetConfig }[];
 
@@ -92,11 +100,14 @@ export function clientKeyOf(ip: string | undefined): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const full = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return `${full.slice(0, 4).map((h) => h.toLowerCase().replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((h) => h.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /** Express middleware: sets res.locals.target, or answers 401 (429 past the failure limit) with a SCIM error. */
-export function requireBearer(directory: TokenDirectory, limiter = new FailedAuthLimiter()) {
+export function requireBearer(directory: Pick<TokenDirectory, "resolve">, limiter = new FailedAuthLimiter()) {
   return (req: Request, res: Response, next: NextFunction) => {
     const token = bearerOf(req);
     const target = token ? directory.resolve(token) : undefined;

@@ -1,9 +1,10 @@
 /**
  * Liveness (/healthz: the process answers) and readiness (/readyz: the store can be read and written, within
- * a bound — a store that hangs is as unready as one that refuses). No auth; no detail beyond the store kind.
+ * a bound — a store that hangs is as unready as one that refuses). No auth; no detail beyond the store kind and the version.
  */
 import { Router } from "express";
 import type { Store } from "../store/types";
+import { VERSION } from "../version";
 
 const READY_TIMEOUT_MS = 3_000;
 
@@ -16,7 +17,7 @@ function withinBound(check: Promise<void>): Promise<void> {
 export function healthRoutes(store: Store): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
+    res.json({ status: "ok", version: VERSION });
   });
   router.get("/readyz", async (_req, res) => {
     try {

@@ -1,9 +1,14 @@
-/** A request id for every request (the caller's X-Request-Id when it is sane), and one log line when it ends. */
+/**
+ * A request id for every request (the caller's X-Request-Id when it is sane), and one log line when it
+ * ends, with the client's address and user agent (health probes at debug).
+ */
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log";
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Probes every few seconds from load balancers and orchestrators: logged at debug, not info. */
+const PROBES = new Set(["/healthz", "/readyz"]);
 
 export function requestLog(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -13,13 +18,17 @@ export function requestLog(log: Logger) {
     res.locals.requestId = requestId;
     res.set("X-Request-Id", requestId);
     res.on("finish", () => {
-      log.info("request", {
+      const path = req.originalUrl.split("?")[0]!;
+      log.log(PROBES.has(path) ? "debug" : "info", "request", {
         requestId,
         target: res.locals.target?.name,
         method: req.method,
         // the path only: queries carry filter values, which are people's names
-        path: req.originalUrl.split("?")[0],
+        path,
         status: res.statusCode,
+        // behind a proxy, the client's address when server.trustProxy is set
+        client: req.ip,
+        userAgent: req.get("user-agent")?.slice(0, 200),
         ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
       });
     });

@@ -147,6 +147,16 @@ export class CredentialGovernor {
     private readonly events: GovernorEvents = {},
   ) {}
 
+  /** The circuit as the store holds it now, for the status page: closed, open (calls wait) or letting a probe through. */
+  async circuitNow(): Promise<"closed" | "open" | "probing"> {
+    return this.store.updateCredentialState(this.credential, (text, now) => {
+      const { circuit } = parse(text, this.limit, now);
+      const view = circuit.openUntil === 0 ? "closed" : now < circuit.openUntil ? "open" : "probing";
+      // Written back as read: a look changes nothing.
+      return { state: text ?? JSON.stringify(freshState(this.limit, now)), result: view };
+    });
+  }
+
   /** Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on `signal`. */
   async admit(signal: AbortSignal, maxWaitMs: number): Promise<Slot> {
     for (;;) {

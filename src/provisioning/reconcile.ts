@@ -5,7 +5,7 @@
  * and never touches a vendor user it did not create or adopt.
  */
 import { randomUUID } from "node:crypto";
-import type { Store, VendorLink } from "../store/types";
+import type { Store, StoredResource, VendorLink } from "../store/types";
 import type { VendorProvisioner } from "./vendor-provisioner";
 
 export type DriftKind = "status" | "missing" | "orphan" | "unlinked" | "fields";
@@ -32,7 +32,14 @@ export interface ReconcileReport {
   drifts: Drift[];
 }
 
-export async function reconcile(target: string, provisioner: VendorProvisioner, store: Store, options: { fix: boolean }): Promise<ReconcileReport> {
+/** Whether a link's user changed (or its vendor user was created or its SCIM user deleted) since `since`. */
+function touchedSince(link: VendorLink, scim: StoredResource | undefined, since: number): boolean {
+  const times = [link.createdAt, link.deletedAt, scim?.lastModified].filter((t): t is string => !!t).map((t) => Date.parse(t));
+  return times.some((t) => t >= since);
+}
+
+/** `since` (ms): only users changed since then, for a quick look after an incident; without it, all. */
+export async function reconcile(target: string, provisioner: VendorProvisioner, store: Store, options: { fix: boolean; since?: number }): Promise<ReconcileReport> {
   const context = { target, requestId: `reconcile-${randomUUID()}` };
   const vendorUsers = await provisioner.listVendorUsers(context);
   const links = await store.allLinks(target);
@@ -40,6 +47,7 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
   for (const link of links) {
     const record = vendorUsers.get(link.vendorKey);
     const scim = link.deletedAt ? undefined : await store.get(target, "User", link.scimId);
+    if (options.since !== undefined && !touchedSince(link, scim, options.since)) continue;
     const base = { scimId: link.scimId, userName: link.userName, vendorKey: link.vendorKey, link, user: scim?.doc ?? {} };
     if (!scim) {
       if (record) drifts.push({ ...base, kind: "orphan", repair: "remove", detail: `the bridge ${link.link} this vendor user; its SCIM user is gone, the vendor user is not` });
@@ -64,6 +72,7 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
       drifts.push({ ...base, kind: "fields", repair: "update", detail: fields.map((f) => `${f.field}: vendor '${String(f.vendor ?? "")}', bridge '${String(f.bridge)}'`).join("; ") });
   }
   for (const found of await provisioner.unlinkedCreations(vendorUsers)) {
+    if (options.since !== undefined && Date.parse(found.at) < options.since) continue;
     const how = found.outcome === "success" ? "created" : `may have created (its answer was ${found.outcome === "deadline" ? "cut off by the deadline" : "lost"})`;
     drifts.push({
       kind: "unlinked",

@@ -54,7 +54,8 @@ export function mappingAt(path: string): CompiledMapping {
   return compiled;
 }
 
-function checkSettings(target: TargetConfig, mapping: CompiledMapping): void {
+/** The target's settings against its mapping, as `serve` checks them at start. */
+export function checkSettings(target: TargetConfig, mapping: CompiledMapping): void {
   const given = target.vendor!.settings;
   const missing = mapping.requiredSettings().filter((name) => !given[name]);
   if (missing.length > 0)

@@ -29,6 +29,11 @@ export class VendorProvisioner implements Provisioner {
     return this.calls.vendor;
   }
 
+  /** The state of this target's credential circuit (shared with every target and process using the credential). */
+  circuitNow(): Promise<"closed" | "open" | "probing"> {
+    return this.calls.deps.governor.circuitNow();
+  }
+
   /** A group change, applied before the store records it (users go through the outbox: `deliver`). */
   async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
     const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };

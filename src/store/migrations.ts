@@ -259,3 +259,20 @@ export const postgresMigrations: Migration[] = [
   { version: 4, name: "vendor call subjects", sql: CREATE_SUBJECT },
   { version: 5, name: "outbox and credential state", sql: OUTBOX_TABLES },
 ];
+
+/** The store's schema was migrated by a newer release: this one would misread it, so it does not start. */
+export class SchemaTooNewError extends Error {
+  constructor(found: number, known: number) {
+    super(
+      `the store's schema is at version ${found}, newer than this scim-bridge knows (${known}): a newer release upgraded it. ` +
+        "Run that release (or newer), or restore the backup taken before the upgrade; a schema is never downgraded.",
+    );
+    this.name = "SchemaTooNewError";
+  }
+}
+
+/** Refuses a schema newer than `migrations` know, before anything is read or written. */
+export function refuseNewerSchema(found: number, migrations: Migration[]): void {
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  if (found > known) throw new SchemaTooNewError(found, known);
+}

@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import type { Logger } from "../log";
-import { postgresMigrations } from "./migrations";
+import { postgresMigrations, refuseNewerSchema } from "./migrations";
 import { ENQUEUE_PARAMS, enqueueSql, postgresDialect, SETTLE_PARAMS, settleSql } from "./outbox-sql";
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
 import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
@@ -183,6 +183,7 @@ export class PostgresStore implements Store {
       await q("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
       await q("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
       const { rows } = await q("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations");
+      refuseNewerSchema(Number(rows[0].v), postgresMigrations);
       let applied = 0;
       for (const migration of postgresMigrations.filter((m) => m.version > Number(rows[0].v))) {
         await q(migration.sql);

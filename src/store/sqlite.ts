@@ -10,7 +10,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { sqliteMigrations } from "./migrations";
+import { refuseNewerSchema, sqliteMigrations } from "./migrations";
 import { enqueueSql, settleSql, SQLITE } from "./outbox-sql";
 import {
   NotFoundError,
@@ -141,6 +141,7 @@ export class SqliteStore implements Store {
   async migrate(): Promise<number> {
     this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
     const row = this.db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number };
+    refuseNewerSchema(row.v, sqliteMigrations);
     let applied = 0;
     for (const migration of sqliteMigrations.filter((m) => m.version > row.v)) {
       this.db.transaction(() => {

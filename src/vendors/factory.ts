@@ -1,4 +1,5 @@
 /** A connector for a target: its mapping's vendor family, the endpoint with the target's overrides, credentials from the environment. */
+import { envValue } from "../config/env";
 import type { VendorConnection } from "../config/schema";
 import type { CompiledMapping } from "../mapping/compile";
 import { envelopeOf, PROTOCOL_REGISTRY, type Protocol } from "./protocols";
@@ -6,7 +7,7 @@ import type { Endpoint, VendorConnector } from "./types";
 
 export class VendorConfigError extends Error {}
 
-/** Reads each credential from the environment variable the config names; a missing one is an error that names it. */
+/** Reads each credential from the environment variable the config names (or its *_FILE); a missing one is an error that names it. */
 export function credentialsOf(protocol: Protocol, connection: VendorConnection, env: NodeJS.ProcessEnv): Record<string, string> {
   const keys = PROTOCOL_REGISTRY[protocol].credentials;
   const out: Record<string, string> = {};
@@ -16,8 +17,13 @@ export function credentialsOf(protocol: Protocol, connection: VendorConnection, 
       if (keys.required.includes(key)) throw new VendorConfigError(`vendor.credentials.${key}: name the environment variable that holds it`);
       continue;
     }
-    const value = env[variable];
-    if (!value) throw new VendorConfigError(`vendor.credentials.${key}: environment variable ${variable} is not set`);
+    let value: string | undefined;
+    try {
+      value = envValue(env, variable);
+    } catch (error) {
+      throw new VendorConfigError(`vendor.credentials.${key}: ${(error as Error).message}`);
+    }
+    if (!value) throw new VendorConfigError(`vendor.credentials.${key}: environment variable ${variable} is not set (nor ${variable}_FILE)`);
     out[key] = value;
   }
   const unknown = Object.keys(connection.credentials).filter((k) => !keys.required.includes(k) && !keys.optional.includes(k));

@@ -1,8 +1,10 @@
 /**
  * All outbound HTTP, through undici: one pooled dispatcher per vendor host, with connect, header and body
  * timeouts. `connectTo` sends a host's requests to another address while TLS (SNI) and Host stay the vendor's.
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case) are honoured, as curl reads them; a connectTo address
+ * is proxied too unless NO_PROXY names it.
  */
-import { Agent, request } from "undici";
+import { EnvHttpProxyAgent, request, type Dispatcher } from "undici";
 import type { SignedRequest } from "./signing/crypto";
 import type { Endpoint } from "./types";
 
@@ -12,9 +14,39 @@ export interface RawAnswer {
   text: string;
 }
 
+/** Network failures where the host was never reached: DNS, refused or timed-out connections, proxy trouble. */
+const UNREACHABLE = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/** The vendor's host could not be reached; the message says what to check. `code` stays the system's. */
+export class VendorUnreachable extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "VendorUnreachable";
+  }
+}
+
+function proxyInUse(): string | undefined {
+  const env = process.env;
+  return env.https_proxy || env.HTTPS_PROXY || env.http_proxy || env.HTTP_PROXY || undefined;
+}
+
+function unreachable(error: unknown, host: string, origin: string): VendorUnreachable | undefined {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  const code = (error as { code?: string }).code ?? cause?.code;
+  if (!code || !UNREACHABLE.has(code)) return undefined;
+  const proxy = proxyInUse();
+  const hint = proxy
+    ? "check that the proxy in HTTPS_PROXY / HTTP_PROXY is reachable and lets the bridge through (NO_PROXY for hosts it must not handle)"
+    : "check DNS and the route from this network; where the internet is reached through a proxy, set HTTPS_PROXY (and NO_PROXY for internal hosts)";
+  return new VendorUnreachable(code, `cannot reach ${host} at ${origin} (${code}${(error as Error).message ? `: ${(error as Error).message}` : ""}): ${hint}`);
+}
+
 export class Transport {
   /** One pooled dispatcher per host: an operation of another product (RAM beside CCC) goes to its own host. */
-  private readonly agents = new Map<string, { origin: string; agent: Agent }>();
+  private readonly agents = new Map<string, { origin: string; agent: Dispatcher }>();
 
   constructor(private readonly endpoint: Endpoint) {
     for (const [host, origin] of Object.entries(endpoint.connectTo))
@@ -22,18 +54,21 @@ export class Transport {
         throw new Error(`plain http to ${origin} (for ${host}) needs allowInsecureHttp: true in the target's vendor config`);
   }
 
-  private route(host: string): { origin: string; agent: Agent } {
+  private route(host: string): { origin: string; agent: Dispatcher } {
     let route = this.agents.get(host);
     if (!route) {
       const origin = (this.endpoint.connectTo[host] ?? `https://${host}`).replace(/\/$/, "");
       const { timeouts } = this.endpoint;
-      const agent = new Agent({
+      const servername = host.replace(/:\d+$/, "");
+      const agent = new EnvHttpProxyAgent({
         connectTimeout: timeouts.connectMs,
         headersTimeout: timeouts.headersMs,
         bodyTimeout: timeouts.bodyMs,
         keepAliveTimeout: 30_000,
         connections: 32,
-        connect: { servername: host.replace(/:\d+$/, "") },
+        connect: { servername },
+        // Through a proxy's tunnel, TLS still names the vendor's host.
+        requestTls: { servername },
       });
       this.agents.set(host, (route = { origin, agent }));
     }
@@ -42,13 +77,18 @@ export class Transport {
 
   async send(req: SignedRequest, signal?: AbortSignal): Promise<RawAnswer> {
     const { origin, agent } = this.route(req.host);
-    const response = await request(`${origin}${req.path}`, {
-      method: req.method,
-      headers: { ...req.headers, host: req.host },
-      body: req.body,
-      dispatcher: agent,
-      signal,
-    });
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${origin}${req.path}`, {
+        method: req.method,
+        headers: { ...req.headers, host: req.host },
+        body: req.body,
+        dispatcher: agent,
+        signal,
+      });
+    } catch (error) {
+      throw (signal?.aborted ? undefined : unreachable(error, req.host, origin)) ?? error;
+    }
     const text = await response.body.text();
     return { status: response.statusCode, headers: response.headers, text };
   }
