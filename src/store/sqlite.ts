@@ -102,6 +102,18 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Statements prepared once per store, by their text (preparing costs more than running most of them). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** The opened file is still the one at its path (not removed, not replaced). */
   private checkFile(): void {
     if (!this.file) return;
@@ -140,13 +152,12 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<number> {
     this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-    const row = this.db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number };
+    const row = this.sql("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").get() as { v: number };
     let applied = 0;
     for (const migration of sqliteMigrations.filter((m) => m.version > row.v)) {
       this.db.transaction(() => {
         this.db.exec(migration.sql);
-        this.db
-          .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+        this.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
           .run(migration.version, migration.name, new Date().toISOString());
       })();
       applied++;
@@ -169,7 +180,7 @@ export class SqliteStore implements Store {
     await this.attempt(() => {
       this.db.exec("SAVEPOINT readiness");
       try {
-        this.db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (-1, 'readiness probe', '')").run();
+        this.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (-1, 'readiness probe', '')").run();
       } finally {
         this.db.exec("ROLLBACK TO readiness; RELEASE readiness");
       }
@@ -186,8 +197,7 @@ export class SqliteStore implements Store {
       const name = "userName" in keys ? (keys as UserKeys).userName : keys.displayName;
       try {
         this.db.transaction(() => {
-          this.db
-            .prepare(
+          this.sql(
               `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
             )
@@ -220,8 +230,7 @@ export class SqliteStore implements Store {
           const current = this.row(target, kind, id);
           if (!current) throw new NotFoundError(kind, id);
           if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
-          this.db
-            .prepare(
+          this.sql(
               `UPDATE resources SET name = ?, name_key = ?, external_id = ?, display_key = ?, doc = ?, last_modified = ?, version = version + 1
                WHERE id = ?`,
             )
@@ -251,10 +260,10 @@ export class SqliteStore implements Store {
         if (!current) throw new NotFoundError(kind, id);
         if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
         // A deleted resource stops being a member of any group (RFC 7644 §3.6).
-        const groups = this.db.prepare("SELECT group_id FROM group_members WHERE target = ? AND member_id = ?").all(target, id) as { group_id: string }[];
-        this.db.prepare("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
+        const groups = this.sql("SELECT group_id FROM group_members WHERE target = ? AND member_id = ?").all(target, id) as { group_id: string }[];
+        this.sql("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
         for (const g of groups) this.touch(g.group_id);
-        this.db.prepare("DELETE FROM resources WHERE id = ?").run(id);
+        this.sql("DELETE FROM resources WHERE id = ?").run(id);
         if (work) this.writeWork(target, id, work);
       })();
     });
@@ -267,26 +276,24 @@ export class SqliteStore implements Store {
       const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
       const base = `FROM resources WHERE target = ? AND kind = ?`;
       if (!query.predicate && (!query.sort || sort)) {
-        const total = (this.db.prepare(`SELECT COUNT(*) AS n ${base}`).get(target, kind) as { n: number }).n;
-        const rows = this.db
-          .prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
+        const total = (this.sql(`SELECT COUNT(*) AS n ${base}`).get(target, kind) as { n: number }).n;
+        const rows = this.sql(`SELECT ${COLUMNS} ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
           .all(target, kind, query.count, query.startIndex - 1) as ResourceRow[];
         return { total, resources: rows.map(toResource) };
       }
       // A filter no index answers: stream the target's resources in order, keeping only the requested page.
-      const rows = this.db.prepare(`SELECT ${COLUMNS} ${base} ORDER BY ${order}`).iterate(target, kind) as IterableIterator<ResourceRow>;
+      const rows = this.sql(`SELECT ${COLUMNS} ${base} ORDER BY ${order}`).iterate(target, kind) as IterableIterator<ResourceRow>;
       return pageOf(mapIterable(rows, toResource), query);
     });
   }
 
   async count(target: string, kind: ResourceKind): Promise<number> {
-    return this.attempt(() => (this.db.prepare("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n);
+    return this.attempt(() => (this.sql("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n);
   }
 
   async members(target: string, groupId: string): Promise<Member[]> {
     return this.attempt(() => {
-      const rows = this.db
-        .prepare(
+      const rows = this.sql(
           `SELECT m.member_id AS value, m.display AS display, r.kind AS type
            FROM group_members m LEFT JOIN resources r ON r.id = m.member_id AND r.target = m.target
            WHERE m.group_id = ? ORDER BY m.seq`,
@@ -305,10 +312,10 @@ export class SqliteStore implements Store {
     return this.attempt(() => {
       return this.changeMembers(target, groupId, () => {
         if (memberIds === "all") {
-          this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+          this.sql("DELETE FROM group_members WHERE group_id = ?").run(groupId);
           return;
         }
-        const del = this.db.prepare("DELETE FROM group_members WHERE group_id = ? AND member_id = ?");
+        const del = this.sql("DELETE FROM group_members WHERE group_id = ? AND member_id = ?");
         for (const id of memberIds) del.run(groupId, id);
       });
     });
@@ -317,7 +324,7 @@ export class SqliteStore implements Store {
   async replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
     return this.attempt(() => {
       return this.changeMembers(target, groupId, () => {
-        this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+        this.sql("DELETE FROM group_members WHERE group_id = ?").run(groupId);
         this.insertMembers(target, groupId, members);
       });
     });
@@ -325,7 +332,7 @@ export class SqliteStore implements Store {
 
   async groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {
     const result = new Map<string, { id: string; displayName: string }[]>();
-    const stmt = this.db.prepare(
+    const stmt = this.sql(
       `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
        WHERE m.target = ? AND m.member_id = ? ORDER BY r.seq`,
     );
@@ -343,8 +350,7 @@ export class SqliteStore implements Store {
   private writeLink(link: NewVendorLink): VendorLink {
     const createdAt = new Date().toISOString();
     const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
            user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
@@ -362,19 +368,19 @@ export class SqliteStore implements Store {
       if (change.vendorKey !== undefined) sets.push("vendor_key = ?"), values.push(change.vendorKey);
       if (change.link !== undefined) sets.push("link = ?"), values.push(change.link);
       if (sets.length === 0) return;
-      this.db.prepare(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = ? AND scim_id = ?`).run(...values, target, scimId);
+      this.sql(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = ? AND scim_id = ?`).run(...values, target, scimId);
     });
   }
 
   async markLinkDeleted(target: string, scimId: string): Promise<void> {
     return this.attempt(() => {
-      this.db.prepare("UPDATE vendor_links SET deleted_at = ? WHERE target = ? AND scim_id = ?").run(new Date().toISOString(), target, scimId);
+      this.sql("UPDATE vendor_links SET deleted_at = ? WHERE target = ? AND scim_id = ?").run(new Date().toISOString(), target, scimId);
     });
   }
 
   async linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>> {
     return this.attempt(() => {
-      const stmt = this.db.prepare("SELECT * FROM vendor_links WHERE target = ? AND scim_id = ?");
+      const stmt = this.sql("SELECT * FROM vendor_links WHERE target = ? AND scim_id = ?");
       const out = new Map<string, VendorLink>();
       for (const id of scimIds) {
         const row = stmt.get(target, id) as LinkRow | undefined;
@@ -386,7 +392,7 @@ export class SqliteStore implements Store {
 
   async linksHolding(targets: string[], vendorKey: string): Promise<VendorLink[]> {
     return this.attempt(() => {
-      const stmt = this.db.prepare("SELECT * FROM vendor_links WHERE target = ? AND vendor_key = ? AND deleted_at IS NULL AND state <> 'removed'");
+      const stmt = this.sql("SELECT * FROM vendor_links WHERE target = ? AND vendor_key = ? AND deleted_at IS NULL AND state <> 'removed'");
       return targets.flatMap((target) => (stmt.all(target, vendorKey) as LinkRow[]).map(toLink));
     });
   }
@@ -394,15 +400,15 @@ export class SqliteStore implements Store {
   async createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]> {
     return this.attempt(() => {
       const where = `target = ? AND operation = 'create' AND outcome IN ('success', 'deadline', 'transient')`;
-      if (!nameHashes) return (this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} ORDER BY seq DESC`).all(target) as VendorCallRow[]).map(toVendorCall);
-      const stmt = this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} AND name_hash = ? ORDER BY seq DESC`);
+      if (!nameHashes) return (this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} ORDER BY seq DESC`).all(target) as VendorCallRow[]).map(toVendorCall);
+      const stmt = this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} AND name_hash = ? ORDER BY seq DESC`);
       return nameHashes.flatMap((hash) => (stmt.all(target, hash) as VendorCallRow[]).map(toVendorCall));
     });
   }
 
   async kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>> {
     return this.attempt(() => {
-      const stmt = this.db.prepare("SELECT kind FROM resources WHERE target = ? AND id = ?");
+      const stmt = this.sql("SELECT kind FROM resources WHERE target = ? AND id = ?");
       const out = new Map<string, ResourceKind>();
       for (const id of new Set(ids)) {
         const row = stmt.get(target, id) as { kind: ResourceKind } | undefined;
@@ -413,29 +419,29 @@ export class SqliteStore implements Store {
   }
 
   async allLinks(target: string): Promise<VendorLink[]> {
-    return this.attempt(() => (this.db.prepare("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink));
+    return this.attempt(() => (this.sql("SELECT * FROM vendor_links WHERE target = ? ORDER BY created_at").all(target) as LinkRow[]).map(toLink));
   }
 
   async recordVendorCall(record: VendorCallRecord): Promise<void> {
     return this.attempt(() => {
-      this.db.prepare(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
+      this.sql(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...vendorCallValues(record));
     });
   }
 
   async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {
     const rows = filter.scimId
-      ? this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? AND scim_id = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.scimId, filter.limit)
-      : this.db.prepare(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.limit);
+      ? this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? AND scim_id = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.scimId, filter.limit)
+      : this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.limit);
     return (rows as VendorCallRow[]).map(toVendorCall);
   }
 
   async pruneVendorCalls(before: string): Promise<number> {
-    return this.attempt(() => this.db.prepare("DELETE FROM vendor_calls WHERE at < ?").run(before).changes);
+    return this.attempt(() => this.sql("DELETE FROM vendor_calls WHERE at < ?").run(before).changes);
   }
 
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {
     return this.attempt(() => {
-      const row = this.db.prepare("SELECT * FROM vendor_group_links WHERE target = ? AND scim_id = ?").get(target, scimGroupId) as
+      const row = this.sql("SELECT * FROM vendor_group_links WHERE target = ? AND scim_id = ?").get(target, scimGroupId) as
         | { vendor_group_id: string; created_by_bridge: number }
         | undefined;
       return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge === 1 } : undefined;
@@ -444,8 +450,7 @@ export class SqliteStore implements Store {
 
   async recordGroupLink(link: VendorGroupLink): Promise<void> {
     return this.attempt(() => {
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (target, scim_id) DO UPDATE SET vendor_group_id = excluded.vendor_group_id, created_by_bridge = excluded.created_by_bridge`,
         )
@@ -455,7 +460,7 @@ export class SqliteStore implements Store {
 
   async removeGroupLink(target: string, scimGroupId: string): Promise<void> {
     return this.attempt(() => {
-      this.db.prepare("DELETE FROM vendor_group_links WHERE target = ? AND scim_id = ?").run(target, scimGroupId);
+      this.sql("DELETE FROM vendor_group_links WHERE target = ? AND scim_id = ?").run(target, scimGroupId);
     });
   }
 
@@ -463,7 +468,7 @@ export class SqliteStore implements Store {
 
   private writeWork(target: string, scimId: string, order: WorkOrder): void {
     const now = Date.now();
-    this.db.prepare(ENQUEUE).run({
+    this.sql(ENQUEUE).run({
       target,
       scimId,
       deprovision: order.deprovision ? 1 : 0,
@@ -483,10 +488,9 @@ export class SqliteStore implements Store {
     return this.attempt(() =>
       this.db.transaction(() => {
         const now = Date.now();
-        const rows = this.db
-          .prepare(`SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) AND target IN (SELECT value FROM json_each(?)) ORDER BY deprovision DESC, next_at LIMIT ?`)
+        const rows = this.sql(`SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) AND target IN (SELECT value FROM json_each(?)) ORDER BY deprovision DESC, next_at LIMIT ?`)
           .all(now, now, JSON.stringify(targets), limit) as OutboxRow[];
-        const lease = this.db.prepare("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ?");
+        const lease = this.sql("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ?");
         for (const row of rows) lease.run(owner, now + leaseMs, row.target, row.scim_id);
         return rows.map((row) => toWorkItem({ ...row, lease_owner: owner, lease_until: now + leaseMs }));
       })(),
@@ -496,8 +500,7 @@ export class SqliteStore implements Store {
   async claimWorkOf(target: string, scimId: string, owner: string, leaseMs: number): Promise<WorkItem | undefined> {
     return this.attempt(() => {
       const now = Date.now();
-      const row = this.db
-        .prepare(
+      const row = this.sql(
           `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
         )
         .get(owner, now + leaseMs, target, scimId, now) as OutboxRow | undefined;
@@ -507,28 +510,28 @@ export class SqliteStore implements Store {
 
   async renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void> {
     return this.attempt(() => {
-      const renew = this.db.prepare("UPDATE outbox SET lease_until = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?");
+      const renew = this.sql("UPDATE outbox SET lease_until = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?");
       const until = Date.now() + leaseMs;
       for (const item of items) renew.run(until, item.target, item.scimId, owner);
     });
   }
 
   async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean> {
-    return this.attempt(() => this.db.prepare("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner).changes > 0);
+    return this.attempt(() => this.sql("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner).changes > 0);
   }
 
   async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {
     return this.attempt(() => {
       const now = Date.now();
       const v = settlementValues(settlement, now);
-      const row = this.db.prepare(SETTLE).get({ target, scimId, owner, generation, now, ...v }) as OutboxRow | undefined;
+      const row = this.sql(SETTLE).get({ target, scimId, owner, generation, now, ...v }) as OutboxRow | undefined;
       return row ? toWorkItem(row) : undefined;
     });
   }
 
   async workOf(target: string, scimIds: string[]): Promise<Map<string, WorkItem>> {
     return this.attempt(() => {
-      const stmt = this.db.prepare("SELECT * FROM outbox WHERE target = ? AND scim_id = ?");
+      const stmt = this.sql("SELECT * FROM outbox WHERE target = ? AND scim_id = ?");
       const out = new Map<string, WorkItem>();
       for (const id of scimIds) {
         const row = stmt.get(target, id) as OutboxRow | undefined;
@@ -540,8 +543,7 @@ export class SqliteStore implements Store {
 
   async listWork(filter: { target?: string; state?: WorkItem["state"]; limit: number }): Promise<WorkItem[]> {
     return this.attempt(() => {
-      const rows = this.db
-        .prepare(`SELECT * FROM outbox WHERE (@target IS NULL OR target = @target) AND (@state IS NULL OR state = @state) AND (@state IS NOT NULL OR state <> 'done') ORDER BY deprovision DESC, first_at LIMIT @limit`)
+      const rows = this.sql(`SELECT * FROM outbox WHERE (@target IS NULL OR target = @target) AND (@state IS NULL OR state = @state) AND (@state IS NOT NULL OR state <> 'done') ORDER BY deprovision DESC, first_at LIMIT @limit`)
         .all({ target: filter.target ?? null, state: filter.state ?? null, limit: filter.limit }) as OutboxRow[];
       return rows.map(toWorkItem);
     });
@@ -553,26 +555,26 @@ export class SqliteStore implements Store {
       const set = `state = 'pending', next_at = @now, attempts = 0, first_at = @now, horizon_at = CASE WHEN deprovision = 1 THEN NULL ELSE @horizon END`;
       const stmt =
         "scimId" in which
-          ? this.db.prepare(`UPDATE outbox SET ${set} WHERE target = @target AND scim_id = @scimId AND state <> 'done'`).run({ now, horizon: now + horizonMs, target, scimId: which.scimId })
-          : this.db.prepare(`UPDATE outbox SET ${set} WHERE target = @target AND state = 'failed'`).run({ now, horizon: now + horizonMs, target });
+          ? this.sql(`UPDATE outbox SET ${set} WHERE target = @target AND scim_id = @scimId AND state <> 'done'`).run({ now, horizon: now + horizonMs, target, scimId: which.scimId })
+          : this.sql(`UPDATE outbox SET ${set} WHERE target = @target AND state = 'failed'`).run({ now, horizon: now + horizonMs, target });
       return stmt.changes;
     });
   }
 
   async dropWork(target: string, scimId: string): Promise<boolean> {
-    return this.attempt(() => this.db.prepare("DELETE FROM outbox WHERE target = ? AND scim_id = ?").run(target, scimId).changes > 0);
+    return this.attempt(() => this.sql("DELETE FROM outbox WHERE target = ? AND scim_id = ?").run(target, scimId).changes > 0);
   }
 
   async releaseLeases(owner: string): Promise<void> {
     return this.attempt(() => {
-      this.db.prepare("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?").run(owner);
+      this.sql("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?").run(owner);
     });
   }
 
   async outboxStats(): Promise<OutboxStats> {
     return this.attempt(() => ({
-      depth: this.db.prepare("SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state").all() as OutboxStats["depth"],
-      oldestDeprovision: (this.db.prepare("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as { target: string; since: number }[]).map(
+      depth: this.sql("SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state").all() as OutboxStats["depth"],
+      oldestDeprovision: (this.sql("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as { target: string; since: number }[]).map(
         (r) => ({ target: r.target, since: Number(r.since) }),
       ),
     }));
@@ -581,29 +583,29 @@ export class SqliteStore implements Store {
   async updateCredentialState<T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }): Promise<T> {
     return this.attempt(() =>
       this.db.transaction(() => {
-        const row = this.db.prepare("SELECT state FROM credential_state WHERE credential = ?").get(credential) as { state: string } | undefined;
+        const row = this.sql("SELECT state FROM credential_state WHERE credential = ?").get(credential) as { state: string } | undefined;
         const { state, result } = update(row?.state, Date.now());
-        this.db.prepare("INSERT INTO credential_state (credential, state) VALUES (?, ?) ON CONFLICT (credential) DO UPDATE SET state = excluded.state").run(credential, state);
+        this.sql("INSERT INTO credential_state (credential, state) VALUES (?, ?) ON CONFLICT (credential) DO UPDATE SET state = excluded.state").run(credential, state);
         return result;
       })(),
     );
   }
 
   private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {
-    return this.db.prepare(`SELECT ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`).get(id, target, kind) as
+    return this.sql(`SELECT ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`).get(id, target, kind) as
       | ResourceRow
       | undefined;
   }
 
   private writeEmails(target: string, userId: string, emails: string[]): void {
-    this.db.prepare("DELETE FROM user_emails WHERE user_id = ?").run(userId);
-    const insert = this.db.prepare("INSERT INTO user_emails (target, user_id, value_key) VALUES (?, ?, ?)");
+    this.sql("DELETE FROM user_emails WHERE user_id = ?").run(userId);
+    const insert = this.sql("INSERT INTO user_emails (target, user_id, value_key) VALUES (?, ?, ?)");
     for (const email of new Set(emails.map((e) => e.toLowerCase()))) insert.run(target, userId, email);
   }
 
   private insertMembers(target: string, groupId: string, members: Member[]): void {
-    const next = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) AS s FROM group_members WHERE group_id = ?").get(groupId) as { s: number }).s;
-    const insert = this.db.prepare(
+    const next = (this.sql("SELECT COALESCE(MAX(seq), 0) AS s FROM group_members WHERE group_id = ?").get(groupId) as { s: number }).s;
+    const insert = this.sql(
       `INSERT INTO group_members (target, group_id, member_id, display, seq) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (group_id, member_id) DO UPDATE SET display = COALESCE(excluded.display, group_members.display)`,
     );
@@ -620,14 +622,14 @@ export class SqliteStore implements Store {
   }
 
   private touch(groupId: string): void {
-    this.db.prepare("UPDATE resources SET version = version + 1, last_modified = ? WHERE id = ?").run(new Date().toISOString(), groupId);
+    this.sql("UPDATE resources SET version = version + 1, last_modified = ? WHERE id = ?").run(new Date().toISOString(), groupId);
   }
 
   private listByLookups(target: string, kind: ResourceKind, query: ListQuery, lookups: IndexLookup[]): ListPage {
     const ids = new Set<string>();
     for (const lookup of lookups) for (const id of this.lookup(target, kind, lookup)) ids.add(id);
     const found: (StoredResource & { seq: number })[] = [];
-    const stmt = this.db.prepare(`SELECT seq, ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`);
+    const stmt = this.sql(`SELECT seq, ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`);
     for (const id of ids) {
       const row = stmt.get(id, target, kind) as (ResourceRow & { seq: number }) | undefined;
       if (row) found.push({ ...toResource(row), seq: row.seq });
@@ -638,7 +640,7 @@ export class SqliteStore implements Store {
   }
 
   private lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): string[] {
-    const by = (sql: string, v: string) => (this.db.prepare(sql).all(target, kind, v) as { id: string }[]).map((r) => r.id);
+    const by = (sql: string, v: string) => (this.sql(sql).all(target, kind, v) as { id: string }[]).map((r) => r.id);
     switch (attribute) {
       case "id":
         return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND id = ?", value);
@@ -650,7 +652,7 @@ export class SqliteStore implements Store {
         return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND external_id = ?", value);
       case "emails":
         if (kind !== "User") return [];
-        return (this.db.prepare("SELECT user_id AS id FROM user_emails WHERE target = ? AND value_key = ?").all(target, value.toLowerCase()) as {
+        return (this.sql("SELECT user_id AS id FROM user_emails WHERE target = ? AND value_key = ?").all(target, value.toLowerCase()) as {
           id: string;
         }[]).map((r) => r.id);
     }
