@@ -79,6 +79,7 @@ export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { 
     const predicate = predicateOf(ast, kind);
     request.filter = (r) => predicate(baseView(r));
     request.lookups = indexLookupsOf(ast, kind);
+    request.expression = ast;
   }
   if (params.sortBy) {
     const order = (params.sortOrder ?? "ascending").toLowerCase();

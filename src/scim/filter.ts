@@ -99,7 +99,8 @@ function finishFilter(filter: Filter): void {
   }
 }
 
-type Scope = { kind: ResourceKind; prefix: string };
+/** Where a filter is evaluated: the resource type, and the attribute a value filter (`emails[…]`) is inside of. */
+export type Scope = { kind: ResourceKind; prefix: string };
 
 /** The values an attribute path reaches in `node`: multi-valued attributes are flattened. */
 function valuesAt(node: unknown, parts: string[]): unknown[] {
@@ -111,7 +112,7 @@ function valuesAt(node: unknown, parts: string[]): unknown[] {
   return key === undefined ? [] : valuesAt((node as Record<string, unknown>)[key], parts.slice(1));
 }
 
-function pathParts(scope: Scope, attrPath: string): { parts: string[]; schemaPath: string } {
+export function pathParts(scope: Scope, attrPath: string): { parts: string[]; schemaPath: string } {
   const { urn, rest } = splitUrn(scope.kind, attrPath);
   const local = rest ? rest.split(".") : [];
   const parts = urn ? [urn, ...local] : local;

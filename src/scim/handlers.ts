@@ -75,6 +75,8 @@ async function readList(resource: ScimResource, kind: ResourceKind, ctx: ScimCon
   const page = await ctx.store.list(ctx.target.name, kind, {
     lookups: list.lookups,
     predicate: list.filter,
+    filter: list.expression,
+    budget: ctx.target.filterBudget,
     sort: list.sort,
     startIndex: list.startIndex,
     count: list.count,

@@ -23,6 +23,8 @@ import {
   type Member,
   type ResourceKind,
   type ScimDocument,
+  type SortColumn,
+  FilterTooCostlyError,
   type Store,
   type StoredResource,
   type UserKeys,
@@ -37,6 +39,8 @@ import {
   StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
+import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
+import { budgetOf, checkRowBudget, FIRST_CHUNK, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
 import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
 
 
@@ -96,11 +100,18 @@ export class SqliteStore implements Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("foreign_keys = ON");
+    // The filter translation's lower(): JavaScript's, as the in-memory predicate lowers (SQLite's own folds ASCII only).
+    this.db.function("scim_lower", { deterministic: true }, (text: unknown) => (typeof text === "string" ? text.toLowerCase() : text));
     if (path !== ":memory:") {
       const { dev, ino } = statSync(path);
       this.file = { path, dev, ino };
     }
   }
+
+  /** Bumped by every write of a resource: what is remembered about lists (counts, page anchors) is of one generation. */
+  private generation = 0;
+  private readonly counts = new Map<string, { generation: number; n: number }>();
+  private readonly anchors = new PageAnchors();
 
   /** Statements prepared once per store, by their text (preparing costs more than running most of them). */
   private readonly statements = new Map<string, Database.Statement>();
@@ -204,6 +215,7 @@ export class SqliteStore implements Store {
             .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
           if (work) this.writeWork(target, id, work);
+          this.generation++;
         })();
       } catch (error) {
         if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
@@ -237,6 +249,7 @@ export class SqliteStore implements Store {
             .run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
           if (work) this.writeWork(target, id, work);
+          this.generation++;
           return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
         })();
       } catch (error) {
@@ -264,27 +277,106 @@ export class SqliteStore implements Store {
         this.sql("DELETE FROM group_members WHERE target = ? AND member_id = ?").run(target, id);
         for (const g of groups) this.touch(g.group_id);
         this.sql("DELETE FROM resources WHERE id = ?").run(id);
+        this.generation++;
         if (work) this.writeWork(target, id, work);
       })();
     });
   }
 
   async list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage> {
-    return this.attempt(() => {
-      if (query.lookups) return this.listByLookups(target, kind, query, query.lookups);
-      const sort = query.sort && "column" in query.sort ? query.sort : undefined;
-      const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
-      const base = `FROM resources WHERE target = ? AND kind = ?`;
-      if (!query.predicate && (!query.sort || sort)) {
-        const total = (this.sql(`SELECT COUNT(*) AS n ${base}`).get(target, kind) as { n: number }).n;
-        const rows = this.sql(`SELECT ${COLUMNS} ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
-          .all(target, kind, query.count, query.startIndex - 1) as ResourceRow[];
-        return { total, resources: rows.map(toResource) };
-      }
-      // A filter no index answers: stream the target's resources in order, keeping only the requested page.
-      const rows = this.sql(`SELECT ${COLUMNS} ${base} ORDER BY ${order}`).iterate(target, kind) as IterableIterator<ResourceRow>;
-      return pageOf(mapIterable(rows, toResource), query);
-    });
+    if (query.lookups) {
+      const lookups = query.lookups;
+      return this.attempt(() => this.listByLookups(target, kind, query, lookups));
+    }
+    const filtered = Boolean(query.predicate || query.filter);
+    if (!filtered && !query.sort) return this.attempt(() => this.listInOrder(target, kind, query));
+    const condition = query.filter ? sqliteCondition(query.filter, kind) : undefined;
+    const columnSort = query.sort && "column" in query.sort ? query.sort : undefined;
+    if (!filtered && columnSort) return this.attempt(() => this.listWhere(target, kind, query, columnSort, undefined));
+    // A time range (incremental imports) is answered by the last_modified / created index.
+    if (condition && query.filter && timeRangeOf(query.filter) && (!query.sort || columnSort)) return this.attempt(() => this.listWhere(target, kind, query, columnSort, condition));
+    return this.scan(target, kind, query, condition);
+  }
+
+  /** The default order: from the nearest page anchor, else skipping over the covering index (never the documents). */
+  private listInOrder(target: string, kind: ResourceKind, query: ListQuery): ListPage {
+    const total = this.countOf(target, kind);
+    const list = `${target}\u0000${kind}`;
+    const anchor = this.anchors.nearest(list, this.generation, query.startIndex);
+    const rows = (
+      anchor
+        ? this.sql(`SELECT seq, ${COLUMNS} FROM resources WHERE target = ? AND kind = ? AND seq >= ? ORDER BY seq LIMIT ? OFFSET ?`).all(target, kind, anchor.seq, query.count, query.startIndex - anchor.position)
+        : this.sql(
+            `SELECT seq, ${COLUMNS} FROM resources WHERE seq IN (SELECT seq FROM resources WHERE target = ? AND kind = ? ORDER BY seq LIMIT ? OFFSET ?) ORDER BY seq`,
+          ).all(target, kind, query.count, query.startIndex - 1)
+    ) as (ResourceRow & { seq: number })[];
+    if (rows.length > 0) {
+      this.anchors.learn(list, this.generation, query.startIndex, rows[0]!.seq);
+      this.anchors.learn(list, this.generation, query.startIndex + rows.length, rows[rows.length - 1]!.seq + 1);
+    }
+    return { total, resources: rows.map(toResource) };
+  }
+
+  /** A condition the database answers from an index (or none), ordered by a column or insertion. */
+  private listWhere(target: string, kind: ResourceKind, query: ListQuery, sort: { column: SortColumn; descending: boolean } | undefined, condition: SqlCondition | undefined): ListPage {
+    const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
+    const where = `target = ? AND kind = ?${condition ? ` AND (${condition.sql})` : ""}`;
+    const values = [target, kind, ...(condition?.params ?? [])];
+    // Filter text is the IdP's: these statements are prepared for this call, not kept.
+    const prepare = (text: string) => (condition ? this.db.prepare(text) : this.sql(text));
+    const total = (prepare(`SELECT COUNT(*) AS n FROM resources WHERE ${where}`).get(...values) as { n: number }).n;
+    const rows = prepare(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...values, query.count, query.startIndex - 1) as ResourceRow[];
+    return { total, resources: rows.map(toResource) };
+  }
+
+  /**
+   * A filter no index answers: the target read in chunks of a few milliseconds each, in insertion order,
+   * the condition evaluated by SQLite where it can be (else the predicate), the event loop given back between
+   * chunks so other requests go on; within the target's budget of rows and time.
+   */
+  private async scan(target: string, kind: ResourceKind, query: ListQuery, condition: SqlCondition | undefined): Promise<ListPage> {
+    checkRowBudget(query, kind, await this.attempt(() => this.countOf(target, kind)));
+    const { ms: allowedMs } = budgetOf(query);
+    const started = Date.now();
+    const collector = new PageCollector(query);
+    const sortColumn = query.sort && "column" in query.sort ? SORT_COLUMN[query.sort.column] : undefined;
+    const readsRows = !condition || collector.needsResources;
+    const select = `SELECT seq${sortColumn ? `, ${sortColumn} AS sort_key` : ""}${readsRows ? `, ${COLUMNS}` : ""} FROM resources`;
+    const matching = this.db.prepare(`${select} WHERE target = ? AND kind = ? AND seq > ? AND seq <= ?${condition ? ` AND (${condition.sql})` : ""}`);
+    const keep = (row: ResourceRow & { seq: number; sort_key?: unknown }) => {
+      const resource = readsRows ? toResource(row) : undefined;
+      if (!condition && query.predicate && !query.predicate(resource!)) return;
+      collector.add({ seq: row.seq, key: row.sort_key, resource });
+    };
+    let chunk = FIRST_CHUNK;
+    for (let after = 0; ; ) {
+      const t0 = performance.now();
+      const last = await this.attempt(() => {
+        const upTo = this.sql("SELECT seq FROM resources WHERE target = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?").get(target, kind, after, chunk - 1) as { seq: number } | undefined;
+        const to = upTo?.seq ?? Number.MAX_SAFE_INTEGER;
+        for (const row of matching.iterate(target, kind, after, to, ...(condition?.params ?? [])) as IterableIterator<ResourceRow & { seq: number }>) keep(row);
+        return upTo?.seq;
+      });
+      if (last === undefined) break;
+      after = last;
+      chunk = nextChunkSize(chunk, performance.now() - t0);
+      if (Date.now() - started > allowedMs) throw FilterTooCostlyError.time(allowedMs);
+      await yieldToOthers();
+    }
+    const page = collector.page();
+    if ("resources" in page) return { total: collector.total, resources: page.resources };
+    const bySeq = this.sql(`SELECT ${COLUMNS} FROM resources WHERE seq = ?`);
+    return this.attempt(() => ({ total: collector.total, resources: page.seqs.map((seq) => toResource(bySeq.get(seq) as ResourceRow)) }));
+  }
+
+  /** The target's resource count, kept until the next write. */
+  private countOf(target: string, kind: ResourceKind): number {
+    const key = `${target}\u0000${kind}`;
+    const known = this.counts.get(key);
+    if (known && known.generation === this.generation) return known.n;
+    const n = (this.sql("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n;
+    this.counts.set(key, { generation: this.generation, n });
+    return n;
   }
 
   async count(target: string, kind: ResourceKind): Promise<number> {
@@ -622,6 +714,7 @@ export class SqliteStore implements Store {
   }
 
   private touch(groupId: string): void {
+    this.generation++;
     this.sql("UPDATE resources SET version = version + 1, last_modified = ? WHERE id = ?").run(new Date().toISOString(), groupId);
   }
 
@@ -657,8 +750,4 @@ export class SqliteStore implements Store {
         }[]).map((r) => r.id);
     }
   }
-}
-
-function* mapIterable<A, B>(items: Iterable<A>, f: (a: A) => B): Iterable<B> {
-  for (const item of items) yield f(item);
 }
