@@ -442,7 +442,8 @@ export class PostgresStore implements Store {
     const values = [target, kind, ...condition.params];
     return this.transaction(async (q) => {
       try {
-        await q(`SET LOCAL statement_timeout = ${Math.round(ms)}`);
+        // 0 would mean no limit to PostgreSQL.
+        await q(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(ms))}`);
         const total = Number((await q(`SELECT COUNT(*) AS n FROM resources WHERE ${where}`, values)).rows[0].n);
         const n = values.length;
         const { rows } = await q(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`, [...values, query.count, query.startIndex - 1]);

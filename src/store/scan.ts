@@ -15,13 +15,13 @@ export interface Match {
 /** Gives the event loop to whatever else waits (other requests) before the next chunk. */
 export const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** How long one chunk should hold the event loop, and the bounds of its size. */
-const CHUNK_MS = 4;
-const CHUNK_ROWS = { min: 200, max: 20_000, first: 1_000 };
+/** How long one chunk should hold the event loop, by default, and the bounds of its size. */
+export const SCAN_CHUNK_MS = 4;
+const CHUNK_ROWS = { min: 100, max: 20_000, first: 1_000 };
 
-/** The next chunk's size, from how long this one took. */
-export function nextChunkSize(rows: number, ms: number): number {
-  const scaled = ms <= 0 ? rows * 2 : Math.round((rows * CHUNK_MS) / ms);
+/** The next chunk's size, from how long this one took and how long one may take. */
+export function nextChunkSize(rows: number, ms: number, chunkMs: number): number {
+  const scaled = ms <= 0 ? rows * 2 : Math.round((rows * chunkMs) / ms);
   return Math.min(CHUNK_ROWS.max, Math.max(CHUNK_ROWS.min, Math.min(scaled, rows * 2)));
 }
 

@@ -40,7 +40,7 @@ import {
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
 import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
-import { budgetOf, checkRowBudget, FIRST_CHUNK, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
+import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
 import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
 
 
@@ -81,6 +81,8 @@ const SYNC_BUSY_MS = 20;
 export interface SqliteOptions {
   /** How long an operation waits for a lock another process holds before it answers 503. */
   busyBudgetMs?: number;
+  /** How long one chunk of a filter scan may hold the event loop (default 4 ms). */
+  scanChunkMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -89,12 +91,14 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   private readonly db: Database.Database;
   private readonly busyBudgetMs: number;
+  private readonly scanChunkMs: number;
   /** The file the connection opened, by device and inode: a file at the path that differs is not ours. */
   private readonly file?: { path: string; dev: number; ino: number };
 
   constructor(path: string, options: SqliteOptions = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.busyBudgetMs = options.busyBudgetMs ?? 5_000;
+    this.scanChunkMs = options.scanChunkMs ?? SCAN_CHUNK_MS;
     this.db = new Database(path);
     this.db.pragma(`busy_timeout = ${SYNC_BUSY_MS}`);
     this.db.pragma("journal_mode = WAL");
@@ -357,10 +361,10 @@ export class SqliteStore implements Store {
         for (const row of matching.iterate(target, kind, after, to, ...(condition?.params ?? [])) as IterableIterator<ResourceRow & { seq: number }>) keep(row);
         return upTo?.seq;
       });
+      if (Date.now() - started >= allowedMs) throw FilterTooCostlyError.time(allowedMs);
       if (last === undefined) break;
       after = last;
-      chunk = nextChunkSize(chunk, performance.now() - t0);
-      if (Date.now() - started > allowedMs) throw FilterTooCostlyError.time(allowedMs);
+      chunk = nextChunkSize(chunk, performance.now() - t0, this.scanChunkMs);
       await yieldToOthers();
     }
     const page = collector.page();
