@@ -75,6 +75,9 @@ function unavailableReason(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The most matches of an indexed time range that are ordered in one statement (more are read in chunks). */
+const RANGE_SORT_LIMIT = 10_000;
+
 /** SQLite's own busy wait, in ms: it blocks the event loop, so it stays short; longer waits happen in `attempt`. */
 const SYNC_BUSY_MS = 20;
 
@@ -297,8 +300,12 @@ export class SqliteStore implements Store {
     const condition = query.filter ? sqliteCondition(query.filter, kind) : undefined;
     const columnSort = query.sort && "column" in query.sort ? query.sort : undefined;
     if (!filtered && columnSort) return this.attempt(() => this.listWhere(target, kind, query, columnSort, undefined));
-    // A time range (incremental imports) is answered by the last_modified / created index.
-    if (condition && query.filter && timeRangeOf(query.filter) && (!query.sort || columnSort)) return this.attempt(() => this.listWhere(target, kind, query, columnSort, condition));
+    // A time range (incremental imports) is answered by the last_modified / created index, unless it matches
+    // so many that ordering them would hold the event loop: those are read in chunks like any scan.
+    if (condition && query.filter && timeRangeOf(query.filter) && (!query.sort || columnSort)) {
+      const matches = await this.attempt(() => this.countWhere(target, kind, condition));
+      if (matches <= RANGE_SORT_LIMIT) return this.attempt(() => this.listWhere(target, kind, query, columnSort, condition));
+    }
     return this.scan(target, kind, query, condition);
   }
 
@@ -328,7 +335,7 @@ export class SqliteStore implements Store {
     const values = [target, kind, ...(condition?.params ?? [])];
     // Filter text is the IdP's: these statements are prepared for this call, not kept.
     const prepare = (text: string) => (condition ? this.db.prepare(text) : this.sql(text));
-    const total = (prepare(`SELECT COUNT(*) AS n FROM resources WHERE ${where}`).get(...values) as { n: number }).n;
+    const total = condition ? this.countWhere(target, kind, condition) : this.countOf(target, kind);
     const rows = prepare(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...values, query.count, query.startIndex - 1) as ResourceRow[];
     return { total, resources: rows.map(toResource) };
   }
@@ -371,6 +378,10 @@ export class SqliteStore implements Store {
     if ("resources" in page) return { total: collector.total, resources: page.resources };
     const bySeq = this.sql(`SELECT ${COLUMNS} FROM resources WHERE seq = ?`);
     return this.attempt(() => ({ total: collector.total, resources: page.seqs.map((seq) => toResource(bySeq.get(seq) as ResourceRow)) }));
+  }
+
+  private countWhere(target: string, kind: ResourceKind, condition: SqlCondition): number {
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ? AND (${condition.sql})`).get(target, kind, ...condition.params) as { n: number }).n;
   }
 
   /** The target's resource count, kept until the next write. */
