@@ -39,6 +39,7 @@ import {
   StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
+import { KeyedLock } from "../provisioning/keyed-lock";
 import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
 import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
 import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
@@ -119,6 +120,7 @@ export class SqliteStore implements Store {
   private generation = 0;
   private readonly counts = new Map<string, { generation: number; n: number }>();
   private readonly anchors = new PageAnchors();
+  private readonly scanTurns = new KeyedLock();
 
   /** Statements prepared once per store, by their text (preparing costs more than running most of them). */
   private readonly statements = new Map<string, Database.Statement>();
@@ -347,8 +349,13 @@ export class SqliteStore implements Store {
    */
   private async scan(target: string, kind: ResourceKind, query: ListQuery, condition: SqlCondition | undefined): Promise<ListPage> {
     checkRowBudget(query, kind, await this.attempt(() => this.countOf(target, kind)));
-    const { ms: allowedMs } = budgetOf(query);
     const started = Date.now();
+    // One scan at a time: requests then wait for at most one chunk, and the waiting counts against the budget.
+    return this.scanTurns.run("scan", () => this.scanNow(target, kind, query, condition, started));
+  }
+
+  private async scanNow(target: string, kind: ResourceKind, query: ListQuery, condition: SqlCondition | undefined, started: number): Promise<ListPage> {
+    const { ms: allowedMs } = budgetOf(query);
     const collector = new PageCollector(query);
     const sortColumn = query.sort && "column" in query.sort ? SORT_COLUMN[query.sort.column] : undefined;
     const readsRows = !condition || collector.needsResources;
