@@ -40,6 +40,7 @@ import {
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
 import { KeyedLock } from "../provisioning/keyed-lock";
+import { ScanWorker } from "./scan-worker";
 import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
 import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
 import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
@@ -87,6 +88,8 @@ export interface SqliteOptions {
   busyBudgetMs?: number;
   /** How long one chunk of a filter scan may hold the event loop (default 4 ms). */
   scanChunkMs?: number;
+  /** Scans in a worker thread (default, for a file): false keeps them on the event loop, in chunks. */
+  scanWorker?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -113,14 +116,18 @@ export class SqliteStore implements Store {
     if (path !== ":memory:") {
       const { dev, ino } = statSync(path);
       this.file = { path, dev, ino };
+      if (options.scanWorker !== false) this.scanWorker = new ScanWorker(path);
     }
   }
 
-  /** Bumped by every write of a resource: what is remembered about lists (counts, page anchors) is of one generation. */
+  /** Bumped by every write of a resource: the page anchors remembered are of one generation. */
   private generation = 0;
-  private readonly counts = new Map<string, { generation: number; n: number }>();
+  /** Resources per target and kind, counted once, then kept by creates and removes (one process owns the file). */
+  private readonly counts = new Map<string, number>();
   private readonly anchors = new PageAnchors();
   private readonly scanTurns = new KeyedLock();
+  /** Scans of filters SQLite evaluates run here, off the event loop (a file only: memory has no second connection). */
+  private readonly scanWorker?: ScanWorker;
 
   /** Statements prepared once per store, by their text (preparing costs more than running most of them). */
   private readonly statements = new Map<string, Database.Statement>();
@@ -208,6 +215,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.scanWorker?.close();
     this.db.close();
   }
 
@@ -226,6 +234,7 @@ export class SqliteStore implements Store {
           if (work) this.writeWork(target, id, work);
           this.generation++;
         })();
+        this.countChanged(target, kind, 1);
       } catch (error) {
         if (isUniqueViolation(error)) throw new UniquenessError(kind === "User" ? "userName" : "id");
         throw error;
@@ -289,6 +298,7 @@ export class SqliteStore implements Store {
         this.generation++;
         if (work) this.writeWork(target, id, work);
       })();
+      this.countChanged(target, kind, -1);
     });
   }
 
@@ -358,6 +368,12 @@ export class SqliteStore implements Store {
     const { ms: allowedMs } = budgetOf(query);
     const collector = new PageCollector(query);
     const sortColumn = query.sort && "column" in query.sort ? SORT_COLUMN[query.sort.column] : undefined;
+    if (condition && this.scanWorker && !collector.needsResources) {
+      const answer = await this.scanWorker.run({ where: condition.sql, params: condition.params, target, kind, sortColumn, from: query.startIndex - 1, count: query.count, deadline: started + allowedMs });
+      if ("timedOut" in answer) throw FilterTooCostlyError.time(allowedMs);
+      // A worker that cannot read (the file locked, moved) leaves the scan to this thread, in chunks.
+      if ("total" in answer) return this.attempt(() => this.pageOfMatches(query, answer.total, answer.matches, Boolean(sortColumn)));
+    }
     const readsRows = !condition || collector.needsResources;
     const select = `SELECT seq${sortColumn ? `, ${sortColumn} AS sort_key` : ""}${readsRows ? `, ${COLUMNS}` : ""} FROM resources`;
     const matching = this.db.prepare(`${select} WHERE target = ? AND kind = ? AND seq > ? AND seq <= ?${condition ? ` AND (${condition.sql})` : ""}`);
@@ -383,22 +399,44 @@ export class SqliteStore implements Store {
     }
     const page = collector.page();
     if ("resources" in page) return { total: collector.total, resources: page.resources };
-    const bySeq = this.sql(`SELECT ${COLUMNS} FROM resources WHERE seq = ?`);
-    return this.attempt(() => ({ total: collector.total, resources: page.seqs.map((seq) => toResource(bySeq.get(seq) as ResourceRow)) }));
+    return this.attempt(() => ({ total: collector.total, resources: this.bySeq(page.seqs) }));
+  }
+
+  /** The page from a worker's matches: already cut when in insertion order, else sorted here and cut. */
+  private pageOfMatches(query: ListQuery, total: number, matches: [number, unknown][], sorted: boolean): ListPage {
+    if (!sorted) return { total, resources: this.bySeq(matches.map(([seq]) => seq)) };
+    const collector = new PageCollector(query);
+    for (const [seq, key] of matches) collector.add({ seq, key });
+    const page = collector.page();
+    return { total, resources: "seqs" in page ? this.bySeq(page.seqs) : page.resources };
+  }
+
+  private bySeq(seqs: number[]): StoredResource[] {
+    const read = this.sql(`SELECT ${COLUMNS} FROM resources WHERE seq = ?`);
+    return seqs.flatMap((seq) => {
+      const row = read.get(seq) as ResourceRow | undefined;
+      return row ? [toResource(row)] : [];
+    });
   }
 
   private countWhere(target: string, kind: ResourceKind, condition: SqlCondition): number {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ? AND (${condition.sql})`).get(target, kind, ...condition.params) as { n: number }).n;
   }
 
-  /** The target's resource count, kept until the next write. */
+  /** The target's resource count. */
   private countOf(target: string, kind: ResourceKind): number {
     const key = `${target}\u0000${kind}`;
     const known = this.counts.get(key);
-    if (known && known.generation === this.generation) return known.n;
+    if (known !== undefined) return known;
     const n = (this.sql("SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ?").get(target, kind) as { n: number }).n;
-    this.counts.set(key, { generation: this.generation, n });
+    this.counts.set(key, n);
     return n;
+  }
+
+  private countChanged(target: string, kind: ResourceKind, by: number): void {
+    const key = `${target}\u0000${kind}`;
+    const known = this.counts.get(key);
+    if (known !== undefined) this.counts.set(key, known + by);
   }
 
   async count(target: string, kind: ResourceKind): Promise<number> {
