@@ -8,6 +8,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   statuses: Record<number, number>;
+  /** Every request's latency in ms, sorted. */
+  latencies: number[];
 }
 
 export interface RequestSpec {
@@ -64,5 +66,18 @@ export async function load(
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { requests: latencies.length, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), statuses };
+  return resultOf(latencies, seconds, statuses);
+}
+
+function resultOf(sortedLatencies: number[], seconds: number, statuses: Record<number, number>): LoadResult {
+  const n = sortedLatencies.length;
+  return { requests: n, seconds, rps: n / seconds, p50: percentile(sortedLatencies, 50), p99: percentile(sortedLatencies, 99), statuses, latencies: sortedLatencies };
+}
+
+/** Several runs of one scenario as one: requests over the summed time, percentiles over every latency. */
+export function merged(parts: LoadResult[]): LoadResult {
+  const statuses: Record<number, number> = {};
+  for (const part of parts) for (const [status, n] of Object.entries(part.statuses)) statuses[Number(status)] = (statuses[Number(status)] ?? 0) + n;
+  const latencies = parts.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  return resultOf(latencies, parts.reduce((sum, p) => sum + p.seconds, 0), statuses);
 }

@@ -1,6 +1,6 @@
 /**
- * The bridge beside a bare express 5 handler, in the same rounds: for each store and size, the bare handler's
- * GET rate is measured first and every bridge row is reported as a share of it. Rows: GET by id, GET
+ * The bridge beside a bare express 5 handler, in the same rounds: each bridge row runs in rounds, each after
+ * a round of the bare handler's GET, and is reported as a share of the bare rate of its own rounds. Rows: GET by id, GET
  * `userName eq`, a list page of 100 at the start and at the end of the target, POST, PUT, PATCH, DELETE, and
  * GET by id while four filters no index answers run; the peak RSS of the process (server and load generator).
  */
@@ -18,7 +18,7 @@ import { createLogger } from "../src/log";
 import { PostgresStore } from "../src/store/postgres";
 import { SqliteStore } from "../src/store/sqlite";
 import type { Store } from "../src/store/types";
-import { load, type LoadResult, type RequestSpec } from "./load";
+import { load, merged, type LoadResult, type RequestSpec } from "./load";
 import { CORE_USER, seededId, seededName, seedPostgres, seedSqlite } from "./seed";
 
 export interface SpeedOptions {
@@ -39,6 +39,9 @@ export interface SpeedRow {
 }
 
 const TOKEN = "bench-token";
+/** Rounds per row, and the bare handler's requests before each. */
+const ROUNDS = 4;
+const BARE_ROUND = 250;
 const NON_INDEXED = ['title eq "Architect"', 'name.familyName co "nobody"', 'displayName ew "nobody"', 'name.givenName eq "Nobody"'];
 
 function progress(row: SpeedRow): void {
@@ -89,23 +92,36 @@ async function peakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: n
 const user = (userName: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ schemas: [CORE_USER], userName, name: { givenName: "New", familyName: "User" }, emails: [{ value: userName, type: "work", primary: true }], active: true, ...extra });
 
-/** Every row of one store and size; `bare` is measured first, with the same request count as the lookups. */
+/** Every row of one store and size, and the bare handler's rounds among them as one row. */
 async function measureTarget(storeLabel: string, n: number, bare: string, origin: string, target: string, options: SpeedOptions): Promise<SpeedRow[]> {
   const token = `${TOKEN}-${target}`;
   const { requests, listRequests, concurrency } = options;
   const rows: SpeedRow[] = [];
   const spread = (i: number) => (i * 7919) % n;
+  const bareGet = (i: number): RequestSpec => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` });
+  const bareRounds: LoadResult[] = [];
+  /**
+   * A row in ROUNDS rounds, each after a round of the bare handler: the load of the shared machine drifts,
+   * and the share compares the two under the same load.
+   */
   const run = async (scenario: string, total: number, next: (i: number) => RequestSpec, onAnswer?: (status: number, body: string) => void, warmUp = true) => {
     // warm-up on indices past the measured ones (a create must not meet its own name again)
     if (warmUp) await load(origin, token, Math.min(100, total), concurrency, (i) => next(total + i));
-    rows.push({ store: storeLabel, users: n, scenario, result: await load(origin, token, total, concurrency, next, onAnswer) });
+    const bridgeParts: LoadResult[] = [];
+    const bareParts: LoadResult[] = [];
+    for (let round = 0, done = 0; round < ROUNDS; round++) {
+      bareParts.push(await load(bare, token, BARE_ROUND, concurrency, bareGet));
+      const part = Math.round(((round + 1) * total) / ROUNDS) - done;
+      const offset = done;
+      bridgeParts.push(await load(origin, token, part, concurrency, (i) => next(offset + i), onAnswer));
+      done += part;
+    }
+    bareRounds.push(...bareParts);
+    const result = merged(bridgeParts);
+    rows.push({ store: storeLabel, users: n, scenario, result, share: result.rps / merged(bareParts).rps });
     progress(rows[rows.length - 1]!);
   };
-  await load(bare, token, 200, concurrency, (i) => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` }));
-  const reference = await load(bare, token, requests, concurrency, (i) => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` }));
-  rows.push({ store: storeLabel, users: n, scenario: "bare express 5: GET /Users/{id}", result: reference });
-  progress(rows[0]!);
-
+  await load(bare, token, 200, concurrency, bareGet); // warm-up
   await run("GET /Users/{id}", requests, (i) => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` }));
   await run('GET /Users?filter=userName eq "…"', requests, (i) => ({ method: "GET", path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${seededName(spread(i))}"`)}` }));
   await run("GET /Users?startIndex=1&count=100", listRequests, () => ({ method: "GET", path: "/scim/v2/Users?startIndex=1&count=100" }));
@@ -148,8 +164,8 @@ async function measureTarget(storeLabel: string, n: number, bare: string, origin
     note: `filters: ${Object.entries(statuses).map(([s, c]) => `${s}×${c}`).join(" ")}, slowest ${(slowest / 1000).toFixed(2)} s`,
   });
   progress(rows[rows.length - 1]!);
-  for (const row of rows) if (row !== rows[0]) row.share = row.result.rps / reference.rps;
-  return rows;
+  const reference: SpeedRow = { store: storeLabel, users: n, scenario: `bare express 5: GET /Users/{id} (${ROUNDS} rounds before each row)`, result: merged(bareRounds) };
+  return [reference, ...rows];
 }
 
 export async function runSpeed(options: SpeedOptions): Promise<{ rows: SpeedRow[]; peaks: { store: string; users: number; peakMb: number }[] }> {
