@@ -73,6 +73,15 @@ describe.each([
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual(["id-9990", "id-9991", "id-9992", "id-9993", "id-9994"]);
   });
 
+  it("orders a scanned filter by a column", async () => {
+    const names = Array.from({ length: USERS }, (_, i) => `user${i}@example.com`).sort().reverse();
+    const res = await bridge.as("acme").get(`/Users?sortBy=userName&sortOrder=descending&startIndex=2&count=3&filter=${encodeURIComponent('title eq "engineer"')}`).expect(200);
+    expect(res.body.totalResults).toBe(USERS);
+    expect(res.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(names.slice(1, 4));
+    const one = await bridge.as("acme").get(`/Users?sortBy=externalId&count=2&filter=${encodeURIComponent('name.familyName ew "9999"')}`).expect(200);
+    expect(one.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(["user9999@example.com"]);
+  });
+
   it("a target holding more rows than its budget answers 400 invalidFilter naming the indexed attributes; indexed filters still work", async () => {
     const res = await bridge.as("tight").get(filterPath('title eq "Engineer"')).expect(400);
     expect(res.body.scimType).toBe("invalidFilter");

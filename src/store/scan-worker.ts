@@ -6,20 +6,19 @@
  */
 import { Worker } from "node:worker_threads";
 
-/** One scan: the rows of (target, kind) that meet `where`, in insertion order, with their sort key if any. */
+/** One scan: how many rows of (target, kind) meet `where`, and the seqs of the page [from, from + count) in insertion order or by a column. */
 export interface ScanJob {
   where: string;
   params: unknown[];
   target: string;
   kind: string;
-  sortColumn?: string;
-  /** Keep only matches [from, from + count) (unsorted), or all of them (sorted: the page is cut after sorting). */
+  sort?: { column: string; descending: boolean };
   from: number;
   count: number;
   deadline: number;
 }
 
-export type ScanAnswer = { total: number; matches: [number, unknown][] } | { timedOut: true } | { error: string };
+export type ScanAnswer = { total: number; page: number[] } | { timedOut: true } | { error: string };
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -29,21 +28,26 @@ db.function("scim_lower", { deterministic: true }, (t) => (typeof t === "string"
 const bound = db.prepare("SELECT seq FROM resources WHERE target = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?");
 parentPort.on("message", ({ id, job }) => {
   try {
-    const select = "SELECT seq" + (job.sortColumn ? ", " + job.sortColumn + " AS sort_key" : "") + " FROM resources";
-    const matching = db.prepare(select + " WHERE target = ? AND kind = ? AND seq > ? AND seq <= ? AND (" + job.where + ")");
-    const matches = [];
+    const matching = db.prepare("SELECT seq FROM resources WHERE target = ? AND kind = ? AND seq > ? AND seq <= ? AND (" + job.where + ")");
+    const page = [];
     let total = 0;
     for (let after = 0; ; ) {
       const upTo = bound.get(job.target, job.kind, after, 19999);
       for (const row of matching.iterate(job.target, job.kind, after, upTo ? upTo.seq : Number.MAX_SAFE_INTEGER, ...job.params)) {
-        if (job.sortColumn || (total >= job.from && total < job.from + job.count)) matches.push([row.seq, row.sort_key]);
+        if (!job.sort && total >= job.from && total < job.from + job.count) page.push(row.seq);
         total++;
       }
       if (Date.now() >= job.deadline) return parentPort.postMessage({ id, answer: { timedOut: true } });
       if (!upTo) break;
       after = upTo.seq;
     }
-    parentPort.postMessage({ id, answer: { total, matches } });
+    if (job.sort && total > job.from) {
+      // SQLite keeps only the rows up to the page's end while it orders (absent values last, either way).
+      const direction = job.sort.descending ? "DESC" : "ASC";
+      const ordered = db.prepare("SELECT seq FROM resources WHERE target = ? AND kind = ? AND (" + job.where + ") ORDER BY (" + job.sort.column + " IS NULL), " + job.sort.column + " " + direction + ", seq LIMIT ? OFFSET ?");
+      for (const row of ordered.iterate(job.target, job.kind, ...job.params, job.count, job.from)) page.push(row.seq);
+    }
+    parentPort.postMessage({ id, answer: { total, page } });
   } catch (error) {
     parentPort.postMessage({ id, answer: { error: String(error && error.message) } });
   }
@@ -78,7 +82,12 @@ export class ScanWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.path, driver: require.resolve("better-sqlite3") } });
+    // A small heap: the worker holds a page of seqs, never documents (SQLite's own memory is outside it).
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { path: this.path, driver: require.resolve("better-sqlite3") },
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
+    });
     worker.on("message", ({ id, answer }: { id: number; answer: ScanAnswer }) => {
       this.waiting.get(id)?.(answer);
       this.waiting.delete(id);

@@ -369,10 +369,11 @@ export class SqliteStore implements Store {
     const collector = new PageCollector(query);
     const sortColumn = query.sort && "column" in query.sort ? SORT_COLUMN[query.sort.column] : undefined;
     if (condition && this.scanWorker && !collector.needsResources) {
-      const answer = await this.scanWorker.run({ where: condition.sql, params: condition.params, target, kind, sortColumn, from: query.startIndex - 1, count: query.count, deadline: started + allowedMs });
+      const sort = sortColumn && query.sort ? { column: sortColumn, descending: query.sort.descending } : undefined;
+      const answer = await this.scanWorker.run({ where: condition.sql, params: condition.params, target, kind, sort, from: query.startIndex - 1, count: query.count, deadline: started + allowedMs });
       if ("timedOut" in answer) throw FilterTooCostlyError.time(allowedMs);
       // A worker that cannot read (the file locked, moved) leaves the scan to this thread, in chunks.
-      if ("total" in answer) return this.attempt(() => this.pageOfMatches(query, answer.total, answer.matches, Boolean(sortColumn)));
+      if ("total" in answer) return this.attempt(() => ({ total: answer.total, resources: this.bySeq(answer.page) }));
     }
     const readsRows = !condition || collector.needsResources;
     const select = `SELECT seq${sortColumn ? `, ${sortColumn} AS sort_key` : ""}${readsRows ? `, ${COLUMNS}` : ""} FROM resources`;
@@ -400,15 +401,6 @@ export class SqliteStore implements Store {
     const page = collector.page();
     if ("resources" in page) return { total: collector.total, resources: page.resources };
     return this.attempt(() => ({ total: collector.total, resources: this.bySeq(page.seqs) }));
-  }
-
-  /** The page from a worker's matches: already cut when in insertion order, else sorted here and cut. */
-  private pageOfMatches(query: ListQuery, total: number, matches: [number, unknown][], sorted: boolean): ListPage {
-    if (!sorted) return { total, resources: this.bySeq(matches.map(([seq]) => seq)) };
-    const collector = new PageCollector(query);
-    for (const [seq, key] of matches) collector.add({ seq, key });
-    const page = collector.page();
-    return { total, resources: "seqs" in page ? this.bySeq(page.seqs) : page.resources };
   }
 
   private bySeq(seqs: number[]): StoredResource[] {
