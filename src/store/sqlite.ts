@@ -353,9 +353,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A filter no index answers: the target read in chunks of a few milliseconds each, in insertion order,
-   * the condition evaluated by SQLite where it can be (else the predicate), the event loop given back between
-   * chunks so other requests go on; within the target's budget of rows and time.
+   * A filter no index answers, within the target's budget of rows and time. Translated to SQL, it is
+   * evaluated by the scan worker (off the event loop); otherwise (a database in memory, a filter SQL cannot
+   * say, a worker that failed) here, in chunks of a few milliseconds in insertion order, the event loop given
+   * back between chunks so other requests go on.
    */
   private async scan(target: string, kind: ResourceKind, query: ListQuery, condition: SqlCondition | undefined): Promise<ListPage> {
     checkRowBudget(query, kind, await this.attempt(() => this.countOf(target, kind)));
@@ -364,6 +365,7 @@ export class SqliteStore implements Store {
     return this.scanTurns.run("scan", () => this.scanNow(target, kind, query, condition, started));
   }
 
+  /** The scan itself, its turn come; `started` is when it was asked for (the wait counts against the budget). */
   private async scanNow(target: string, kind: ResourceKind, query: ListQuery, condition: SqlCondition | undefined, started: number): Promise<ListPage> {
     const { ms: allowedMs } = budgetOf(query);
     const collector = new PageCollector(query);
