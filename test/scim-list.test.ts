@@ -60,6 +60,32 @@ describe("filters: every operator of RFC 7644 §3.4.2.2", () => {
   });
 });
 
+describe("filters that cannot be answered as asked are 400 invalidFilter, never an empty list", () => {
+  it.each([
+    ['nosuchattr eq "x"', "nosuchattr"],
+    ['userName eq "anna" or nosuchattr eq "x"', "nosuchattr"],
+    ['emails[nosuchsub eq "work"]', "nosuchsub"],
+    ['name.nosuchpart pr', "name.nosuchpart"],
+  ])("%s names an attribute the schemas do not define", async (f, named) => {
+    const res = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(f)}`).expect(400);
+    expect(res.body.scimType).toBe("invalidFilter");
+    expect(res.body.detail).toContain(`'${named}'`);
+    expect(res.body.detail).toContain("/Schemas");
+  });
+
+  it.each(['meta.lastModified gt "yesterday"', "meta.lastModified ge 5", 'meta.created lt "2026-13-45"'])("%s compares a dateTime with no date", async (f) => {
+    const res = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(f)}`).expect(400);
+    expect(res.body.scimType).toBe("invalidFilter");
+    expect(res.body.detail).toMatch(/is a dateTime: compare it with a date/);
+  });
+
+  it("attribute names in filters stay case-insensitive", async () => {
+    expect(await filter('USERNAME eq "anna"')).toEqual(["anna"]);
+    expect(await filter('EMAILS.VALUE eq "bert@example.org"')).toEqual(["bert"]);
+    expect(await filter('META.LASTMODIFIED gt "2000-01-01T00:00:00Z" and userName eq "cleo"')).toEqual(["cleo"]);
+  });
+});
+
 describe("paging, sorting, projection", () => {
   it("startIndex and count are integers and cut the page the store returns (startIndex=2&count=2)", async () => {
     const res = await bridge.as("acme").get("/Users?startIndex=2&count=2").expect(200);

@@ -137,6 +137,11 @@ export const TargetSchema = z
     patchResponse: z.enum(["resource", "no-content"]).default("resource"),
     /** Where this target's users go; without it the target is store-only (IdP setup tests, conformance). */
     vendor: VendorConnectionSchema.optional(),
+    /**
+     * What one filter no index answers may cost: the resources it may read (a target holding more answers
+     * 400 before reading any) and the time it may take (beyond it, 503). Defaults: FILTER_BUDGET in the store.
+     */
+    filterBudget: z.object({ rows: z.number().int().min(0).optional(), ms: z.number().int().min(0).optional() }).strict().optional(),
   })
   .strict();
 

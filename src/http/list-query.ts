@@ -1,7 +1,7 @@
 /** List parameters (RFC 7644 §3.4.2): filter, sortBy/sortOrder, startIndex/count as integers, capped by maxResults. */
 import type { ListRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
-import { indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
+import { checkFilterAttributes, indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
 import { checkAttributeList } from "../scim/input-limits";
 import { attributeInfo } from "../scim/schema";
 import { baseView } from "../scim/views";
@@ -75,9 +75,11 @@ export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { 
   const request: ListRequest = { startIndex, count };
   if (params.filter !== undefined) {
     const ast = parseFilter(params.filter);
+    checkFilterAttributes(ast, kind);
     const predicate = predicateOf(ast, kind);
     request.filter = (r) => predicate(baseView(r));
     request.lookups = indexLookupsOf(ast, kind);
+    request.expression = ast;
   }
   if (params.sortBy) {
     const order = (params.sortOrder ?? "ascending").toLowerCase();

@@ -7,6 +7,8 @@ import type { ListQuery, Store } from "../store/types";
 
 export interface ListRequest {
   filter?: ListQuery["predicate"];
+  /** The filter as parsed, for a store that evaluates it in the database. */
+  expression?: ListQuery["filter"];
   lookups?: ListQuery["lookups"];
   sort?: ListQuery["sort"];
   startIndex: number;

@@ -4,7 +4,7 @@
  */
 import SCIMMY from "scimmy";
 import { VendorRefusal, type RefusalReason } from "../provisioning/refusal";
-import { StoreUnavailableError } from "../store/types";
+import { FilterTooCostlyError, StoreUnavailableError } from "../store/types";
 
 export type ScimType =
   | "invalidFilter"
@@ -89,6 +89,8 @@ export function describeError(error: unknown): { status: number; scimType?: stri
     };
   }
   if (error instanceof StoreUnavailableError) return { ...storeUnavailable(error.reason), unexpected: true };
+  if (error instanceof FilterTooCostlyError)
+    return error.status === 400 ? { status: 400, scimType: "invalidFilter", detail: error.detail, unexpected: false } : { status: 503, detail: error.detail, retryAfter: 30, unexpected: false };
   if (error instanceof VendorRefusal) return { ...refusalAnswer(error), unexpected: false };
   // express: a URL whose percent-encoding does not decode (`/Users/%ZZ`).
   if (error instanceof URIError) return { status: 400, scimType: "invalidValue", detail: "The URL is not valid percent-encoding.", unexpected: false };

@@ -99,7 +99,8 @@ function finishFilter(filter: Filter): void {
   }
 }
 
-type Scope = { kind: ResourceKind; prefix: string };
+/** Where a filter is evaluated: the resource type, and the attribute a value filter (`emails[…]`) is inside of. */
+export type Scope = { kind: ResourceKind; prefix: string };
 
 /** The values an attribute path reaches in `node`: multi-valued attributes are flattened. */
 function valuesAt(node: unknown, parts: string[]): unknown[] {
@@ -111,7 +112,7 @@ function valuesAt(node: unknown, parts: string[]): unknown[] {
   return key === undefined ? [] : valuesAt((node as Record<string, unknown>)[key], parts.slice(1));
 }
 
-function pathParts(scope: Scope, attrPath: string): { parts: string[]; schemaPath: string } {
+export function pathParts(scope: Scope, attrPath: string): { parts: string[]; schemaPath: string } {
   const { urn, rest } = splitUrn(scope.kind, attrPath);
   const local = rest ? rest.split(".") : [];
   const parts = urn ? [urn, ...local] : local;
@@ -131,9 +132,9 @@ function compare(op: string, actual: unknown, expected: unknown, type: string, c
     return op === "eq" ? actual === want : false;
   }
   if (type === "dateTime") {
-    const a = Date.parse(String(actual));
-    const b = Date.parse(String(expected));
-    if (Number.isNaN(a) || Number.isNaN(b)) return false;
+    const a = instantOf(actual);
+    const b = instantOf(expected);
+    if (a === undefined || b === undefined) return false;
     return ordered(op, a, b);
   }
   if (typeof actual === "number" && typeof expected === "number") return ordered(op, actual, expected);
@@ -201,6 +202,42 @@ function evaluate(filter: Filter, node: unknown, scope: Scope): boolean {
       const values = valuesAt(node, parts).map(leaf);
       if (filter.op === "ne") return !values.some((v) => compare("eq", v, filter.compValue, type, caseExact));
       return values.some((v) => compare(filter.op.toLowerCase(), v, filter.compValue, type, caseExact));
+    }
+  }
+}
+
+/** A dateTime comparison value as an instant, or undefined when it is no date. */
+export function instantOf(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * Every attribute a filter names must be one the resource type's schemas define (an IdP whose matching
+ * attribute is mis-mapped would otherwise read "no such user" and create a duplicate), and a dateTime is
+ * compared with a date. Names are matched case-insensitively, as everywhere in SCIM.
+ */
+export function checkFilterAttributes(filter: Filter, kind: ResourceKind): void {
+  const stack: { f: Filter; scope: Scope }[] = [{ f: filter, scope: { kind, prefix: "" } }];
+  while (stack.length > 0) {
+    const { f, scope } = stack.pop()!;
+    switch (f.op) {
+      case "and":
+      case "or":
+        for (const sub of f.filters) stack.push({ f: sub, scope });
+        break;
+      case "not":
+        stack.push({ f: f.filter, scope });
+        break;
+      default: {
+        const { schemaPath } = pathParts(scope, f.attrPath);
+        const info = attributeInfo(kind, schemaPath);
+        if (!info) throw new ScimError(400, "invalidFilter", `The filter names '${f.attrPath.slice(0, 100)}', which the ${kind} schemas do not define (see /Schemas).`);
+        if (f.op === "[]") stack.push({ f: f.valFilter, scope: { kind, prefix: schemaPath } });
+        else if (f.op !== "pr" && info.type === "dateTime" && instantOf(f.compValue) === undefined)
+          throw new ScimError(400, "invalidFilter", `${f.attrPath} is a dateTime: compare it with a date such as "2026-01-01T00:00:00Z", not ${JSON.stringify(f.compValue).slice(0, 60)}.`);
+      }
     }
   }
 }

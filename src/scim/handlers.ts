@@ -87,6 +87,8 @@ export async function listViews(kind: ResourceKind, ctx: ScimContext): Promise<{
   const page = await ctx.store.list(ctx.target.name, kind, {
     lookups: list.lookups,
     predicate: list.filter,
+    filter: list.expression,
+    budget: ctx.target.filterBudget,
     sort: list.sort,
     startIndex: list.startIndex,
     count: list.count,

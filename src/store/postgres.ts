@@ -14,6 +14,8 @@ import type { Logger } from "../log";
 import { postgresMigrations, refuseNewerSchema } from "./migrations";
 import { ENQUEUE_PARAMS, enqueueSql, postgresDialect, SETTLE_PARAMS, settleSql } from "./outbox-sql";
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
+import { postgresCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
+import { budgetOf, checkRowBudget } from "./scan";
 import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
 import {
   NotFoundError,
@@ -38,6 +40,7 @@ import {
   type WorkOrder,
   type WorkSettlement,
   StoreUnavailableError,
+  FilterTooCostlyError,
 } from "./types";
 
 
@@ -46,6 +49,9 @@ const COLUMNS = "seq, id, kind, doc, created, last_modified, version";
 const SCAN_BATCH = 1000;
 const ENQUEUE = enqueueSql(postgresDialect(ENQUEUE_PARAMS));
 const SETTLE = settleSql(postgresDialect(SETTLE_PARAMS));
+
+/** What PostgreSQL answers when statement_timeout ends a query. */
+const QUERY_CANCELED = "57014";
 
 /** Any constant: the key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_210_443;
@@ -409,12 +415,45 @@ export class PostgresStore implements Store {
     if (query.lookups) return this.listByLookups(target, kind, query, query.lookups);
     const sort = query.sort && "column" in query.sort ? query.sort : undefined;
     const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"} NULLS LAST, seq ASC` : "seq ASC";
-    if (!query.predicate && (!query.sort || sort)) {
+    const filtered = Boolean(query.predicate || query.filter);
+    if (!filtered && (!query.sort || sort)) {
       const total = Number((await this.query("SELECT COUNT(*) AS n FROM resources WHERE target = $1 AND kind = $2", [target, kind])).rows[0].n);
-      const { rows } = await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, query.count, query.startIndex - 1]);
+      // In insertion order, the rows skipped are read from the index only (never their documents).
+      const { rows } = sort
+        ? await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, query.count, query.startIndex - 1])
+        : await this.query(`SELECT ${COLUMNS} FROM resources WHERE seq IN (SELECT seq FROM resources WHERE target = $1 AND kind = $2 ORDER BY seq LIMIT $3 OFFSET $4) ORDER BY seq`, [
+            target,
+            kind,
+            query.count,
+            query.startIndex - 1,
+          ]);
       return { total, resources: (rows as ResourceRow[]).map(toResource) };
     }
+    const condition = query.filter ? postgresCondition(query.filter, kind, 3) : undefined;
+    const indexed = query.filter !== undefined && timeRangeOf(query.filter);
+    if (!indexed) checkRowBudget(query, kind, await this.count(target, kind));
+    if (condition && (!query.sort || sort)) return this.listWhere(target, kind, query, order, condition);
     return pageOfAsync(this.scan(target, kind, order, !sort), query);
+  }
+
+  /** The filter evaluated by PostgreSQL (off the bridge's event loop), within the target's time budget. */
+  private async listWhere(target: string, kind: ResourceKind, query: ListQuery, order: string, condition: SqlCondition): Promise<ListPage> {
+    const { ms } = budgetOf(query);
+    const where = `target = $1 AND kind = $2 AND (${condition.sql})`;
+    const values = [target, kind, ...condition.params];
+    return this.transaction(async (q) => {
+      try {
+        // 0 would mean no limit to PostgreSQL.
+        await q(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(ms))}`);
+        const total = Number((await q(`SELECT COUNT(*) AS n FROM resources WHERE ${where}`, values)).rows[0].n);
+        const n = values.length;
+        const { rows } = await q(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`, [...values, query.count, query.startIndex - 1]);
+        return { total, resources: (rows as ResourceRow[]).map(toResource) };
+      } catch (error) {
+        if ((error as { code?: unknown }).code === QUERY_CANCELED) throw FilterTooCostlyError.time(ms);
+        throw error;
+      }
+    });
   }
 
   /** Every resource of a target in order, a batch per round trip (keyset paging when in insertion order). */

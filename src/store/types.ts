@@ -3,6 +3,8 @@
  * to scale out; both implement this interface and pass the same tests.
  */
 
+import type { Filter } from "scim2-parse-filter";
+
 /** A SCIM resource document as accepted from an IdP (no id, no meta, no derived attributes). */
 export type ScimDocument = Record<string, unknown>;
 
@@ -46,6 +48,10 @@ export interface ListQuery {
   lookups?: IndexLookup[];
   /** Applied to each candidate; the store pages over what passes. */
   predicate?: (resource: StoredResource) => boolean;
+  /** The same filter, parsed: a store that can evaluate it in the database does, instead of the predicate. */
+  filter?: Filter;
+  /** What a filter no index answers may cost here (FILTER_BUDGET where left out). */
+  budget?: { rows?: number; ms?: number };
   /** Order by a column, or by a value computed from the resource. Ties break on insertion order. */
   sort?: { column: SortColumn; descending: boolean } | { key: (r: StoredResource) => unknown; descending: boolean };
   startIndex: number;
@@ -176,6 +182,37 @@ export interface OutboxStats {
 }
 
 
+
+/** The default cost a filter no index answers may have: resources read, and time. */
+export const FILTER_BUDGET = { rows: 2_000_000, ms: 30_000 };
+
+/** What a filter no index answers: the IdP reads these, with what to filter on instead. */
+export const INDEXED_ATTRIBUTES = "id, userName, externalId, emails.value and displayName (eq), meta.lastModified and meta.created (gt, ge, lt, le)";
+
+/** A filter no index answers would cost more than the target allows: 400 before reading (rows), 503 when it ran out of time. */
+export class FilterTooCostlyError extends Error {
+  constructor(
+    readonly status: 400 | 503,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "FilterTooCostlyError";
+  }
+
+  static rows(kind: ResourceKind, rows: number, allowed: number): FilterTooCostlyError {
+    return new FilterTooCostlyError(
+      400,
+      `No index answers this filter, and reading all ${rows} ${kind} resources of this target is more than it allows (${allowed}). Filter on an indexed attribute: ${INDEXED_ATTRIBUTES}.`,
+    );
+  }
+
+  static time(ms: number): FilterTooCostlyError {
+    return new FilterTooCostlyError(
+      503,
+      `No index answers this filter, and evaluating it took longer than this target allows (${ms} ms). Filter on an indexed attribute: ${INDEXED_ATTRIBUTES}.`,
+    );
+  }
+}
 
 export class UniquenessError extends Error {
   constructor(readonly attribute: string) {

@@ -22,6 +22,7 @@ export interface TestTarget {
   token?: string;
   patchResponse?: "resource" | "no-content";
   vendor?: Record<string, unknown>;
+  filterBudget?: { rows?: number; ms?: number };
 }
 
 export interface TestBridge {
@@ -55,6 +56,7 @@ export async function startTestBridge(
       tokens: [{ sha256: hashToken(tokens.get(t.name)!) }],
       patchResponse: t.patchResponse ?? "resource",
       ...(t.vendor ? { vendor: t.vendor } : {}),
+      ...(t.filterBudget ? { filterBudget: t.filterBudget } : {}),
     })),
   });
   const store = options.store ?? new SqliteStore(":memory:");
