@@ -34,14 +34,24 @@ const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 async function seedUsers(store: SqliteStore, target: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const userName = `user${i}@bench.example.com`;
-    const doc = { schemas: [CORE_USER], userName, name: { givenName: "Bench", familyName: `User ${i}` }, emails: [{ value: userName, primary: true }], active: true };
+    const doc = {
+      schemas: [CORE_USER],
+      userName,
+      name: { givenName: "Bench", familyName: `User ${i}` },
+      emails: [{ value: userName, primary: true }],
+      active: true,
+    };
     await store.create(target, "User", `u-${target}-${i}`, doc, { userName, emails: [userName] });
   }
 }
 
 const BENCH_ENV = { BENCH_CIC_ID: "AKID-bench", BENCH_CIC_KEY: "bench-secret-key" };
 
-async function serve(store: SqliteStore, patchResponse: "resource" | "no-content", cicUrl: string): Promise<{ origin: string; server: Server; close: () => Promise<void> }> {
+async function serve(
+  store: SqliteStore,
+  patchResponse: "resource" | "no-content",
+  cicUrl: string,
+): Promise<{ origin: string; server: Server; close: () => Promise<void> }> {
   const vendor = {
     mapping: "mappings/tencent-cic.yaml",
     credentials: { secretId: "BENCH_CIC_ID", secretKey: "BENCH_CIC_KEY" },
@@ -68,7 +78,9 @@ async function serve(store: SqliteStore, patchResponse: "resource" | "no-content
 }
 
 function row(name: string, r: LoadResult): string {
-  const ok = Object.entries(r.statuses).map(([s, n]) => `${s}×${n}`).join(" ");
+  const ok = Object.entries(r.statuses)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(" ");
   return `| ${name} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ok} |`;
 }
 
@@ -80,8 +92,18 @@ async function main(): Promise<void> {
   await seedUsers(store, "t1k", 1_000);
   await seedUsers(store, "t100k", 100_000);
   const group = "g-20k";
-  await store.create("group", "Group", group, { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Twenty thousand" }, { displayName: "Twenty thousand" });
-  await store.addMembers("group", group, Array.from({ length: 20_000 }, (_, i) => ({ value: `member-${i}` })));
+  await store.create(
+    "group",
+    "Group",
+    group,
+    { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Twenty thousand" },
+    { displayName: "Twenty thousand" },
+  );
+  await store.addMembers(
+    "group",
+    group,
+    Array.from({ length: 20_000 }, (_, i) => ({ value: `member-${i}` })),
+  );
   console.log(`seeded 101,000 users and a 20,000-member group in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const cic = new CicSandbox({ secretId: BENCH_ENV.BENCH_CIC_ID, secretKey: BENCH_ENV.BENCH_CIC_KEY }, "z-bench");
@@ -90,10 +112,19 @@ async function main(): Promise<void> {
   for (const mode of ["no-content", "resource"] as const) {
     const { origin, server, close } = await serve(store, mode, cicUrl);
     if (mode === "no-content") {
-      for (const [target, n] of [["t1k", 1_000], ["t100k", 100_000]] as const) {
+      for (const [target, n] of [
+        ["t1k", 1_000],
+        ["t100k", 100_000],
+      ] as const) {
         // warm-up, then measure: a different user every request, spread over the whole table
-        await load(origin, `${TOKEN}-${target}`, 200, CONCURRENCY, (i) => ({ method: "GET", path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${(i * 7919) % n}@bench.example.com"`)}` }));
-        const r = await load(origin, `${TOKEN}-${target}`, REQUESTS, CONCURRENCY, (i) => ({ method: "GET", path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${(i * 7919) % n}@bench.example.com"`)}` }));
+        await load(origin, `${TOKEN}-${target}`, 200, CONCURRENCY, (i) => ({
+          method: "GET",
+          path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${(i * 7919) % n}@bench.example.com"`)}`,
+        }));
+        const r = await load(origin, `${TOKEN}-${target}`, REQUESTS, CONCURRENCY, (i) => ({
+          method: "GET",
+          path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "user${(i * 7919) % n}@bench.example.com"`)}`,
+        }));
         rows.push(row(`GET filter userName eq, ${n.toLocaleString("en")} users`, r));
       }
     }
@@ -102,7 +133,9 @@ async function main(): Promise<void> {
       path: `/scim/v2/Groups/${group}${mode === "resource" ? "?excludedAttributes=members" : ""}`,
       body: JSON.stringify({
         schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        Operations: [i % 2 === 0 ? { op: "add", path: "members", value: [{ value: `extra-${i >> 1}` }] } : { op: "remove", path: `members[value eq "extra-${i >> 1}"]` }],
+        Operations: [
+          i % 2 === 0 ? { op: "add", path: "members", value: [{ value: `extra-${i >> 1}` }] } : { op: "remove", path: `members[value eq "extra-${i >> 1}"]` },
+        ],
       }),
     });
     t = performance.now();
@@ -118,7 +151,12 @@ async function main(): Promise<void> {
       const r = await load(origin, `${TOKEN}-cic-${mode}`, creates, CONCURRENCY, (i) => ({
         method: "POST",
         path: "/scim/v2/Users",
-        body: JSON.stringify({ schemas: [CORE_USER], userName: `vendor${i}@bench.example.com`, name: { givenName: "V", familyName: `User ${i}` }, emails: [{ value: `vendor${i}@bench.example.com`, primary: true }] }),
+        body: JSON.stringify({
+          schemas: [CORE_USER],
+          userName: `vendor${i}@bench.example.com`,
+          name: { givenName: "V", familyName: `User ${i}` },
+          emails: [{ value: `vendor${i}@bench.example.com`, primary: true }],
+        }),
       }));
       rows.push(row("POST /Users → Tencent CIC CreateUser (sandbox, TC3 signed and verified)", r));
     }

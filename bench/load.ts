@@ -71,7 +71,15 @@ export async function load(
 
 function resultOf(sortedLatencies: number[], seconds: number, statuses: Record<number, number>): LoadResult {
   const n = sortedLatencies.length;
-  return { requests: n, seconds, rps: n / seconds, p50: percentile(sortedLatencies, 50), p99: percentile(sortedLatencies, 99), statuses, latencies: sortedLatencies };
+  return {
+    requests: n,
+    seconds,
+    rps: n / seconds,
+    p50: percentile(sortedLatencies, 50),
+    p99: percentile(sortedLatencies, 99),
+    statuses,
+    latencies: sortedLatencies,
+  };
 }
 
 /** Several runs of one scenario as one: requests over the summed time, percentiles over every latency. */
@@ -79,5 +87,9 @@ export function merged(parts: LoadResult[]): LoadResult {
   const statuses: Record<number, number> = {};
   for (const part of parts) for (const [status, n] of Object.entries(part.statuses)) statuses[Number(status)] = (statuses[Number(status)] ?? 0) + n;
   const latencies = parts.flatMap((p) => p.latencies).sort((a, b) => a - b);
-  return resultOf(latencies, parts.reduce((sum, p) => sum + p.seconds, 0), statuses);
+  return resultOf(
+    latencies,
+    parts.reduce((sum, p) => sum + p.seconds, 0),
+    statuses,
+  );
 }

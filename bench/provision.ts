@@ -15,7 +15,9 @@ import { parseArgs } from "node:util";
 import { hashToken } from "../src/http/auth";
 import { PostgresStore } from "../src/store/postgres";
 
-const { values } = parseArgs({ options: { users: { type: "string", default: "2000" }, limit: { type: "string", default: "20" }, replicas: { type: "string", default: "1,2" } } });
+const { values } = parseArgs({
+  options: { users: { type: "string", default: "2000" }, limit: { type: "string", default: "20" }, replicas: { type: "string", default: "1,2" } },
+});
 const USERS = Number(values.users);
 const LIMIT = Number(values.limit);
 const REPLICAS = values.replicas!.split(",").map(Number);
@@ -48,7 +50,11 @@ async function stop(child: ChildProcess): Promise<void> {
 async function round(replicas: number): Promise<{ seconds: number; maxInAnySecond: number; throttled: number; atVendor: number }> {
   const dir = mkdtempSync(join(tmpdir(), "scim-bridge-bench-"));
   const schema = `bench_${randomBytes(5).toString("hex")}`;
-  const vendor = await start([join(DIST, "src/sandbox/standalone.js"), "--vendor", "tencent-cic", "--limit", String(LIMIT)], { SANDBOX_SECRET_ID: SECRETS.BENCH_CIC_ID, SANDBOX_SECRET_KEY: SECRETS.BENCH_CIC_KEY }, /"url"/);
+  const vendor = await start(
+    [join(DIST, "src/sandbox/standalone.js"), "--vendor", "tencent-cic", "--limit", String(LIMIT)],
+    { SANDBOX_SECRET_ID: SECRETS.BENCH_CIC_ID, SANDBOX_SECRET_KEY: SECRETS.BENCH_CIC_KEY },
+    /"url"/,
+  );
   const { url, control } = JSON.parse(vendor.line) as { url: string; control: string };
   const config = join(dir, "bridge.json");
   writeFileSync(
@@ -62,7 +68,14 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
         {
           name: "t",
           tokens: [{ sha256: hashToken(TOKEN) }],
-          vendor: { mapping: "mappings/tencent-cic.yaml", credentials: { secretId: "BENCH_CIC_ID", secretKey: "BENCH_CIC_KEY" }, settings: { CIC_ZONE_ID: "z-1" }, connectTo: url, allowInsecureHttp: true, rateLimit: { perSecond: LIMIT } },
+          vendor: {
+            mapping: "mappings/tencent-cic.yaml",
+            credentials: { secretId: "BENCH_CIC_ID", secretKey: "BENCH_CIC_KEY" },
+            settings: { CIC_ZONE_ID: "z-1" },
+            connectTo: url,
+            allowInsecureHttp: true,
+            rateLimit: { perSecond: LIMIT },
+          },
         },
       ],
     }),
@@ -88,7 +101,12 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
           await fetch(`${bases[k % bases.length]}/Users`, {
             method: "POST",
             headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" },
-            body: JSON.stringify({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName, name: { givenName: "Bench", familyName: "User" }, emails: [{ value: userName, primary: true }] }),
+            body: JSON.stringify({
+              schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+              userName,
+              name: { givenName: "Bench", familyName: "User" },
+              emails: [{ value: userName, primary: true }],
+            }),
           });
         }
       }),
@@ -96,7 +114,12 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
     for (;;) {
       const stats = (await (await fetch(`${control}/stats`)).json()) as { users: string[]; maxCallsInAnySecond: number; throttled: number };
       if (stats.users.length >= USERS && (await store.listWork({ state: "pending", limit: 1 })).length === 0)
-        return { seconds: (performance.now() - started) / 1000, maxInAnySecond: stats.maxCallsInAnySecond, throttled: stats.throttled, atVendor: stats.users.length };
+        return {
+          seconds: (performance.now() - started) / 1000,
+          maxInAnySecond: stats.maxCallsInAnySecond,
+          throttled: stats.throttled,
+          atVendor: stats.users.length,
+        };
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
@@ -115,7 +138,9 @@ async function main(): Promise<void> {
   console.log("|---|---|---|---|---|---|");
   for (const replicas of REPLICAS) {
     const r = await round(replicas);
-    console.log(`| ${replicas} | ${r.seconds.toFixed(1)} | ${((floor / r.seconds) * 100).toFixed(1)} % | ${r.maxInAnySecond} | ${r.throttled} | ${r.atVendor} |`);
+    console.log(
+      `| ${replicas} | ${r.seconds.toFixed(1)} | ${((floor / r.seconds) * 100).toFixed(1)} % | ${r.maxInAnySecond} | ${r.throttled} | ${r.atVendor} |`,
+    );
   }
 }
 

@@ -12,7 +12,11 @@ const arg = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const sizes = (text: string) => text.split(",").map(Number).filter((n) => Number.isSafeInteger(n) && n >= 100);
+const sizes = (text: string) =>
+  text
+    .split(",")
+    .map(Number)
+    .filter((n) => Number.isSafeInteger(n) && n >= 100);
 
 async function reachable(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

@@ -26,7 +26,9 @@ export function seedSqlite(path: string, target: string, n: number): void {
            @at, @at, 1
          FROM s`,
       ).run({ n, target, schema: CORE_USER, at: SEEDED_AT });
-      db.prepare("INSERT INTO user_emails (target, user_id, value_key) SELECT target, id, name_key FROM resources WHERE target = ? AND kind = 'User'").run(target);
+      db.prepare("INSERT INTO user_emails (target, user_id, value_key) SELECT target, id, name_key FROM resources WHERE target = ? AND kind = 'User'").run(
+        target,
+      );
     })();
   } finally {
     db.close();
@@ -49,7 +51,9 @@ export async function seedPostgres(url: string, schema: string, target: string, 
        FROM generate_series(0, $4 - 1) AS i`,
       [target, CORE_USER, SEEDED_AT, n],
     );
-    await client.query("INSERT INTO user_emails (target, user_id, value_key) SELECT target, id, name_key FROM resources WHERE target = $1 AND kind = 'User'", [target]);
+    await client.query("INSERT INTO user_emails (target, user_id, value_key) SELECT target, id, name_key FROM resources WHERE target = $1 AND kind = 'User'", [
+      target,
+    ]);
     await client.query("COMMIT");
     await client.query("VACUUM ANALYZE resources"); // as autovacuum would have, in a database that has run a while
   } finally {

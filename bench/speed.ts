@@ -45,7 +45,9 @@ const BARE_ROUND = 250;
 const NON_INDEXED = ['title eq "Architect"', 'name.familyName co "nobody"', 'displayName ew "nobody"', 'name.givenName eq "Nobody"'];
 
 function progress(row: SpeedRow): void {
-  console.log(`  ${row.store} ${row.users}: ${row.scenario}: ${row.result.rps.toFixed(0)} req/s, p99 ${row.result.p99.toFixed(1)} ms${row.note ? `, ${row.note}` : ""}`);
+  console.log(
+    `  ${row.store} ${row.users}: ${row.scenario}: ${row.result.rps.toFixed(0)} req/s, p99 ${row.result.p99.toFixed(1)} ms${row.note ? `, ${row.note}` : ""}`,
+  );
 }
 
 async function listen(app: express.Express): Promise<{ origin: string; close: () => Promise<void> }> {
@@ -63,7 +65,9 @@ function bareApp(): express.Express {
   const app = express();
   app.use(express.json({ type: ["application/json", "application/scim+json"] }));
   app.get("/scim/v2/Users/:id", (req, res) => {
-    res.type("application/scim+json").json({ schemas: [CORE_USER], id: req.params.id, userName: `${req.params.id}@bench.example.com`, active: true, meta: { resourceType: "User" } });
+    res
+      .type("application/scim+json")
+      .json({ schemas: [CORE_USER], id: req.params.id, userName: `${req.params.id}@bench.example.com`, active: true, meta: { resourceType: "User" } });
   });
   return app;
 }
@@ -90,7 +94,14 @@ async function peakRss<T>(work: () => Promise<T>): Promise<{ value: T; peakMb: n
 }
 
 const user = (userName: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ schemas: [CORE_USER], userName, name: { givenName: "New", familyName: "User" }, emails: [{ value: userName, type: "work", primary: true }], active: true, ...extra });
+  JSON.stringify({
+    schemas: [CORE_USER],
+    userName,
+    name: { givenName: "New", familyName: "User" },
+    emails: [{ value: userName, type: "work", primary: true }],
+    active: true,
+    ...extra,
+  });
 
 /** Every row of one store and size, and the bare handler's rounds among them as one row. */
 async function measureTarget(storeLabel: string, n: number, bare: string, origin: string, target: string, options: SpeedOptions): Promise<SpeedRow[]> {
@@ -123,21 +134,36 @@ async function measureTarget(storeLabel: string, n: number, bare: string, origin
   };
   await load(bare, token, 200, concurrency, bareGet); // warm-up
   await run("GET /Users/{id}", requests, (i) => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` }));
-  await run('GET /Users?filter=userName eq "…"', requests, (i) => ({ method: "GET", path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${seededName(spread(i))}"`)}` }));
+  await run('GET /Users?filter=userName eq "…"', requests, (i) => ({
+    method: "GET",
+    path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${seededName(spread(i))}"`)}`,
+  }));
   await run("GET /Users?startIndex=1&count=100", listRequests, () => ({ method: "GET", path: "/scim/v2/Users?startIndex=1&count=100" }));
   await run(`GET /Users?startIndex=${n - 99}&count=100`, listRequests, () => ({ method: "GET", path: `/scim/v2/Users?startIndex=${n - 99}&count=100` }));
 
   const writes = Math.min(requests, 1000);
   const run_ = randomBytes(3).toString("hex");
   const created: string[] = [];
-  await run("POST /Users", writes, (i) => ({ method: "POST", path: "/scim/v2/Users", body: user(`new-${run_}-${i}@bench.example.com`) }), (status, body) => {
-    if (status === 201) created.push((JSON.parse(body) as { id: string }).id);
-  });
-  await run("PUT /Users/{id}", writes, (i) => ({ method: "PUT", path: `/scim/v2/Users/${seededId(spread(i))}`, body: user(seededName(spread(i)), { title: `Engineer ${i}` }) }));
+  await run(
+    "POST /Users",
+    writes,
+    (i) => ({ method: "POST", path: "/scim/v2/Users", body: user(`new-${run_}-${i}@bench.example.com`) }),
+    (status, body) => {
+      if (status === 201) created.push((JSON.parse(body) as { id: string }).id);
+    },
+  );
+  await run("PUT /Users/{id}", writes, (i) => ({
+    method: "PUT",
+    path: `/scim/v2/Users/${seededId(spread(i))}`,
+    body: user(seededName(spread(i)), { title: `Engineer ${i}` }),
+  }));
   await run("PATCH /Users/{id} (replace displayName)", writes, (i) => ({
     method: "PATCH",
     path: `/scim/v2/Users/${seededId(spread(i))}`,
-    body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "displayName", value: `Renamed ${i}` }] }),
+    body: JSON.stringify({
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      Operations: [{ op: "replace", path: "displayName", value: `Renamed ${i}` }],
+    }),
   }));
   const toDelete = created.splice(0);
   await run("DELETE /Users/{id}", toDelete.length, (i) => ({ method: "DELETE", path: `/scim/v2/Users/${toDelete[i]}` }), undefined, false);
@@ -152,7 +178,15 @@ async function measureTarget(storeLabel: string, n: number, bare: string, origin
     running--;
   };
   const sent = NON_INDEXED.map(filterOnce);
-  const during = await load(origin, token, 0, Math.max(1, concurrency / 4), (i) => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` }), undefined, () => running === 0);
+  const during = await load(
+    origin,
+    token,
+    0,
+    Math.max(1, concurrency / 4),
+    (i) => ({ method: "GET", path: `/scim/v2/Users/${seededId(spread(i))}` }),
+    undefined,
+    () => running === 0,
+  );
   await Promise.all(sent);
   const statuses = filters.reduce<Record<string, number>>((acc, f) => ({ ...acc, [f.status]: (acc[f.status] ?? 0) + 1 }), {});
   const slowest = Math.max(...filters.map((f) => f.ms));
@@ -161,10 +195,17 @@ async function measureTarget(storeLabel: string, n: number, bare: string, origin
     users: n,
     scenario: "GET /Users/{id} while 4 non-indexed filters run",
     result: during,
-    note: `filters: ${Object.entries(statuses).map(([s, c]) => `${s}×${c}`).join(" ")}, slowest ${(slowest / 1000).toFixed(2)} s`,
+    note: `filters: ${Object.entries(statuses)
+      .map(([s, c]) => `${s}×${c}`)
+      .join(" ")}, slowest ${(slowest / 1000).toFixed(2)} s`,
   });
   progress(rows[rows.length - 1]!);
-  const reference: SpeedRow = { store: storeLabel, users: n, scenario: `bare express 5: GET /Users/{id} (${ROUNDS} rounds before each row)`, result: merged(bareRounds) };
+  const reference: SpeedRow = {
+    store: storeLabel,
+    users: n,
+    scenario: `bare express 5: GET /Users/{id} (${ROUNDS} rounds before each row)`,
+    result: merged(bareRounds),
+  };
   return [reference, ...rows];
 }
 
@@ -224,7 +265,9 @@ export async function runSpeed(options: SpeedOptions): Promise<{ rows: SpeedRow[
 export function speedTable(rows: SpeedRow[]): string {
   const lines = ["| store | users | scenario | req/s | of bare express | p50 ms | p99 ms | statuses |", "|---|---|---|---|---|---|---|---|"];
   for (const { store, users, scenario, result, share, note } of rows) {
-    const statuses = Object.entries(result.statuses).map(([s, c]) => `${s}×${c}`).join(" ");
+    const statuses = Object.entries(result.statuses)
+      .map(([s, c]) => `${s}×${c}`)
+      .join(" ");
     lines.push(
       `| ${store} | ${users.toLocaleString("en")} | ${scenario} | ${result.rps.toFixed(0)} | ${share === undefined ? "—" : `${(share * 100).toFixed(0)} %`} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} | ${statuses}${note ? `; ${note}` : ""} |`,
     );
@@ -246,7 +289,12 @@ export function targetVerdicts(rows: SpeedRow[], peaks: { store: string; users: 
     for (const s of ["POST", "PUT", "PATCH", "DELETE"]) check(`${s} ≥ 30 % of bare`, share(find(s)) >= 0.3, pct(find(s)));
     const first = find("GET /Users?startIndex=1&");
     const last = group.find((r) => r.scenario.startsWith("GET /Users?startIndex=") && r !== first);
-    if (first && last) check("last page no slower than the first", last.result.rps >= first.result.rps * 0.9, `${last.result.rps.toFixed(0)} vs ${first.result.rps.toFixed(0)} pages/s`);
+    if (first && last)
+      check(
+        "last page no slower than the first",
+        last.result.rps >= first.result.rps * 0.9,
+        `${last.result.rps.toFixed(0)} vs ${first.result.rps.toFixed(0)} pages/s`,
+      );
     const during = find("GET /Users/{id} while");
     if (during) check("GET by id p99 < 50 ms during non-indexed filters", during.result.p99 < 50, `${during.result.p99.toFixed(1)} ms`);
   }

@@ -11,7 +11,21 @@ import { UserResource } from "../src/scim/schema";
 import { CORE_USER } from "./helpers/bridge";
 
 const SEED = 7644;
-const NAMES = ["displayName", "title", "nickName", "active", "userType", "locale", "timezone", "preferredLanguage", "profileUrl", "externalId", "userName", "DISPLAYNAME", "Active"];
+const NAMES = [
+  "displayName",
+  "title",
+  "nickName",
+  "active",
+  "userType",
+  "locale",
+  "timezone",
+  "preferredLanguage",
+  "profileUrl",
+  "externalId",
+  "userName",
+  "DISPLAYNAME",
+  "Active",
+];
 const VALUES = fc.oneof(fc.string({ maxLength: 12 }), fc.boolean(), fc.constantFrom("True", "false", "x@example.com"), fc.integer());
 
 const operation = fc.oneof(

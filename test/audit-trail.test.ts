@@ -49,7 +49,8 @@ describe("vendor call trail", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const config = () => configFrom({ store: { kind: "sqlite", path: join(dir, "bridge.db") }, targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] });
+  const config = () =>
+    configFrom({ store: { kind: "sqlite", path: join(dir, "bridge.db") }, targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] });
 
   it("records each call with its outcome, code, vendor RequestId and attempts, and no parameter", async () => {
     const t = bridge.as("t");
@@ -57,7 +58,10 @@ describe("vendor call trail", () => {
     const created = (await t.post("/Users", person("tess@example.com")).set("X-Request-Id", "req-create-1").expect(201)).body;
     sandbox.failNext({ action: "UpdateUser", status: 200, code: "FailedOperation.AttributeFormatError", message: `bad value ${PASSWORD}` });
     await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Tess T." })).expect(400);
-    await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).set("X-Request-Id", "req-off-1").expect(200);
+    await t
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false }))
+      .set("X-Request-Id", "req-off-1")
+      .expect(200);
 
     const trail = await store.vendorCalls("t", { scimId: created.id, limit: 10 });
     expect(trail.map((c) => [c.operation, c.call, c.outcome, c.attempts])).toEqual([

@@ -50,7 +50,9 @@ function writeConfig(file: string, vendor: Record<string, unknown>): void {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "scim-bridge-kill-"));
   // The bridge under test runs as its own process: compiled once, beside the sources' node_modules.
-  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(dir, "dist")], { cwd: REPO });
+  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(dir, "dist")], {
+    cwd: REPO,
+  });
   const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
   sandbox = cic.sandbox();
   const vendor = cic.vendor(await sandbox.listen());
@@ -86,7 +88,11 @@ async function startProcess(config = configFile): Promise<{ child: ChildProcess;
 }
 
 const patch = (base: string, id: string, body: unknown) =>
-  fetch(`${base}/Users/${id}`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: JSON.stringify(body) })
+  fetch(`${base}/Users/${id}`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" },
+    body: JSON.stringify(body),
+  })
     .then((r) => r.status)
     .catch(() => 0);
 
@@ -105,7 +111,11 @@ async function pushUntilKilled<T>(child: ChildProcess, jobs: T[], concurrency: n
 }
 
 const post = (base: string, userName: string) =>
-  fetch(`${base}/Users`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: JSON.stringify(user(userName)) })
+  fetch(`${base}/Users`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" },
+    body: JSON.stringify(user(userName)),
+  })
     .then((r) => r.status)
     .catch(() => 0);
 
@@ -188,7 +198,9 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
       // The kill left work in flight: the restart has to take it over from the dead process's leases.
       expect((await store.listWork({ target: "t", state: "pending", limit: 5000 })).length).toBeGreaterThan(0);
       await restartUntilDrained(store);
-      const stored = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources.map((u) => String(u.doc.userName)).filter((n) => n.startsWith("k1-"));
+      const stored = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources
+        .map((u) => String(u.doc.userName))
+        .filter((n) => n.startsWith("k1-"));
       // Everyone answered 201 was stored; some more were stored whose answer the kill cut off.
       expect(stored).toEqual(expect.arrayContaining(accepted));
       const atVendor = [...sandbox.users.values()].map((v) => String(v.UserName)).filter((n) => n.startsWith("k1-"));
@@ -209,7 +221,11 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
       const ids: string[] = [];
       try {
         for (const name of people) {
-          const res = await fetch(`${setup.base}/Users`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: JSON.stringify(user(name)) });
+          const res = await fetch(`${setup.base}/Users`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" },
+            body: JSON.stringify(user(name)),
+          });
           ids.push(((await res.json()) as { id: string }).id);
         }
         await outboxDrained(store);
@@ -229,12 +245,20 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
       await load;
       expect((await store.listWork({ target: "t", state: "pending", limit: 5000 })).filter((w) => w.deprovision).length).toBeGreaterThan(0);
       await restartUntilDrained(store);
-      const inactive = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources.filter((u) => String(u.doc.userName).startsWith("k2-") && u.doc.active === false);
+      const inactive = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources.filter(
+        (u) => String(u.doc.userName).startsWith("k2-") && u.doc.active === false,
+      );
       expect(inactive.length).toBeGreaterThan(0);
-      const links = await store.linksOf("t", inactive.map((u) => u.id));
+      const links = await store.linksOf(
+        "t",
+        inactive.map((u) => u.id),
+      );
       for (const u of inactive) {
         const vendorUser = sandbox.users.get(links.get(u.id)!.vendorKey);
-        expect({ user: u.doc.userName, status: vendorUser?.UserStatus ?? "removed" }).toEqual({ user: u.doc.userName, status: expect.stringMatching(/^(Disabled|removed)$/) });
+        expect({ user: u.doc.userName, status: vendorUser?.UserStatus ?? "removed" }).toEqual({
+          user: u.doc.userName,
+          status: expect.stringMatching(/^(Disabled|removed)$/),
+        });
       }
     } finally {
       await store.close();
@@ -243,7 +267,9 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
 });
 
 /** The CIC sandbox in a process of its own (its rate accounting on its own event loop), limited to `limit` calls a second. */
-async function startVendorProcess(limit: number): Promise<{ child: ChildProcess; url: string; stats(): Promise<{ throttled: number; maxCallsInAnySecond: number; users: string[] }> }> {
+async function startVendorProcess(
+  limit: number,
+): Promise<{ child: ChildProcess; url: string; stats(): Promise<{ throttled: number; maxCallsInAnySecond: number; users: string[] }> }> {
   const child = spawn(process.execPath, [join(dir, "dist/src/sandbox/standalone.js"), "--vendor", "tencent-cic", "--limit", String(limit)], {
     cwd: REPO,
     env: { ...process.env, SANDBOX_SECRET_ID: ENV.TEST_TENCENT_ID, SANDBOX_SECRET_KEY: ENV.TEST_TENCENT_KEY, NODE_PATH: join(REPO, "node_modules") },
@@ -271,15 +297,24 @@ describe("SIGTERM", () => {
       const exited = new Promise<number | null>((r) => bridge.child.once("exit", (code) => r(code)));
       bridge.child.kill("SIGTERM");
       expect(await exited).toBe(0);
-      const users = (await store.list("t", "User", { lookups: names.map((value) => ({ attribute: "userName" as const, value })), startIndex: 1, count: 10 })).resources;
-      const work = await store.workOf("t", users.map((u) => u.id));
+      const users = (await store.list("t", "User", { lookups: names.map((value) => ({ attribute: "userName" as const, value })), startIndex: 1, count: 10 }))
+        .resources;
+      const work = await store.workOf(
+        "t",
+        users.map((u) => u.id),
+      );
       expect([...work.values()].map((w) => [w.state, w.leaseOwner])).toEqual(names.map(() => ["pending", undefined]));
     } finally {
       sandbox.outage(false);
     }
     try {
       await restartUntilDrained(store);
-      expect([...sandbox.users.values()].map((v) => String(v.UserName)).filter((n) => n.startsWith("term-")).sort()).toEqual(names);
+      expect(
+        [...sandbox.users.values()]
+          .map((v) => String(v.UserName))
+          .filter((n) => n.startsWith("term-"))
+          .sort(),
+      ).toEqual(names);
     } finally {
       await store.close();
     }
@@ -328,7 +363,16 @@ describe("two bridge processes on one PostgreSQL database", () => {
     try {
       // Half the IdP's requests reach each replica (a load balancer); none is retried.
       const started = performance.now();
-      const statuses = await Promise.all(replicas.map((r, k) => pushUntilKilled(r.child, people.filter((_, i) => i % 2 === k), 8, (name) => post(r.base, name))));
+      const statuses = await Promise.all(
+        replicas.map((r, k) =>
+          pushUntilKilled(
+            r.child,
+            people.filter((_, i) => i % 2 === k),
+            8,
+            (name) => post(r.base, name),
+          ),
+        ),
+      );
       expect(statuses.flat().filter((s) => s !== 201)).toEqual([]);
       await outboxDrained(store, 120_000);
       const seconds = (performance.now() - started) / 1000;

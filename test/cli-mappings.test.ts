@@ -29,8 +29,14 @@ describe("mappings check", () => {
     expect(result.code).toBe(1);
     const text = result.out.join("\n");
     expect(text).toContain(`${file}:${lineOf("colour: blue")}: operations.create.params.FirstName`);
-    expect(text).toMatch(new RegExp(`${file}:${lineOf('pattern: "^[A-Za-z0-9+=,.@_-+$"')}: operations\\.create\\.params\\.UserName\\.pattern: .* is not a valid regular expression`));
-    expect(text).toMatch(new RegExp(`${file}:${lineOf("${CIC_ZONE}")}: operations\\.create\\.params\\.ZoneId\\.const: \\$\\{CIC_ZONE\\} is not declared under settings`));
+    expect(text).toMatch(
+      new RegExp(
+        `${file}:${lineOf('pattern: "^[A-Za-z0-9+=,.@_-+$"')}: operations\\.create\\.params\\.UserName\\.pattern: .* is not a valid regular expression`,
+      ),
+    );
+    expect(text).toMatch(
+      new RegExp(`${file}:${lineOf("${CIC_ZONE}")}: operations\\.create\\.params\\.ZoneId\\.const: \\$\\{CIC_ZONE\\} is not declared under settings`),
+    );
   });
 
   it("a from or fallback path that names no SCIM attribute is a file:line error with the nearest real name", () => {
@@ -43,7 +49,11 @@ describe("mappings check", () => {
     const result = mappingsCheck([file]);
     expect(result.code).toBe(1);
     const text = result.out.join("\n");
-    expect(text).toMatch(new RegExp(`${file}:${lineOf("name.famillyName")}: operations\\.\\w+\\.params\\.\\w+\\.from: 'name.famillyName' names no attribute of the SCIM User schema \\(did you mean 'name.familyName'\\?\\)`));
+    expect(text).toMatch(
+      new RegExp(
+        `${file}:${lineOf("name.famillyName")}: operations\\.\\w+\\.params\\.\\w+\\.from: 'name.famillyName' names no attribute of the SCIM User schema \\(did you mean 'name.familyName'\\?\\)`,
+      ),
+    );
     expect(text).toMatch(/'emails.valeu' names no attribute .*did you mean 'emails.value'/);
   });
 });
@@ -57,12 +67,21 @@ describe.each(VENDORS)("mappings preview and targets check: $name", (fixture) =>
   });
   afterEach(async () => sandbox.close());
 
-  const config = (vendor: Record<string, unknown>) =>
-    configFrom({ targets: [{ name: "t", tokens: [{ sha256: "a".repeat(64) }], vendor }] });
+  const config = (vendor: Record<string, unknown>) => configFrom({ targets: [{ name: "t", tokens: [{ sha256: "a".repeat(64) }], vendor }] });
 
   it("preview prints the exact signed request, secrets masked, without sending it", async () => {
     const user = join(dir, `${fixture.name}-user.json`);
-    writeFileSync(user, JSON.stringify({ userName: "ada@example.com", displayName: "Ada Lovelace", name: { givenName: "Ada", familyName: "Lovelace" }, emails: [{ value: "ada@example.com", primary: true }], phoneNumbers: [{ value: "13800138000", type: "mobile" }], password: "Sekrit-Pass-123!" }));
+    writeFileSync(
+      user,
+      JSON.stringify({
+        userName: "ada@example.com",
+        displayName: "Ada Lovelace",
+        name: { givenName: "Ada", familyName: "Lovelace" },
+        emails: [{ value: "ada@example.com", primary: true }],
+        phoneNumbers: [{ value: "13800138000", type: "mobile" }],
+        password: "Sekrit-Pass-123!",
+      }),
+    );
     const result = await mappingsPreview(config(fixture.vendor(url)), "t", user, "create", ENV);
     expect(result.code).toBe(0);
     const text = result.out.join("\n");

@@ -19,17 +19,35 @@ const run = (args: Partial<OutboxArgs>) => outboxCommand(config, { sub: "list", 
 // Each test gets a bridge file of its own with the same rows: a pending user, a pending leaver, a dead letter.
 beforeEach(async () => {
   const path = join(dir, `bridge-${files++}.db`);
-  config = configFrom({ store: { kind: "sqlite", path }, targets: [{ name: "t", tokens: [{ sha256: "a".repeat(64) }] }, { name: "u", tokens: [{ sha256: "b".repeat(64) }] }] });
+  config = configFrom({
+    store: { kind: "sqlite", path },
+    targets: [
+      { name: "t", tokens: [{ sha256: "a".repeat(64) }] },
+      { name: "u", tokens: [{ sha256: "b".repeat(64) }] },
+    ],
+  });
   const store = new SqliteStore(path);
   await store.migrate();
   const order = { deprovision: false, resendStatus: false, horizonMs: 86_400_000 };
   await store.create("t", "User", "u-ann", { userName: "ann@example.com", active: true }, { userName: "ann@example.com", emails: [] }, order);
-  await store.create("t", "User", "u-bob", { userName: "bob@example.com", active: false }, { userName: "bob@example.com", emails: [] }, { ...order, deprovision: true });
+  await store.create(
+    "t",
+    "User",
+    "u-bob",
+    { userName: "bob@example.com", active: false },
+    { userName: "bob@example.com", emails: [] },
+    { ...order, deprovision: true },
+  );
   await store.recordLink({ target: "t", scimId: "u-bob", vendor: "tencent-cic", vendorKey: "vk-bob", link: "created", userName: "bob@example.com" });
   await store.enqueueWork("u", "u-cat", order);
   // Ann's delivery failed for good: a dead letter with the vendor's code.
   const [ann] = (await store.claimWork("worker", 60_000, 10, ["t", "u"])).filter((w) => w.scimId === "u-ann");
-  await store.settleWork("t", "u-ann", "worker", ann!.generation, { state: "failed", code: "InvalidParameter.UsernameFormatError", detail: "tencent-cic refused the user", vendorRequestId: "req-1" });
+  await store.settleWork("t", "u-ann", "worker", ann!.generation, {
+    state: "failed",
+    code: "InvalidParameter.UsernameFormatError",
+    detail: "tencent-cic refused the user",
+    vendorRequestId: "req-1",
+  });
   await store.releaseLeases("worker");
   await store.close();
 });
@@ -43,7 +61,15 @@ it("lists open work, deprovisioning first, by target and state, as text or JSON"
   expect(all.out[0]).toMatch(/^t {2}u-bob {2}pending deprovision/);
   expect((await run({ target: "u" })).out).toEqual([expect.stringMatching(/^u {2}u-cat {2}pending change/)]);
   const failed = await run({ state: "failed", json: true });
-  expect(JSON.parse(failed.out[0]!)).toEqual([expect.objectContaining({ target: "t", scimId: "u-ann", state: "failed", vendorCode: "InvalidParameter.UsernameFormatError", remedy: expect.stringMatching(/outbox retry/) })]);
+  expect(JSON.parse(failed.out[0]!)).toEqual([
+    expect.objectContaining({
+      target: "t",
+      scimId: "u-ann",
+      state: "failed",
+      vendorCode: "InvalidParameter.UsernameFormatError",
+      remedy: expect.stringMatching(/outbox retry/),
+    }),
+  ]);
   expect(await run({ state: "nonsense" })).toMatchObject({ code: 2 });
   expect(await run({ target: "nope" })).toMatchObject({ code: 2 });
 });
@@ -57,9 +83,14 @@ it("shows a row with what the IdP believes and what the vendor holds", async () 
 });
 
 it("makes a dead letter due again, one or all of a target's; audit shows the row above the calls", async () => {
-  expect((await auditCommand(config, "t", { user: "u-ann", limit: 10 })).out[0]).toMatch(/^outbox: failed attempts=1 vendorCode=InvalidParameter\.UsernameFormatError/);
+  expect((await auditCommand(config, "t", { user: "u-ann", limit: 10 })).out[0]).toMatch(
+    /^outbox: failed attempts=1 vendorCode=InvalidParameter\.UsernameFormatError/,
+  );
   expect((await run({ sub: "retry", id: "u-ann" })).out[0]).toMatch(/u-ann is due again/);
-  expect(JSON.parse((await run({ json: true, target: "t" })).out[0]!).find((r: { scimId: string }) => r.scimId === "u-ann")).toMatchObject({ state: "pending", attempts: 0 });
+  expect(JSON.parse((await run({ json: true, target: "t" })).out[0]!).find((r: { scimId: string }) => r.scimId === "u-ann")).toMatchObject({
+    state: "pending",
+    attempts: 0,
+  });
   expect((await run({ sub: "retry", failed: true, target: "t" })).out[0]).toMatch(/^0 failed rows are due again/); // none left
   expect(await run({ sub: "retry", failed: true })).toMatchObject({ code: 2 });
 });

@@ -25,15 +25,10 @@ describe("config files", () => {
   });
 
   it("names the file, line and key of every problem", () => {
-    const path = file("bad.yaml", [
-      "server:",
-      "  port: eighty",
-      "targets:",
-      "  - name: Bad Name",
-      "    tokens:",
-      "      - sha256: short",
-      "    colour: blue",
-    ].join("\n"));
+    const path = file(
+      "bad.yaml",
+      ["server:", "  port: eighty", "targets:", "  - name: Bad Name", "    tokens:", "      - sha256: short", "    colour: blue"].join("\n"),
+    );
     let error: FileValidationError | undefined;
     try {
       loadConfigFile(path, {});
@@ -42,12 +37,14 @@ describe("config files", () => {
     }
     expect(error).toBeInstanceOf(FileValidationError);
     const messages = error!.message.split("\n");
-    expect(messages).toEqual(expect.arrayContaining([
-      expect.stringMatching(new RegExp(`^${path}:2: server\\.port: `)),
-      expect.stringMatching(new RegExp(`^${path}:4: targets\\[0\\]\\.name: a target name is`)),
-      expect.stringMatching(new RegExp(`^${path}:6: targets\\[0\\]\\.tokens\\[0\\]\\.sha256: expected the SHA-256`)),
-      expect.stringMatching(new RegExp(`^${path}:4: targets\\[0\\]: .*colour`)),
-    ]));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^${path}:2: server\\.port: `)),
+        expect.stringMatching(new RegExp(`^${path}:4: targets\\[0\\]\\.name: a target name is`)),
+        expect.stringMatching(new RegExp(`^${path}:6: targets\\[0\\]\\.tokens\\[0\\]\\.sha256: expected the SHA-256`)),
+        expect.stringMatching(new RegExp(`^${path}:4: targets\\[0\\]: .*colour`)),
+      ]),
+    );
   });
 
   it("an unset environment variable is an error at its key, never an empty secret", () => {

@@ -28,10 +28,17 @@ describe.each([
     await store.migrate();
     for (let i = 0; i < USERS; i++) {
       const userName = `user${i}@example.com`;
-      await store.create("acme", "User", `id-${i}`, { schemas: [CORE_USER], userName, title: "Engineer", name: { familyName: `User ${i}` } }, { userName, emails: [] });
+      await store.create(
+        "acme",
+        "User",
+        `id-${i}`,
+        { schemas: [CORE_USER], userName, title: "Engineer", name: { familyName: `User ${i}` } },
+        { userName, emails: [] },
+      );
     }
     for (const target of ["tight", "quick"])
-      for (let i = 0; i < 10; i++) await store.create(target, "User", `${target}-${i}`, { schemas: [CORE_USER], userName: `u${i}`, title: "Engineer" }, { userName: `u${i}`, emails: [] });
+      for (let i = 0; i < 10; i++)
+        await store.create(target, "User", `${target}-${i}`, { schemas: [CORE_USER], userName: `u${i}`, title: "Engineer" }, { userName: `u${i}`, emails: [] });
     const list = store.list.bind(store);
     jest.spyOn(store, "list").mockImplementation((...args) => {
       listCalled();
@@ -68,17 +75,28 @@ describe.each([
   });
 
   it("pages a scanned filter with the right total", async () => {
-    const res = await bridge.as("acme").get(`/Users?startIndex=9991&count=5&filter=${encodeURIComponent('title eq "engineer"')}`).expect(200);
+    const res = await bridge
+      .as("acme")
+      .get(`/Users?startIndex=9991&count=5&filter=${encodeURIComponent('title eq "engineer"')}`)
+      .expect(200);
     expect(res.body).toMatchObject({ totalResults: USERS, startIndex: 9991, itemsPerPage: 5 });
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual(["id-9990", "id-9991", "id-9992", "id-9993", "id-9994"]);
   });
 
   it("orders a scanned filter by a column", async () => {
-    const names = Array.from({ length: USERS }, (_, i) => `user${i}@example.com`).sort().reverse();
-    const res = await bridge.as("acme").get(`/Users?sortBy=userName&sortOrder=descending&startIndex=2&count=3&filter=${encodeURIComponent('title eq "engineer"')}`).expect(200);
+    const names = Array.from({ length: USERS }, (_, i) => `user${i}@example.com`)
+      .sort()
+      .reverse();
+    const res = await bridge
+      .as("acme")
+      .get(`/Users?sortBy=userName&sortOrder=descending&startIndex=2&count=3&filter=${encodeURIComponent('title eq "engineer"')}`)
+      .expect(200);
     expect(res.body.totalResults).toBe(USERS);
     expect(res.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(names.slice(1, 4));
-    const one = await bridge.as("acme").get(`/Users?sortBy=externalId&count=2&filter=${encodeURIComponent('name.familyName ew "9999"')}`).expect(200);
+    const one = await bridge
+      .as("acme")
+      .get(`/Users?sortBy=externalId&count=2&filter=${encodeURIComponent('name.familyName ew "9999"')}`)
+      .expect(200);
     expect(one.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(["user9999@example.com"]);
   });
 

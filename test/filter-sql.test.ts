@@ -34,29 +34,59 @@ const userDoc = fc.record(
 /** The stored form: absent values left out, as the store writes documents. */
 function clean<T>(value: T): T {
   if (Array.isArray(value)) return value.map(clean) as T;
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, clean(v)])) as T;
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, clean(v)]),
+    ) as T;
   return value;
 }
 
-const stringPaths = ["userName", "USERNAME", "displayName", "title", "name.familyName", "name.givenName", "emails.value", "emails.type", "emails", `${ENTERPRISE}:department`, "id"];
+const stringPaths = [
+  "userName",
+  "USERNAME",
+  "displayName",
+  "title",
+  "name.familyName",
+  "name.givenName",
+  "emails.value",
+  "emails.type",
+  "emails",
+  `${ENTERPRISE}:department`,
+  "id",
+];
 const compareOps = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"] as const;
 
 const leaf: fc.Arbitrary<Filter> = fc.oneof(
-  fc.record({ op: fc.constantFrom(...compareOps), attrPath: fc.constantFrom(...stringPaths), compValue: fc.oneof(text, fc.constant(null), fc.constant(5)) }) as fc.Arbitrary<Filter>,
-  fc.record({ op: fc.constantFrom("eq", "ne", "gt"), attrPath: fc.constantFrom("active", "emails.primary"), compValue: fc.oneof(fc.boolean(), fc.constantFrom("True", "false", "x")) }) as fc.Arbitrary<Filter>,
-  fc.record({ op: fc.constant("pr"), attrPath: fc.constantFrom("title", "name", "emails", "emails.type", `${ENTERPRISE}:department`, ENTERPRISE) }) as fc.Arbitrary<Filter>,
-  fc.record({ op: fc.constantFrom("gt", "le", "eq", "ne"), attrPath: fc.constantFrom("meta.created", "meta.lastModified"), compValue: fc.constantFrom("2000-01-01T00:00:00Z", "2999-01-01T00:00:00+02:00") }) as fc.Arbitrary<Filter>,
+  fc.record({
+    op: fc.constantFrom(...compareOps),
+    attrPath: fc.constantFrom(...stringPaths),
+    compValue: fc.oneof(text, fc.constant(null), fc.constant(5)),
+  }) as fc.Arbitrary<Filter>,
+  fc.record({
+    op: fc.constantFrom("eq", "ne", "gt"),
+    attrPath: fc.constantFrom("active", "emails.primary"),
+    compValue: fc.oneof(fc.boolean(), fc.constantFrom("True", "false", "x")),
+  }) as fc.Arbitrary<Filter>,
+  fc.record({
+    op: fc.constant("pr"),
+    attrPath: fc.constantFrom("title", "name", "emails", "emails.type", `${ENTERPRISE}:department`, ENTERPRISE),
+  }) as fc.Arbitrary<Filter>,
+  fc.record({
+    op: fc.constantFrom("gt", "le", "eq", "ne"),
+    attrPath: fc.constantFrom("meta.created", "meta.lastModified"),
+    compValue: fc.constantFrom("2000-01-01T00:00:00Z", "2999-01-01T00:00:00+02:00"),
+  }) as fc.Arbitrary<Filter>,
 );
 const inner: fc.Arbitrary<Filter> = fc.oneof(
   fc.record({ op: fc.constantFrom("eq", "co", "ne"), attrPath: fc.constantFrom("type", "value"), compValue: text }) as fc.Arbitrary<Filter>,
   fc.record({ op: fc.constant("pr"), attrPath: fc.constantFrom("type", "primary") }) as fc.Arbitrary<Filter>,
 );
-const valuePath: fc.Arbitrary<Filter> = fc
-  .tuple(inner, fc.option(inner, { nil: undefined }), fc.boolean())
-  .map(([a, b, negate]) => {
-    const both: Filter = b ? { op: "and", filters: [a, b] } : a;
-    return { op: "[]", attrPath: "emails", valFilter: negate ? { op: "not", filter: both } : both } as Filter;
-  });
+const valuePath: fc.Arbitrary<Filter> = fc.tuple(inner, fc.option(inner, { nil: undefined }), fc.boolean()).map(([a, b, negate]) => {
+  const both: Filter = b ? { op: "and", filters: [a, b] } : a;
+  return { op: "[]", attrPath: "emails", valFilter: negate ? { op: "not", filter: both } : both } as Filter;
+});
 const { filter } = fc.letrec<{ filter: Filter }>((tie) => ({
   filter: fc.oneof(
     { depthSize: "small", withCrossShrink: true },

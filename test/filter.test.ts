@@ -17,7 +17,13 @@ describe("quoteBareValues (Microsoft's unquoted filter values)", () => {
 describe("index planning", () => {
   it.each([
     ['userName eq "a"', [{ attribute: "userName", value: "a" }]],
-    ['userName eq "a" or externalId eq "b"', [{ attribute: "userName", value: "a" }, { attribute: "externalId", value: "b" }]],
+    [
+      'userName eq "a" or externalId eq "b"',
+      [
+        { attribute: "userName", value: "a" },
+        { attribute: "externalId", value: "b" },
+      ],
+    ],
     ['title eq "x" and emails.value eq "m@x"', [{ attribute: "emails", value: "m@x" }]],
     ['emails[type eq "work" and value eq "m@x"]', [{ attribute: "emails", value: "m@x" }]],
     ['urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"', [{ attribute: "userName", value: "a" }]],

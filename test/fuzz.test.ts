@@ -26,8 +26,18 @@ beforeAll(async () => {
   const vendor = { ...cic.vendor(await sandbox.listen()), rateLimit: { perSecond: 10_000, burst: 10_000 } };
   bridge = await startTestBridge([{ name: "plain" }, { name: "vendor", vendor }], { env: ENV });
   for (const target of TARGETS) {
-    ids[target].user = (await bridge.as(target).post("/Users", user(`seed-${target}@example.com`)).expect(201)).body.id;
-    ids[target].group = (await bridge.as(target).post("/Groups", { schemas: [CORE_GROUP], displayName: `seed-${target}` }).expect(201)).body.id;
+    ids[target].user = (
+      await bridge
+        .as(target)
+        .post("/Users", user(`seed-${target}@example.com`))
+        .expect(201)
+    ).body.id;
+    ids[target].group = (
+      await bridge
+        .as(target)
+        .post("/Groups", { schemas: [CORE_GROUP], displayName: `seed-${target}` })
+        .expect(201)
+    ).body.id;
   }
 });
 afterAll(async () => {
@@ -37,7 +47,29 @@ afterAll(async () => {
 
 // ---- generators ----
 
-const names = ["userName", "name", "givenName", "familyName", "emails", "value", "type", "primary", "active", "displayName", "members", "externalId", "phoneNumbers", "title", "manager", "$ref", "meta", "id", "schemas", "password", "groups"];
+const names = [
+  "userName",
+  "name",
+  "givenName",
+  "familyName",
+  "emails",
+  "value",
+  "type",
+  "primary",
+  "active",
+  "displayName",
+  "members",
+  "externalId",
+  "phoneNumbers",
+  "title",
+  "manager",
+  "$ref",
+  "meta",
+  "id",
+  "schemas",
+  "password",
+  "groups",
+];
 const hostile = ["__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf", "", " ", "\u0000", "a".repeat(2000)];
 const urns = [CORE_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", CORE_GROUP, "urn:x"];
 const word = fc.oneof(fc.constantFrom(...names, ...hostile), fc.string({ maxLength: 12 }), fc.stringMatching(/^[A-Za-z$][A-Za-z0-9_$-]{0,10}$/));
@@ -48,7 +80,11 @@ const attrPath = fc.oneof(
   fc.string({ maxLength: 40 }),
 );
 const operator = fc.constantFrom("eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le", "pr", "EQ", "and", "or", "not", "[", "]", "(", ")");
-const literal = fc.oneof(fc.string({ maxLength: 10 }).map((s) => JSON.stringify(s)), fc.constantFrom("true", "false", "null", "1e308", "-0", '"\\u0041"', '"\\\\"', '"\\q"', '"'), fc.integer().map(String));
+const literal = fc.oneof(
+  fc.string({ maxLength: 10 }).map((s) => JSON.stringify(s)),
+  fc.constantFrom("true", "false", "null", "1e308", "-0", '"\\u0041"', '"\\\\"', '"\\q"', '"'),
+  fc.integer().map(String),
+);
 const filter = fc.oneof(
   fc.tuple(attrPath, operator, literal).map(([a, o, v]) => `${a} ${o} ${v}`),
   fc.array(fc.oneof(attrPath, operator, literal), { maxLength: 12 }).map((t) => t.join(" ")),
@@ -58,25 +94,30 @@ const leaf = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), f
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("value"), { maxLength: 4 }), fc.dictionary(word, tie("value"), { maxKeys: 5 })),
 })).value;
-const scimBody = fc.record(
-  {
-    schemas: fc.oneof(fc.constant([CORE_USER]), fc.constant([CORE_GROUP]), json),
-    userName: fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 }), json),
-    displayName: fc.oneof(fc.string({ maxLength: 30 }), json),
-    name: json,
-    emails: json,
-    active: json,
-    members: json,
-    extra: json,
-  },
-  { requiredKeys: [] },
-).chain((body) => fc.dictionary(word, json, { maxKeys: 3 }).map((more) => ({ ...body, ...more })));
+const scimBody = fc
+  .record(
+    {
+      schemas: fc.oneof(fc.constant([CORE_USER]), fc.constant([CORE_GROUP]), json),
+      userName: fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 }), json),
+      displayName: fc.oneof(fc.string({ maxLength: 30 }), json),
+      name: json,
+      emails: json,
+      active: json,
+      members: json,
+      extra: json,
+    },
+    { requiredKeys: [] },
+  )
+  .chain((body) => fc.dictionary(word, json, { maxKeys: 3 }).map((more) => ({ ...body, ...more })));
 const patchBody = fc.record(
   {
     schemas: fc.oneof(fc.constant([PATCH_OP]), json),
     Operations: fc.oneof(
       fc.array(
-        fc.record({ op: fc.oneof(fc.constantFrom("add", "replace", "remove", "Add", "Replace", "Remove"), json), path: fc.oneof(attrPath, json), value: json }, { requiredKeys: [] }),
+        fc.record(
+          { op: fc.oneof(fc.constantFrom("add", "replace", "remove", "Add", "Replace", "Remove"), json), path: fc.oneof(attrPath, json), value: json },
+          { requiredKeys: [] },
+        ),
         { maxLength: 4 },
       ),
       json,
@@ -125,48 +166,71 @@ const options = (name: string): fc.Parameters<unknown[]> => ({
   interruptAfterTimeLimit: SECONDS * 1000,
   markInterruptAsFailure: false,
   reporter: (details) => {
-    if (details.failed) throw new Error(`fuzz '${name}' failed with FUZZ_SEED=${SEED} (fast-check seed ${details.seed}, path ${details.counterexamplePath}):\n${String((details.errorInstance as Error)?.message ?? details.errorInstance)}\n${fc.defaultReportMessage(details)}`);
+    if (details.failed)
+      throw new Error(
+        `fuzz '${name}' failed with FUZZ_SEED=${SEED} (fast-check seed ${details.seed}, path ${details.counterexamplePath}):\n${String((details.errorInstance as Error)?.message ?? details.errorInstance)}\n${fc.defaultReportMessage(details)}`,
+      );
   },
 });
 
 const timeout = (SECONDS + 20) * 1000;
 
-it(`POST and PUT bodies (seed ${SEED})`, async () => {
-  await fc.assert(
-    fc.asyncProperty(target, kind, scimBody, fc.boolean(), async (t, k, body, put) => {
-      const path = put ? `/${k}/${k === "Users" ? ids[t].user : ids[t].group}` : `/${k}`;
-      check(await raw(t, put ? "put" : "post", path, body), `${put ? "PUT" : "POST"} ${path}`);
-    }),
-    options("bodies"),
-  );
-}, timeout);
+it(
+  `POST and PUT bodies (seed ${SEED})`,
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(target, kind, scimBody, fc.boolean(), async (t, k, body, put) => {
+        const path = put ? `/${k}/${k === "Users" ? ids[t].user : ids[t].group}` : `/${k}`;
+        check(await raw(t, put ? "put" : "post", path, body), `${put ? "PUT" : "POST"} ${path}`);
+      }),
+      options("bodies"),
+    );
+  },
+  timeout,
+);
 
-it(`PATCH paths and values (seed ${SEED})`, async () => {
-  await fc.assert(
-    fc.asyncProperty(target, kind, patchBody, async (t, k, body) => {
-      const path = `/${k}/${k === "Users" ? ids[t].user : ids[t].group}`;
-      check(await raw(t, "patch", path, body), `PATCH ${path}`);
-    }),
-    options("patch"),
-  );
-}, timeout);
+it(
+  `PATCH paths and values (seed ${SEED})`,
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(target, kind, patchBody, async (t, k, body) => {
+        const path = `/${k}/${k === "Users" ? ids[t].user : ids[t].group}`;
+        check(await raw(t, "patch", path, body), `PATCH ${path}`);
+      }),
+      options("patch"),
+    );
+  },
+  timeout,
+);
 
-it(`filters and list parameters, GET and /.search (seed ${SEED})`, async () => {
-  await fc.assert(
-    fc.asyncProperty(target, kind, listQuery, fc.boolean(), fc.dictionary(word, json, { maxKeys: 4 }), async (t, k, query, single, search) => {
-      const path = single ? `/${k}/${k === "Users" ? ids[t].user : ids[t].group}?${query}` : `/${k}?${query}`;
-      check(await bridge.as(t).get(path), `GET ${path}`);
-      const body = { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], ...Object.fromEntries(new URLSearchParams(query)), ...search };
-      check(await raw(t, "post", `/${k}/.search`, body), `POST /${k}/.search`);
-    }),
-    options("lists"),
-  );
-}, timeout);
+it(
+  `filters and list parameters, GET and /.search (seed ${SEED})`,
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(target, kind, listQuery, fc.boolean(), fc.dictionary(word, json, { maxKeys: 4 }), async (t, k, query, single, search) => {
+        const path = single ? `/${k}/${k === "Users" ? ids[t].user : ids[t].group}?${query}` : `/${k}?${query}`;
+        check(await bridge.as(t).get(path), `GET ${path}`);
+        const body = { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], ...Object.fromEntries(new URLSearchParams(query)), ...search };
+        check(await raw(t, "post", `/${k}/.search`, body), `POST /${k}/.search`);
+      }),
+      options("lists"),
+    );
+  },
+  timeout,
+);
 
 it("after the fuzzing, users are still created and deactivated on both targets", async () => {
   for (const t of TARGETS) {
-    const created = (await bridge.as(t).post("/Users", user(`after-${t}@example.com`)).expect(201)).body;
-    const res = await bridge.as(t).patch(`/Users/${created.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "active", value: false }] }).expect(200);
+    const created = (
+      await bridge
+        .as(t)
+        .post("/Users", user(`after-${t}@example.com`))
+        .expect(201)
+    ).body;
+    const res = await bridge
+      .as(t)
+      .patch(`/Users/${created.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "active", value: false }] })
+      .expect(200);
     expect(res.body.active).toBe(false);
   }
   const vendorUser = [...sandbox.users.values()].find((u) => u.UserName === "after-vendor@example.com")!;

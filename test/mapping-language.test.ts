@@ -42,7 +42,10 @@ describe("SCIM paths", () => {
   const user = {
     userName: "ada",
     name: { givenName: "Ada" },
-    emails: [{ value: "home@x", type: "home" }, { value: "work@x", type: "work", primary: true }],
+    emails: [
+      { value: "home@x", type: "home" },
+      { value: "work@x", type: "work", primary: true },
+    ],
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { department: "R&D", manager: { value: "m-1" } },
   };
   it.each([
@@ -114,7 +117,15 @@ describe("field sources and constraints", () => {
 describe("answer envelopes are data", () => {
   // The protocol's defaults, with a mapping's api.envelope laid over them.
   const mapping = new CompiledMapping(
-    parseYamlText(MAPPING.replace("api: { protocol: tencent-tc3, host: example.test, version: \"1\" }", 'api: { protocol: bearer-token-exchange, host: example.test, version: "1", envelope: { result: data, code: status.code, successCodes: ["ok"], message: status.text, requestId: traceId } }'), "inline.yaml", CheckedMappingSchema, { substitute: false }),
+    parseYamlText(
+      MAPPING.replace(
+        'api: { protocol: tencent-tc3, host: example.test, version: "1" }',
+        'api: { protocol: bearer-token-exchange, host: example.test, version: "1", envelope: { result: data, code: status.code, successCodes: ["ok"], message: status.text, requestId: traceId } }',
+      ),
+      "inline.yaml",
+      CheckedMappingSchema,
+      { substitute: false },
+    ),
     "inline.yaml",
   );
   class Open extends BaseConnector {
@@ -125,17 +136,43 @@ describe("answer envelopes are data", () => {
       return this.parse({ status, headers: {}, text: "" }, body);
     }
   }
-  const connector = new Open("x", { host: "example.test", connectTo: {}, allowInsecureHttp: false, version: "1", timeouts: { connectMs: 100, headersMs: 100, bodyMs: 100 } }, mapping.file.errors, envelopeOf("bearer-token-exchange", mapping));
+  const connector = new Open(
+    "x",
+    { host: "example.test", connectTo: {}, allowInsecureHttp: false, version: "1", timeouts: { connectMs: 100, headersMs: 100, bodyMs: 100 } },
+    mapping.file.errors,
+    envelopeOf("bearer-token-exchange", mapping),
+  );
 
   it("reads the result, code, message and request id where the mapping says", () => {
-    expect(connector.open(200, { status: { code: "ok" }, data: { id: 7 }, traceId: "t-1" })).toEqual({ ok: true, result: { id: 7 }, code: undefined, message: undefined, requestId: "t-1" });
-    expect(connector.open(200, { status: { code: "E42", text: "no such user" }, traceId: "t-2" })).toMatchObject({ ok: false, code: "E42", message: "no such user", requestId: "t-2" });
+    expect(connector.open(200, { status: { code: "ok" }, data: { id: 7 }, traceId: "t-1" })).toEqual({
+      ok: true,
+      result: { id: 7 },
+      code: undefined,
+      message: undefined,
+      requestId: "t-1",
+    });
+    expect(connector.open(200, { status: { code: "E42", text: "no such user" }, traceId: "t-2" })).toMatchObject({
+      ok: false,
+      code: "E42",
+      message: "no such user",
+      requestId: "t-2",
+    });
     expect(connector.open(200, { data: {} })).toMatchObject({ ok: false }); // a code is required where successCodes are given
   });
   it("keeps the protocol's defaults where the mapping says nothing", () => {
     const plain = new CompiledMapping(parseYamlText(MAPPING, "inline.yaml", CheckedMappingSchema, { substitute: false }), "inline.yaml");
-    expect(envelopeOf("tencent-tc3", plain)).toEqual({ result: "Response", code: "Response.Error.Code", message: "Response.Error.Message", requestId: "Response.RequestId" });
-    const partial = new CompiledMapping(parseYamlText(MAPPING.replace('version: "1" }', 'version: "1", envelope: { requestId: Response.TraceId } }'), "inline.yaml", CheckedMappingSchema, { substitute: false }), "inline.yaml");
+    expect(envelopeOf("tencent-tc3", plain)).toEqual({
+      result: "Response",
+      code: "Response.Error.Code",
+      message: "Response.Error.Message",
+      requestId: "Response.RequestId",
+    });
+    const partial = new CompiledMapping(
+      parseYamlText(MAPPING.replace('version: "1" }', 'version: "1", envelope: { requestId: Response.TraceId } }'), "inline.yaml", CheckedMappingSchema, {
+        substitute: false,
+      }),
+      "inline.yaml",
+    );
     expect(envelopeOf("tencent-tc3", partial)).toMatchObject({ result: "Response", requestId: "Response.TraceId" });
   });
 });

@@ -19,8 +19,27 @@ it("CIC's initial password in the CreateUser answer never reaches the rest of th
   };
   const store = new SqliteStore(":memory:");
   await store.migrate();
-  const connection = configFrom({ targets: [{ name: "t", tokens: [{ sha256: "d".repeat(64) }], vendor: { mapping: "mappings/tencent-cic.yaml", credentials: { secretId: "A", secretKey: "B" }, settings: { CIC_ZONE_ID: "z" } } }] }).targets[0]!.vendor!;
-  const calls = new VendorCalls({ target: "t", mapping, connector, connection, governor: new CredentialGovernor(store, "c-test", { perSecond: 100 }, { failures: 5, openMs: 1000, maxOpenMs: 1000, probeMs: 1000 }), store, log: createLogger("error"), accountTargets: ["t"], adoptionLock: new KeyedLock(), account: "a" });
+  const connection = configFrom({
+    targets: [
+      {
+        name: "t",
+        tokens: [{ sha256: "d".repeat(64) }],
+        vendor: { mapping: "mappings/tencent-cic.yaml", credentials: { secretId: "A", secretKey: "B" }, settings: { CIC_ZONE_ID: "z" } },
+      },
+    ],
+  }).targets[0]!.vendor!;
+  const calls = new VendorCalls({
+    target: "t",
+    mapping,
+    connector,
+    connection,
+    governor: new CredentialGovernor(store, "c-test", { perSecond: 100 }, { failures: 5, openMs: 1000, maxOpenMs: 1000, probeMs: 1000 }),
+    store,
+    log: createLogger("error"),
+    accountTargets: ["t"],
+    adoptionLock: new KeyedLock(),
+    account: "a",
+  });
   const built = calls.build("create", { userName: "ann@example.com", id: "s-1", name: { givenName: "A", familyName: "B" } });
   const outcome = await calls.call(built, { target: "t", requestId: "q", signal: AbortSignal.timeout(5000) }, "s-1");
   expect(outcome).toMatchObject({ kind: "success", result: { UserInfo: { UserId: "u-1" } } });

@@ -56,7 +56,13 @@ beforeAll(async () => {
   };
   store = new SqliteStore(":memory:");
   await store.migrate();
-  const config = configFrom({ server: { port: 0 }, log: { level: "error" }, metrics: { port: 0 }, outbox: { pollMs: 20 }, targets: [{ name: "t", tokens: [{ sha256: hashToken(TOKEN) }], vendor }] });
+  const config = configFrom({
+    server: { port: 0 },
+    log: { level: "error" },
+    metrics: { port: 0 },
+    outbox: { pollMs: 20 },
+    targets: [{ name: "t", tokens: [{ sha256: hashToken(TOKEN) }], vendor }],
+  });
   bridge = await startBridge(config, { store, log: createLogger("error") });
 });
 
@@ -68,7 +74,11 @@ afterAll(async () => {
 });
 
 const scim = (method: string, path: string, body?: unknown) =>
-  fetch(`${bridge.scimBaseUrl}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(`${bridge.scimBaseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/scim+json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 it("every series exists and moves: requests, vendor calls, outbox depth and age, retries, dead letters, limiter, circuit", async () => {
   const before = await scrape(bridge);
@@ -110,7 +120,11 @@ it("every series exists and moves: requests, vendor calls, outbox depth and age,
   sandbox.outage(false);
   now = await eventually(async () => {
     const s = await scrape(bridge);
-    return value(s, "scim_bridge_outbox_dead_letters_total", { target: "t" }) === 1 && value(s, "scim_bridge_outbox_depth", { target: "t", state: "pending" }) === 0 && s;
+    return (
+      value(s, "scim_bridge_outbox_dead_letters_total", { target: "t" }) === 1 &&
+      value(s, "scim_bridge_outbox_depth", { target: "t", state: "pending" }) === 0 &&
+      s
+    );
   });
   expect(value(now, "scim_bridge_outbox_depth", { target: "t", state: "failed" })).toBe(1);
   expect(value(now, "scim_bridge_outbox_oldest_pending_deprovision_seconds", { target: "t" })).toBe(0);

@@ -3,7 +3,12 @@ import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { outboxDrained, startTestBridge, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
-const QUICK = { retry: { firstDelayMs: 100, maxDelayMs: 500, deprovisionMaxDelayMs: 500 }, circuit: { failures: 50, openMs: 300, maxOpenMs: 500 }, answerWithinMs: 300, deadlineMs: 1000 };
+const QUICK = {
+  retry: { firstDelayMs: 100, maxDelayMs: 500, deprovisionMaxDelayMs: 500 },
+  circuit: { failures: 50, openMs: 300, maxOpenMs: 500 },
+  answerWithinMs: 300,
+  deadlineMs: 1000,
+};
 
 describe.each(VENDORS)("$name", (fixture) => {
   it("DELETE during an outage, re-POST of the same userName: the new user ends at the vendor", async () => {

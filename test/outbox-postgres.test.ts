@@ -16,7 +16,10 @@ it("with a pool of 2 and 8 creates waiting on a slow vendor at once: every reque
   const sandbox = cic.sandbox();
   const store = new PostgresStore(POSTGRES_URL, { schema: `t_obpg_${randomBytes(5).toString("hex")}`, poolSize: 2 });
   await store.migrate();
-  const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), answerWithinMs: 400, retry: { firstDelayMs: 50 } } }], { env: ENV, store });
+  const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), answerWithinMs: 400, retry: { firstDelayMs: 50 } } }], {
+    env: ENV,
+    store,
+  });
   try {
     // The first creates are held by the vendor past the answer window: their runs go on after the answers.
     sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "slow", commit: true, delayMs: 1_000, times: 3 });

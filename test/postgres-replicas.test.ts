@@ -23,12 +23,19 @@ describe("two bridges on one PostgreSQL database", () => {
   });
 
   const send = (i: number, method: string, path: string, body: unknown) =>
-    fetch(`${bridges[i % 2]!.base}${path}`, { method, headers: { authorization: "Bearer replica-token", "content-type": "application/scim+json" }, body: JSON.stringify(body) });
+    fetch(`${bridges[i % 2]!.base}${path}`, {
+      method,
+      headers: { authorization: "Bearer replica-token", "content-type": "application/scim+json" },
+      body: JSON.stringify(body),
+    });
 
   it("serves SCIM: create on one, read, filter and page on the other", async () => {
     const created = (await bridges[0]!.as("acme").post("/Users", user("pg@example.com")).expect(201)).body;
     expect((await bridges[1]!.as("acme").get(`/Users/${created.id}`).expect(200)).body.userName).toBe("pg@example.com");
-    for (let i = 0; i < 4; i++) await bridges[i % 2]!.as("acme").post("/Users", user(`pg${i}@example.com`)).expect(201);
+    for (let i = 0; i < 4; i++)
+      await bridges[i % 2]!.as("acme")
+        .post("/Users", user(`pg${i}@example.com`))
+        .expect(201);
     const found = await bridges[1]!.as("acme").get('/Users?filter=emails.value co "pg1" or userName eq "PG@example.com"').expect(200);
     expect(found.body.totalResults).toBe(2);
     const page = await bridges[0]!.as("acme").get("/Users?startIndex=2&count=2").expect(200);
@@ -44,13 +51,37 @@ describe("two bridges on one PostgreSQL database", () => {
 
   it("50 concurrent member-adding PATCHes across both bridges leave 50 members, on both paths", async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 50; i++) ids.push((await bridges[i % 2]!.as("acme").post("/Users", user(`m${i}@example.com`)).expect(201)).body.id);
-    const fast = (await bridges[0]!.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "Fast" }).expect(201)).body;
-    const rmw = (await bridges[0]!.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "ReadModifyWrite" }).expect(201)).body;
+    for (let i = 0; i < 50; i++)
+      ids.push(
+        (
+          await bridges[i % 2]!.as("acme")
+            .post("/Users", user(`m${i}@example.com`))
+            .expect(201)
+        ).body.id,
+      );
+    const fast = (
+      await bridges[0]!
+        .as("acme")
+        .post("/Groups", { schemas: [CORE_GROUP], displayName: "Fast" })
+        .expect(201)
+    ).body;
+    const rmw = (
+      await bridges[0]!
+        .as("acme")
+        .post("/Groups", { schemas: [CORE_GROUP], displayName: "ReadModifyWrite" })
+        .expect(201)
+    ).body;
     const results = await Promise.all([
       ...ids.map((id, i) => send(i, "PATCH", `/Groups/${fast.id}`, patchOp({ op: "add", path: "members", value: [{ value: id }] }))),
       // externalId with members goes through scimmy's read-modify-write: races between processes are retried
-      ...ids.map((id, i) => send(i + 1, "PATCH", `/Groups/${rmw.id}`, patchOp({ op: "add", path: "members", value: [{ value: id }] }, { op: "add", path: "externalId", value: `e${i}` }))),
+      ...ids.map((id, i) =>
+        send(
+          i + 1,
+          "PATCH",
+          `/Groups/${rmw.id}`,
+          patchOp({ op: "add", path: "members", value: [{ value: id }] }, { op: "add", path: "externalId", value: `e${i}` }),
+        ),
+      ),
     ]);
     expect(results.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
     for (const g of [fast, rmw]) expect((await bridges[1]!.as("acme").get(`/Groups/${g.id}`).expect(200)).body.members).toHaveLength(50);

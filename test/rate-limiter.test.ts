@@ -4,7 +4,16 @@
  * governors as two replicas would share it.
  */
 import fc from "fast-check";
-import { afterCall, CredentialGovernor, currentRate, freshState, HeldBack, limitsByCredential, reserve, type CredentialState } from "../src/provisioning/rate-limiter";
+import {
+  afterCall,
+  CredentialGovernor,
+  currentRate,
+  freshState,
+  HeldBack,
+  limitsByCredential,
+  reserve,
+  type CredentialState,
+} from "../src/provisioning/rate-limiter";
 import { admitThrough, circuitAfter, closedCircuit } from "../src/provisioning/circuit";
 import { SqliteStore } from "../src/store/sqlite";
 import { PostgresStore } from "../src/store/postgres";
@@ -47,7 +56,10 @@ describe("rate limiter rules", () => {
   });
 
   it("keeps close to the rate under load: 2,000 calls at 20/s take about 100 s, not much more", () => {
-    const slots = slotsFor(Array.from({ length: 2000 }, () => 0), 20);
+    const slots = slotsFor(
+      Array.from({ length: 2000 }, () => 0),
+      20,
+    );
     const span = (slots[slots.length - 1]! - slots[0]!) / 1000;
     expect(span).toBeGreaterThan(99);
     expect(span).toBeLessThan(100 / 0.95);
@@ -69,8 +81,17 @@ describe("rate limiter rules", () => {
   });
 
   it("targets sharing a credential share the strictest of their rates", () => {
-    expect(limitsByCredential([{ credential: "a", limit: { perSecond: 9 } }, { credential: "a", limit: { perSecond: 3 } }, { credential: "b", limit: { perSecond: 7 } }])).toEqual(
-      new Map([["a", { perSecond: 3 }], ["b", { perSecond: 7 }]]),
+    expect(
+      limitsByCredential([
+        { credential: "a", limit: { perSecond: 9 } },
+        { credential: "a", limit: { perSecond: 3 } },
+        { credential: "b", limit: { perSecond: 7 } },
+      ]),
+    ).toEqual(
+      new Map([
+        ["a", { perSecond: 3 }],
+        ["b", { perSecond: 7 }],
+      ]),
     );
   });
 });
@@ -126,7 +147,9 @@ describe("governor on a store", () => {
       const limit = { perSecond: 20 };
       const replicas = [new CredentialGovernor(a, "c-shared", limit, circuit), new CredentialGovernor(b, "c-shared", limit, circuit)];
       const sent: number[] = [];
-      await Promise.all(Array.from({ length: 40 }, async (_, i) => (await replicas[i % 2]!.admit(AbortSignal.timeout(10_000), 10_000), sent.push(performance.now()))));
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => (await replicas[i % 2]!.admit(AbortSignal.timeout(10_000), 10_000), sent.push(performance.now()))),
+      );
       expect(sent.length).toBe(40);
       expect(densest(sent)).toBeLessThanOrEqual(20);
       // Together, not each: 40 calls at 20/s take about two seconds.

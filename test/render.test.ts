@@ -73,11 +73,18 @@ async function views(kind: ResourceKind): Promise<Record<string, unknown>[]> {
 }
 
 /** What scimmy's coercion gives for the view: the answers before direct rendering. */
-function throughScimmy(kind: ResourceKind, view: Record<string, unknown>, projection: { attributes?: string; excludedAttributes?: string }): Record<string, unknown> {
+function throughScimmy(
+  kind: ResourceKind,
+  view: Record<string, unknown>,
+  projection: { attributes?: string; excludedAttributes?: string },
+): Record<string, unknown> {
   const Resource = kind === "User" ? UserResource : GroupResource;
   Resource.basepath(BASE);
   const filter = (new Resource(String(view.id), projection as never) as unknown as { attributes: unknown }).attributes;
-  const coerced = JSON.parse(JSON.stringify(new Resource.schema(view as never, "out", Resource.basepath() as string, filter as never))) as Record<string, unknown>;
+  const coerced = JSON.parse(JSON.stringify(new Resource.schema(view as never, "out", Resource.basepath() as string, filter as never))) as Record<
+    string,
+    unknown
+  >;
   // RFC 7643 §3: schemas is required in every answer; scimmy leaves it out under `attributes=`.
   return "schemas" in coerced ? coerced : { schemas: renderResource(kind, view, "").schemas, ...coerced };
 }
@@ -99,7 +106,11 @@ describe("projections, property-based (fixed seed, bounded runs)", () => {
   const SEED = 20261206;
   const paths = attributePaths("User").filter((p) => !p.includes("$ref"));
   const randomCase = (text: string, flips: boolean[]) => [...text].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c.toLowerCase())).join("");
-  const pick = fc.record({ names: fc.uniqueArray(fc.constantFrom(...paths), { minLength: 1, maxLength: 4 }), flips: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), exclude: fc.boolean() });
+  const pick = fc.record({
+    names: fc.uniqueArray(fc.constantFrom(...paths), { minLength: 1, maxLength: 4 }),
+    flips: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+    exclude: fc.boolean(),
+  });
 
   it(`ignore the case of names, keep schemas and id, and return only what attributes names (seed ${SEED})`, async () => {
     const all = await views("User");
@@ -116,7 +127,8 @@ describe("projections, property-based (fixed seed, bounded runs)", () => {
           const tops = new Set(names.map((n) => (n.startsWith("urn:") ? n.slice(0, n.lastIndexOf(":")) : n.split(".")[0])));
           for (const key of Object.keys(canonical)) if (key !== "schemas" && key !== "id") expect(tops.has(key)).toBe(true);
         } else {
-          for (const name of names.filter((n) => !n.includes(".") && !n.startsWith("urn:") && n !== "id" && n !== "schemas")) expect(canonical[name]).toBeUndefined();
+          for (const name of names.filter((n) => !n.includes(".") && !n.startsWith("urn:") && n !== "id" && n !== "schemas"))
+            expect(canonical[name]).toBeUndefined();
         }
       }),
       { seed: SEED, numRuns: 300 },

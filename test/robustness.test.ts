@@ -7,7 +7,12 @@ let groupId: string;
 beforeAll(async () => {
   bridge = await startTestBridge([{ name: "acme" }]);
   userId = (await bridge.as("acme").post("/Users", user("base@example.com")).expect(201)).body.id;
-  groupId = (await bridge.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "Base" }).expect(201)).body.id;
+  groupId = (
+    await bridge
+      .as("acme")
+      .post("/Groups", { schemas: [CORE_GROUP], displayName: "Base" })
+      .expect(201)
+  ).body.id;
 });
 afterAll(async () => bridge.close());
 
@@ -19,9 +24,19 @@ const cases: [string, string, () => string, unknown][] = [
   ["PATCH with Operations not a list", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: "replace" }],
   ["PATCH with an operation that is not an object", "PATCH", () => `/Groups/${groupId}`, { schemas: [PATCH], Operations: [42] }],
   ["PATCH add members with a number", "PATCH", () => `/Groups/${groupId}`, { schemas: [PATCH], Operations: [{ op: "add", path: "members", value: 7 }] }],
-  ["PATCH with a broken filter in the path", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: 'emails[type eq "work"', value: "x" }] }],
+  [
+    "PATCH with a broken filter in the path",
+    "PATCH",
+    () => `/Users/${userId}`,
+    { schemas: [PATCH], Operations: [{ op: "replace", path: 'emails[type eq "work"', value: "x" }] },
+  ],
   ["PATCH remove without path", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "remove" }] }],
-  ["PATCH replace userName with an object", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: { a: 1 } }] }],
+  [
+    "PATCH replace userName with an object",
+    "PATCH",
+    () => `/Users/${userId}`,
+    { schemas: [PATCH], Operations: [{ op: "replace", path: "userName", value: { a: 1 } }] },
+  ],
   ["POST user with userName a number", "POST", () => "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: 12 }],
   ["POST user with emails not a list", "POST", () => "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "e@x", emails: "e@x" }],
   ["POST group without displayName", "POST", () => "/Groups", { schemas: [CORE_GROUP] }],

@@ -52,7 +52,14 @@ function tc3(host: string, version: string, action: string, params: Json, region
   const timestamp = Math.floor(Date.now() / 1000);
   const contentType = "application/json";
   const authorization = tencentAuthorization({ host, service: host.split(".")[0]!, body, contentType, timestamp, secretId: TENCENT.secretId, secretKey });
-  const headers: IncomingHttpHeaders = { authorization, host, "content-type": contentType, "x-tc-action": action, "x-tc-version": version, "x-tc-timestamp": String(timestamp) };
+  const headers: IncomingHttpHeaders = {
+    authorization,
+    host,
+    "content-type": contentType,
+    "x-tc-action": action,
+    "x-tc-version": version,
+    "x-tc-timestamp": String(timestamp),
+  };
   if (region) headers["x-tc-region"] = region;
   return { endpoint: "main", method: "POST", path: "/", query: new URLSearchParams(), headers, body };
 }
@@ -60,9 +67,22 @@ function tc3(host: string, version: string, action: string, params: Json, region
 function volc(action: string, params: Json, secretKey = VOLC.secretAccessKey): SandboxRequest {
   const body = JSON.stringify(params);
   const query = { Action: action, Version: "2023-01-01" };
-  const xDate = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const xDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
   const host = "open.volcengineapi.com";
-  const authorization = volcengineAuthorization({ method: "POST", region: "cn-beijing", service: "cloudidentity", query, host, body, xDate, accessKeyId: VOLC.accessKeyId, secretKey });
+  const authorization = volcengineAuthorization({
+    method: "POST",
+    region: "cn-beijing",
+    service: "cloudidentity",
+    query,
+    host,
+    body,
+    xDate,
+    accessKeyId: VOLC.accessKeyId,
+    secretKey,
+  });
   return {
     endpoint: "main",
     method: "POST",
@@ -76,7 +96,14 @@ function volc(action: string, params: Json, secretKey = VOLC.secretAccessKey): S
 const HUAWEI_BASE = "/apiaccess/rest/cc-management/v1/";
 
 function huawei(action: string, params: Json, token: string): SandboxRequest {
-  return { endpoint: "main", method: "POST", path: HUAWEI_BASE + action, query: new URLSearchParams(), headers: { authorization: `Bearer ${token}`, "x-app-key": HUAWEI.appKey, "content-type": "application/json" }, body: JSON.stringify(params) };
+  return {
+    endpoint: "main",
+    method: "POST",
+    path: HUAWEI_BASE + action,
+    query: new URLSearchParams(),
+    headers: { authorization: `Bearer ${token}`, "x-app-key": HUAWEI.appKey, "content-type": "application/json" },
+    body: JSON.stringify(params),
+  };
 }
 
 // ---- The five vendors ---------------------------------------------------------------------------------------
@@ -112,7 +139,14 @@ const CASES: Case[] = [
       return {
         sandbox: new AliyunCccSandbox(ALIYUN, "inst-1", ["role-agent"]),
         read: () => aliyun("ListUsers", { InstanceId: "inst-1", PageNumber: "1", PageSize: "10" }),
-        create: (n) => aliyun("CreateUser", { InstanceId: "inst-1", LoginName: `agent${n}`, DisplayName: `Agent ${n}`, Email: `agent${n}@example.com`, "RoleId.1": "role-agent" }),
+        create: (n) =>
+          aliyun("CreateUser", {
+            InstanceId: "inst-1",
+            LoginName: `agent${n}`,
+            DisplayName: `Agent ${n}`,
+            Email: `agent${n}@example.com`,
+            "RoleId.1": "role-agent",
+          }),
         forged: () => aliyun("ListUsers", { InstanceId: "inst-1" }, "not-the-secret"),
       };
     },
@@ -129,7 +163,19 @@ const CASES: Case[] = [
         sandbox: new CiamSandbox(TENCENT, "us-1"),
         read: () => tc3(host, "2022-03-31", "ListUser", { UserStoreId: "us-1", Pageable: { PageSize: 10, PageNumber: 1 } }, "ap-guangzhou"),
         create: (n) =>
-          tc3(host, "2022-03-31", "CreateUser", { UserStoreId: "us-1", UserName: `user${n}`, PhoneNumber: `+86-1380013${String(n).padStart(4, "0")}`, Email: `user${n}@example.com`, Password: "Correct-Horse-9" }, "ap-guangzhou"),
+          tc3(
+            host,
+            "2022-03-31",
+            "CreateUser",
+            {
+              UserStoreId: "us-1",
+              UserName: `user${n}`,
+              PhoneNumber: `+86-1380013${String(n).padStart(4, "0")}`,
+              Email: `user${n}@example.com`,
+              Password: "Correct-Horse-9",
+            },
+            "ap-guangzhou",
+          ),
         forged: () => tc3(host, "2022-03-31", "ListUser", { UserStoreId: "us-1", Pageable: { PageSize: 10, PageNumber: 1 } }, "ap-guangzhou", "not-the-secret"),
       };
     },
@@ -187,7 +233,12 @@ const CASES: Case[] = [
       return {
         sandbox,
         read: () => huawei("agentAccount/query", { pageNum: 0, pageSize: 10 }, token),
-        create: (n) => huawei("agentAccount/create", { userAccount: `agent_${n}`, userName: `Agent ${n}`, password: "Correct-Horse-9", email: `agent${n}@example.com`, agentType: 4, ccRoleId: 2 }, token),
+        create: (n) =>
+          huawei(
+            "agentAccount/create",
+            { userAccount: `agent_${n}`, userName: `Agent ${n}`, password: "Correct-Horse-9", email: `agent${n}@example.com`, agentType: 4, ccRoleId: 2 },
+            token,
+          ),
         forged: () => huawei("agentAccount/query", { pageNum: 0, pageSize: 10 }, "not-a-token"),
       };
     },
@@ -204,12 +255,22 @@ function errorIn(name: string, status: number, body: unknown): { code: string; m
       return b.Success === true && b.Code === "OK" && status < 400 ? undefined : { code: String(b.Code), message: String(b.Message) };
     case "tencent-ciam":
     case "tencent-cic":
-      return b.Response?.Error ? { code: String(b.Response.Error.Code), message: String(b.Response.Error.Message) } : status < 400 ? undefined : { code: `HTTP ${status}`, message: "" };
+      return b.Response?.Error
+        ? { code: String(b.Response.Error.Code), message: String(b.Response.Error.Message) }
+        : status < 400
+          ? undefined
+          : { code: `HTTP ${status}`, message: "" };
     case "volcengine-cloudidentity":
-      return b.ResponseMetadata?.Error ? { code: String(b.ResponseMetadata.Error.Code), message: String(b.ResponseMetadata.Error.Message) } : status < 400 ? undefined : { code: `HTTP ${status}`, message: "" };
+      return b.ResponseMetadata?.Error
+        ? { code: String(b.ResponseMetadata.Error.Code), message: String(b.ResponseMetadata.Error.Message) }
+        : status < 400
+          ? undefined
+          : { code: `HTTP ${status}`, message: "" };
     default:
       // Huawei: resultCode "0" is success; the token exchange answers without one.
-      return status < 400 && (b.resultCode === undefined || b.resultCode === "0") ? undefined : { code: String(b.resultCode), message: String(b.resultMessage) };
+      return status < 400 && (b.resultCode === undefined || b.resultCode === "0")
+        ? undefined
+        : { code: String(b.resultCode), message: String(b.resultMessage) };
   }
 }
 
@@ -232,12 +293,18 @@ function send(base: string, req: SandboxRequest): Promise<{ status: number; head
   return new Promise((resolve, reject) => {
     const query = req.query.toString();
     const url = new URL(req.path + (query ? `?${query}` : ""), base);
-    const outgoing = httpRequest(url, { method: req.method, agent: false, headers: { ...req.headers, "content-length": String(Buffer.byteLength(req.body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
-      res.on("error", reject);
-    });
+    const outgoing = httpRequest(
+      url,
+      { method: req.method, agent: false, headers: { ...req.headers, "content-length": String(Buffer.byteLength(req.body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }),
+        );
+        res.on("error", reject);
+      },
+    );
     outgoing.on("error", reject);
     outgoing.end(req.body);
   });
@@ -393,7 +460,11 @@ describe.each(CASES)("$name", (c) => {
       s.failNext({ action: c.readAction, times: 2 });
       s.failNext({ action: c.createAction, status: c.throttled.status, code: c.throttled.code, message: "slow down", times: 3 });
       const read = [await s.handle(h.read()), await s.handle(h.read()), await s.handle(h.read())];
-      expect(read.map((a) => [a.status, kindOf(c.name, a)])).toEqual([[c.outage.status, "transient"], [c.outage.status, "transient"], [expect.any(Number), "success"]]);
+      expect(read.map((a) => [a.status, kindOf(c.name, a)])).toEqual([
+        [c.outage.status, "transient"],
+        [c.outage.status, "transient"],
+        [expect.any(Number), "success"],
+      ]);
       const created: string[] = [];
       for (let i = 0; i < 4; i++) created.push(kindOf(c.name, await s.handle(h.create(1))));
       expect(created).toEqual(["throttled", "throttled", "throttled", "success"]);

@@ -35,7 +35,10 @@ async function outcomeOf(vendor: Record<string, unknown>, built: BuiltCall, env:
   }
 }
 
-const wrongSecret = (vendor: Record<string, unknown>, key: string) => ({ ...vendor, credentials: { ...(vendor.credentials as Record<string, string>), [key]: "TEST_WRONG" } });
+const wrongSecret = (vendor: Record<string, unknown>, key: string) => ({
+  ...vendor,
+  credentials: { ...(vendor.credentials as Record<string, string>), [key]: "TEST_WRONG" },
+});
 
 describe("Tencent (CIC): TC3 checked with tencentcloud-sdk-nodejs-common, requests against the SDK model", () => {
   it.each([
@@ -45,11 +48,15 @@ describe("Tencent (CIC): TC3 checked with tencentcloud-sdk-nodejs-common, reques
   ])("%s", (_what, params, code) =>
     withSandbox("tencent-cic", async (_sandbox, vendor) => {
       expect(await outcomeOf(vendor, call({ call: "ListUsers", params }))).toMatchObject({ kind: "invalid", code });
-    }));
+    }),
+  );
 
   it("a request signed with the wrong secret", () =>
     withSandbox("tencent-cic", async (_sandbox, vendor) => {
-      expect(await outcomeOf(wrongSecret(vendor, "secretKey"), call({ call: "ListUsers", params: { ZoneId: "z-1", MaxResults: 1 } }))).toMatchObject({ kind: "auth", code: "AuthFailure.SignatureFailure" });
+      expect(await outcomeOf(wrongSecret(vendor, "secretKey"), call({ call: "ListUsers", params: { ZoneId: "z-1", MaxResults: 1 } }))).toMatchObject({
+        kind: "auth",
+        code: "AuthFailure.SignatureFailure",
+      });
       expect(await outcomeOf(vendor, call({ call: "ListUsers", params: { ZoneId: "z-1", MaxResults: 1 } }))).toMatchObject({ kind: "success" });
     }));
 });
@@ -82,7 +89,8 @@ describe("Volcengine: HMAC-SHA256 checked with @volcengine/openapi's Signer, req
     withSandbox("volcengine-cloudidentity", async (_sandbox, vendor) => {
       const built = params ? call({ call: "ListUsers", params }) : call({ call: "ResetPassword", params: { UserId: "u-1", Password: "Correct-Horse-9" } });
       expect(await outcomeOf(vendor, built)).toMatchObject({ code: "InvalidParam" });
-    }));
+    }),
+  );
 
   it("a request signed with the wrong secret", () =>
     withSandbox("volcengine-cloudidentity", async (_sandbox, vendor) => {
@@ -99,12 +107,15 @@ describe("Huawei: the agent APIs' bodies against their parameter tables", () => 
   ])("%s: 400", (_what, params) =>
     withSandbox("huawei-aicc", async (_sandbox, vendor) => {
       expect(await outcomeOf(vendor, call({ call: "agentAccount/query", params }))).toMatchObject({ status: 400, kind: "invalid" });
-    }));
+    }),
+  );
 
   it("a token exchange with the wrong secret is refused", () =>
     withSandbox("huawei-aicc", async (_sandbox, vendor) => {
       // The connector's token exchange throws; the provisioning layer classifies that as an auth failure.
-      await expect(outcomeOf(wrongSecret(vendor, "appSecret"), call({ call: "agentAccount/query", params: { pageNum: 0, pageSize: 1 } }))).rejects.toBeInstanceOf(CredentialExchangeError);
+      await expect(
+        outcomeOf(wrongSecret(vendor, "appSecret"), call({ call: "agentAccount/query", params: { pageNum: 0, pageSize: 1 } })),
+      ).rejects.toBeInstanceOf(CredentialExchangeError);
       expect(await outcomeOf(vendor, call({ call: "agentAccount/query", params: { pageNum: 0, pageSize: 1 } }))).toMatchObject({ kind: "success" });
     }));
 });

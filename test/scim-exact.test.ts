@@ -26,8 +26,14 @@ describe("preconditions are checked before any vendor work (RFC 7232: 412 means 
       await t.patch(`/Users/${ada.id}`, patchOp({ op: "replace", path: "displayName", value: "Now" })).expect(200);
       const calls = sandbox.calls.length;
       const stale = ada.meta.version as string;
-      await t.put(`/Users/${ada.id}`, user("ada@example.com", { displayName: "Stale" })).set("If-Match", stale).expect(412);
-      await t.patch(`/Users/${ada.id}`, patchOp({ op: "replace", path: "displayName", value: "Stale" })).set("If-Match", stale).expect(412);
+      await t
+        .put(`/Users/${ada.id}`, user("ada@example.com", { displayName: "Stale" }))
+        .set("If-Match", stale)
+        .expect(412);
+      await t
+        .patch(`/Users/${ada.id}`, patchOp({ op: "replace", path: "displayName", value: "Stale" }))
+        .set("If-Match", stale)
+        .expect(412);
       await t.delete(`/Users/${ada.id}`).set("If-Match", stale).expect(412);
       const taken = await t.put(`/Users/${ada.id}`, user("BOB@example.com")).expect(409);
       expect(taken.body.scimType).toBe("uniqueness");
@@ -41,7 +47,13 @@ describe("attributes on multi-valued types and the vendor extension", () => {
     withSandboxBridge(cic, {}, async (bridge) => {
       const t = bridge.as("t");
       const res = await t
-        .post("/Users", user("roles@example.com", { roles: [{ value: "Admin", type: "WindowsAzureActiveDirectoryRole", primary: false }], phoneNumbers: [{ value: "+8613800138000", type: "Teams" }] }))
+        .post(
+          "/Users",
+          user("roles@example.com", {
+            roles: [{ value: "Admin", type: "WindowsAzureActiveDirectoryRole", primary: false }],
+            phoneNumbers: [{ value: "+8613800138000", type: "Teams" }],
+          }),
+        )
         .expect(201);
       expect(res.body.roles).toEqual([{ value: "Admin", type: "WindowsAzureActiveDirectoryRole", primary: false }]);
       expect(res.body.phoneNumbers[0].type).toBe("Teams");
@@ -67,11 +79,20 @@ describe("attributes on multi-valued types and the vendor extension", () => {
 
 describe("projections (attributes / excludedAttributes) on a vendor-linked user", () => {
   let created: Record<string, unknown>;
-  const read = (bridge: TestBridge, query: string) => bridge.as("t").get(`/Users/${String(created.id)}?${query}`).expect(200);
+  const read = (bridge: TestBridge, query: string) =>
+    bridge
+      .as("t")
+      .get(`/Users/${String(created.id)}?${query}`)
+      .expect(200);
 
   it("sub-attributes, the extension URN and any case; schemas always stays", () =>
     withSandboxBridge(cic, {}, async (bridge) => {
-      created = (await bridge.as("t").post("/Users", user("proj@example.com", { [ENTERPRISE]: { department: "R&D" } })).expect(201)).body;
+      created = (
+        await bridge
+          .as("t")
+          .post("/Users", user("proj@example.com", { [ENTERPRISE]: { department: "R&D" } }))
+          .expect(201)
+      ).body;
       expect((await read(bridge, "attributes=name.givenName")).body).toEqual({ schemas: created.schemas, id: created.id, name: { givenName: "Given" } });
       expect((await read(bridge, "attributes=NAME.givenName")).body.name).toEqual({ givenName: "Given" });
       expect((await read(bridge, "attributes=emails.value")).body.emails).toEqual([{ value: "proj@example.com" }]);
@@ -153,7 +174,9 @@ describe("error details say what to send instead", () => {
   it("an extension value that repeats schemas is taken without it; removing the extension root removes its attributes", async () => {
     const t = bridge.as("acme");
     const created = (await t.post("/Users", user("ext@example.com", { [ENTERPRISE]: { department: "Ops" } })).expect(201)).body;
-    const replaced = await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", path: ENTERPRISE, value: { schemas: [ENTERPRISE], department: "R&D" } })).expect(200);
+    const replaced = await t
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: ENTERPRISE, value: { schemas: [ENTERPRISE], department: "R&D" } }))
+      .expect(200);
     expect(replaced.body[ENTERPRISE]).toEqual({ department: "R&D" });
     const removed = await t.patch(`/Users/${created.id}`, patchOp({ op: "remove", path: ENTERPRISE })).expect(200);
     expect(removed.body[ENTERPRISE]).toBeUndefined();
@@ -162,7 +185,11 @@ describe("error details say what to send instead", () => {
 
   it("a body that is not UTF-8 is 400 invalidSyntax, and nothing is stored", async () => {
     const body = Buffer.concat([Buffer.from(`{"schemas":["${CORE_USER}"],"userName":"bad`), Buffer.from([0xff, 0xfe]), Buffer.from('@example.com"}')]);
-    const answer = await fetch(`${bridge.base}/Users`, { method: "POST", headers: { authorization: `Bearer ${bridge.token("acme")}`, "content-type": "application/scim+json" }, body });
+    const answer = await fetch(`${bridge.base}/Users`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${bridge.token("acme")}`, "content-type": "application/scim+json" },
+      body,
+    });
     const res = { status: answer.status, body: (await answer.json()) as { scimType?: string; detail?: string } };
     expectActionableError(res, 400);
     expect(res.body.scimType).toBe("invalidSyntax");

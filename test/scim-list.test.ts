@@ -6,13 +6,38 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   bridge = await startTestBridge([{ name: "acme" }], { maxResults: 50 });
   const people = [
-    { userName: "anna", displayName: "Anna Ash", title: "Engineer", emails: [{ value: "anna@example.com", type: "work", primary: true }], active: true, [ENTERPRISE]: { employeeNumber: "3", department: "R&D" } },
-    { userName: "bert", displayName: "Bert Birch", title: "Manager", emails: [{ value: "bert@example.org", type: "home" }], active: false, [ENTERPRISE]: { employeeNumber: "1" } },
-    { userName: "cleo", displayName: "Cleo Cedar", emails: [{ value: "cleo@example.com", type: "work" }, { value: "cleo@home.net", type: "home" }], active: true },
+    {
+      userName: "anna",
+      displayName: "Anna Ash",
+      title: "Engineer",
+      emails: [{ value: "anna@example.com", type: "work", primary: true }],
+      active: true,
+      [ENTERPRISE]: { employeeNumber: "3", department: "R&D" },
+    },
+    {
+      userName: "bert",
+      displayName: "Bert Birch",
+      title: "Manager",
+      emails: [{ value: "bert@example.org", type: "home" }],
+      active: false,
+      [ENTERPRISE]: { employeeNumber: "1" },
+    },
+    {
+      userName: "cleo",
+      displayName: "Cleo Cedar",
+      emails: [
+        { value: "cleo@example.com", type: "work" },
+        { value: "cleo@home.net", type: "home" },
+      ],
+      active: true,
+    },
     { userName: "dirk", displayName: "dirk damson", title: "Engineer", active: true, [ENTERPRISE]: { employeeNumber: "2" } },
   ];
   for (const p of people) {
-    const res = await bridge.as("acme").post("/Users", { schemas: [CORE_USER, ...(p[ENTERPRISE] ? [ENTERPRISE] : [])], ...p }).expect(201);
+    const res = await bridge
+      .as("acme")
+      .post("/Users", { schemas: [CORE_USER, ...(p[ENTERPRISE] ? [ENTERPRISE] : [])], ...p })
+      .expect(201);
     ids[p.userName] = res.body.id;
   }
 });
@@ -65,16 +90,22 @@ describe("filters that cannot be answered as asked are 400 invalidFilter, never 
     ['nosuchattr eq "x"', "nosuchattr"],
     ['userName eq "anna" or nosuchattr eq "x"', "nosuchattr"],
     ['emails[nosuchsub eq "work"]', "nosuchsub"],
-    ['name.nosuchpart pr', "name.nosuchpart"],
+    ["name.nosuchpart pr", "name.nosuchpart"],
   ])("%s names an attribute the schemas do not define", async (f, named) => {
-    const res = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(f)}`).expect(400);
+    const res = await bridge
+      .as("acme")
+      .get(`/Users?filter=${encodeURIComponent(f)}`)
+      .expect(400);
     expect(res.body.scimType).toBe("invalidFilter");
     expect(res.body.detail).toContain(`'${named}'`);
     expect(res.body.detail).toContain("/Schemas");
   });
 
   it.each(['meta.lastModified gt "yesterday"', "meta.lastModified ge 5", 'meta.created lt "2026-13-45"'])("%s compares a dateTime with no date", async (f) => {
-    const res = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(f)}`).expect(400);
+    const res = await bridge
+      .as("acme")
+      .get(`/Users?filter=${encodeURIComponent(f)}`)
+      .expect(400);
     expect(res.body.scimType).toBe("invalidFilter");
     expect(res.body.detail).toMatch(/is a dateTime: compare it with a date/);
   });
@@ -94,7 +125,10 @@ describe("paging, sorting, projection", () => {
   });
 
   it("pages a filtered result", async () => {
-    const res = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent("active eq true")}&startIndex=2&count=1`).expect(200);
+    const res = await bridge
+      .as("acme")
+      .get(`/Users?filter=${encodeURIComponent("active eq true")}&startIndex=2&count=1`)
+      .expect(200);
     expect(res.body).toMatchObject({ startIndex: 2, itemsPerPage: 1, totalResults: 3 });
     expect(res.body.Resources[0].userName).toBe("cleo");
   });
@@ -139,15 +173,18 @@ describe("paging, sorting, projection", () => {
   });
 
   it("POST /Users/.search takes the same parameters in a body", async () => {
-    const res = await bridge.as("acme").post("/Users/.search", {
-      schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-      filter: 'title eq "Engineer"',
-      attributes: ["userName"],
-      sortBy: "userName",
-      sortOrder: "descending",
-      startIndex: 1,
-      count: 10,
-    }).expect(200);
+    const res = await bridge
+      .as("acme")
+      .post("/Users/.search", {
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        filter: 'title eq "Engineer"',
+        attributes: ["userName"],
+        sortBy: "userName",
+        sortOrder: "descending",
+        startIndex: 1,
+        count: 10,
+      })
+      .expect(200);
     expect(res.body.totalResults).toBe(2);
     expect(res.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(["dirk", "anna"]);
     expect(res.body.Resources[0].title).toBeUndefined();

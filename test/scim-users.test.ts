@@ -29,8 +29,16 @@ describe("Users: create, read, replace, delete", () => {
   });
 
   it("PUT replaces the user, bumps the version, and keeps id and created", async () => {
-    const created = (await bridge.as("acme").post("/Users", user("carol@example.com", { title: "Engineer" })).expect(201)).body;
-    const replaced = await bridge.as("acme").put(`/Users/${created.id}`, user("carol@example.com", { displayName: "Carol" })).expect(200);
+    const created = (
+      await bridge
+        .as("acme")
+        .post("/Users", user("carol@example.com", { title: "Engineer" }))
+        .expect(201)
+    ).body;
+    const replaced = await bridge
+      .as("acme")
+      .put(`/Users/${created.id}`, user("carol@example.com", { displayName: "Carol" }))
+      .expect(200);
     expect(replaced.body.displayName).toBe("Carol");
     expect(replaced.body.title).toBeUndefined();
     expect(replaced.body.id).toBe(created.id);
@@ -40,14 +48,20 @@ describe("Users: create, read, replace, delete", () => {
 
   it("PATCH answers 200 with the patched resource by default", async () => {
     const created = (await bridge.as("acme").post("/Users", user("dave@example.com")).expect(201)).body;
-    const res = await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Dave" })).expect(200);
+    const res = await bridge
+      .as("acme")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Dave" }))
+      .expect(200);
     expect(res.body.displayName).toBe("Dave");
     expect(res.headers.etag).toBe(res.body.meta.version);
   });
 
   it("a no-op PATCH still answers 200 with the resource", async () => {
     const created = (await bridge.as("acme").post("/Users", user("erin@example.com")).expect(201)).body;
-    const res = await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "userName", value: "erin@example.com" })).expect(200);
+    const res = await bridge
+      .as("acme")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "userName", value: "erin@example.com" }))
+      .expect(200);
     expect(res.body.userName).toBe("erin@example.com");
   });
 
@@ -59,7 +73,10 @@ describe("Users: create, read, replace, delete", () => {
   });
 
   it("a POST without userName is 400 invalidValue naming the attribute", async () => {
-    const res = await bridge.as("acme").post("/Users", { schemas: [CORE_USER], displayName: "No Name" }).expect(400);
+    const res = await bridge
+      .as("acme")
+      .post("/Users", { schemas: [CORE_USER], displayName: "No Name" })
+      .expect(400);
     expect(res.body.scimType).toBe("invalidValue");
     expect(res.body.detail).toContain("userName");
   });
@@ -74,11 +91,15 @@ describe("userName uniqueness", () => {
   });
 
   it("holds under concurrency: 50 simultaneous POSTs of one userName give exactly one 201", async () => {
-    const results = await Promise.all(Array.from({ length: 50 }, () => fetch(`${bridge.base}/Users`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${bridge.token("acme")}`, "content-type": "application/scim+json" },
-      body: JSON.stringify(user("race@example.com")),
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        fetch(`${bridge.base}/Users`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${bridge.token("acme")}`, "content-type": "application/scim+json" },
+          body: JSON.stringify(user("race@example.com")),
+        }),
+      ),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(49);
@@ -91,7 +112,10 @@ describe("userName uniqueness", () => {
   it("a rename onto a taken name is 409 and leaves both users as they were", async () => {
     await bridge.as("acme").post("/Users", user("henry@example.com")).expect(201);
     const other = (await bridge.as("acme").post("/Users", user("ivy@example.com")).expect(201)).body;
-    const res = await bridge.as("acme").patch(`/Users/${other.id}`, patchOp({ op: "replace", path: "userName", value: "HENRY@example.com" })).expect(409);
+    const res = await bridge
+      .as("acme")
+      .patch(`/Users/${other.id}`, patchOp({ op: "replace", path: "userName", value: "HENRY@example.com" }))
+      .expect(409);
     expect(res.body.scimType).toBe("uniqueness");
     expect((await bridge.as("acme").get(`/Users/${other.id}`).expect(200)).body.userName).toBe("ivy@example.com");
   });
@@ -106,22 +130,44 @@ describe("versions: ETag, If-Match, If-None-Match", () => {
 
   it("PUT, PATCH and DELETE with a stale If-Match answer 412 and change nothing", async () => {
     const created = (await bridge.as("acme").post("/Users", user("kate@example.com")).expect(201)).body;
-    const updated = (await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "A" })).expect(200)).body;
+    const updated = (
+      await bridge
+        .as("acme")
+        .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "A" }))
+        .expect(200)
+    ).body;
     const stale = created.meta.version;
-    await bridge.as("acme").put(`/Users/${created.id}`, user("kate@example.com", { title: "B" })).set("If-Match", stale).expect(412);
-    await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "C" })).set("If-Match", stale).expect(412);
+    await bridge
+      .as("acme")
+      .put(`/Users/${created.id}`, user("kate@example.com", { title: "B" }))
+      .set("If-Match", stale)
+      .expect(412);
+    await bridge
+      .as("acme")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "C" }))
+      .set("If-Match", stale)
+      .expect(412);
     const del = await bridge.as("acme").delete(`/Users/${created.id}`).set("If-Match", stale).expect(412);
     expect(del.body.detail).toContain(updated.meta.version);
     expect((await bridge.as("acme").get(`/Users/${created.id}`).expect(200)).body.title).toBe("A");
-    await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "D" })).set("If-Match", updated.meta.version).expect(200);
+    await bridge
+      .as("acme")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "title", value: "D" }))
+      .set("If-Match", updated.meta.version)
+      .expect(200);
     await bridge.as("acme").delete(`/Users/${created.id}`).set("If-Match", "*").expect(204);
   });
 });
 
 describe("bad input is a SCIM error, never a 500", () => {
   it("malformed JSON is 400 invalidSyntax", async () => {
-    const res = await bridge.raw().post("/scim/v2/Users").set("Authorization", `Bearer ${bridge.token("acme")}`)
-      .set("Content-Type", "application/scim+json").send('{"userName": tre').expect(400);
+    const res = await bridge
+      .raw()
+      .post("/scim/v2/Users")
+      .set("Authorization", `Bearer ${bridge.token("acme")}`)
+      .set("Content-Type", "application/scim+json")
+      .send('{"userName": tre')
+      .expect(400);
     expect(res.body).toMatchObject({ status: "400", scimType: "invalidSyntax" });
     expect(res.text).not.toMatch(/<html|at .*\.js:\d+/);
   });
@@ -129,7 +175,10 @@ describe("bad input is a SCIM error, never a 500", () => {
   it("a body over the configured limit is 413", async () => {
     const small = await startTestBridge([{ name: "acme" }], { bodyLimit: "2kb" });
     try {
-      const res = await small.as("acme").post("/Users", user("big@example.com", { title: "x".repeat(4000) })).expect(413);
+      const res = await small
+        .as("acme")
+        .post("/Users", user("big@example.com", { title: "x".repeat(4000) }))
+        .expect(413);
       expect(res.body.status).toBe("413");
       expect(res.body.detail).toContain("2kb");
     } finally {
@@ -150,16 +199,25 @@ describe("bad input is a SCIM error, never a 500", () => {
   });
 
   it("a wrong type is 400 invalidValue, and the server keeps serving", async () => {
-    const res = await bridge.as("acme").post("/Users", user("typed@example.com", { active: "maybe" })).expect(400);
+    const res = await bridge
+      .as("acme")
+      .post("/Users", user("typed@example.com", { active: "maybe" }))
+      .expect(400);
     expect(res.body.scimType).toBe("invalidValue");
     await bridge.as("acme").post("/Users", user("after@example.com")).expect(201);
   });
 
   it("a PATCH with an unknown op or path is a 400 SCIM error", async () => {
     const created = (await bridge.as("acme").post("/Users", user("lee@example.com")).expect(201)).body;
-    const badOp = await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "move", path: "title", value: "x" })).expect(400);
+    const badOp = await bridge
+      .as("acme")
+      .patch(`/Users/${created.id}`, patchOp({ op: "move", path: "title", value: "x" }))
+      .expect(400);
     expect(badOp.body.status).toBe("400");
-    const badPath = await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "nosuch.attr", value: "x" })).expect(400);
+    const badPath = await bridge
+      .as("acme")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "nosuch.attr", value: "x" }))
+      .expect(400);
     expect(badPath.body.scimType).toBe("invalidPath");
   });
 
@@ -169,7 +227,10 @@ describe("bad input is a SCIM error, never a 500", () => {
   });
 
   it("Bulk is answered 501 and advertised as unsupported", async () => {
-    await bridge.as("acme").post("/Bulk", { schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], Operations: [] }).expect(501);
+    await bridge
+      .as("acme")
+      .post("/Bulk", { schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], Operations: [] })
+      .expect(501);
     const spc = await bridge.as("acme").get("/ServiceProviderConfig").expect(200);
     expect(spc.body.bulk.supported).toBe(false);
     expect(spc.body.etag.supported).toBe(true);
@@ -180,10 +241,19 @@ describe("bad input is a SCIM error, never a 500", () => {
 describe("passwords", () => {
   it("are never returned, stored, or logged", async () => {
     const secret = "Correct-Horse-Battery-9!";
-    const res = await bridge.as("acme").post("/Users", user("pw@example.com", { password: secret })).expect(201);
+    const res = await bridge
+      .as("acme")
+      .post("/Users", user("pw@example.com", { password: secret }))
+      .expect(201);
     expect(JSON.stringify(res.body)).not.toContain(secret);
-    await bridge.as("acme").put(`/Users/${res.body.id}`, user("pw@example.com", { password: secret })).expect(200);
-    await bridge.as("acme").patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "password", value: secret })).expect(200);
+    await bridge
+      .as("acme")
+      .put(`/Users/${res.body.id}`, user("pw@example.com", { password: secret }))
+      .expect(200);
+    await bridge
+      .as("acme")
+      .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "password", value: secret }))
+      .expect(200);
     const stored = await bridge.store.get("acme", "User", res.body.id);
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(bridge.logs.length).toBeGreaterThan(0);

@@ -51,13 +51,27 @@ describe("requests", () => {
   });
 
   it("filter values with JSON escapes (\\\\, \\u0041) match what was stored", async () => {
-    const created = (await bridge.as("acme").post("/Users", user("CORP\\alice", { emails: [{ value: "alice@corp.example", primary: true }] })).expect(201)).body;
+    const created = (
+      await bridge
+        .as("acme")
+        .post("/Users", user("CORP\\alice", { emails: [{ value: "alice@corp.example", primary: true }] }))
+        .expect(201)
+    ).body;
     expect(created.userName).toBe("CORP\\alice");
-    const byBackslash = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent('userName eq "CORP\\\\alice"')}`).expect(200);
+    const byBackslash = await bridge
+      .as("acme")
+      .get(`/Users?filter=${encodeURIComponent('userName eq "CORP\\\\alice"')}`)
+      .expect(200);
     expect(byBackslash.body.Resources.map((r: { id: string }) => r.id)).toEqual([created.id]);
-    const byUnicode = await bridge.as("acme").get(`/Users?filter=${encodeURIComponent('userName eq "\\u0043ORP\\\\alice"')}`).expect(200);
+    const byUnicode = await bridge
+      .as("acme")
+      .get(`/Users?filter=${encodeURIComponent('userName eq "\\u0043ORP\\\\alice"')}`)
+      .expect(200);
     expect(byUnicode.body.totalResults).toBe(1);
-    const search = await bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: 'userName sw "corp\\\\a"' }).expect(200);
+    const search = await bridge
+      .as("acme")
+      .post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: 'userName sw "corp\\\\a"' })
+      .expect(200);
     expect(search.body.totalResults).toBe(1);
   });
 });
@@ -103,11 +117,14 @@ describe("shutdown", () => {
     const port = (running.server.address() as AddressInfo).port;
     const send = (agent: http.Agent, method: string, path: string, body?: unknown) =>
       new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
-        const req = http.request({ port, host: "127.0.0.1", method, path, agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" } }, (res) => {
-          let text = "";
-          res.on("data", (d) => (text += d));
-          res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
-        });
+        const req = http.request(
+          { port, host: "127.0.0.1", method, path, agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" } },
+          (res) => {
+            let text = "";
+            res.on("data", (d) => (text += d));
+            res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
+          },
+        );
         req.on("error", reject);
         req.end(body === undefined ? undefined : JSON.stringify(body));
       });

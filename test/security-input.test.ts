@@ -17,7 +17,12 @@ const pristine = prototypeKeys();
 beforeAll(async () => {
   bridge = await startTestBridge([{ name: "acme" }, { name: "other" }]);
   userId = (await bridge.as("acme").post("/Users", user("base@example.com")).expect(201)).body.id;
-  groupId = (await bridge.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "Base" }).expect(201)).body.id;
+  groupId = (
+    await bridge
+      .as("acme")
+      .post("/Groups", { schemas: [CORE_GROUP], displayName: "Base" })
+      .expect(201)
+  ).body.id;
 });
 afterAll(async () => bridge.close());
 
@@ -32,7 +37,14 @@ function expectScimClientError(res: { status: number; body: Record<string, unkno
 }
 
 describe("names that reach Object.prototype are refused at every entry point", () => {
-  const names = ["name.__proto__.expectedVersion", "__proto__.x", "name.constructor.prototype.polluted", "constructor", "emails.prototype", "urn:ietf:params:scim:schemas:core:2.0:User:__proto__.y"];
+  const names = [
+    "name.__proto__.expectedVersion",
+    "__proto__.x",
+    "name.constructor.prototype.polluted",
+    "constructor",
+    "emails.prototype",
+    "urn:ietf:params:scim:schemas:core:2.0:User:__proto__.y",
+  ];
   const entries: [string, (name: string) => Promise<{ status: number; body: Record<string, unknown>; text: string }>][] = [
     ["GET /Users?attributes", (n) => bridge.as("acme").get(`/Users?attributes=${encodeURIComponent(n)}`)],
     ["GET /Users?excludedAttributes", (n) => bridge.as("acme").get(`/Users?excludedAttributes=${encodeURIComponent(n)}`)],
@@ -40,19 +52,37 @@ describe("names that reach Object.prototype are refused at every entry point", (
     ["GET /Users/{id}?attributes", (n) => bridge.as("acme").get(`/Users/${userId}?attributes=${encodeURIComponent(n)}`)],
     ["GET /Groups/{id}?excludedAttributes", (n) => bridge.as("acme").get(`/Groups/${groupId}?excludedAttributes=${encodeURIComponent(n)}`)],
     ["POST /Users?attributes", (n) => bridge.as("acme").post(`/Users?attributes=${encodeURIComponent(n)}`, user(`p${Math.random()}@example.com`))],
-    ["POST /.search attributes", (n) => bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: [n] })],
-    ["POST /.search excludedAttributes", (n) => bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], excludedAttributes: [n] })],
+    [
+      "POST /.search attributes",
+      (n) => bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: [n] }),
+    ],
+    [
+      "POST /.search excludedAttributes",
+      (n) => bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], excludedAttributes: [n] }),
+    ],
     ["POST /.search sortBy", (n) => bridge.as("acme").post("/Groups/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], sortBy: n })],
     ["filter attribute", (n) => bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${n} eq "x"`)}`)],
     ["PATCH path", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: n, value: "1" }))],
-    ["PATCH path filter", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: `emails[${forbiddenPart(n)} eq "x"].value`, value: "1" }))],
+    [
+      "PATCH path filter",
+      (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: `emails[${forbiddenPart(n)} eq "x"].value`, value: "1" })),
+    ],
     ["PATCH path-less value key", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", value: { [`name.${n}`]: "1" } }))],
     ["PATCH group path", (n) => bridge.as("acme").patch(`/Groups/${groupId}`, patchOp({ op: "add", path: n, value: [{ value: userId }] }))],
     ["a resource id in the URL", (n) => bridge.as("acme").get(`/Users/${encodeURIComponent(`x" or ${n} eq "y`)}`)],
     ["a resource id in a DELETE URL", (n) => bridge.as("acme").delete(`/Groups/${encodeURIComponent(`x" or ${n} pr`)}`)],
-    ["an attribute hidden behind an escaped quote", (n) => bridge.as("acme").get(`/Users?attributes=${encodeURIComponent(`emails[value eq "a\\" and ${n} eq "b"]`)}`)],
-    ["a PATCH remove path hidden behind an escaped quote", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path: `emails[value eq "a\\" and ${n} eq "b"]` }))],
-    ["a path-less value key with a filter", (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", value: { [`emails[value eq "a\\" and ${n} eq "b"]`]: "x" } }))],
+    [
+      "an attribute hidden behind an escaped quote",
+      (n) => bridge.as("acme").get(`/Users?attributes=${encodeURIComponent(`emails[value eq "a\\" and ${n} eq "b"]`)}`),
+    ],
+    [
+      "a PATCH remove path hidden behind an escaped quote",
+      (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path: `emails[value eq "a\\" and ${n} eq "b"]` })),
+    ],
+    [
+      "a path-less value key with a filter",
+      (n) => bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", value: { [`emails[value eq "a\\" and ${n} eq "b"]`]: "x" } })),
+    ],
     ["GET /Schemas?attributes", (n) => bridge.as("acme").get(`/Schemas?attributes=${encodeURIComponent(n)}`)],
     ["GET /ResourceTypes?excludedAttributes", (n) => bridge.as("acme").get(`/ResourceTypes?excludedAttributes=${encodeURIComponent(n)}`)],
     ["GET /ServiceProviderConfig?attributes", (n) => bridge.as("acme").get(`/ServiceProviderConfig?attributes=${encodeURIComponent(n)}`)],
@@ -80,9 +110,15 @@ describe("names that reach Object.prototype are refused at every entry point", (
   });
 
   it("after all of it, writes without If-Match still succeed and the user can be deactivated", async () => {
-    const res = await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+    const res = await bridge
+      .as("acme")
+      .patch(`/Users/${userId}`, patchOp({ op: "replace", path: "active", value: false }))
+      .expect(200);
     expect(res.body.active).toBe(false);
-    await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: "active", value: true })).expect(200);
+    await bridge
+      .as("acme")
+      .patch(`/Users/${userId}`, patchOp({ op: "replace", path: "active", value: true }))
+      .expect(200);
   });
 });
 
@@ -105,13 +141,21 @@ describe("no input costs more than linear time", () => {
     // A quadratic rewrite takes ~100× as long for 10× the input; linear takes ~10×.
     expect(large).toBeLessThan(Math.max(small, 0.05) * 50);
     const words = (n: number) => `emails[${"type ".repeat(n)}eq "x"]`;
-    expect(fastest(() => canonicalPatchPath("User", words(20_000)))).toBeLessThan(Math.max(fastest(() => canonicalPatchPath("User", words(2_000))), 0.05) * 50);
+    expect(fastest(() => canonicalPatchPath("User", words(20_000)))).toBeLessThan(
+      Math.max(
+        fastest(() => canonicalPatchPath("User", words(2_000))),
+        0.05,
+      ) * 50,
+    );
   });
 
   it("a 60,000-letter path or value key answers 400 about as fast as an ordinary PATCH", async () => {
     const ordinary = async () => {
       const started = performance.now();
-      await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "replace", path: 'emails[type eq "work"].value', value: "base@example.com" })).expect(200);
+      await bridge
+        .as("acme")
+        .patch(`/Users/${userId}`, patchOp({ op: "replace", path: 'emails[type eq "work"].value', value: "base@example.com" }))
+        .expect(200);
       return performance.now() - started;
     };
     const baseline = Math.min(await ordinary(), await ordinary(), await ordinary());
@@ -137,7 +181,9 @@ describe("no input costs more than linear time", () => {
       await bridge.as("acme").get(`/Schemas?attributes=${encodeURIComponent(`emails[value eq "${slashes}]`)}`),
       await bridge.as("acme").get(`/Users/${encodeURIComponent(`x" or emails[value eq "${slashes}] eq "y`)}`),
       await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`userName eq "${"\n".repeat(40)}`)}`),
-      await bridge.as("acme").post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: `userName eq "${"\n".repeat(40)}` }),
+      await bridge
+        .as("acme")
+        .post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: `userName eq "${"\n".repeat(40)}` }),
       await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${"(".repeat(4000)}userName pr${")".repeat(4000)}`)}`),
     ])
       expectScimClientError(res);
@@ -163,8 +209,18 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
     ["PatchOp with a numeric path", "PATCH", () => `/Users/${userId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: 5, value: true }] }],
     ["10,000-deep nested arrays", "POST", () => "/Users", deepArrays],
     ["10,000-deep nested objects", "PATCH", () => `/Users/${userId}`, deepObjects],
-    ["search attributes with numbers", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: [1, 2] }],
-    ["search attributes as an object", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: { a: 1 } }],
+    [
+      "search attributes with numbers",
+      "POST",
+      () => "/Users/.search",
+      { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: [1, 2] },
+    ],
+    [
+      "search attributes as an object",
+      "POST",
+      () => "/Users/.search",
+      { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], attributes: { a: 1 } },
+    ],
     ["search count as an object", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], count: { n: 1 } }],
     ["search sortBy as a number", "POST", () => "/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], sortBy: 3 }],
     // Found by the fuzzer:
@@ -181,10 +237,17 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
     expect(res.status).toBe(201);
   });
 
-  it.each(["attributes=1", "excludedAttributes=1.2", "sortBy=constructor", "sortBy=__proto__", "startIndex=1e300", "count=1e300", "startIndex=-1e400", "attributes=,", "filter=((((((userName%20eq%20%22a%22"])(
-    "GET /Users?%s",
-    async (query) => expectScimClientError(await bridge.as("acme").get(`/Users?${query}`)),
-  );
+  it.each([
+    "attributes=1",
+    "excludedAttributes=1.2",
+    "sortBy=constructor",
+    "sortBy=__proto__",
+    "startIndex=1e300",
+    "count=1e300",
+    "startIndex=-1e400",
+    "attributes=,",
+    "filter=((((((userName%20eq%20%22a%22",
+  ])("GET /Users?%s", async (query) => expectScimClientError(await bridge.as("acme").get(`/Users?${query}`)));
 
   it.each([
     ["a URL that is not valid percent-encoding", () => bridge.as("acme").get("/Users/%ZZ")],
@@ -194,9 +257,21 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
   ])("%s", async (_name, send) => expectScimClientError(await send()));
 
   it("If-Match holds on the membership fast path: a stale version changes no member", async () => {
-    const group = (await bridge.as("acme").post("/Groups", { schemas: [CORE_GROUP], displayName: "Versioned" }).expect(201)).body;
-    await bridge.as("acme").patch(`/Groups/${group.id}`, patchOp({ op: "replace", path: "displayName", value: "Renamed" })).expect(200);
-    await bridge.as("acme").patch(`/Groups/${group.id}`, patchOp({ op: "add", path: "members", value: [{ value: userId }] })).set("If-Match", group.meta.version).expect(412);
+    const group = (
+      await bridge
+        .as("acme")
+        .post("/Groups", { schemas: [CORE_GROUP], displayName: "Versioned" })
+        .expect(201)
+    ).body;
+    await bridge
+      .as("acme")
+      .patch(`/Groups/${group.id}`, patchOp({ op: "replace", path: "displayName", value: "Renamed" }))
+      .expect(200);
+    await bridge
+      .as("acme")
+      .patch(`/Groups/${group.id}`, patchOp({ op: "add", path: "members", value: [{ value: userId }] }))
+      .set("If-Match", group.meta.version)
+      .expect(412);
     expect(await bridge.store.members("acme", group.id)).toEqual([]);
   });
 
@@ -220,18 +295,57 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
   });
   const off = { op: "replace", path: "active", value: false };
   const cases: [string, (id: string) => Promise<{ status: number; body: Record<string, unknown> }>][] = [
-    ["PATCH with an unknown path beside it", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "nickNameZ", value: "x" }))],
-    ["PATCH that also replaces id", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp({ op: "replace", value: { active: "False" } }, { op: "replace", path: "id", value: "other" }))],
-    ["PATCH with a manager that is a number", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", value: 5 }))],
+    [
+      "PATCH with an unknown path beside it",
+      (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "nickNameZ", value: "x" })),
+    ],
+    [
+      "PATCH that also replaces id",
+      (id) =>
+        vendorBridge.as("cic").patch(`/Users/${id}`, patchOp({ op: "replace", value: { active: "False" } }, { op: "replace", path: "id", value: "other" })),
+    ],
+    [
+      "PATCH with a manager that is a number",
+      (id) =>
+        vendorBridge
+          .as("cic")
+          .patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", value: 5 })),
+    ],
     ["PATCH with a hostile attributes query", (id) => vendorBridge.as("cic").patch(`/Users/${id}?attributes=__proto__`, patchOp(off))],
-    ["PUT with an email type scimmy refuses", (id) => vendorBridge.as("cic").put(`/Users/${id}`, user("x@example.com", { active: false, emails: [{ value: "x@example.com", type: "weird" }] }))],
-    ["PUT with more emails than the limit", (id) => vendorBridge.as("cic").put(`/Users/${id}`, user("x@example.com", { active: false, emails: Array.from({ length: 101 }, (_, i) => ({ value: `e${i}@example.com` })) }))],
-    ["PATCH with more operations than the limit", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, ...Array.from({ length: 1000 }, () => ({ op: "replace", path: "title", value: "t" }))))],
-    ["PATCH with a forbidden key elsewhere in the body", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "name", value: { constructor: { prototype: { x: 1 } } } }))],
-    ["PATCH with a blank path and an invalid op", (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp({ op: "replace", path: "", value: { active: false } }, { op: "replace", path: "nickNameZ", value: 1 }))],
+    [
+      "PUT with an email type scimmy refuses",
+      (id) => vendorBridge.as("cic").put(`/Users/${id}`, user("x@example.com", { active: false, emails: [{ value: "x@example.com", type: "weird" }] })),
+    ],
+    [
+      "PUT with more emails than the limit",
+      (id) =>
+        vendorBridge
+          .as("cic")
+          .put(`/Users/${id}`, user("x@example.com", { active: false, emails: Array.from({ length: 101 }, (_, i) => ({ value: `e${i}@example.com` })) })),
+    ],
+    [
+      "PATCH with more operations than the limit",
+      (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, ...Array.from({ length: 1000 }, () => ({ op: "replace", path: "title", value: "t" })))),
+    ],
+    [
+      "PATCH with a forbidden key elsewhere in the body",
+      (id) => vendorBridge.as("cic").patch(`/Users/${id}`, patchOp(off, { op: "replace", path: "name", value: { constructor: { prototype: { x: 1 } } } })),
+    ],
+    [
+      "PATCH with a blank path and an invalid op",
+      (id) =>
+        vendorBridge
+          .as("cic")
+          .patch(`/Users/${id}`, patchOp({ op: "replace", path: "", value: { active: false } }, { op: "replace", path: "nickNameZ", value: 1 })),
+    ],
   ];
   it.each(cases)("%s: deactivated at the vendor, and the refusal says so", async (_name, send) => {
-    const created = (await vendorBridge.as("cic").post("/Users", user(`leaver-${Math.random().toString(36).slice(2, 8)}@example.com`)).expect(201)).body;
+    const created = (
+      await vendorBridge
+        .as("cic")
+        .post("/Users", user(`leaver-${Math.random().toString(36).slice(2, 8)}@example.com`))
+        .expect(201)
+    ).body;
     const key = created["urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User"].vendorUserId as string;
     const res = await send(created.id);
     if (res.status >= 400) expect(res.body.detail).toMatch(/^The user was deactivated/);
@@ -239,13 +353,17 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
     expect((await vendorBridge.as("cic").get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
   });
 
-  const key = (u: Record<string, unknown>) => (u["urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User"] as { vendorUserId: string }).vendorUserId;
+  const key = (u: Record<string, unknown>) =>
+    (u["urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User"] as { vendorUserId: string }).vendorUserId;
 
   it("a refused reactivation is undone at the vendor, and a later deactivation still reaches it", async () => {
     const created = (await vendorBridge.as("cic").post("/Users", user("back@example.com")).expect(201)).body;
     await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off)).expect(200);
     // Reactivation with a rename the mapping refuses: 400, and the vendor user must not stay enabled.
-    await vendorBridge.as("cic").put(`/Users/${created.id}`, user("renamed@example.com", { active: true })).expect(400);
+    await vendorBridge
+      .as("cic")
+      .put(`/Users/${created.id}`, user("renamed@example.com", { active: true }))
+      .expect(400);
     expect(sandbox.users.get(key(created))!.UserStatus).toBe("Disabled");
     expect((await vendorBridge.as("cic").get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
     // Should the vendor user be enabled behind the bridge's back, the next deactivation disables it again.
@@ -257,7 +375,10 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
   it("removing active, or a PUT without it, does not reactivate an inactive user", async () => {
     const created = (await vendorBridge.as("cic").post("/Users", user("stays-off@example.com")).expect(201)).body;
     await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off)).expect(200);
-    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp({ op: "remove", path: "active" })).expect(200);
+    await vendorBridge
+      .as("cic")
+      .patch(`/Users/${created.id}`, patchOp({ op: "remove", path: "active" }))
+      .expect(200);
     await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: null }));
     const { active: _dropped, ...withoutActive } = user("stays-off@example.com");
     void _dropped;
@@ -268,7 +389,10 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
 
   it("the last write to active decides: off then on again is not a deactivation", async () => {
     const created = (await vendorBridge.as("cic").post("/Users", user("net-on@example.com")).expect(201)).body;
-    await vendorBridge.as("cic").patch(`/Users/${created.id}`, patchOp(off, { op: "replace", path: "active", value: true }, { op: "replace", path: "nickNameZ", value: 1 })).expect(400);
+    await vendorBridge
+      .as("cic")
+      .patch(`/Users/${created.id}`, patchOp(off, { op: "replace", path: "active", value: true }, { op: "replace", path: "nickNameZ", value: 1 }))
+      .expect(400);
     expect(sandbox.users.get(key(created))!.UserStatus).toBe("Enabled");
   });
 
@@ -280,8 +404,19 @@ describe("nothing else in a request stops the deactivation it asks for", () => {
 
   it("a DELETE with a body that is not JSON (or a hostile one) still deletes", async () => {
     for (const body of ["not json", '{"__proto__":1}']) {
-      const created = (await vendorBridge.as("cic").post("/Users", user(`gone-${Math.random().toString(36).slice(2, 8)}@example.com`)).expect(201)).body;
-      await vendorBridge.raw().delete(`/scim/v2/Users/${created.id}`).set("Authorization", `Bearer ${vendorBridge.token("cic")}`).set("Content-Type", "application/json").send(body).expect(204);
+      const created = (
+        await vendorBridge
+          .as("cic")
+          .post("/Users", user(`gone-${Math.random().toString(36).slice(2, 8)}@example.com`))
+          .expect(201)
+      ).body;
+      await vendorBridge
+        .raw()
+        .delete(`/scim/v2/Users/${created.id}`)
+        .set("Authorization", `Bearer ${vendorBridge.token("cic")}`)
+        .set("Content-Type", "application/json")
+        .send(body)
+        .expect(204);
     }
   });
 });
@@ -292,17 +427,27 @@ describe("more limits and read-only fields", () => {
     expectScimClientError(await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "add", path: "emails", value: many })));
     expectScimClientError(await bridge.as("acme").post("/Users", user("many@example.com", { emails: many })));
     const members = Array.from({ length: 150 }, (_, i) => ({ value: `m-${i}` }));
-    await bridge.as("acme").patch(`/Groups/${groupId}`, patchOp({ op: "add", path: "members", value: members })).expect(200);
+    await bridge
+      .as("acme")
+      .patch(`/Groups/${groupId}`, patchOp({ op: "add", path: "members", value: members }))
+      .expect(200);
   });
 
-  it.each(['emails[type eq "work" or]', "emails[((((]", "emails[type]", "emails[]", 'emails[""""]'])("a PATCH path with a broken value filter (%s) is a 400, not a silent no-op", async (path) => {
-    const res = await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path }));
-    expectScimClientError(res);
-    expect(res.body.scimType).toBe("invalidPath");
-  });
+  it.each(['emails[type eq "work" or]', "emails[((((]", "emails[type]", "emails[]", 'emails[""""]'])(
+    "a PATCH path with a broken value filter (%s) is a 400, not a silent no-op",
+    async (path) => {
+      const res = await bridge.as("acme").patch(`/Users/${userId}`, patchOp({ op: "remove", path }));
+      expectScimClientError(res);
+      expect(res.body.scimType).toBe("invalidPath");
+    },
+  );
 
   it("a body that is not JSON is refused without quoting it (it may hold a password)", async () => {
-    const res = await bridge.raw().patch(`/scim/v2/Users/${userId}`).set("Authorization", `Bearer ${bridge.token("acme")}`).set("Content-Type", "application/json")
+    const res = await bridge
+      .raw()
+      .patch(`/scim/v2/Users/${userId}`)
+      .set("Authorization", `Bearer ${bridge.token("acme")}`)
+      .set("Content-Type", "application/json")
       .send('{"Operations":[{"op":"replace","path":"password","value":Hunter2Secret}]}');
     expectScimClientError(res);
     expect(res.text).not.toContain("Hunter2");
@@ -310,11 +455,23 @@ describe("more limits and read-only fields", () => {
 
   it("the vendor link extension is read-only: ignored on POST and PUT, refused in PATCH", async () => {
     const LINK = "urn:ietf:params:scim:schemas:extension:scim-bridge:vendor:2.0:User";
-    const created = (await bridge.as("acme").post("/Users", user("fake-link@example.com", { [LINK]: { vendorUserId: "victim" } })).expect(201)).body;
+    const created = (
+      await bridge
+        .as("acme")
+        .post("/Users", user("fake-link@example.com", { [LINK]: { vendorUserId: "victim" } }))
+        .expect(201)
+    ).body;
     expect(created[LINK]).toBeUndefined();
     const patched = await bridge.as("acme").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: `${LINK}:vendorUserId`, value: "victim" }));
     expect(patched.status).toBe(400);
     expect(patched.body.scimType).toBe("mutability");
-    expect((await bridge.as("acme").get(`/Users?filter=${encodeURIComponent(`${LINK}:vendorUserId eq "victim"`)}`).expect(200)).body.totalResults).toBe(0);
+    expect(
+      (
+        await bridge
+          .as("acme")
+          .get(`/Users?filter=${encodeURIComponent(`${LINK}:vendorUserId eq "victim"`)}`)
+          .expect(200)
+      ).body.totalResults,
+    ).toBe(0);
   });
 });

@@ -66,7 +66,8 @@ class CamSandbox extends TencentSandbox {
     AddUser: (p) => {
       requireParams(p, ["Name"], () => this.invalid("MissingParameter", "The request is missing a required parameter `Name`."));
       if (!/^[A-Za-z0-9+=,.@_-]{1,64}$/.test(String(p.Name))) throw this.invalid("InvalidParameter.UserNameIllegal", "The user name is illegal.");
-      for (const flag of ["ConsoleLogin", "UseApi"]) if (p[flag] !== undefined && p[flag] !== 0 && p[flag] !== 1) throw this.invalid("InvalidParameter.ParamError", `${flag} is 0 or 1.`);
+      for (const flag of ["ConsoleLogin", "UseApi"])
+        if (p[flag] !== undefined && p[flag] !== 0 && p[flag] !== 1) throw this.invalid("InvalidParameter.ParamError", `${flag} is 0 or 1.`);
       if (this.findBy("Name", p.Name)) throw this.invalid("FailedOperation.UserNameExists", "The sub-user name is in use.");
       const user: SandboxUser = { id: String(p.Name), ...p, Uin: ++this.uin };
       this.users.set(user.id, user);
@@ -89,15 +90,29 @@ it("a vendor described by one mapping file provisions, adopts and deprovisions a
   const vendor = { mapping, credentials: { secretId: "TEST_TENCENT_ID", secretKey: "TEST_TENCENT_KEY" }, connectTo: url, allowInsecureHttp: true };
   const bridge = await startTestBridge([{ name: "cam", vendor }], { env: ENV });
   try {
-    const created = (await bridge.as("cam").post("/Users", user("ann@example.com", { password: "Correct-Horse-9" })).expect(201)).body;
+    const created = (
+      await bridge
+        .as("cam")
+        .post("/Users", user("ann@example.com", { password: "Correct-Horse-9" }))
+        .expect(201)
+    ).body;
     expect(created[VENDOR_LINK]).toMatchObject({ vendor: "tencent-cam", vendorUserId: "ann@example.com", link: "created" });
-    expect(sandbox.callsOf("AddUser")[0]!.params).toEqual({ Name: "ann@example.com", Remark: "ann@example.com", ConsoleLogin: 1, UseApi: 0, Email: "ann@example.com" });
+    expect(sandbox.callsOf("AddUser")[0]!.params).toEqual({
+      Name: "ann@example.com",
+      Remark: "ann@example.com",
+      ConsoleLogin: 1,
+      UseApi: 0,
+      Email: "ann@example.com",
+    });
     // An existing sub-user is found by name and adopted.
     sandbox.seedUser({ id: "bob@example.com", Name: "bob@example.com", Uin: 1 });
     const bob = (await bridge.as("cam").post("/Users", user("bob@example.com")).expect(201)).body;
     expect(bob[VENDOR_LINK].link).toBe("adopted");
     // Deactivation under the delete policy removes the sub-user.
-    await bridge.as("cam").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+    await bridge
+      .as("cam")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false }))
+      .expect(200);
     expect(sandbox.users.has("ann@example.com")).toBe(false);
     expect(JSON.stringify(bridge.logs)).not.toContain("Init-Pass-1");
   } finally {

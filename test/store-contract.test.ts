@@ -2,7 +2,10 @@
 import { NotFoundError, UniquenessError, VersionMismatchError, type Store, type VendorCallRecord } from "../src/store/types";
 import { STORES } from "./helpers/stores";
 
-const user = (name: string) => ({ doc: { userName: name, emails: [{ value: `${name}@x.com` }] }, keys: { userName: name, emails: [`${name}@x.com`], externalId: `ext-${name}`, displayName: name.toUpperCase() } });
+const user = (name: string) => ({
+  doc: { userName: name, emails: [{ value: `${name}@x.com` }] },
+  keys: { userName: name, emails: [`${name}@x.com`], externalId: `ext-${name}`, displayName: name.toUpperCase() },
+});
 
 describe.each(STORES)("$name store", (factory) => {
   let store: Store;
@@ -34,7 +37,11 @@ describe.each(STORES)("$name store", (factory) => {
 
   it("keeps userName unique per target, ignoring case, also for concurrent writers", async () => {
     const stores = [store, await another()];
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => stores[i % 2]!.create("t", "User", `id-${i}`, { userName: "Same" }, { userName: i % 2 ? "SAME" : "same", emails: [] })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        stores[i % 2]!.create("t", "User", `id-${i}`, { userName: "Same" }, { userName: i % 2 ? "SAME" : "same", emails: [] }),
+      ),
+    );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     expect(results.filter((r) => r.status === "rejected").every((r) => (r as PromiseRejectedResult).reason instanceof UniquenessError)).toBe(true);
     await store.create("other", "User", "id-x", { userName: "same" }, { userName: "same", emails: [] });
@@ -51,7 +58,12 @@ describe.each(STORES)("$name store", (factory) => {
     const page = await store.list("t", "User", { startIndex: 2, count: 2 });
     expect(page.total).toBe(5);
     expect(page.resources.map((r) => r.id)).toEqual(["id-bob", "id-cat"]);
-    const scanned = await store.list("t", "User", { predicate: (r) => String(r.doc.userName) > "b", startIndex: 2, count: 2, sort: { column: "userName", descending: true } });
+    const scanned = await store.list("t", "User", {
+      predicate: (r) => String(r.doc.userName) > "b",
+      startIndex: 2,
+      count: 2,
+      sort: { column: "userName", descending: true },
+    });
     expect(scanned.total).toBe(4);
     expect(scanned.resources.map((r) => r.id)).toEqual(["id-dan", "id-cat"]);
   });
@@ -89,7 +101,15 @@ describe.each(STORES)("$name store", (factory) => {
 
   it("keeps the vendor call trail per target and subject, newest first, and prunes it by age", async () => {
     const call = (at: string, scimId: string | undefined, outcome: VendorCallRecord["outcome"]): VendorCallRecord => ({
-      target: "t", at, requestId: `r-${at}`, ...(scimId ? { scimId } : {}), operation: "create", call: "CreateUser", outcome, attempts: 1, ms: 12,
+      target: "t",
+      at,
+      requestId: `r-${at}`,
+      ...(scimId ? { scimId } : {}),
+      operation: "create",
+      call: "CreateUser",
+      outcome,
+      attempts: 1,
+      ms: 12,
     });
     await store.recordVendorCall(call("2026-01-01T00:00:00.000Z", "u-1", "success"));
     await store.recordVendorCall({ ...call("2026-02-01T00:00:00.000Z", "u-1", "conflict"), code: "UserExists", vendorRequestId: "vr-1" });

@@ -84,7 +84,10 @@ describe("SQLite", () => {
       other.exec("BEGIN EXCLUSIVE");
       setTimeout(() => other.exec("COMMIT"), 400).unref();
       const started = performance.now();
-      const write = bridge.as("acme").post("/Users", user("waits@example.com")).then((r) => r);
+      const write = bridge
+        .as("acme")
+        .post("/Users", user("waits@example.com"))
+        .then((r) => r);
       const health = await bridge.raw().get("/healthz").expect(200);
       const healthMs = performance.now() - started;
       expect(health.body.status).toBe("ok");
@@ -138,12 +141,33 @@ describe("PostgreSQL", () => {
     const bridge = await startTestBridge([{ name: "acme" }], { store });
     try {
       const groups: string[] = [];
-      for (let i = 0; i < 9; i++) groups.push((await bridge.as("acme").post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `G${i}` }).expect(201)).body.id);
+      for (let i = 0; i < 9; i++)
+        groups.push(
+          (
+            await bridge
+              .as("acme")
+              .post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `G${i}` })
+              .expect(201)
+          ).body.id,
+        );
       const writes = Promise.all([
-        ...Array.from({ length: 9 }, (_, i) => bridge.as("acme").post("/Users", user(`w${i}@example.com`)).then((r) => r.status)),
-        ...groups.map((id, i) => bridge.as("acme").patch(`/Groups/${id}`, patchOp({ op: "add", path: "externalId", value: `e${i}` })).then((r) => r.status)),
+        ...Array.from({ length: 9 }, (_, i) =>
+          bridge
+            .as("acme")
+            .post("/Users", user(`w${i}@example.com`))
+            .then((r) => r.status),
+        ),
+        ...groups.map((id, i) =>
+          bridge
+            .as("acme")
+            .patch(`/Groups/${id}`, patchOp({ op: "add", path: "externalId", value: `e${i}` }))
+            .then((r) => r.status),
+        ),
       ]);
-      const ready = bridge.raw().get("/readyz").then((r) => r.status);
+      const ready = bridge
+        .raw()
+        .get("/readyz")
+        .then((r) => r.status);
       const bound = new Promise<string>((resolve) => setTimeout(() => resolve("stuck"), 15_000).unref());
       expect(await Promise.race([writes.then((s) => s.join(",")), bound])).toBe([...Array(9).fill(201), ...Array(9).fill(200)].join(","));
       expect(await ready).toBe(200);
@@ -172,7 +196,10 @@ describe("PostgreSQL", () => {
         return store.get("acme", "User", id);
       });
       await expect(held).rejects.toBeInstanceOf(StoreUnavailableError);
-      await bridge.as("acme").patch(`/Users/${id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+      await bridge
+        .as("acme")
+        .patch(`/Users/${id}`, patchOp({ op: "replace", path: "active", value: false }))
+        .expect(200);
       await bridge.raw().get("/readyz").expect(200);
     } finally {
       await bridge.close();

@@ -79,7 +79,13 @@ describe.each(STORES)("$name outbox", (factory) => {
     await current.store.enqueueWork("t", "u-1", change);
     let [run] = await current.store.claimWork("p1", 10_000, 1, ["t", "a", "b"]);
     await current.store.markCreateIntent("t", "u-1", "p1", true);
-    const later = await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "pending", retryInMs: 60_000, attempted: true, code: "InternalError", detail: "down" });
+    const later = await current.store.settleWork("t", "u-1", "p1", run!.generation, {
+      state: "pending",
+      retryInMs: 60_000,
+      attempted: true,
+      code: "InternalError",
+      detail: "down",
+    });
     expect(later).toMatchObject({ state: "pending", attempts: 1, lastCode: "InternalError", createIntent: true });
     expect(await current.store.claimWork("p1", 10_000, 1, ["t", "a", "b"])).toEqual([]); // not due yet
     [run] = [(await current.store.claimWorkOf("t", "u-1", "p1", 10_000))!];
@@ -108,10 +114,11 @@ describe.each(STORES)("$name outbox", (factory) => {
 
   it("credential state is read and written atomically across processes", async () => {
     const other = await current.another();
-    const bump = (s: Store) => s.updateCredentialState("c", (text) => {
-      const n = Number(text ?? "0") + 1;
-      return { state: String(n), result: n };
-    });
+    const bump = (s: Store) =>
+      s.updateCredentialState("c", (text) => {
+        const n = Number(text ?? "0") + 1;
+        return { state: String(n), result: n };
+      });
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => bump(i % 2 ? current.store : other)));
     expect([...results].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });

@@ -22,7 +22,10 @@ describe.each(STORES)("$name store", (factory) => {
     return { total: page.total, ids: page.resources.map((r) => r.id) };
   };
   const expected = (from: number, to: number, skip: Set<number> = new Set()) =>
-    Array.from({ length: USERS }, (_, i) => i).filter((i) => !skip.has(i)).slice(from, to).map((i) => `id-${i}`);
+    Array.from({ length: USERS }, (_, i) => i)
+      .filter((i) => !skip.has(i))
+      .slice(from, to)
+      .map((i) => `id-${i}`);
 
   it("walks every page in order, and answers a jump to the end or past it", async () => {
     for (let start = 1; start <= USERS; start += 100) expect(await ids(start, 100)).toEqual({ total: USERS, ids: expected(start - 1, start + 99) });

@@ -11,7 +11,12 @@ afterEach(async () => bridge.close());
 describe("targets", () => {
   it("two targets with two tokens never see each other's users or groups", async () => {
     const u = (await bridge.as("north").post("/Users", user("shared@example.com")).expect(201)).body;
-    const g = (await bridge.as("north").post("/Groups", { schemas: [CORE_GROUP], displayName: "North Only", members: [{ value: u.id }] }).expect(201)).body;
+    const g = (
+      await bridge
+        .as("north")
+        .post("/Groups", { schemas: [CORE_GROUP], displayName: "North Only", members: [{ value: u.id }] })
+        .expect(201)
+    ).body;
 
     expect((await bridge.as("south").get("/Users").expect(200)).body.totalResults).toBe(0);
     expect((await bridge.as("south").get("/Groups").expect(200)).body.totalResults).toBe(0);
@@ -19,7 +24,10 @@ describe("targets", () => {
     await bridge.as("south").get(`/Users/${u.id}`).expect(404);
     await bridge.as("south").get(`/Groups/${g.id}`).expect(404);
     await bridge.as("south").put(`/Users/${u.id}`, user("shared@example.com")).expect(404);
-    await bridge.as("south").patch(`/Groups/${g.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "remove", path: "members" }] }).expect(404);
+    await bridge
+      .as("south")
+      .patch(`/Groups/${g.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "remove", path: "members" }] })
+      .expect(404);
     await bridge.as("south").delete(`/Users/${u.id}`).expect(404);
 
     // the same userName is free in the other target
@@ -44,7 +52,11 @@ describe("authentication", () => {
     const wrong = await bridge.raw().post("/scim/v2/Users").set("Authorization", "Bearer nope").send(user("x@example.com")).expect(401);
     expect(wrong.headers["www-authenticate"]).toContain('error="invalid_token"');
     await bridge.raw().get("/scim/v2/Users").set("Authorization", "non-token").expect(401);
-    await bridge.raw().get("/scim/v2/Users").set("Authorization", `Basic ${bridge.token("north")}`).expect(401);
+    await bridge
+      .raw()
+      .get("/scim/v2/Users")
+      .set("Authorization", `Basic ${bridge.token("north")}`)
+      .expect(401);
   });
 
   it("the token directory resolves by hash and only the right target", () => {

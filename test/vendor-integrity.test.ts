@@ -37,7 +37,9 @@ async function withVendor(
 }
 
 async function reconcileTarget(bridge: TestBridge, targets: { name: string; vendor: Record<string, unknown> }[], name: string, fix: boolean) {
-  const config = configFrom({ targets: targets.map((t) => ({ name: t.name, tokens: [{ sha256: randomUUID().replace(/-/g, "").padEnd(64, "0") }], vendor: t.vendor })) });
+  const config = configFrom({
+    targets: targets.map((t) => ({ name: t.name, tokens: [{ sha256: randomUUID().replace(/-/g, "").padEnd(64, "0") }], vendor: t.vendor })),
+  });
   const built = buildProvisioners(config, bridge.store, createLogger("error"), ENV);
   try {
     return await reconcile(name, built.vendorProvisioners.get(name)!, bridge.store, { fix });
@@ -48,28 +50,54 @@ async function reconcileTarget(bridge: TestBridge, targets: { name: string; vend
 
 describe("targets sharing a vendor account", () => {
   it("target D cannot adopt the vendor user target C provisioned, nor remove it", () =>
-    withVendor(fixture("tencent-cic"), [{ name: "c", vendor: true }, { name: "d", vendor: true }], async (bridge, sandbox) => {
-      const alice = (await bridge.as("c").post("/Users", user("alice@example.com")).expect(201)).body;
-      const key = alice[VENDOR_LINK].vendorUserId as string;
-      const res = await bridge.as("d").post("/Users", user("alice@example.com")).expect(409);
-      expect(res.body.scimType).toBe("uniqueness");
-      expect(res.body.detail).toMatch(/another target/);
-      expect(res.body.detail).not.toMatch(/alice/); // another target's user is not named to this one
-      expect((await bridge.as("d").get("/Users").expect(200)).body.totalResults).toBe(0);
-      expect(sandbox.users.has(key)).toBe(true);
-      expect((await bridge.store.linksHolding(["c", "d"], key)).map((l) => l.target)).toEqual(["c"]);
-      // C's user still works: deactivation reaches the vendor.
-      await bridge.as("c").patch(`/Users/${alice.id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
-      expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
-    }));
+    withVendor(
+      fixture("tencent-cic"),
+      [
+        { name: "c", vendor: true },
+        { name: "d", vendor: true },
+      ],
+      async (bridge, sandbox) => {
+        const alice = (await bridge.as("c").post("/Users", user("alice@example.com")).expect(201)).body;
+        const key = alice[VENDOR_LINK].vendorUserId as string;
+        const res = await bridge.as("d").post("/Users", user("alice@example.com")).expect(409);
+        expect(res.body.scimType).toBe("uniqueness");
+        expect(res.body.detail).toMatch(/another target/);
+        expect(res.body.detail).not.toMatch(/alice/); // another target's user is not named to this one
+        expect((await bridge.as("d").get("/Users").expect(200)).body.totalResults).toBe(0);
+        expect(sandbox.users.has(key)).toBe(true);
+        expect((await bridge.store.linksHolding(["c", "d"], key)).map((l) => l.target)).toEqual(["c"]);
+        // C's user still works: deactivation reaches the vendor.
+        await bridge
+          .as("c")
+          .patch(`/Users/${alice.id}`, patchOp({ op: "replace", path: "active", value: false }))
+          .expect(200);
+        expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
+      },
+    ));
 
   it("targets on different credentials are not one account: the rule does not reach across", () =>
     withVendor(fixture("tencent-cic"), [{ name: "c", vendor: true }], async (bridge) => {
       const provisioners = buildProvisioners(
         configFrom({
           targets: [
-            { name: "c", tokens: [{ sha256: "a".repeat(64) }], vendor: { mapping: "mappings/tencent-cic.yaml", credentials: { secretId: "TEST_TENCENT_ID", secretKey: "TEST_TENCENT_KEY" }, settings: { CIC_ZONE_ID: "z-1" } } },
-            { name: "e", tokens: [{ sha256: "b".repeat(64) }], vendor: { mapping: "mappings/tencent-cic.yaml", credentials: { secretId: "TEST_WRONG", secretKey: "TEST_TENCENT_KEY" }, settings: { CIC_ZONE_ID: "z-1" } } },
+            {
+              name: "c",
+              tokens: [{ sha256: "a".repeat(64) }],
+              vendor: {
+                mapping: "mappings/tencent-cic.yaml",
+                credentials: { secretId: "TEST_TENCENT_ID", secretKey: "TEST_TENCENT_KEY" },
+                settings: { CIC_ZONE_ID: "z-1" },
+              },
+            },
+            {
+              name: "e",
+              tokens: [{ sha256: "b".repeat(64) }],
+              vendor: {
+                mapping: "mappings/tencent-cic.yaml",
+                credentials: { secretId: "TEST_WRONG", secretKey: "TEST_TENCENT_KEY" },
+                settings: { CIC_ZONE_ID: "z-1" },
+              },
+            },
           ],
         }),
         bridge.store,
@@ -92,23 +120,47 @@ describe("one target", () => {
       const first = (await bridge.as("t").post("/Users", user("ann@example.com")).expect(201)).body;
       const key = first[VENDOR_LINK].vendorUserId as string;
       expect(key).toBe("ann_example_com");
-      const res = await bridge.as("t").post("/Users", user("ann_example.com", { emails: [{ value: "ann@example.com", primary: true }] })).expect(409);
+      const res = await bridge
+        .as("t")
+        .post("/Users", user("ann_example.com", { emails: [{ value: "ann@example.com", primary: true }] }))
+        .expect(409);
       expect(res.body.detail).toMatch(/ann@example.com/);
       expect((await bridge.store.allLinks("t")).map((l) => l.scimId)).toEqual([first.id]);
       expect(sandbox.users.size).toBe(1);
     }));
 
   it("a group member must be a user or group of the same target", () =>
-    withVendor(fixture("tencent-cic"), [{ name: "a", vendor: true }, { name: "b", vendor: true }], async (bridge) => {
-      const theirs = (await bridge.as("a").post("/Users", user("x@example.com")).expect(201)).body.id;
-      const mine = (await bridge.as("b").post("/Users", user("y@example.com")).expect(201)).body.id;
-      const post = await bridge.as("b").post("/Groups", { schemas: [CORE_GROUP], displayName: "G", members: [{ value: theirs }] }).expect(400);
-      expect(post.body.scimType).toBe("invalidValue");
-      const group = (await bridge.as("b").post("/Groups", { schemas: [CORE_GROUP], displayName: "G", members: [{ value: mine }] }).expect(201)).body.id;
-      await bridge.as("b").patch(`/Groups/${group}`, patchOp({ op: "add", path: "members", value: [{ value: theirs }] })).expect(400);
-      await bridge.as("b").put(`/Groups/${group}`, { schemas: [CORE_GROUP], displayName: "G", members: [{ value: mine }, { value: "made-up" }] }).expect(400);
-      expect((await bridge.store.members("b", group)).map((m) => m.value)).toEqual([mine]);
-    }));
+    withVendor(
+      fixture("tencent-cic"),
+      [
+        { name: "a", vendor: true },
+        { name: "b", vendor: true },
+      ],
+      async (bridge) => {
+        const theirs = (await bridge.as("a").post("/Users", user("x@example.com")).expect(201)).body.id;
+        const mine = (await bridge.as("b").post("/Users", user("y@example.com")).expect(201)).body.id;
+        const post = await bridge
+          .as("b")
+          .post("/Groups", { schemas: [CORE_GROUP], displayName: "G", members: [{ value: theirs }] })
+          .expect(400);
+        expect(post.body.scimType).toBe("invalidValue");
+        const group = (
+          await bridge
+            .as("b")
+            .post("/Groups", { schemas: [CORE_GROUP], displayName: "G", members: [{ value: mine }] })
+            .expect(201)
+        ).body.id;
+        await bridge
+          .as("b")
+          .patch(`/Groups/${group}`, patchOp({ op: "add", path: "members", value: [{ value: theirs }] }))
+          .expect(400);
+        await bridge
+          .as("b")
+          .put(`/Groups/${group}`, { schemas: [CORE_GROUP], displayName: "G", members: [{ value: mine }, { value: "made-up" }] })
+          .expect(400);
+        expect((await bridge.store.members("b", group)).map((m) => m.value)).toEqual([mine]);
+      },
+    ));
 });
 
 describe("a user and its vendor link are one write", () => {
@@ -131,7 +183,10 @@ describe("a user and its vendor link are one write", () => {
   it("a create whose later step the deadline cuts off is kept, pending, and the bridge's own retry finishes it on the vendor user it made", () =>
     withVendor(fixture("tencent-ciam"), [{ name: "t", vendor: { deadlineMs: 1000, retry: { firstDelayMs: 50 } } }], async (bridge, sandbox) => {
       sandbox.failNext({ action: "UpdateUserStatus", status: 200, code: "InternalError", message: "slow", delayMs: 1500 });
-      const res = await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(201);
+      const res = await bridge
+        .as("t")
+        .post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] }))
+        .expect(201);
       expect(res.body[VENDOR_LINK].provisioning).toBe("pending");
       const done = await eventually(async () => {
         const now = (await bridge.as("t").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK];
@@ -146,7 +201,10 @@ describe("a user and its vendor link are one write", () => {
     withVendor(fixture("tencent-ciam"), [{ name: "t", vendor: { deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox) => {
       // An inactive user is created, then frozen; the freeze outlives the deadline.
       sandbox.failNext({ action: "UpdateUserStatus", status: 200, code: "InternalError", message: "slow", delayMs: 1500 });
-      const res = await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(504);
+      const res = await bridge
+        .as("t")
+        .post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] }))
+        .expect(504);
       expect(res.body.detail).toMatch(/Nothing was kept/);
       expect(await bridge.store.allLinks("t")).toEqual([]);
       expect((await bridge.as("t").get("/Users").expect(200)).body.totalResults).toBe(0);
@@ -154,7 +212,12 @@ describe("a user and its vendor link are one write", () => {
       // removes it. The IdP's retry (minutes later) then creates the user anew, and freezes it.
       await outboxDrained(bridge.store);
       expect(sandbox.users.size).toBe(0);
-      const retried = (await bridge.as("t").post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] })).expect(201)).body;
+      const retried = (
+        await bridge
+          .as("t")
+          .post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] }))
+          .expect(201)
+      ).body;
       expect(sandbox.users.get(retried[VENDOR_LINK].vendorUserId)!.Status).toBe("FREEZE");
     }));
 
@@ -163,7 +226,14 @@ describe("a user and its vendor link are one write", () => {
       const live = (await bridge.as("t").post("/Users", user("live@example.com")).expect(201)).body;
       const key = live[VENDOR_LINK].vendorUserId as string;
       // A link without its SCIM user, to the same vendor user (what a crash between two writes used to leave).
-      await bridge.store.recordLink({ target: "t", scimId: randomUUID(), vendor: "tencent-cic", vendorKey: key, link: "created", userName: "live@example.com" });
+      await bridge.store.recordLink({
+        target: "t",
+        scimId: randomUUID(),
+        vendor: "tencent-cic",
+        vendorKey: key,
+        link: "created",
+        userName: "live@example.com",
+      });
       const report = await reconcileTarget(bridge, [{ name: "t", vendor }], "t", true);
       const orphan = report.drifts.find((d) => d.kind === "orphan")!;
       expect(orphan.fixed).toBe(false);
@@ -188,17 +258,21 @@ describe("a user and its vendor link are one write", () => {
 
 describe("existingUsers: reject", () => {
   it("recognises the bridge's own create whose answer was lost: the IdP's retry links it instead of 409 for ever", () =>
-    withVendor(fixture("tencent-cic"), [{ name: "t", vendor: { existingUsers: "reject", deadlineMs: 1000, onVendorDelay: "fail" } }], async (bridge, sandbox) => {
-      sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
-      await bridge.as("t").post("/Users", user("own@example.com")).expect(504);
-      await outboxDrained(bridge.store);
-      const retried = (await bridge.as("t").post("/Users", user("own@example.com")).expect(201)).body;
-      expect(retried[VENDOR_LINK].link).toBe("created");
-      expect(sandbox.users.size).toBe(1);
-      // A vendor user the bridge never created is still refused.
-      sandbox.seedUser({ id: "u-stranger", UserName: "stranger@example.com", UserStatus: "Enabled", UserType: "Manual" });
-      await bridge.as("t").post("/Users", user("stranger@example.com")).expect(409);
-    }));
+    withVendor(
+      fixture("tencent-cic"),
+      [{ name: "t", vendor: { existingUsers: "reject", deadlineMs: 1000, onVendorDelay: "fail" } }],
+      async (bridge, sandbox) => {
+        sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
+        await bridge.as("t").post("/Users", user("own@example.com")).expect(504);
+        await outboxDrained(bridge.store);
+        const retried = (await bridge.as("t").post("/Users", user("own@example.com")).expect(201)).body;
+        expect(retried[VENDOR_LINK].link).toBe("created");
+        expect(sandbox.users.size).toBe(1);
+        // A vendor user the bridge never created is still refused.
+        sandbox.seedUser({ id: "u-stranger", UserName: "stranger@example.com", UserStatus: "Enabled", UserType: "Manual" });
+        await bridge.as("t").post("/Users", user("stranger@example.com")).expect(409);
+      },
+    ));
 });
 
 describe("If-Match", () => {
@@ -206,14 +280,25 @@ describe("If-Match", () => {
     withVendor(fixture("tencent-cic"), [{ name: "t", vendor: true }], async (bridge, sandbox) => {
       const created = (await bridge.as("t").post("/Users", user("etag@example.com")).expect(201)).body;
       const key = created[VENDOR_LINK].vendorUserId as string;
-      await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Now" })).expect(200);
+      await bridge
+        .as("t")
+        .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Now" }))
+        .expect(200);
       const calls = sandbox.calls.length;
       await bridge.as("t").delete(`/Users/${created.id}`).set("If-Match", created.meta.version).expect(412);
-      await bridge.as("t").put(`/Users/${created.id}`, user("etag@example.com", { displayName: "Stale" })).set("If-Match", created.meta.version).expect(412);
+      await bridge
+        .as("t")
+        .put(`/Users/${created.id}`, user("etag@example.com", { displayName: "Stale" }))
+        .set("If-Match", created.meta.version)
+        .expect(412);
       expect(sandbox.calls.length).toBe(calls);
       expect(sandbox.users.get(key)!.DisplayName).not.toBe("Stale");
       // A deactivation is the exception: a leaver is deactivated whatever version the IdP holds.
-      const res = await bridge.as("t").put(`/Users/${created.id}`, user("etag@example.com", { active: false })).set("If-Match", created.meta.version).expect(412);
+      const res = await bridge
+        .as("t")
+        .put(`/Users/${created.id}`, user("etag@example.com", { active: false }))
+        .set("If-Match", created.meta.version)
+        .expect(412);
       expect(res.body.detail).toMatch(/^The user was deactivated; the rest of the request was not applied/);
       expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
     }));

@@ -18,11 +18,19 @@ const NONCE = "3a8f9c3e-5b2d-4c1e-9f7a-0123456789ab";
 
 describe("Tencent TC3-HMAC-SHA256 = tencentcloud-sdk-nodejs-common Sign.sign3", () => {
   it.each([
-    ["ciam.tencentcloudapi.com", "CreateUser", { UserStoreId: "d733b658", PhoneNumber: "+86-19877755556", Email: "a@b.com", Password: "@ppServer123", UserName: "张三", UserOrg: ["8bee"] }],
+    [
+      "ciam.tencentcloudapi.com",
+      "CreateUser",
+      { UserStoreId: "d733b658", PhoneNumber: "+86-19877755556", Email: "a@b.com", Password: "@ppServer123", UserName: "张三", UserOrg: ["8bee"] },
+    ],
     ["organization.tencentcloudapi.com", "CreateUser", { ZoneId: "z-33w3je", UserName: "Alice", Email: "Alice@example.com", UserStatus: "Enabled" }],
     ["organization.intl.tencentcloudapi.com", "ListUsers", { ZoneId: "z-1", Filter: "alice", MaxResults: 1 }],
   ])("%s %s", (host, action, payload) => {
-    const ours = signTc3({ host, action, version: "2022-03-31", region: "ap-guangzhou", payload }, { secretId: "AKIDexample", secretKey: "secretExampleKey" }, DATE);
+    const ours = signTc3(
+      { host, action, version: "2022-03-31", region: "ap-guangzhou", payload },
+      { secretId: "AKIDexample", secretKey: "secretExampleKey" },
+      DATE,
+    );
     const theirs: string = Sign.sign3({
       method: "POST",
       url: `https://${host}/`,
@@ -40,7 +48,11 @@ describe("Tencent TC3-HMAC-SHA256 = tencentcloud-sdk-nodejs-common Sign.sign3", 
   });
 
   it("signs for the vendor host even when sent elsewhere: the service is 'ciam', never '127'", () => {
-    const ours = signTc3({ host: "ciam.tencentcloudapi.com", action: "CreateUser", version: "2022-03-31", payload: {} }, { secretId: "id", secretKey: "k" }, DATE);
+    const ours = signTc3(
+      { host: "ciam.tencentcloudapi.com", action: "CreateUser", version: "2022-03-31", payload: {} },
+      { secretId: "id", secretKey: "k" },
+      DATE,
+    );
     expect(ours.headers.authorization).toContain("/ciam/tc3_request");
     expect(ours.host).toBe("ciam.tencentcloudapi.com");
   });
@@ -50,7 +62,12 @@ describe("Alibaba Cloud RPC = @alicloud/openapi-util", () => {
   const params = { InstanceId: "9cfad875-6260", LoginName: "wang.ming", DisplayName: "王明 (CCC)", Email: "a+b@x.com", "RoleId.1": "r1", "RoleId.2": "r*2" };
 
   it.each(["GET", "POST"] as const)("V2 HMAC-SHA1 signature, %s", (method) => {
-    const signed = signV2({ host: "ccc.cn-shanghai.aliyuncs.com", action: "CreateUser", version: "2017-07-05", params, method }, { accessKeyId: "LTAIexample", accessKeySecret: "secret" }, DATE, NONCE);
+    const signed = signV2(
+      { host: "ccc.cn-shanghai.aliyuncs.com", action: "CreateUser", version: "2017-07-05", params, method },
+      { accessKeyId: "LTAIexample", accessKeySecret: "secret" },
+      DATE,
+      NONCE,
+    );
     const sent = new URLSearchParams(method === "GET" ? signed.path.slice(2) : signed.body!);
     const all = Object.fromEntries([...sent.entries()].filter(([k]) => k !== "Signature"));
     expect(all).toMatchObject({ ...params, Action: "CreateUser", SignatureNonce: NONCE, Timestamp: "2026-11-22T08:09:10Z", SignatureMethod: "HMAC-SHA1" });
@@ -60,7 +77,12 @@ describe("Alibaba Cloud RPC = @alicloud/openapi-util", () => {
   });
 
   it("V3 ACS3-HMAC-SHA256 authorization", () => {
-    const signed = signV3({ host: "ccc.cn-shanghai.aliyuncs.com", action: "CreateUser", version: "2017-07-05", params }, { accessKeyId: "LTAIexample", accessKeySecret: "secret" }, DATE, NONCE);
+    const signed = signV3(
+      { host: "ccc.cn-shanghai.aliyuncs.com", action: "CreateUser", version: "2017-07-05", params },
+      { accessKeyId: "LTAIexample", accessKeySecret: "secret" },
+      DATE,
+      NONCE,
+    );
     const query = Object.fromEntries(new URLSearchParams(signed.path.slice(2)).entries());
     const { authorization, ...headers } = signed.headers;
     const theirs = OpenApiUtil.getAuthorization(
@@ -71,7 +93,9 @@ describe("Alibaba Cloud RPC = @alicloud/openapi-util", () => {
       "secret",
     );
     expect(authorization).toBe(theirs);
-    expect(authorizationV3("POST", "/", signed.path.slice(2), headers, headers["x-acs-content-sha256"]!, { accessKeyId: "LTAIexample", accessKeySecret: "secret" })).toBe(theirs);
+    expect(
+      authorizationV3("POST", "/", signed.path.slice(2), headers, headers["x-acs-content-sha256"]!, { accessKeyId: "LTAIexample", accessKeySecret: "secret" }),
+    ).toBe(theirs);
   });
 });
 
@@ -81,8 +105,19 @@ describe("Volcengine HMAC-SHA256 = @volcengine/openapi Signer", () => {
     [{ UserName: "alice" }, "cn-north-1"],
   ])("CreateUser %#", (payload, region) => {
     const host = "open.volcengineapi.com";
-    const ours = signVolcengine({ host, action: "CreateUser", version: "2023-01-01", region, service: "cloudidentity", payload }, { accessKeyId: "AKLTexample", secretAccessKey: "c2VjcmV0" }, DATE);
-    const request = { method: "POST", region, pathname: "/", params: { Action: "CreateUser", Version: "2023-01-01" }, headers: { host } as Record<string, string>, body: JSON.stringify(payload) };
+    const ours = signVolcengine(
+      { host, action: "CreateUser", version: "2023-01-01", region, service: "cloudidentity", payload },
+      { accessKeyId: "AKLTexample", secretAccessKey: "c2VjcmV0" },
+      DATE,
+    );
+    const request = {
+      method: "POST",
+      region,
+      pathname: "/",
+      params: { Action: "CreateUser", Version: "2023-01-01" },
+      headers: { host } as Record<string, string>,
+      body: JSON.stringify(payload),
+    };
     new VolcSigner(request, "cloudidentity").addAuthorization({ accessKeyId: "AKLTexample", secretKey: "c2VjcmV0" }, DATE);
     expect(ours.headers.authorization).toBe(request.headers.Authorization);
     expect(ours.headers["x-date"]).toBe("20261122T080910Z");

@@ -15,9 +15,18 @@ import { ENV, VENDORS } from "./helpers/vendors";
 
 const fixture = (name: string) => VENDORS.find((v) => v.name === name)!;
 const person = (userName: string, extra: Record<string, unknown> = {}) =>
-  user(userName, { emails: [{ value: userName, primary: true }], phoneNumbers: [{ value: "13800138000", type: "mobile" }], displayName: "Ada Lovelace", ...extra });
+  user(userName, {
+    emails: [{ value: userName, primary: true }],
+    phoneNumbers: [{ value: "13800138000", type: "mobile" }],
+    displayName: "Ada Lovelace",
+    ...extra,
+  });
 
-async function withVendor(name: string, run: (bridge: TestBridge, sandbox: VendorSandbox, vendor: Record<string, unknown>) => Promise<void>, extra: Record<string, unknown> = {}): Promise<void> {
+async function withVendor(
+  name: string,
+  run: (bridge: TestBridge, sandbox: VendorSandbox, vendor: Record<string, unknown>) => Promise<void>,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const f = fixture(name);
   const sandbox = f.sandbox();
   const vendor = { ...f.vendor(await sandbox.listen()), ...extra };
@@ -31,7 +40,12 @@ async function withVendor(name: string, run: (bridge: TestBridge, sandbox: Vendo
 }
 
 async function reconcileReport(bridge: TestBridge, vendor: Record<string, unknown>) {
-  const built = buildProvisioners(configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }), bridge.store, createLogger("error"), ENV);
+  const built = buildProvisioners(
+    configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }),
+    bridge.store,
+    createLogger("error"),
+    ENV,
+  );
   try {
     return await reconcile("t", built.vendorProvisioners.get("t")!, bridge.store, { fix: false });
   } finally {
@@ -49,14 +63,20 @@ it("CCC: reconcile reads Alibaba's JSON list shape (Users.List.User[]) and sees 
 
 it("CIAM: reconcile compares unmasked email and phone (Original), so an untouched user shows no drift", () =>
   withVendor("tencent-ciam", async (bridge, _sandbox, vendor) => {
-    await bridge.as("t").post("/Users", person("masked@example.com", { password: "Correct-Horse-9" })).expect(201);
+    await bridge
+      .as("t")
+      .post("/Users", person("masked@example.com", { password: "Correct-Horse-9" }))
+      .expect(201);
     expect((await reconcileReport(bridge, vendor)).drifts).toEqual([]);
   }));
 
 it("Huawei: HTTP 500 is its documented business failure: one call, a 400 that says what the vendor said", () =>
   withVendor("huawei-aicc", async (bridge, sandbox) => {
     sandbox.failNext({ action: "agentAccount/create", status: 500, code: "1", message: "check the values of parameters in the request" });
-    const res = await bridge.as("t").post("/Users", person("refused@example.com", { password: "Correct-Horse-9" })).expect(400);
+    const res = await bridge
+      .as("t")
+      .post("/Users", person("refused@example.com", { password: "Correct-Horse-9" }))
+      .expect(400);
     expect(res.body.detail).toMatch(/check the values of parameters/);
     expect(sandbox.callsOf("agentAccount/create")).toHaveLength(1);
   }));
@@ -65,7 +85,10 @@ it("a value the vendor keeps unique, taken on update, is 409 uniqueness (as on c
   withVendor("tencent-cic", async (bridge) => {
     await bridge.as("t").post("/Users", person("first@example.com")).expect(201);
     const second = (await bridge.as("t").post("/Users", person("second@example.com")).expect(201)).body;
-    const res = await bridge.as("t").patch(`/Users/${second.id}`, patchOp({ op: "replace", path: "emails", value: [{ value: "first@example.com", primary: true }] })).expect(409);
+    const res = await bridge
+      .as("t")
+      .patch(`/Users/${second.id}`, patchOp({ op: "replace", path: "emails", value: [{ value: "first@example.com", primary: true }] }))
+      .expect(409);
     expect(res.body.scimType).toBe("uniqueness");
   }));
 
@@ -74,7 +97,10 @@ it("a vendor user deleted out of band: the next update creates it again and reco
     const created = (await bridge.as("t").post("/Users", person("gone@example.com")).expect(201)).body;
     const oldKey = created[VENDOR_LINK].vendorUserId as string;
     sandbox.users.delete(oldKey);
-    const res = await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Back Again" })).expect(200);
+    const res = await bridge
+      .as("t")
+      .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "displayName", value: "Back Again" }))
+      .expect(200);
     const newKey = res.body[VENDOR_LINK].vendorUserId as string;
     expect(newKey).not.toBe(oldKey);
     expect(sandbox.users.get(newKey)).toMatchObject({ UserName: "gone@example.com", DisplayName: "Back Again" });
@@ -85,9 +111,17 @@ it("CCC: a refused RAM login removal during deactivation is kept and retried by 
   withVendor(
     "aliyun-ccc",
     async (bridge, sandbox) => {
-      const created = (await bridge.as("t").post("/Users", person("leaver@example.com", { password: "Correct-Horse-9" })).expect(201)).body;
+      const created = (
+        await bridge
+          .as("t")
+          .post("/Users", person("leaver@example.com", { password: "Correct-Horse-9" }))
+          .expect(201)
+      ).body;
       sandbox.failNext({ action: "DeleteLoginProfile", status: 400, code: "InvalidParameter.UserName", message: "refused" });
-      const res = await bridge.as("t").patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false })).expect(200);
+      const res = await bridge
+        .as("t")
+        .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false }))
+        .expect(200);
       // Accepted durably: the user is inactive, the vendor work pending with the vendor's refusal.
       expect(res.body.active).toBe(false);
       expect(res.body[VENDOR_LINK]).toMatchObject({ provisioning: "pending", provisioningVendorCode: "InvalidParameter.UserName" });

@@ -118,7 +118,10 @@ describe.each(VENDORS)("$name", (fixture) => {
     const refused = await bridge.as("careful").post("/Users", oktaUser("grace@example.com")).expect(409);
     expect(refused.body.scimType).toBe("uniqueness");
     sandbox.seedUser(fixture.existing("old@example.com"));
-    const adopted = await bridge.as("careful").post("/Users", { ...oktaUser("old@example.com") }).expect(201);
+    const adopted = await bridge
+      .as("careful")
+      .post("/Users", { ...oktaUser("old@example.com") })
+      .expect(201);
     expect(adopted.body[VENDOR_LINK].link).toBe("adopted");
   });
 

@@ -276,7 +276,12 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     const t = bridge.as("t");
     const created = (await t.post("/Users", person()).expect(201)).body;
     step();
-    const broken = { ...person(), active: false, emails: [{ primary: true, value: `${"x".repeat(400)}@example.com` }], phoneNumbers: [{ value: "12", type: "mobile" }] };
+    const broken = {
+      ...person(),
+      active: false,
+      emails: [{ primary: true, value: `${"x".repeat(400)}@example.com` }],
+      phoneNumbers: [{ value: "12", type: "mobile" }],
+    };
     const res = await t.put(`/Users/${created.id}`, broken).expect(400);
     expect(res.body.detail).toMatch(/^The user was deactivated; the rest of the request was not applied/);
     const now = (await t.get(`/Users/${created.id}`).expect(200)).body;
@@ -340,7 +345,9 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     const existing = sandbox.seedGroup("g-preexisting", "Finance");
     const t = bridge.as("t");
     const u = (await t.post("/Users", person()).expect(201)).body;
-    const g = (await t.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Finance", members: [{ value: u.id }] }).expect(201)).body;
+    const g = (
+      await t.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Finance", members: [{ value: u.id }] }).expect(201)
+    ).body;
     expect(existing.members.size).toBe(1);
     step();
     await t.delete(`/Groups/${g.id}`).expect(204);

@@ -13,14 +13,22 @@ import { CORE_USER, eventually, patchOp, startTestBridge } from "./helpers/bridg
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { ENV, VENDORS } from "./helpers/vendors";
 
-const user = (userName: string) => ({ schemas: [CORE_USER], userName, displayName: "Res Ilient", name: { givenName: "Res", familyName: "Ilient" }, emails: [{ value: userName, primary: true }] });
+const user = (userName: string) => ({
+  schemas: [CORE_USER],
+  userName,
+  displayName: "Res Ilient",
+  name: { givenName: "Res", familyName: "Ilient" },
+  emails: [{ value: userName, primary: true }],
+});
 const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
 
 describe("vendor pushback", () => {
   // These targets wait 15 s: the retries' worst-case backoff (375 + 750 + 1500 ms) must fit in the deadline.
   it("a throttled create is retried and succeeds; under onVendorDelay: fail persistent throttling is a 429 with Retry-After", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
-    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000, onVendorDelay: "fail" } }], { env: ENV });
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000, onVendorDelay: "fail" } }], {
+      env: ENV,
+    });
     try {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "RequestLimitExceeded", message: "slow down" });
       await bridge.as("t").post("/Users", user("once@example.com")).expect(201);
@@ -57,7 +65,9 @@ describe("vendor pushback", () => {
 
   it("under onVendorDelay: fail a vendor that stays unavailable is a 503 with Retry-After, and nothing is kept", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
-    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000, onVendorDelay: "fail" } }], { env: ENV });
+    const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(await sandbox.listen()), deadlineMs: 15_000, onVendorDelay: "fail" } }], {
+      env: ENV,
+    });
     try {
       for (let i = 0; i < 4; i++) sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "backend down" });
       const res = await bridge.as("t").post("/Users", user("down@example.com")).expect(503);
@@ -74,7 +84,11 @@ describe("vendor pushback", () => {
     const huawei = VENDORS.find((v) => v.name === "huawei-aicc")!;
     const bridge = await startTestBridge([{ name: "t", vendor: huawei.vendor(await sandbox.listen()) }], { env: ENV });
     try {
-      for (const n of ["aaaaaa1", "bbbbbb2", "cccccc3"]) await bridge.as("t").post("/Users", user(`${n}@example.com`)).expect(201);
+      for (const n of ["aaaaaa1", "bbbbbb2", "cccccc3"])
+        await bridge
+          .as("t")
+          .post("/Users", user(`${n}@example.com`))
+          .expect(201);
       expect(sandbox.tokenRequests).toBe(1);
       sandbox.revokeTokens();
       await bridge.as("t").post("/Users", user("dddddd4@example.com")).expect(201);
@@ -112,10 +126,18 @@ describe("vendor pushback", () => {
     const bridge = await startTestBridge([{ name: "t", vendor: { ...cic.vendor(url), mapping: file, groups: { unknown: "create" } } }], { env: ENV });
     try {
       const u = (await bridge.as("t").post("/Users", user("old.name@example.com")).expect(201)).body;
-      const g = (await bridge.as("t").post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Keepers", members: [{ value: u.id }] }).expect(201)).body;
+      const g = (
+        await bridge
+          .as("t")
+          .post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Keepers", members: [{ value: u.id }] })
+          .expect(201)
+      ).body;
       void g;
       const before = sandbox.calls.length;
-      await bridge.as("t").patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "userName", value: "new.name@example.com" })).expect(200);
+      await bridge
+        .as("t")
+        .patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "userName", value: "new.name@example.com" }))
+        .expect(200);
       expect(sandbox.calls.slice(before).map((c) => c.action)).toEqual(["DeleteUser", "CreateUser", "AddUserToGroup"]);
       const [vendorUser] = [...sandbox.users.values()];
       expect(vendorUser!.UserName).toBe("new.name@example.com");
@@ -177,7 +199,8 @@ describe("membership changes larger than one deadline", () => {
 });
 
 describe("configuration mistakes are refused at start", () => {
-  const target = (vendor: Record<string, unknown>) => configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }).targets[0]!.vendor!;
+  const target = (vendor: Record<string, unknown>) =>
+    configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }).targets[0]!.vendor!;
 
   it("plain http without allowInsecureHttp", () => {
     const connection = target({ ...cic.vendor("http://127.0.0.1:1"), allowInsecureHttp: false });
@@ -186,11 +209,15 @@ describe("configuration mistakes are refused at start", () => {
 
   it("a credential variable that is not set, named in the message", () => {
     const connection = target({ ...cic.vendor("http://127.0.0.1:1"), credentials: { secretId: "NOT_SET_ID", secretKey: "TEST_TENCENT_KEY" } });
-    expect(() => createConnector(mappingAt(connection.mapping), connection, ENV)).toThrow(/vendor\.credentials\.secretId: environment variable NOT_SET_ID is not set/);
+    expect(() => createConnector(mappingAt(connection.mapping), connection, ENV)).toThrow(
+      /vendor\.credentials\.secretId: environment variable NOT_SET_ID is not set/,
+    );
   });
 
   it("a missing mapping setting, named with its description", async () => {
-    await expect(startTestBridge([{ name: "t", vendor: { ...cic.vendor("http://127.0.0.1:1"), settings: {} } }], { env: ENV })).rejects.toThrow(/needs CIC_ZONE_ID \(The Identity Center space/);
+    await expect(startTestBridge([{ name: "t", vendor: { ...cic.vendor("http://127.0.0.1:1"), settings: {} } }], { env: ENV })).rejects.toThrow(
+      /needs CIC_ZONE_ID \(The Identity Center space/,
+    );
   });
 });
 
@@ -204,7 +231,10 @@ describe("secrets in vendor answers", () => {
       const u = (await bridge.as("t").post("/Users", user("echo@example.com")).expect(201)).body;
       const secret = "Echoed-Passw0rd!";
       sandbox.failNext({ action: "ResetPassword", status: 400, code: "InvalidParam", message: `The parameter Password[${secret}] is invalid` });
-      const res = await bridge.as("t").patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "password", value: secret })).expect(400);
+      const res = await bridge
+        .as("t")
+        .patch(`/Users/${u.id}`, patchOp({ op: "replace", path: "password", value: secret }))
+        .expect(400);
       expect(res.body.detail).toContain("InvalidParam");
       expect(res.body.detail).toContain("[redacted]");
       expect(res.text).not.toContain(secret);

@@ -15,7 +15,9 @@ const compliance = process.env.SCIM_COMPLIANCE_DIR ?? resolve(root, "..", "share
 function report(name: string, result: SuiteResult, allowed: (f: SuiteResult["failures"][number]) => boolean): number {
   const unexpected = result.failures.filter((f) => !allowed(f));
   const passed = result.assertions - result.failures.length;
-  console.log(`\n${name}: ${result.requests} requests, ${passed} passed, ${result.failures.length} failed (${result.failures.length - unexpected.length} listed as deviations)`);
+  console.log(
+    `\n${name}: ${result.requests} requests, ${passed} passed, ${result.failures.length} failed (${result.failures.length - unexpected.length} listed as deviations)`,
+  );
   for (const f of unexpected) console.log(`  UNEXPECTED FAILURE: ${f.request} — ${f.assertion}: ${f.message}`);
   return unexpected.length;
 }
@@ -37,10 +39,17 @@ async function createOktaSeedUser(base: string, token: string): Promise<void> {
 }
 
 /** Both suites against one pair of targets (Microsoft's expects PATCH to answer 204, Okta's 200 with the resource). */
-async function runSuites(label: string, base: string, tokens: { microsoft: string; okta: string }, deviations: SuiteDeviationList): Promise<{ passed: number; unexpected: number; listed: number }> {
+async function runSuites(
+  label: string,
+  base: string,
+  tokens: { microsoft: string; okta: string },
+  deviations: SuiteDeviationList,
+): Promise<{ passed: number; unexpected: number; listed: number }> {
   console.log(`\n== ${label} ==\nMicrosoft SCIM Tests (newman)`);
   const microsoft = await runMicrosoftSuite(join(compliance, "microsoft-scim-PostmanCollection.json"), new URL(base), tokens.microsoft);
-  const msUnexpected = report(`Microsoft, ${label}`, microsoft, (f) => deviations.microsoft.some((d) => d.request === f.request && d.assertion === f.assertion));
+  const msUnexpected = report(`Microsoft, ${label}`, microsoft, (f) =>
+    deviations.microsoft.some((d) => d.request === f.request && d.assertion === f.assertion),
+  );
   console.log("\nOkta SCIM 2.0 spec test");
   await createOktaSeedUser(base, tokens.okta);
   const okta = await runOktaSuite(join(compliance, "Okta-SCIM-20-SPEC-Test.json"), join(compliance, "Initial_Script_Spec.txt"), base, `Bearer ${tokens.okta}`);
@@ -61,10 +70,17 @@ async function main(): Promise<number> {
   ]);
   try {
     const storeOnly = await runSuites("store-only target", bridge.scimBaseUrl, { microsoft: tokens.microsoft!, okta: tokens.okta! }, deviations.storeOnly);
-    const vendorBacked = await runSuites(`vendor-backed target (${vendor} sandbox)`, bridge.scimBaseUrl, { microsoft: tokens["microsoft-vendor"]!, okta: tokens["okta-vendor"]! }, deviations.vendorBacked);
+    const vendorBacked = await runSuites(
+      `vendor-backed target (${vendor} sandbox)`,
+      bridge.scimBaseUrl,
+      { microsoft: tokens["microsoft-vendor"]!, okta: tokens["okta-vendor"]! },
+      deviations.vendorBacked,
+    );
     const unexpected = storeOnly.unexpected + vendorBacked.unexpected;
     // "failed" counts what the deviations file does not list; listed deviations are reported beside it.
-    console.log(`\n${storeOnly.listed + vendorBacked.listed} assertions not met are listed in conformance/deviations.yaml, each with the vendor rule behind it.`);
+    console.log(
+      `\n${storeOnly.listed + vendorBacked.listed} assertions not met are listed in conformance/deviations.yaml, each with the vendor rule behind it.`,
+    );
     console.log(`conformance: ${storeOnly.passed + vendorBacked.passed} passed, ${unexpected} failed`);
     return unexpected === 0 ? 0 : 1;
   } finally {

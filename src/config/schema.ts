@@ -141,7 +141,10 @@ export const TargetSchema = z
      * What one filter no index answers may cost: the resources it may read (a target holding more answers
      * 400 before reading any) and the time it may take (beyond it, 503). Defaults: FILTER_BUDGET in the store.
      */
-    filterBudget: z.object({ rows: z.number().int().min(0).optional(), ms: z.number().int().min(0).optional() }).strict().optional(),
+    filterBudget: z
+      .object({ rows: z.number().int().min(0).optional(), ms: z.number().int().min(0).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -65,7 +65,12 @@ export function discoveryRoutes(maxResults: number): Router {
 type Json = Record<string, unknown>;
 
 /** scimmy's discovery answer for this request, as plain JSON, its locations under the request's base URL. */
-async function discoveryAnswer(Resource: { basepath(path: string): unknown; new (...args: unknown[]): { read(): Promise<unknown> } }, req: Request, res: Response, id?: string): Promise<Json> {
+async function discoveryAnswer(
+  Resource: { basepath(path: string): unknown; new (...args: unknown[]): { read(): Promise<unknown> } },
+  req: Request,
+  res: Response,
+  id?: string,
+): Promise<Json> {
   Resource.basepath((res.locals.scim as ScimContext).request.baseUrl);
   const resource = id === undefined ? new Resource(req.query) : new Resource(id, req.query);
   return JSON.parse(JSON.stringify(await resource.read())) as Json;

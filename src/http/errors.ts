@@ -10,11 +10,17 @@ export function scimErrorHandler(log: Logger) {
     if (unexpected) log.error("request failed", { requestId: res.locals.requestId, method: req.method, path: req.path, error, stack: (error as Error)?.stack });
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.set("Retry-After", String(retryAfter));
-    res.status(status).type("application/scim+json").send(errorBody(status, scimType, detail));
+    res
+      .status(status)
+      .type("application/scim+json")
+      .send(errorBody(status, scimType, detail));
   };
 }
 
 /** Anything outside the SCIM endpoints and health checks. */
 export function notFound(req: Request, res: Response): void {
-  res.status(404).type("application/scim+json").send(errorBody(404, undefined, `No endpoint at ${req.method} ${req.path}. SCIM lives under /scim/v2.`));
+  res
+    .status(404)
+    .type("application/scim+json")
+    .send(errorBody(404, undefined, `No endpoint at ${req.method} ${req.path}. SCIM lives under /scim/v2.`));
 }

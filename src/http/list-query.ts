@@ -28,7 +28,8 @@ export function param(query: Record<string, unknown>, name: string): string | un
 function integer(name: string, value: string | number | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new ScimError(400, "invalidValue", `${name} must be an integer (at most ${Number.MAX_SAFE_INTEGER}), not '${String(value).slice(0, 40)}'.`);
+  if (!Number.isSafeInteger(n))
+    throw new ScimError(400, "invalidValue", `${name} must be an integer (at most ${Number.MAX_SAFE_INTEGER}), not '${String(value).slice(0, 40)}'.`);
   return n;
 }
 
@@ -95,7 +96,13 @@ export function listRequestOf(kind: ResourceKind, params: ListParams, limits: { 
 
 /** Whether a read should load group members: not when the request's attributes leave them out. */
 export function wantsMembers(params: ListParams): boolean {
-  const names = (list?: string) => (list ?? "").split(",").map((a) => a.trim().toLowerCase().replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ""));
+  const names = (list?: string) =>
+    (list ?? "").split(",").map((a) =>
+      a
+        .trim()
+        .toLowerCase()
+        .replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ""),
+    );
   if (params.attributes) return names(params.attributes).some((a) => a === "members" || a.startsWith("members."));
   if (params.excludedAttributes) return !names(params.excludedAttributes).includes("members");
   return true;
@@ -112,4 +119,3 @@ export function listParamsOf(query: Record<string, unknown>): ListParams {
     excludedAttributes: param(query, "excludedAttributes"),
   };
 }
-

@@ -39,7 +39,12 @@ function wrap(handler: Handler) {
  * query, a stale If-Match) still deactivates the user — vendor first — and then answers the refusal, saying
  * that the deactivation happened.
  */
-function deprovisioningFirst(kind: ResourceKind, method: "PUT" | "PATCH", handler: Handler, exclusive: (ctx: ScimContext, id: string, work: () => Promise<boolean>) => Promise<boolean>): Handler {
+function deprovisioningFirst(
+  kind: ResourceKind,
+  method: "PUT" | "PATCH",
+  handler: Handler,
+  exclusive: (ctx: ScimContext, id: string, work: () => Promise<boolean>) => Promise<boolean>,
+): Handler {
   return async (req, res) => {
     try {
       // The body broke a limit (src/http/body.ts): refused here, after the deactivation it may ask for.
@@ -81,8 +86,7 @@ function sendResource(res: Response, status: number, view: Json, answer: Json): 
 }
 
 function requireObject(body: unknown, what: string): Json {
-  if (!body || typeof body !== "object" || Array.isArray(body))
-    throw new ScimError(400, "invalidSyntax", `${what} needs a JSON object as its body.`);
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw new ScimError(400, "invalidSyntax", `${what} needs a JSON object as its body.`);
   return body as Json;
 }
 
@@ -158,10 +162,15 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
     const shape = projectionOf(kind, params.attributes, params.excludedAttributes);
     const { views, total } = await listViews(kind, ctx);
     const resources = views.map((view) => render(ctx, view, shape));
-    res.type("application/scim+json").send({ schemas: [LIST_RESPONSE], totalResults: total, Resources: resources, startIndex: page.startIndex, itemsPerPage: resources.length });
+    res
+      .type("application/scim+json")
+      .send({ schemas: [LIST_RESPONSE], totalResults: total, Resources: resources, startIndex: page.startIndex, itemsPerPage: resources.length });
   }
 
-  router.get(endpoint, wrap(async (req, res) => list(res, scimContext(res), listParamsOf(req.query as Json))));
+  router.get(
+    endpoint,
+    wrap(async (req, res) => list(res, scimContext(res), listParamsOf(req.query as Json))),
+  );
 
   router.post(
     `${endpoint}/.search`,
@@ -170,7 +179,8 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
       const schemas = body.schemas;
       if (Array.isArray(schemas) && !schemas.includes("urn:ietf:params:scim:api:messages:2.0:SearchRequest"))
         throw new ScimError(400, "invalidValue", "A search request lists the schema urn:ietf:params:scim:api:messages:2.0:SearchRequest.");
-      if (body.filter !== undefined && typeof body.filter !== "string") throw new ScimError(400, "invalidFilter", "filter is a SCIM filter expression, given as text.");
+      if (body.filter !== undefined && typeof body.filter !== "string")
+        throw new ScimError(400, "invalidFilter", "filter is a SCIM filter expression, given as text.");
       for (const key of ["sortBy", "sortOrder"])
         if (body[key] !== undefined && typeof body[key] !== "string") throw new ScimError(400, "invalidValue", `${key} is given as text.`);
       await list(res, scimContext(res), {
@@ -221,59 +231,79 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
 
   router.put(
     `${endpoint}/:id`,
-    wrap(deprovisioningFirst(kind, "PUT", async (req, res) => {
-      const id = String(req.params.id);
-      const { resource, password } = normaliseResource(kind, requireObject(req.body, `PUT ${endpoint}/{id}`));
-      const deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
-      const ctx = withRequest(scimContext(res), { password, deactivates, expectedVersion: ifMatchOf(req) });
-      ctx.scratch.wantMembers = true;
-      const shape = projection(kind, req.query as Json);
-      const written = await exclusive(ctx, id, () => writeResource(kind, id, resource, ctx));
-      const answer = (await awaitRecordedChange(ctx)) ? await readBack(readView(kind, id, ctx), written) : written;
-      sendResource(res, 200, answer, render(ctx, answer, shape));
-    }, exclusive)),
+    wrap(
+      deprovisioningFirst(
+        kind,
+        "PUT",
+        async (req, res) => {
+          const id = String(req.params.id);
+          const { resource, password } = normaliseResource(kind, requireObject(req.body, `PUT ${endpoint}/{id}`));
+          const deactivates = kind === "User" && requestsDeactivation("PUT", req.body);
+          const ctx = withRequest(scimContext(res), { password, deactivates, expectedVersion: ifMatchOf(req) });
+          ctx.scratch.wantMembers = true;
+          const shape = projection(kind, req.query as Json);
+          const written = await exclusive(ctx, id, () => writeResource(kind, id, resource, ctx));
+          const answer = (await awaitRecordedChange(ctx)) ? await readBack(readView(kind, id, ctx), written) : written;
+          sendResource(res, 200, answer, render(ctx, answer, shape));
+        },
+        exclusive,
+      ),
+    ),
   );
 
   router.patch(
     `${endpoint}/:id`,
-    wrap(deprovisioningFirst(kind, "PATCH", async (req, res) => {
-      const id = String(req.params.id);
-      const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
-      const ctx = withRequest(scimContext(res), {
-        password: kind === "User" ? patchPassword(body) : undefined,
-        deactivates: kind === "User" && requestsDeactivation("PATCH", body),
-        expectedVersion: ifMatchOf(req),
-      });
-      const shape = projection(kind, req.query as Json);
-      // Writers wait for each other (exclusive); should a write still find the version changed since its
-      // read (a writer that took no lock), a request without If-Match is read and applied again.
-      const written = await retryOnConcurrentChange(() => exclusive(ctx, id, async () => {
-        const operations = normalisePatch(kind, body).Operations;
-        const plan = kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
-        if (plan) {
-          const existing = await ctx.store.get(ctx.target.name, kind, id);
-          if (!existing) throw new ScimError(404, null, `${kind} ${id} not found.`);
-          // If-Match holds before any member reaches the vendor.
-          if (ctx.request.expectedVersion !== undefined && existing.version !== ctx.request.expectedVersion)
-            throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${existing.version}"); read it again and retry.`);
-          await applyMembershipPlan(ctx, id, plan);
-          return undefined;
-        }
-        ctx.scratch.wantMembers = true; // the operations apply to the members too
-        return patchResource(kind, id, ctx, (current) => normalisePatch(kind, body, current));
-      }));
-      const waited = await awaitRecordedChange(ctx);
-      // RFC 7644 §3.5.2: 204 only when the request asks for no attributes back; it still carries the ETag.
-      if (ctx.target.patchResponse === "no-content" && !namesAttributes(req.query as Json)) {
-        const version = !waited && written ? (written.meta as Json).version : await currentVersion(ctx, id);
-        if (typeof version === "string") res.set("ETag", version);
-        res.status(204).end();
-        return;
-      }
-      ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
-      const answer = written && !waited && (kind === "User" || ctx.scratch.wantMembers) ? written : (await readView(kind, id, ctx)).view;
-      sendResource(res, 200, answer, render(ctx, answer, shape));
-    }, exclusive)),
+    wrap(
+      deprovisioningFirst(
+        kind,
+        "PATCH",
+        async (req, res) => {
+          const id = String(req.params.id);
+          const body = requireObject(req.body, `PATCH ${endpoint}/{id}`);
+          const ctx = withRequest(scimContext(res), {
+            password: kind === "User" ? patchPassword(body) : undefined,
+            deactivates: kind === "User" && requestsDeactivation("PATCH", body),
+            expectedVersion: ifMatchOf(req),
+          });
+          const shape = projection(kind, req.query as Json);
+          // Writers wait for each other (exclusive); should a write still find the version changed since its
+          // read (a writer that took no lock), a request without If-Match is read and applied again.
+          const written = await retryOnConcurrentChange(() =>
+            exclusive(ctx, id, async () => {
+              const operations = normalisePatch(kind, body).Operations;
+              const plan = kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
+              if (plan) {
+                const existing = await ctx.store.get(ctx.target.name, kind, id);
+                if (!existing) throw new ScimError(404, null, `${kind} ${id} not found.`);
+                // If-Match holds before any member reaches the vendor.
+                if (ctx.request.expectedVersion !== undefined && existing.version !== ctx.request.expectedVersion)
+                  throw new ScimError(
+                    412,
+                    null,
+                    `The ${kind} changed since the version you sent (it is now W/"${existing.version}"); read it again and retry.`,
+                  );
+                await applyMembershipPlan(ctx, id, plan);
+                return undefined;
+              }
+              ctx.scratch.wantMembers = true; // the operations apply to the members too
+              return patchResource(kind, id, ctx, (current) => normalisePatch(kind, body, current));
+            }),
+          );
+          const waited = await awaitRecordedChange(ctx);
+          // RFC 7644 §3.5.2: 204 only when the request asks for no attributes back; it still carries the ETag.
+          if (ctx.target.patchResponse === "no-content" && !namesAttributes(req.query as Json)) {
+            const version = !waited && written ? (written.meta as Json).version : await currentVersion(ctx, id);
+            if (typeof version === "string") res.set("ETag", version);
+            res.status(204).end();
+            return;
+          }
+          ctx.scratch.wantMembers = wantsMembers(listParamsOf(req.query as Json));
+          const answer = written && !waited && (kind === "User" || ctx.scratch.wantMembers) ? written : (await readView(kind, id, ctx)).view;
+          sendResource(res, 200, answer, render(ctx, answer, shape));
+        },
+        exclusive,
+      ),
+    ),
   );
 
   router.delete(

@@ -117,15 +117,17 @@ function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
     return [out];
   }
   if (spec.items) {
-    return resolvePath(scope.node, spec.items.from).map((element) => {
-      const out: Json = {};
-      for (const [name, field] of Object.entries(spec.items!.fields)) {
-        const v = valueOf(name, field, { ...scope, node: element as Json }, []);
-        if (v === SKIP) return SKIP;
-        if (v !== undefined) out[name] = v;
-      }
-      return out;
-    }).filter((v) => v !== SKIP);
+    return resolvePath(scope.node, spec.items.from)
+      .map((element) => {
+        const out: Json = {};
+        for (const [name, field] of Object.entries(spec.items!.fields)) {
+          const v = valueOf(name, field, { ...scope, node: element as Json }, []);
+          if (v === SKIP) return SKIP;
+          if (v !== undefined) out[name] = v;
+        }
+        return out;
+      })
+      .filter((v) => v !== SKIP);
   }
   const paths = [spec.from, ...(Array.isArray(spec.fallback) ? spec.fallback : spec.fallback ? [spec.fallback] : [])].filter((p): p is string => !!p);
   for (const path of paths) {
@@ -156,9 +158,12 @@ function checkRules(param: string, spec: FieldSpec, value: unknown, violations: 
     for (const rule of rules) {
       const why = rule.why ? ` (${rule.why})` : "";
       const shown = spec.secret || spec.generate ? "the value" : `'${text}'`;
-      if (rule.minLength !== undefined && [...text].length < rule.minLength) fail(`${param} needs at least ${rule.minLength} characters; ${shown} has ${[...text].length}${why}`);
-      if (rule.maxLength !== undefined && [...text].length > rule.maxLength) fail(`${param} takes at most ${rule.maxLength} characters; ${shown} has ${[...text].length}${why}`);
-      if (rule.maxBytes !== undefined && Buffer.byteLength(text) > rule.maxBytes) fail(`${param} takes at most ${rule.maxBytes} bytes (UTF-8); ${shown} has ${Buffer.byteLength(text)}${why}`);
+      if (rule.minLength !== undefined && [...text].length < rule.minLength)
+        fail(`${param} needs at least ${rule.minLength} characters; ${shown} has ${[...text].length}${why}`);
+      if (rule.maxLength !== undefined && [...text].length > rule.maxLength)
+        fail(`${param} takes at most ${rule.maxLength} characters; ${shown} has ${[...text].length}${why}`);
+      if (rule.maxBytes !== undefined && Buffer.byteLength(text) > rule.maxBytes)
+        fail(`${param} takes at most ${rule.maxBytes} bytes (UTF-8); ${shown} has ${Buffer.byteLength(text)}${why}`);
       if (rule.pattern !== undefined && !new RegExp(rule.pattern).test(text)) fail(`${param} must match ${rule.pattern}; ${shown} does not${why}`);
       if (rule.enum !== undefined && !rule.enum.map(String).includes(text)) fail(`${param} must be one of ${rule.enum.join(", ")}; ${shown} is not${why}`);
     }
@@ -193,11 +198,16 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
   if (spec.map && value !== undefined) {
     const hit = spec.map[String(value)];
     if (hit === undefined && spec.default === undefined)
-      violations.push({ param, scimAttribute: sourceOf(spec), message: `${param} has no value for '${String(value)}'; known: ${Object.keys(spec.map).join(", ")}` });
+      violations.push({
+        param,
+        scimAttribute: sourceOf(spec),
+        message: `${param} has no value for '${String(value)}'; known: ${Object.keys(spec.map).join(", ")}`,
+      });
     value = hit;
   }
   try {
-    for (const t of spec.transform ?? []) if (value !== undefined) value = applyTransform(value, t, { defaultRegion: scope.input.phoneRegion, lookup: (p) => resolvePath(scope.node, p)[0] });
+    for (const t of spec.transform ?? [])
+      if (value !== undefined) value = applyTransform(value, t, { defaultRegion: scope.input.phoneRegion, lookup: (p) => resolvePath(scope.node, p)[0] });
   } catch (error) {
     if (!(error instanceof TransformError)) throw error;
     violations.push({ param, scimAttribute: sourceOf(spec), message: `${param}: ${error.message}` });
@@ -207,7 +217,12 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
     value = substituteSettings(spec.default, scope.input.settings);
   const empty = value === undefined || value === "" || (Array.isArray(value) && value.length === 0);
   if (empty) {
-    if (spec.required) violations.push({ param, scimAttribute: sourceOf(spec), message: `${param} is required by the vendor and ${sourceOf(spec) ?? "its source"} gives no value` });
+    if (spec.required)
+      violations.push({
+        param,
+        scimAttribute: sourceOf(spec),
+        message: `${param} is required by the vendor and ${sourceOf(spec) ?? "its source"} gives no value`,
+      });
     return undefined;
   }
   const structured = spec.items !== undefined || spec.object !== undefined || (spec.groups !== undefined && spec.groups !== true);
@@ -217,7 +232,10 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
 }
 
 export class CompiledMapping {
-  constructor(readonly file: MappingFile, readonly source: string) {}
+  constructor(
+    readonly file: MappingFile,
+    readonly source: string,
+  ) {}
 
   get vendor() {
     return this.file.vendor;
@@ -244,14 +262,20 @@ export class CompiledMapping {
       if (value !== undefined && value !== SKIP) params[name] = value;
     }
     if (violations.length > 0) throw new MappingViolationError(violations);
-    const secretParams = Object.entries(spec.params).filter(([, f]) => f.secret || f.generate).map(([n]) => n);
-    const identity = Object.entries(spec.params).filter(([, f]) => f.key || f.groupKey || f.const !== undefined || f.param !== undefined).map(([n]) => n);
+    const secretParams = Object.entries(spec.params)
+      .filter(([, f]) => f.secret || f.generate)
+      .map(([n]) => n);
+    const identity = Object.entries(spec.params)
+      .filter(([, f]) => f.key || f.groupKey || f.const !== undefined || f.param !== undefined)
+      .map(([n]) => n);
     return { operation, call: spec.call, ...(spec.api ? { api: spec.api } : {}), params, identity, secretParams };
   }
 
   /** The settings a target must provide (required and without a default). */
   requiredSettings(): string[] {
-    return Object.entries(this.file.settings).filter(([, s]) => s.required && s.default === undefined).map(([n]) => n);
+    return Object.entries(this.file.settings)
+      .filter(([, s]) => s.required && s.default === undefined)
+      .map(([n]) => n);
   }
 
   settingsWithDefaults(given: Record<string, string>): Record<string, string> {
@@ -285,7 +309,11 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
       try {
         new RegExp(rule.pattern);
       } catch {
-        ctx.addIssue({ code: "custom", path: i === 0 ? [...path, "pattern"] : [...path, "rules", i - 1, "pattern"], message: `'${rule.pattern}' is not a valid regular expression` });
+        ctx.addIssue({
+          code: "custom",
+          path: i === 0 ? [...path, "pattern"] : [...path, "rules", i - 1, "pattern"],
+          message: `'${rule.pattern}' is not a valid regular expression`,
+        });
       }
     }
     for (const text of [field.const, field.default, ...Object.values(field.table ?? {})]) {
@@ -309,14 +337,16 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
   if (file.lifecycle.deactivate === "disable") ["disable", "enable"].forEach((n) => needs(n, ["lifecycle", "deactivate"]));
   if (file.lifecycle.deactivate === "delete" || file.lifecycle.rename === "recreate") needs("delete", ["lifecycle"]);
   file.lifecycle.immutable.forEach((p, i) => {
-    if (!(p in file.operations.create.params)) ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
+    if (!(p in file.operations.create.params))
+      ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
   });
   if (file.groups?.model === "membership") ["addMember", "removeMember"].forEach((n) => needs(n, ["groups", "model"]));
   if (file.groups?.resolveBy.includes("displayName") && file.groups.model === "membership") needs("findGroup", ["groups", "resolveBy"]);
   if (file.groups?.unknown === "create") needs("createGroup", ["groups", "unknown"]);
   // A vendor that requires a password on create gets a generated one when the IdP sends none: it must meet the vendor's rule.
   const generatesOnCreate = Object.values(file.operations.create.params).some((f) => f.generate);
-  if (generatesOnCreate && !file.passwordRule) ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords on create declares the vendor's passwordRule" });
+  if (generatesOnCreate && !file.passwordRule)
+    ctx.addIssue({ code: "custom", path: ["passwordRule"], message: "a mapping that generates passwords on create declares the vendor's passwordRule" });
 });
 
 export { FileValidationError };

@@ -85,7 +85,10 @@ export const FieldSchema: z.ZodType<FieldSpec> = z.lazy(() =>
     .object({
       ...FieldBase,
       /** An array of objects built from a multi-valued SCIM attribute (Huawei's skills). */
-      items: z.object({ from: z.string(), fields: z.record(z.string(), FieldSchema) }).strict().optional(),
+      items: z
+        .object({ from: z.string(), fields: z.record(z.string(), FieldSchema) })
+        .strict()
+        .optional(),
       /** One object built from its own fields (with `list: true`, a one-element array of it). */
       object: z.record(z.string(), FieldSchema).optional(),
     })
@@ -100,7 +103,10 @@ export const OperationSchema = z
     /** The vendor's action (RPC and JSON APIs) or path (Huawei). */
     call: z.string().min(1),
     /** A call to another product of the same vendor, signed the same way (Alibaba RAM for CCC logins). */
-    api: z.object({ host: z.string().min(1), version: z.string().min(1) }).strict().optional(),
+    api: z
+      .object({ host: z.string().min(1), version: z.string().min(1) })
+      .strict()
+      .optional(),
     /**
      * update only: `patch` sends the parameters whose mapped value changed since the vendor last
      * acknowledged them (plus key and constants); `replace` sends the full set whenever anything changed.
@@ -124,7 +130,10 @@ export const OperationSchema = z
       ])
       .optional(),
     /** list only: where a vendor user's status is, and which values mean it cannot sign in. */
-    status: z.object({ field: z.string(), disabled: z.array(z.string()) }).strict().optional(),
+    status: z
+      .object({ field: z.string(), disabled: z.array(z.string()) })
+      .strict()
+      .optional(),
     /** list only: vendor record field → update parameter, compared for drift. */
     compare: z.record(z.string(), z.string()).optional(),
     /** lookup only: the result field holding the email and the create parameter it must equal (adoptOnlyIf: emailMatches). */
@@ -148,7 +157,6 @@ const ErrorClasses = z
     statuses: z.record(z.string().regex(/^[1-5]\d\d$/, "an HTTP status such as 500"), z.enum(ERROR_CLASSES)).default({}),
   })
   .strict();
-
 
 /**
  * Where a vendor's answer keeps its parts (dotted paths into the JSON body). Each protocol has defaults
@@ -193,15 +201,19 @@ export const MappingSchema = z
       })
       .strict(),
     /** Values each target supplies (config `vendor.settings`, or the environment), used as ${NAME}. */
-    settings: z.record(z.string(), z.object({ description: z.string(), required: z.boolean().default(true), default: z.string().optional() }).strict()).default({}),
+    settings: z
+      .record(z.string(), z.object({ description: z.string(), required: z.boolean().default(true), default: z.string().optional() }).strict())
+      .default({}),
     /** The rule generated passwords meet. */
     passwordRule: z
-      .object({ length: z.number().int().min(8).max(128).default(16), classes: z.array(z.enum(["upper", "lower", "digit", "special"])).min(1), special: z.string().default("!@#$%^*-_=+") })
+      .object({
+        length: z.number().int().min(8).max(128).default(16),
+        classes: z.array(z.enum(["upper", "lower", "digit", "special"])).min(1),
+        special: z.string().default("!@#$%^*-_=+"),
+      })
       .strict()
       .optional(),
-    operations: z
-      .object({ create: OperationSchema, lookup: OperationSchema.optional(), check: OperationSchema })
-      .catchall(OperationSchema),
+    operations: z.object({ create: OperationSchema, lookup: OperationSchema.optional(), check: OperationSchema }).catchall(OperationSchema),
     /**
      * How SCIM groups reach the vendor. membership: the vendor has groups and add/remove calls (operations
      * addMember, removeMember; optional findGroup, createGroup, deleteGroup). userAttribute: groups are a field
@@ -215,7 +227,10 @@ export const MappingSchema = z
          * displayName or externalId), displayName (a vendor group of that name: operation findGroup),
          * externalId (the IdP keeps the vendor's group id in the SCIM group's externalId).
          */
-        resolveBy: z.array(z.enum(["table", "displayName", "externalId"])).min(1).default(["table", "displayName"]),
+        resolveBy: z
+          .array(z.enum(["table", "displayName", "externalId"]))
+          .min(1)
+          .default(["table", "displayName"]),
         /** A SCIM group none of those find: create the vendor group (operation createGroup), skip it, or reject it (400). */
         unknown: z.enum(["create", "skip", "reject"]).default("skip"),
       })

@@ -29,7 +29,8 @@ export function closedCircuit(): CircuitState {
   return { failures: 0, openUntil: 0, opens: 0, probeUntil: 0 };
 }
 
-export type Gate = { go: true; probe: boolean; circuit: CircuitState } | { go: false; retryInMs: number; reason: "circuit open" | "probe in flight"; circuit: CircuitState };
+export type Gate =
+  { go: true; probe: boolean; circuit: CircuitState } | { go: false; retryInMs: number; reason: "circuit open" | "probe in flight"; circuit: CircuitState };
 
 /** Whether a call may go now: always when closed; once the open period is over, one probe at a time. */
 export function admitThrough(state: CircuitState, config: CircuitConfig, now: number): Gate {
@@ -43,7 +44,13 @@ export function admitThrough(state: CircuitState, config: CircuitConfig, now: nu
  * The circuit after a call's answer. Throttling and refusals show the vendor is up (they close a probing
  * circuit and reset the count); only failures (5xx, unreachable, timeouts) count towards opening it.
  */
-export function circuitAfter(state: CircuitState, config: CircuitConfig, now: number, result: "success" | "refused" | "throttled" | "failed", probe: boolean): CircuitState {
+export function circuitAfter(
+  state: CircuitState,
+  config: CircuitConfig,
+  now: number,
+  result: "success" | "refused" | "throttled" | "failed",
+  probe: boolean,
+): CircuitState {
   if (result !== "failed") return probe || state.openUntil === 0 ? closedCircuit() : state;
   const failures = state.failures + 1;
   const reopen = probe || (state.openUntil === 0 && failures >= config.failures);

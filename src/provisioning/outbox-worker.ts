@@ -178,9 +178,11 @@ export class OutboxWorker {
     const key = keyOf(item.target, item.scimId);
     const abort = new AbortController();
     // The run may outlive the request that started it: it never borrows that request's store connection.
-    const promise = this.store.detached(() => this.run(item, abort, requestId)).finally(() => {
-      if (this.running.get(key)?.promise === promise) this.running.delete(key);
-    });
+    const promise = this.store
+      .detached(() => this.run(item, abort, requestId))
+      .finally(() => {
+        if (this.running.get(key)?.promise === promise) this.running.delete(key);
+      });
     this.running.set(key, { promise, abort });
     return promise;
   }
@@ -191,11 +193,16 @@ export class OutboxWorker {
     if (!target) {
       // Work of a target this process does not serve (removed from the configuration): left for one that does.
       const detail = `The target '${item.target}' is not configured in this bridge process.`;
-      await this.store.settleWork(item.target, item.scimId, this.owner, item.generation, { state: "pending", retryInMs: 300_000, attempted: false, detail }).catch(() => undefined);
+      await this.store
+        .settleWork(item.target, item.scimId, this.owner, item.generation, { state: "pending", retryInMs: 300_000, attempted: false, detail })
+        .catch(() => undefined);
       return { generation: item.generation, end: { kind: "retry", refusal: new VendorRefusal("unavailable", detail), attempted: false } };
     }
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(target.runMs)]);
-    const renew = setInterval(() => void this.store.renewLeases(this.owner, this.settings.leaseMs, [item]).catch(() => undefined), Math.max(100, this.settings.leaseMs / 3));
+    const renew = setInterval(
+      () => void this.store.renewLeases(this.owner, this.settings.leaseMs, [item]).catch(() => undefined),
+      Math.max(100, this.settings.leaseMs / 3),
+    );
     const step: Step = {
       signal,
       target: item.target,
@@ -222,7 +229,12 @@ export class OutboxWorker {
     } catch (error) {
       end = endOf(error);
       if (end.kind === "retry" && end.unexpected)
-        this.log.error("outbox: unexpected error running work", { target: item.target, scimId: item.scimId, error: (error as Error).message, stack: (error as Error).stack });
+        this.log.error("outbox: unexpected error running work", {
+          target: item.target,
+          scimId: item.scimId,
+          error: (error as Error).message,
+          stack: (error as Error).stack,
+        });
     } finally {
       clearInterval(renew);
     }

@@ -33,11 +33,19 @@ export type RunEnd =
 
 /** Any error of a run, as how it ended. Nothing unknown is dropped: it is retried (and logged) like an outage. */
 export function endOf(error: unknown): RunEnd {
-  if (error instanceof HeldBack) return { kind: "retry", refusal: new VendorRefusal("unavailable", `Waiting: ${error.message}.`), attempted: false, waitMs: error.retryInMs };
-  if (error instanceof DeadlineExceeded) return { kind: "retry", refusal: new VendorRefusal("timeout", "The vendor did not answer in time (the call may have landed)."), attempted: true };
-  if (error instanceof StoreUnavailableError) return { kind: "retry", refusal: new VendorRefusal("unavailable", `The bridge's store failed during the work (${error.reason}).`), attempted: false };
+  if (error instanceof HeldBack)
+    return { kind: "retry", refusal: new VendorRefusal("unavailable", `Waiting: ${error.message}.`), attempted: false, waitMs: error.retryInMs };
+  if (error instanceof DeadlineExceeded)
+    return { kind: "retry", refusal: new VendorRefusal("timeout", "The vendor did not answer in time (the call may have landed)."), attempted: true };
+  if (error instanceof StoreUnavailableError)
+    return { kind: "retry", refusal: new VendorRefusal("unavailable", `The bridge's store failed during the work (${error.reason}).`), attempted: false };
   if (error instanceof VendorRefusal) return error.retryable ? { kind: "retry", refusal: error, attempted: true } : { kind: "refused", refusal: error };
-  return { kind: "retry", refusal: new VendorRefusal("unavailable", "The bridge hit an unexpected error doing the work; it is logged, and the work is tried again."), attempted: true, unexpected: true };
+  return {
+    kind: "retry",
+    refusal: new VendorRefusal("unavailable", "The bridge hit an unexpected error doing the work; it is logged, and the work is tried again."),
+    attempted: true,
+    unexpected: true,
+  };
 }
 
 /** Exponential backoff with jitter (±25 %), at least what the vendor asked (Retry-After), at most `capMs`. */
@@ -55,17 +63,23 @@ export function settlementOf(item: WorkItem, end: RunEnd, policy: RetryPolicy, n
   const attempts = item.attempts + (end.kind === "retry" && !end.attempted ? 0 : 1);
   const cap = item.deprovision ? policy.deprovisionMaxDelayMs : policy.maxDelayMs;
   // A refused deprovisioning is not given up: it is tried again at the slowest pace, for an operator to see.
-  const delay = end.kind === "refused" ? cap : end.waitMs !== undefined ? Math.round(end.waitMs + Math.random() * 250) : backoffMs(attempts, policy.firstDelayMs, cap, end.refusal.retryAfter);
+  const delay =
+    end.kind === "refused"
+      ? cap
+      : end.waitMs !== undefined
+        ? Math.round(end.waitMs + Math.random() * 250)
+        : backoffMs(attempts, policy.firstDelayMs, cap, end.refusal.retryAfter);
   if (!item.deprovision && item.horizonAt !== undefined && now + delay > item.horizonAt)
-    return { state: "failed", ...said, detail: `Given up after ${attempts} attempts over ${Math.round((now - item.firstAt) / 60_000)} min (the target's retry horizon): ${end.refusal.message}` };
+    return {
+      state: "failed",
+      ...said,
+      detail: `Given up after ${attempts} attempts over ${Math.round((now - item.firstAt) / 60_000)} min (the target's retry horizon): ${end.refusal.message}`,
+    };
   return { state: "pending", retryInMs: delay, attempted: end.kind === "refused" || end.attempted, ...said };
 }
 
 /** What a request is told about its own change once it has waited. */
-export type DeliveryOutcome =
-  | { state: "applied" }
-  | { state: "pending"; refusal?: VendorRefusal }
-  | { state: "refused"; refusal: VendorRefusal };
+export type DeliveryOutcome = { state: "applied" } | { state: "pending"; refusal?: VendorRefusal } | { state: "refused"; refusal: VendorRefusal };
 
 export function outcomeOf(end: RunEnd): DeliveryOutcome {
   if (end.kind === "applied") return { state: "applied" };

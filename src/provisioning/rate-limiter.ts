@@ -51,14 +51,18 @@ function spacingMs(rate: number): number {
 }
 
 /** What a call is told: go at a slot (after `waitMs`), or wait for the circuit. */
-export type Admission =
-  | { go: true; waitMs: number; probe: boolean; rate: number; reservedAt: number }
-  | { go: false; retryInMs: number; reason: HoldReason };
+export type Admission = { go: true; waitMs: number; probe: boolean; rate: number; reservedAt: number } | { go: false; retryInMs: number; reason: HoldReason };
 
 export type HoldReason = "circuit open" | "probe in flight" | "rate limit";
 
 /** Takes the next slot, unless the circuit holds calls back, or the slot is further away than `maxWaitMs`. */
-export function reserve(state: CredentialState, limit: RateLimit, circuit: CircuitConfig, now: number, maxWaitMs: number): { state: CredentialState; admission: Admission } {
+export function reserve(
+  state: CredentialState,
+  limit: RateLimit,
+  circuit: CircuitConfig,
+  now: number,
+  maxWaitMs: number,
+): { state: CredentialState; admission: Admission } {
   const gate = admitThrough(state.circuit, circuit, now);
   if (!gate.go) return { state: { ...state, circuit: gate.circuit }, admission: { go: false, retryInMs: gate.retryInMs, reason: gate.reason } };
   const rate = currentRate(state, limit, now);
@@ -77,7 +81,16 @@ export type CallResult = "success" | "refused" | "throttled" | "failed";
  * A throttling answer halves the rate, if the call was spaced at the current rate (its slot reserved at or
  * after the last cut), and holds slots until Retry-After.
  */
-export function afterCall(state: CredentialState, limit: RateLimit, circuit: CircuitConfig, now: number, result: CallResult, retryAfterSeconds?: number, probe = false, reservedAt = now): CredentialState {
+export function afterCall(
+  state: CredentialState,
+  limit: RateLimit,
+  circuit: CircuitConfig,
+  now: number,
+  result: CallResult,
+  retryAfterSeconds?: number,
+  probe = false,
+  reservedAt = now,
+): CredentialState {
   let next: CredentialState = { ...state, circuit: circuitAfter(state.circuit, circuit, now, result, probe) };
   if (result === "throttled") {
     const rate = currentRate(state, limit, now);

@@ -39,7 +39,12 @@ function touchedSince(link: VendorLink, scim: StoredResource | undefined, since:
 }
 
 /** `since` (ms): only users changed since then, for a quick look after an incident; without it, all. */
-export async function reconcile(target: string, provisioner: VendorProvisioner, store: Store, options: { fix: boolean; since?: number }): Promise<ReconcileReport> {
+export async function reconcile(
+  target: string,
+  provisioner: VendorProvisioner,
+  store: Store,
+  options: { fix: boolean; since?: number },
+): Promise<ReconcileReport> {
   const context = { target, requestId: `reconcile-${randomUUID()}` };
   const vendorUsers = await provisioner.listVendorUsers(context);
   const links = await store.allLinks(target);
@@ -50,7 +55,13 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
     if (options.since !== undefined && !touchedSince(link, scim, options.since)) continue;
     const base = { scimId: link.scimId, userName: link.userName, vendorKey: link.vendorKey, link, user: scim?.doc ?? {} };
     if (!scim) {
-      if (record) drifts.push({ ...base, kind: "orphan", repair: "remove", detail: `the bridge ${link.link} this vendor user; its SCIM user is gone, the vendor user is not` });
+      if (record)
+        drifts.push({
+          ...base,
+          kind: "orphan",
+          repair: "remove",
+          detail: `the bridge ${link.link} this vendor user; its SCIM user is gone, the vendor user is not`,
+        });
       continue;
     }
     const active = scim.doc.active !== false;
@@ -58,7 +69,8 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
     if (!active) {
       if (policy === "disable" && record && !provisioner.vendorDisabled(record))
         drifts.push({ ...base, kind: "status", repair: "deactivate", detail: "inactive in the bridge, enabled at the vendor" });
-      if (policy === "delete" && record) drifts.push({ ...base, kind: "status", repair: "deactivate", detail: "inactive in the bridge, still present at the vendor" });
+      if (policy === "delete" && record)
+        drifts.push({ ...base, kind: "status", repair: "deactivate", detail: "inactive in the bridge, still present at the vendor" });
       continue;
     }
     if (!record) {
@@ -69,11 +81,17 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
       drifts.push({ ...base, kind: "status", repair: "enable", detail: "active in the bridge, disabled at the vendor" });
     const fields = provisioner.fieldDrift(link, record);
     if (fields.length > 0)
-      drifts.push({ ...base, kind: "fields", repair: "update", detail: fields.map((f) => `${f.field}: vendor '${String(f.vendor ?? "")}', bridge '${String(f.bridge)}'`).join("; ") });
+      drifts.push({
+        ...base,
+        kind: "fields",
+        repair: "update",
+        detail: fields.map((f) => `${f.field}: vendor '${String(f.vendor ?? "")}', bridge '${String(f.bridge)}'`).join("; "),
+      });
   }
   for (const found of await provisioner.unlinkedCreations(vendorUsers)) {
     if (options.since !== undefined && Date.parse(found.at) < options.since) continue;
-    const how = found.outcome === "success" ? "created" : `may have created (its answer was ${found.outcome === "deadline" ? "cut off by the deadline" : "lost"})`;
+    const how =
+      found.outcome === "success" ? "created" : `may have created (its answer was ${found.outcome === "deadline" ? "cut off by the deadline" : "lost"})`;
     drifts.push({
       kind: "unlinked",
       scimId: found.scimId ?? "",
@@ -107,7 +125,9 @@ export async function reconcile(target: string, provisioner: VendorProvisioner, 
 }
 
 export function formatReport(report: ReconcileReport): string[] {
-  const lines = [`${report.target} (${report.vendor}): ${report.vendorUsers} vendor users, ${report.linked} linked by the bridge, ${report.drifts.length} drifts`];
+  const lines = [
+    `${report.target} (${report.vendor}): ${report.vendorUsers} vendor users, ${report.linked} linked by the bridge, ${report.drifts.length} drifts`,
+  ];
   for (const d of report.drifts) {
     const fix = d.fixed === undefined ? "" : d.fixed ? `  → fixed (${d.repair})` : `  → NOT fixed: ${d.fixError}`;
     lines.push(`  ${d.kind.padEnd(7)} ${d.userName} [${d.vendorKey}]: ${d.detail}${fix}`);

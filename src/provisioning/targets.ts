@@ -59,7 +59,9 @@ export function checkSettings(target: TargetConfig, mapping: CompiledMapping): v
   const given = target.vendor!.settings;
   const missing = mapping.requiredSettings().filter((name) => !given[name]);
   if (missing.length > 0)
-    throw new VendorConfigError(`targets.${target.name}.vendor.settings: ${mapping.source} needs ${missing.join(", ")} (${missing.map((m) => mapping.file.settings[m]!.description).join("; ")})`);
+    throw new VendorConfigError(
+      `targets.${target.name}.vendor.settings: ${mapping.source} needs ${missing.join(", ")} (${missing.map((m) => mapping.file.settings[m]!.description).join("; ")})`,
+    );
   if (target.vendor!.adoptOnlyIf === "emailMatches" && !mapping.file.operations.lookup?.email)
     throw new VendorConfigError(`targets.${target.name}.vendor.adoptOnlyIf: ${mapping.source} has no lookup.email rule to compare emails with`);
 }
@@ -75,7 +77,13 @@ function vendorAccountOf(credential: string): string {
   return createHash("sha256").update(credential).digest("hex").slice(0, 32);
 }
 
-export function buildProvisioners(config: Config, store: Store, log: Logger, env: NodeJS.ProcessEnv = process.env, events: ProvisioningEvents = {}): TargetProvisioners {
+export function buildProvisioners(
+  config: Config,
+  store: Store,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+  events: ProvisioningEvents = {},
+): TargetProvisioners {
   const provisioners = new Map<string, Provisioner>();
   const vendorProvisioners = new Map<string, VendorProvisioner>();
   const deliveries = new Map<string, Delivery>();

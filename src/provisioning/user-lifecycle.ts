@@ -16,7 +16,10 @@ import { VendorRefusal } from "./refusal";
  */
 class VendorUserLost extends VendorRefusal {
   constructor() {
-    super("invalid", "The vendor no longer has this user (it was deleted outside the bridge); the next change of the user creates it again, and reconcile reports it.");
+    super(
+      "invalid",
+      "The vendor no longer has this user (it was deleted outside the bridge); the next change of the user creates it again, and reconcile reports it.",
+    );
   }
 }
 
@@ -40,7 +43,13 @@ export class UserLifecycle {
    * came (the run's `intent` says so) is looked up first: the vendor user it made is taken, never created twice.
    */
   async createAtVendor(id: string, user: ScimDocument, step: Step, again = false): Promise<MadeUser> {
-    const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: step.password, groups: await this.groups.userGroupIds(id) });
+    const built = buildVendorCall(
+      this.calls.deps.mapping,
+      this.calls.deps.connection,
+      "create",
+      { ...user, id },
+      { password: step.password, groups: await this.groups.userGroupIds(id) },
+    );
     if (step.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
       const existing = await this.lookup(built, step, id, true);
       if (existing !== undefined) return { key: existing, link: "created", built };
@@ -57,12 +66,22 @@ export class UserLifecycle {
         if (this.calls.deps.connection.existingUsers === "adopt") return { key: existing, link: "adopted", built };
         // Under reject, a vendor user this target's own earlier create made (its answer lost) is still ours.
         if (await this.createdByThisTarget(built, existing)) return { key: existing, link: "created", built };
-        throw new VendorRefusal("conflict", `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`, outcome.code, outcome.requestId);
+        throw new VendorRefusal(
+          "conflict",
+          `${this.calls.vendor} already has this user (${vendorDetail(outcome)}); this target does not adopt existing vendor users.`,
+          outcome.code,
+          outcome.requestId,
+        );
       }
       // The user it meant may have just been removed (a deleted user's cleanup): the create is tried once more.
       if (outcome.kind === "conflict" && !again) return this.createAtVendor(id, user, step, true);
       if (outcome.kind === "conflict")
-        throw new VendorRefusal("conflict", `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`, outcome.code, outcome.requestId);
+        throw new VendorRefusal(
+          "conflict",
+          `${this.calls.vendor} reports the user as already existing (${vendorDetail(outcome)}), and no vendor user with the same name could be adopted: another attribute (email, phone) is taken.`,
+          outcome.code,
+          outcome.requestId,
+        );
     }
     throw this.calls.refusal(outcome);
   }
@@ -98,7 +117,17 @@ export class UserLifecycle {
 
   /** The link a vendor user just made will have, before it is recorded. */
   private pendingLink(id: string, user: ScimDocument, made: MadeUser): VendorLink {
-    return { target: this.calls.deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key, link: made.link, userName: String(user.userName), state: "active", acknowledged: { create: made.built.params }, createdAt: "" };
+    return {
+      target: this.calls.deps.target,
+      scimId: id,
+      vendor: this.calls.vendor,
+      vendorKey: made.key,
+      link: made.link,
+      userName: String(user.userName),
+      state: "active",
+      acknowledged: { create: made.built.params },
+      createdAt: "",
+    };
   }
 
   /**
@@ -126,13 +155,22 @@ export class UserLifecycle {
     );
     // The create's outcome is recorded now: a later run never has to look it up.
     await step.intent?.answered();
-    deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", { target: deps.target, scimId: id, vendor: this.calls.vendor, vendorKey: made.key });
+    deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", {
+      target: deps.target,
+      scimId: id,
+      vendor: this.calls.vendor,
+      vendorKey: made.key,
+    });
     if (link.state === "removed") return link;
     try {
       await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, step);
       await this.groups.restoreMemberships(link, step);
     } catch (error) {
-      deps.log.error("vendor user created, but its group memberships were not all restored", { target: deps.target, scimId: id, detail: (error as Error).message });
+      deps.log.error("vendor user created, but its group memberships were not all restored", {
+        target: deps.target,
+        scimId: id,
+        detail: (error as Error).message,
+      });
     }
     return link;
   }
@@ -146,11 +184,25 @@ export class UserLifecycle {
     // Held by a deleted user whose vendor user is still being removed (a delete, then the same name again):
     // not a conflict for ever, only until that removal is through.
     if (!(await deps.store.get(holder.target, "User", holder.scimId)))
-      throw new VendorRefusal("unavailable", `${this.calls.vendor} user ${made.key} still belongs to a deleted user whose removal at the vendor is pending; this user is linked once it is through.`);
-    deps.log.warn("vendor user already linked; not linked again", { target: deps.target, scimId: id, vendorKey: made.key, heldBy: { target: holder.target, scimId: holder.scimId } });
+      throw new VendorRefusal(
+        "unavailable",
+        `${this.calls.vendor} user ${made.key} still belongs to a deleted user whose removal at the vendor is pending; this user is linked once it is through.`,
+      );
+    deps.log.warn("vendor user already linked; not linked again", {
+      target: deps.target,
+      scimId: id,
+      vendorKey: made.key,
+      heldBy: { target: holder.target, scimId: holder.scimId },
+    });
     if (holder.target === deps.target)
-      throw new VendorRefusal("conflict", `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`);
-    throw new VendorRefusal("conflict", `${this.calls.vendor} user ${made.key} is already linked by another target of this bridge on the same vendor account; it is not taken over. An administrator can see which in the bridge's log.`);
+      throw new VendorRefusal(
+        "conflict",
+        `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`,
+      );
+    throw new VendorRefusal(
+      "conflict",
+      `${this.calls.vendor} user ${made.key} is already linked by another target of this bridge on the same vendor account; it is not taken over. An administrator can see which in the bridge's log.`,
+    );
   }
 
   /** What the vendor now holds for this user, per operation, secrets left out. */
@@ -159,7 +211,16 @@ export class UserLifecycle {
     const acknowledged: Record<string, Record<string, unknown>> = { create: strip(built) };
     if (this.calls.deps.mapping.has("update")) {
       try {
-        acknowledged.update = strip(this.calls.deps.mapping.build("update", { user, settings: this.calls.settings, phoneRegion: this.calls.deps.connection.phoneRegion, created: acknowledged.create, vendorKey: key, groups }));
+        acknowledged.update = strip(
+          this.calls.deps.mapping.build("update", {
+            user,
+            settings: this.calls.settings,
+            phoneRegion: this.calls.deps.connection.phoneRegion,
+            created: acknowledged.create,
+            vendorKey: key,
+            groups,
+          }),
+        );
       } catch {
         // the next update sends everything
       }
@@ -173,7 +234,12 @@ export class UserLifecycle {
         await this.calls.run(operation, link, user, step);
       } catch (error) {
         // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
-        this.calls.deps.log.error("vendor follow-up call failed", { target: this.calls.deps.target, scimId: link.scimId, operation, detail: (error as Error).message });
+        this.calls.deps.log.error("vendor follow-up call failed", {
+          target: this.calls.deps.target,
+          scimId: link.scimId,
+          operation,
+          detail: (error as Error).message,
+        });
       }
     }
   }
@@ -187,7 +253,15 @@ export class UserLifecycle {
       await work();
     } catch (error) {
       if (error instanceof VendorRefusal && !error.retryable)
-        this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", { target: this.calls.deps.target, scimId: link.scimId, vendorKey: link.vendorKey, what, code: error.vendorCode, requestIdAtVendor: error.vendorRequestId, detail: error.message });
+        this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", {
+          target: this.calls.deps.target,
+          scimId: link.scimId,
+          vendorKey: link.vendorKey,
+          what,
+          code: error.vendorCode,
+          requestIdAtVendor: error.vendorRequestId,
+          detail: error.message,
+        });
       throw error;
     }
   }
@@ -203,7 +277,13 @@ export class UserLifecycle {
     if (policy === "none" || link.state === "removed") return;
     if (link.state === "disabled" && !(again && policy === "disable")) return;
     await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, step));
-    this.calls.deps.log.info("vendor user deactivated", { target: this.calls.deps.target, scimId: link.scimId, vendor: this.calls.vendor, vendorKey: link.vendorKey, policy });
+    this.calls.deps.log.info("vendor user deactivated", {
+      target: this.calls.deps.target,
+      scimId: link.scimId,
+      vendor: this.calls.vendor,
+      vendorKey: link.vendorKey,
+      policy,
+    });
   }
 
   private async deactivateAtVendor(policy: "disable" | "delete", link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
@@ -244,7 +324,13 @@ export class UserLifecycle {
    */
   async resolveLostCreate(id: string, user: ScimDocument, step: Step): Promise<void> {
     if (!step.intent?.lookupFirst || !this.calls.deps.mapping.has("lookup") || (await this.linkOf(id))) return;
-    const built = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password: step.password, groups: await this.groups.userGroupIds(id) });
+    const built = buildVendorCall(
+      this.calls.deps.mapping,
+      this.calls.deps.connection,
+      "create",
+      { ...user, id },
+      { password: step.password, groups: await this.groups.userGroupIds(id) },
+    );
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
     await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });
@@ -303,7 +389,11 @@ export class UserLifecycle {
       // vendor user must not stay enabled.
       if (reactivating) await this.undoReactivation(link, after, step);
       if (!deactivating) throw error;
-      this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", { target: this.calls.deps.target, scimId: id, detail: (error as Error).message });
+      this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", {
+        target: this.calls.deps.target,
+        scimId: id,
+        detail: (error as Error).message,
+      });
     }
   }
 
@@ -311,7 +401,11 @@ export class UserLifecycle {
     try {
       await this.deactivate(link, { ...user, active: false }, step);
     } catch (error) {
-      this.calls.deps.log.error("a refused reactivation could not be undone: the vendor user is enabled while the bridge holds it inactive", { target: this.calls.deps.target, scimId: link.scimId, detail: (error as Error).message });
+      this.calls.deps.log.error("a refused reactivation could not be undone: the vendor user is enabled while the bridge holds it inactive", {
+        target: this.calls.deps.target,
+        scimId: link.scimId,
+        detail: (error as Error).message,
+      });
     }
   }
 
@@ -323,13 +417,24 @@ export class UserLifecycle {
   private async lost(link: VendorLink, user: ScimDocument, active: boolean, step: Step): Promise<void> {
     const { deps } = this.calls;
     await deps.store.updateLink(deps.target, link.scimId, { state: "removed" });
-    deps.log.warn("vendor user deleted outside the bridge; link marked removed", { target: deps.target, scimId: link.scimId, vendorKey: link.vendorKey, recreate: active });
+    deps.log.warn("vendor user deleted outside the bridge; link marked removed", {
+      target: deps.target,
+      scimId: link.scimId,
+      vendorKey: link.vendorKey,
+      recreate: active,
+    });
     if (!active) return;
     try {
       await this.reactivate({ ...link, state: "removed" }, link.scimId, user, step);
     } catch (error) {
       if (!(error instanceof VendorRefusal)) throw error;
-      throw new VendorRefusal(error.reason, `${this.calls.vendor} no longer has this user (deleted outside the bridge), and creating it again failed: ${error.message}`, error.vendorCode, error.vendorRequestId, error.retryAfter);
+      throw new VendorRefusal(
+        error.reason,
+        `${this.calls.vendor} no longer has this user (deleted outside the bridge), and creating it again failed: ${error.message}`,
+        error.vendorCode,
+        error.vendorRequestId,
+        error.retryAfter,
+      );
     }
   }
 
@@ -342,7 +447,10 @@ export class UserLifecycle {
     const changed = immutable.filter((p) => previous[p] !== undefined && String(previous[p]) !== String(next.params[p]));
     if (changed.length === 0) return link;
     if (rename === "reject")
-      throw new VendorRefusal("immutable", `${this.calls.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`);
+      throw new VendorRefusal(
+        "immutable",
+        `${this.calls.vendor} cannot change ${changed.join(", ")} of an existing user (from '${String(previous[changed[0]!])}' to '${String(next.params[changed[0]!])}'); this target's mapping rejects renames. Keep the userName, or set lifecycle.rename: recreate.`,
+      );
     await this.removeVendorUser(link, before, step);
     return this.reactivate(undefined, link.scimId, after, step);
   }
@@ -351,11 +459,17 @@ export class UserLifecycle {
   async updateProfile(link: VendorLink, user: ScimDocument, step: Step, groups?: string[]): Promise<void> {
     if (!this.calls.deps.mapping.has("update")) return;
     const op = this.calls.deps.mapping.operation("update");
-    const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "update", { ...user, id: link.scimId }, {
-      created: link.acknowledged.create,
-      vendorKey: link.vendorKey,
-      groups: groups ?? (await this.groups.userGroupIds(link.scimId)),
-    });
+    const call = buildVendorCall(
+      this.calls.deps.mapping,
+      this.calls.deps.connection,
+      "update",
+      { ...user, id: link.scimId },
+      {
+        created: link.acknowledged.create,
+        vendorKey: link.vendorKey,
+        groups: groups ?? (await this.groups.userGroupIds(link.scimId)),
+      },
+    );
     const last = link.acknowledged.update ?? {};
     const same = (k: string) => JSON.stringify(call.params[k]) === JSON.stringify(last[k]);
     const described = Object.keys(call.params).filter((k) => !call.identity.includes(k));
@@ -367,7 +481,10 @@ export class UserLifecycle {
     const sent =
       op.mode === "replace"
         ? call
-        : { ...call, params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared } };
+        : {
+            ...call,
+            params: { ...Object.fromEntries(Object.entries(call.params).filter(([k]) => call.identity.includes(k) || changed.includes(k))), ...cleared },
+          };
     const outcome = await this.calls.call(sent, step, link.scimId);
     if (outcome.kind === "notFound") throw new VendorUserLost();
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);

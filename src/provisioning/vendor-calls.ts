@@ -65,8 +65,7 @@ export function buildVendorCall(
   try {
     return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, ...extras });
   } catch (error) {
-    if (error instanceof MappingViolationError)
-      throw new VendorRefusal("invalid", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
+    if (error instanceof MappingViolationError) throw new VendorRefusal("invalid", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
     throw error;
   }
 }
@@ -139,11 +138,24 @@ export class VendorCalls {
     const trail = (answer: TrailAnswer, attempts: number, outcome?: VendorOutcome) =>
       this.audit(call, step, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
     try {
-      const { outcome, attempts } = await callVendor(this.deps.connector, this.deps.governor, call, step.signal, this.deps.log, { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) }, {
-        called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
-      }, call.operation !== "create", step.deadlineAt, call.operation === "create" ? step.intent : undefined);
+      const { outcome, attempts } = await callVendor(
+        this.deps.connector,
+        this.deps.governor,
+        call,
+        step.signal,
+        this.deps.log,
+        { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) },
+        {
+          called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
+        },
+        call.operation !== "create",
+        step.deadlineAt,
+        call.operation === "create" ? step.intent : undefined,
+      );
       await trail(trailAnswer(outcome), attempts, outcome);
-      return outcome.kind === "success" ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) } : { ...outcome, message: scrubSecrets(outcome.message, call) };
+      return outcome.kind === "success"
+        ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) }
+        : { ...outcome, message: scrubSecrets(outcome.message, call) };
     } catch (error) {
       // A call cut off by the deadline may still have reached the vendor: the trail says so.
       if (error instanceof DeadlineExceeded) await trail({ outcome: "deadline" }, error.attempts);
@@ -169,7 +181,11 @@ export class VendorCalls {
       });
     } catch (error) {
       // The call happened; a trail that cannot be written must not undo it. The log line still records it.
-      this.deps.log.error("vendor call not written to the audit trail", { target: this.deps.target, requestId: step.requestId, error: (error as Error).message });
+      this.deps.log.error("vendor call not written to the audit trail", {
+        target: this.deps.target,
+        requestId: step.requestId,
+        error: (error as Error).message,
+      });
     }
   }
 
@@ -182,13 +198,19 @@ export class VendorCalls {
     tolerate: VendorOutcome["kind"][] = [],
     extras: Pick<BuildInput, "groups" | "groupKey"> = {},
   ): Promise<{ call: BuiltCall; outcome: VendorOutcome }> {
-    const call = buildVendorCall(this.deps.mapping, this.deps.connection, operation, { ...user, id: link.scimId }, {
-      password: step.password,
-      created: link.acknowledged.create,
-      vendorKey: link.vendorKey,
-      groups: extras.groups ?? [],
-      groupKey: extras.groupKey,
-    });
+    const call = buildVendorCall(
+      this.deps.mapping,
+      this.deps.connection,
+      operation,
+      { ...user, id: link.scimId },
+      {
+        password: step.password,
+        created: link.acknowledged.create,
+        vendorKey: link.vendorKey,
+        groups: extras.groups ?? [],
+        groupKey: extras.groupKey,
+      },
+    );
     const outcome = await this.call(call, step, link.scimId);
     if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
     return { call, outcome };
@@ -210,7 +232,12 @@ export class VendorCalls {
       case "transient":
         return refusal(`${this.vendor} is unavailable (${vendorDetail(outcome)}).`);
       case "auth":
-        this.deps.log.error("vendor refused the bridge's credentials or settings", { target: this.deps.target, vendor: this.vendor, code: outcome.code, requestIdAtVendor: outcome.requestId });
+        this.deps.log.error("vendor refused the bridge's credentials or settings", {
+          target: this.deps.target,
+          vendor: this.vendor,
+          code: outcome.code,
+          requestIdAtVendor: outcome.requestId,
+        });
         return refusal(`${this.vendor} refused the bridge's credentials or target settings (${outcome.code}); an administrator must fix the target.`);
     }
   }

@@ -74,14 +74,18 @@ export class GroupSync {
     }
     const policy = this.calls.deps.connection.groups.unknown ?? this.calls.deps.mapping.file.groups?.unknown ?? "skip";
     if (policy === "reject")
-      throw new VendorRefusal("invalid", `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`);
+      throw new VendorRefusal(
+        "invalid",
+        `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`,
+      );
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
     const outcome = await this.calls.call(call, step, groupId);
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
     const op = this.calls.deps.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
-    if (typeof id !== "string" && typeof id !== "number") throw new VendorRefusal("malformed", `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
+    if (typeof id !== "string" && typeof id !== "number")
+      throw new VendorRefusal("malformed", `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
     this.calls.deps.log.info("vendor group created", { target: this.calls.deps.target, scimGroupId: groupId, vendorGroupId: String(id) });
     return record(String(id), true);
   }
@@ -121,7 +125,10 @@ export class GroupSync {
     if (this.groupModel === "membership") {
       const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, step);
       if (vendorGroupId === undefined) return;
-      for (const [ids, change] of [[added, "add"], [removed, "remove"]] as const) {
+      for (const [ids, change] of [
+        [added, "add"],
+        [removed, "remove"],
+      ] as const) {
         const operation = change === "add" ? "addMember" : "removeMember";
         for (const id of ids) {
           const link = present(id);
@@ -131,7 +138,10 @@ export class GroupSync {
       }
       return;
     }
-    for (const [ids, change] of [[added, "add"], [removed, "remove"]] as const) {
+    for (const [ids, change] of [
+      [added, "add"],
+      [removed, "remove"],
+    ] as const) {
       for (const id of ids) {
         const link = present(id);
         const user = link ? await this.calls.deps.store.get(this.calls.deps.target, "User", id) : undefined;

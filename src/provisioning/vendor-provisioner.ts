@@ -126,7 +126,9 @@ export class VendorProvisioner implements Provisioner {
     for (const holder of await store.linksHolding(accountTargets, link.vendorKey)) {
       if (holder.target === link.target && holder.scimId === link.scimId) continue;
       if (await store.get(holder.target, "User", holder.scimId))
-        throw new Error(`vendor user ${link.vendorKey} is linked to a live SCIM user (${holder.target === link.target ? `'${holder.userName}'` : "of another target"}); not removed`);
+        throw new Error(
+          `vendor user ${link.vendorKey} is linked to a live SCIM user (${holder.target === link.target ? `'${holder.userName}'` : "of another target"}); not removed`,
+        );
     }
   }
 
@@ -151,7 +153,14 @@ export class VendorProvisioner implements Provisioner {
       const name = nameField ? pick(record, nameField) : undefined;
       const call = byKey.get(key) ?? (typeof name === "string" ? byName.get(nameHashOf(name)) : undefined);
       if (!call) continue;
-      found.push({ vendorKey: key, ...(typeof name === "string" ? { name } : {}), ...(call.scimId ? { scimId: call.scimId } : {}), requestId: call.requestId, at: call.at, outcome: call.outcome });
+      found.push({
+        vendorKey: key,
+        ...(typeof name === "string" ? { name } : {}),
+        ...(call.scimId ? { scimId: call.scimId } : {}),
+        requestId: call.requestId,
+        at: call.at,
+        outcome: call.outcome,
+      });
     }
     return found;
   }
@@ -161,7 +170,12 @@ export class VendorProvisioner implements Provisioner {
   }
 
   /** Repairs, as reconcile --fix makes them. Each is what the lifecycle would have done. */
-  async repair(action: "deactivate" | "enable" | "remove" | "recreate" | "update", link: VendorLink, user: ScimDocument, context: ChangeContext): Promise<void> {
+  async repair(
+    action: "deactivate" | "enable" | "remove" | "recreate" | "update",
+    link: VendorLink,
+    user: ScimDocument,
+    context: ChangeContext,
+  ): Promise<void> {
     const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
     switch (action) {
       case "deactivate":

@@ -48,12 +48,19 @@ export class AliyunCccSandbox extends VendorSandbox {
   private readonly actions: Record<string, (p: Json) => Json> = {
     CreateUser: (p) => {
       this.checkInstance(p);
-      requireParams(p, ["LoginName", "DisplayName", "Email", "RoleId"], (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`));
-      for (const role of p.RoleId as string[]) if (!this.roles.includes(role)) throw new VendorError(400, "InvalidParameter", `The role ${role} does not exist.`);
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(String(p.LoginName))) throw new VendorError(400, "InvalidParameter", "LoginName is 1-64 letters, digits, '.', '_' or '-'.");
+      requireParams(
+        p,
+        ["LoginName", "DisplayName", "Email", "RoleId"],
+        (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
+      );
+      for (const role of p.RoleId as string[])
+        if (!this.roles.includes(role)) throw new VendorError(400, "InvalidParameter", `The role ${role} does not exist.`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(String(p.LoginName)))
+        throw new VendorError(400, "InvalidParameter", "LoginName is 1-64 letters, digits, '.', '_' or '-'.");
       const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
       const levels = (p.SkillLevel as string[] | undefined) ?? [];
-      if (skillGroups.length !== levels.length) throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
+      if (skillGroups.length !== levels.length)
+        throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
       this.knownGroups(skillGroups, (id) => new VendorError(400, "InvalidParameter", `The skill group ${id} does not exist.`));
       if (this.byLogin(p.LoginName)) throw new VendorError(400, "UserAlreadyExists", `The user ${String(p.LoginName)} already exists in the instance.`);
       const user: SandboxUser = { id: randomUUID(), ...p };
@@ -63,9 +70,14 @@ export class AliyunCccSandbox extends VendorSandbox {
     ModifyUser: (p) => {
       this.checkInstance(p);
       const user = this.userOf(p.UserId);
-      requireParams(p, ["DisplayName", "Email", "RoleId"], (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`));
+      requireParams(
+        p,
+        ["DisplayName", "Email", "RoleId"],
+        (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
+      );
       const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
-      if (skillGroups.length !== ((p.SkillLevel as string[] | undefined) ?? []).length) throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
+      if (skillGroups.length !== ((p.SkillLevel as string[] | undefined) ?? []).length)
+        throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
       this.knownGroups(skillGroups, (id) => new VendorError(400, "InvalidParameter", `The skill group ${id} does not exist.`));
       // ModifyUser replaces the agent's skill groups: absent lists mean none.
       delete user.SkillGroupId;
@@ -79,7 +91,11 @@ export class AliyunCccSandbox extends VendorSandbox {
     RemoveUsers: (p) => {
       this.checkInstance(p);
       const ids = p.UserId as string[] | undefined;
-      requireParams(p, ["UserId"], () => new VendorError(400, "MissingParameter", 'The input parameter "UserId" that is mandatory for processing this request is not supplied.'));
+      requireParams(
+        p,
+        ["UserId"],
+        () => new VendorError(400, "MissingParameter", 'The input parameter "UserId" that is mandatory for processing this request is not supplied.'),
+      );
       for (const id of ids!) this.userOf(id);
       for (const id of ids!) this.users.delete(id);
       return {};
@@ -87,7 +103,9 @@ export class AliyunCccSandbox extends VendorSandbox {
     FindUsers: (p) => {
       this.checkInstance(p);
       const criteria = String(p.Criteria ?? "").toLowerCase();
-      const all = [...this.users.values()].filter((u) => !criteria || [u.LoginName, u.DisplayName, u.Email].some((v) => String(v).toLowerCase().includes(criteria)));
+      const all = [...this.users.values()].filter(
+        (u) => !criteria || [u.LoginName, u.DisplayName, u.Email].some((v) => String(v).toLowerCase().includes(criteria)),
+      );
       return this.page(all, p);
     },
     ListUsers: (p) => {
@@ -101,15 +119,25 @@ export class AliyunCccSandbox extends VendorSandbox {
 
   private readonly ram: Record<string, (p: Json) => Json> = {
     UpdateLoginProfile: (p) => {
-      requireParams(p, ["UserName"], () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'));
+      requireParams(
+        p,
+        ["UserName"],
+        () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'),
+      );
       if (!this.byLogin(p.UserName)) throw new VendorError(404, "EntityNotExist.User", `The user ${String(p.UserName)} does not exist.`);
-      if (p.Password !== undefined && String(p.Password).length < 8) throw new VendorError(400, "InvalidParameter.Password", "The password does not meet the password policy.");
+      if (p.Password !== undefined && String(p.Password).length < 8)
+        throw new VendorError(400, "InvalidParameter.Password", "The password does not meet the password policy.");
       this.loginProfiles.set(String(p.UserName), { passwordResetRequired: String(p.PasswordResetRequired) === "true" });
       return { LoginProfile: { UserName: p.UserName, PasswordResetRequired: String(p.PasswordResetRequired) === "true" } };
     },
     DeleteLoginProfile: (p) => {
-      requireParams(p, ["UserName"], () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'));
-      if (!this.loginProfiles.delete(String(p.UserName))) throw new VendorError(404, "EntityNotExist.User.LoginProfile", `The login profile of ${String(p.UserName)} does not exist.`);
+      requireParams(
+        p,
+        ["UserName"],
+        () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'),
+      );
+      if (!this.loginProfiles.delete(String(p.UserName)))
+        throw new VendorError(404, "EntityNotExist.User.LoginProfile", `The login profile of ${String(p.UserName)} does not exist.`);
       return {};
     },
   };
@@ -138,7 +166,12 @@ export class AliyunCccSandbox extends VendorSandbox {
             Primary: false,
             Detail: { LoginName: u.LoginName, DisplayName: u.DisplayName, Phone: u.Phone, Email: u.Email },
             Roles: { Role: (u.RoleId as string[]).map((r) => ({ RoleId: r })) },
-            SkillLevels: { SkillLevel: ((u.SkillGroupId as string[] | undefined) ?? []).map((id, i) => ({ Skill: { SkillGroupId: id }, Level: Number((u.SkillLevel as string[])[i]) })) },
+            SkillLevels: {
+              SkillLevel: ((u.SkillGroupId as string[] | undefined) ?? []).map((id, i) => ({
+                Skill: { SkillGroupId: id },
+                Level: Number((u.SkillLevel as string[])[i]),
+              })),
+            },
           })),
         },
       },
@@ -146,7 +179,11 @@ export class AliyunCccSandbox extends VendorSandbox {
   }
 
   private checkInstance(p: Json): void {
-    requireParams(p, ["InstanceId"], () => new VendorError(400, "MissingParameter", 'The input parameter "InstanceId" that is mandatory for processing this request is not supplied.'));
+    requireParams(
+      p,
+      ["InstanceId"],
+      () => new VendorError(400, "MissingParameter", 'The input parameter "InstanceId" that is mandatory for processing this request is not supplied.'),
+    );
     if (p.InstanceId !== this.instanceId) throw new VendorError(404, "InvalidInstance.NotFound", "The specified instance does not exist.");
   }
 
@@ -166,7 +203,19 @@ export class AliyunCccSandbox extends VendorSandbox {
     const handler = table[action];
     if (!handler) throw new VendorError(404, "InvalidAction.NotFound", `Specified api ${action} is not found.`);
     const business = { ...flat };
-    for (const common of ["Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp", "Signature", "SecurityToken"]) delete business[common];
+    for (const common of [
+      "Action",
+      "Version",
+      "Format",
+      "AccessKeyId",
+      "SignatureMethod",
+      "SignatureVersion",
+      "SignatureNonce",
+      "Timestamp",
+      "Signature",
+      "SecurityToken",
+    ])
+      delete business[common];
     const params = unflatten(business);
     return { action, params, run: () => handler(params) };
   }
@@ -176,7 +225,8 @@ export class AliyunCccSandbox extends VendorSandbox {
     if (this.nonces.has(nonce)) throw new VendorError(400, "SignatureNonceUsed", "Specified signature nonce was used already.");
     this.nonces.add(nonce);
     const at = Date.parse(timestamp);
-    if (Number.isNaN(at) || Math.abs(Date.now() - at) > SKEW_MS) throw new VendorError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
+    if (Number.isNaN(at) || Math.abs(Date.now() - at) > SKEW_MS)
+      throw new VendorError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.");
   }
 
   private verifyV2(req: SandboxRequest): Record<string, string> {
@@ -185,7 +235,8 @@ export class AliyunCccSandbox extends VendorSandbox {
     const signature = params.Signature;
     delete params.Signature;
     if (params.AccessKeyId !== this.secret.accessKeyId) throw new VendorError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
-    if (params.SignatureMethod !== "HMAC-SHA1" || params.SignatureVersion !== "1.0") throw new VendorError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.");
+    if (params.SignatureMethod !== "HMAC-SHA1" || params.SignatureVersion !== "1.0")
+      throw new VendorError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.");
     this.freshNonce(params.SignatureNonce ?? "", params.Timestamp ?? "");
     if (aliyunRpcSignature(params, req.method, this.secret.accessKeySecret) !== signature)
       throw new VendorError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
@@ -199,9 +250,17 @@ export class AliyunCccSandbox extends VendorSandbox {
     if (m[1] !== this.secret.accessKeyId) throw new VendorError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
     const headers: Record<string, string> = {};
     for (const name of m[2]!.split(";")) headers[name] = header(req.headers, name);
-    if (headers["x-acs-content-sha256"] !== createHash("sha256").update(req.body).digest("hex")) throw new VendorError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.");
+    if (headers["x-acs-content-sha256"] !== createHash("sha256").update(req.body).digest("hex"))
+      throw new VendorError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.");
     this.freshNonce(headers["x-acs-signature-nonce"] ?? "", headers["x-acs-date"] ?? "");
-    const expected = aliyunAcs3Authorization({ method: req.method, query: Object.fromEntries(req.query.entries()), headers, body: req.body, accessKeyId: this.secret.accessKeyId, secret: this.secret.accessKeySecret });
+    const expected = aliyunAcs3Authorization({
+      method: req.method,
+      query: Object.fromEntries(req.query.entries()),
+      headers,
+      body: req.body,
+      accessKeyId: this.secret.accessKeyId,
+      secret: this.secret.accessKeySecret,
+    });
     if (expected !== auth) throw new VendorError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
     return Object.fromEntries(req.query.entries());
   }
@@ -221,6 +280,16 @@ export class AliyunCccSandbox extends VendorSandbox {
   }
 
   protected failure(_action: string, error: VendorError): SandboxResponse {
-    return { status: error.status, body: { RequestId: this.requestId().toUpperCase(), HostId: this.host, Code: error.code, Message: error.message, Success: false, HttpStatusCode: error.status } };
+    return {
+      status: error.status,
+      body: {
+        RequestId: this.requestId().toUpperCase(),
+        HostId: this.host,
+        Code: error.code,
+        Message: error.message,
+        Success: false,
+        HttpStatusCode: error.status,
+      },
+    };
   }
 }

@@ -32,14 +32,34 @@ export async function startDemoVendors(): Promise<DemoVendors> {
   };
   const tencent = { secretId: env.DEMO_TENCENT_ID, secretKey: env.DEMO_TENCENT_KEY };
   const sandboxes: [string, VendorSandbox, Record<string, unknown>][] = [
-    ["aliyun-ccc", new AliyunCccSandbox({ accessKeyId: env.DEMO_ALIYUN_AK, accessKeySecret: env.DEMO_ALIYUN_SECRET }, "demo-instance", ["demo-role"]), {
-      credentials: { accessKeyId: "DEMO_ALIYUN_AK", accessKeySecret: "DEMO_ALIYUN_SECRET" },
-      settings: { CCC_INSTANCE_ID: "demo-instance", CCC_AGENT_ROLE_ID: "demo-role" },
-    }],
-    ["tencent-ciam", new CiamSandbox(tencent, "demo-user-store"), { credentials: { secretId: "DEMO_TENCENT_ID", secretKey: "DEMO_TENCENT_KEY" }, settings: { CIAM_USER_STORE_ID: "demo-user-store" } }],
-    ["huawei-aicc", new HuaweiAiccSandbox({ appKey: env.DEMO_HUAWEI_KEY, appSecret: env.DEMO_HUAWEI_SECRET }), { credentials: { appKey: "DEMO_HUAWEI_KEY", appSecret: "DEMO_HUAWEI_SECRET" } }],
-    ["volcengine-cloudidentity", new VolcengineSandbox({ accessKeyId: env.DEMO_VOLC_AK, secretAccessKey: env.DEMO_VOLC_SK }), { credentials: { accessKeyId: "DEMO_VOLC_AK", secretAccessKey: "DEMO_VOLC_SK" } }],
-    ["tencent-cic", new CicSandbox(tencent, "z-demo"), { credentials: { secretId: "DEMO_TENCENT_ID", secretKey: "DEMO_TENCENT_KEY" }, settings: { CIC_ZONE_ID: "z-demo" } }],
+    [
+      "aliyun-ccc",
+      new AliyunCccSandbox({ accessKeyId: env.DEMO_ALIYUN_AK, accessKeySecret: env.DEMO_ALIYUN_SECRET }, "demo-instance", ["demo-role"]),
+      {
+        credentials: { accessKeyId: "DEMO_ALIYUN_AK", accessKeySecret: "DEMO_ALIYUN_SECRET" },
+        settings: { CCC_INSTANCE_ID: "demo-instance", CCC_AGENT_ROLE_ID: "demo-role" },
+      },
+    ],
+    [
+      "tencent-ciam",
+      new CiamSandbox(tencent, "demo-user-store"),
+      { credentials: { secretId: "DEMO_TENCENT_ID", secretKey: "DEMO_TENCENT_KEY" }, settings: { CIAM_USER_STORE_ID: "demo-user-store" } },
+    ],
+    [
+      "huawei-aicc",
+      new HuaweiAiccSandbox({ appKey: env.DEMO_HUAWEI_KEY, appSecret: env.DEMO_HUAWEI_SECRET }),
+      { credentials: { appKey: "DEMO_HUAWEI_KEY", appSecret: "DEMO_HUAWEI_SECRET" } },
+    ],
+    [
+      "volcengine-cloudidentity",
+      new VolcengineSandbox({ accessKeyId: env.DEMO_VOLC_AK, secretAccessKey: env.DEMO_VOLC_SK }),
+      { credentials: { accessKeyId: "DEMO_VOLC_AK", secretAccessKey: "DEMO_VOLC_SK" } },
+    ],
+    [
+      "tencent-cic",
+      new CicSandbox(tencent, "z-demo"),
+      { credentials: { secretId: "DEMO_TENCENT_ID", secretKey: "DEMO_TENCENT_KEY" }, settings: { CIC_ZONE_ID: "z-demo" } },
+    ],
   ];
   const vendors: Record<string, Record<string, unknown>> = {};
   for (const [name, sandbox, config] of sandboxes) {

@@ -1,6 +1,18 @@
 /** Huawei AICC agent-account simulator (seed 002): tokenByAkSk, bearer checks, the account and password rules. */
 import { randomUUID } from "node:crypto";
-import { bytesOf, checkModel, header, lengthOf, VendorError, VendorSandbox, type ActionModel, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import {
+  bytesOf,
+  checkModel,
+  header,
+  lengthOf,
+  VendorError,
+  VendorSandbox,
+  type ActionModel,
+  type Json,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxUser,
+} from "./sandbox";
 
 export interface HuaweiSecret {
   appKey: string;
@@ -13,11 +25,30 @@ const TOKEN_PATH = "/apigovernance/api/oauth/tokenByAkSk";
 /** The agent APIs' request bodies, from their parameter tables (seed 002 for create; shared/vendors.md §3.2). */
 const MODELS: Record<string, ActionModel> = {
   "agentAccount/create": {
-    params: { userAccount: "string", userName: "string", password: "string", email: "string", agentType: "integer", ccRoleId: "integer", skills: "array", phone: "string" },
+    params: {
+      userAccount: "string",
+      userName: "string",
+      password: "string",
+      email: "string",
+      agentType: "integer",
+      ccRoleId: "integer",
+      skills: "array",
+      phone: "string",
+    },
     required: ["userAccount", "userName", "password", "email", "agentType", "ccRoleId"],
   },
   "agentAccount/update": {
-    params: { userAccount: "string", userName: "string", email: "string", phone: "string", agentType: "integer", ccRoleId: "integer", skills: "array", oldPassWord: "string", newPassWord: "string" },
+    params: {
+      userAccount: "string",
+      userName: "string",
+      email: "string",
+      phone: "string",
+      agentType: "integer",
+      ccRoleId: "integer",
+      skills: "array",
+      oldPassWord: "string",
+      newPassWord: "string",
+    },
     required: ["userAccount"],
   },
   "agentAccount/delete": { params: { userAccount: "string" }, required: ["userAccount"] },
@@ -44,9 +75,11 @@ export class HuaweiAiccSandbox extends VendorSandbox {
       for (const name of ["userAccount", "userName", "password", "email", "agentType", "ccRoleId"])
         if (p[name] === undefined || p[name] === "") throw new VendorError(400, "1", `${name} is mandatory`);
       if (!/^[A-Za-z0-9@._-]{6,50}$/.test(String(p.userAccount))) throw new VendorError(400, "1", "userAccount is 6 to 50 letters, digits, @ . - _");
-      if (lengthOf(p.userName) > 20 || /["[\]'&()=;<>,]/.test(String(p.userName))) throw new VendorError(400, "1", "userName is at most 20 characters without \"[]'&()=;<>,");
+      if (lengthOf(p.userName) > 20 || /["[\]'&()=;<>,]/.test(String(p.userName)))
+        throw new VendorError(400, "1", "userName is at most 20 characters without \"[]'&()=;<>,");
       const pw = String(p.password);
-      if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw)) throw new VendorError(400, "1", "password does not meet the password rule");
+      if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw))
+        throw new VendorError(400, "1", "password does not meet the password rule");
       if (!/^[^@\s]{1,64}@[^@\s]{1,255}$/.test(String(p.email))) throw new VendorError(400, "1", "email is not valid");
       if (![4, 11, 5, 99].includes(p.agentType as number)) throw new VendorError(400, "1", "agentType must be 4, 11, 5 or 99");
       if (![2, 3, 4].includes(p.ccRoleId as number)) throw new VendorError(400, "1", "ccRoleId must be 2, 3 or 4");
@@ -61,11 +94,13 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     },
     "agentAccount/update": (p) => {
       const user = this.accountOf(p.userAccount);
-      if (p.userName !== undefined && (bytesOf(p.userName) > 20 || /["[\]'&()=;<>,]/.test(String(p.userName)))) throw new VendorError(400, "1", "userName is at most 20 bytes without \"[]'&()=;<>,");
+      if (p.userName !== undefined && (bytesOf(p.userName) > 20 || /["[\]'&()=;<>,]/.test(String(p.userName))))
+        throw new VendorError(400, "1", "userName is at most 20 bytes without \"[]'&()=;<>,");
       if (p.email !== undefined && !/^[^@\s]{1,64}@[^@\s]{1,255}$/.test(String(p.email))) throw new VendorError(400, "1", "email is not valid");
       if (p.newPassWord !== undefined) {
         const pw = String(p.newPassWord);
-        if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw)) throw new VendorError(400, "1", "newPassWord does not meet the password rule");
+        if (pw.length < 8 || !/[A-Z]/.test(pw) || !/[a-z]/.test(pw) || !/[0-9]/.test(pw) || !/[^A-Za-z0-9]/.test(pw))
+          throw new VendorError(400, "1", "newPassWord does not meet the password rule");
         user.passwordSetAt = Date.now();
       }
       if (p.skills !== undefined) this.checkSkills(p.skills);
@@ -127,7 +162,21 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     const params = JSON.parse(req.body || "{}") as Json;
     const model = MODELS[action];
     // The seeds: "Status code: 400 — Incorrect request. Check the request path and parameters."
-    if (model) checkModel(model, params, (problem, name, expected) => new VendorError(400, "1", problem === "type" ? `${name} must be of type ${expected}` : problem === "missing" ? `${name} is mandatory` : `${name} is not a parameter of ${action}`));
+    if (model)
+      checkModel(
+        model,
+        params,
+        (problem, name, expected) =>
+          new VendorError(
+            400,
+            "1",
+            problem === "type"
+              ? `${name} must be of type ${expected}`
+              : problem === "missing"
+                ? `${name} is mandatory`
+                : `${name} is not a parameter of ${action}`,
+          ),
+      );
     return { action, params, run: () => handler(params) };
   }
 
@@ -142,7 +191,15 @@ export class HuaweiAiccSandbox extends VendorSandbox {
         const expire = Number(header(req.headers, "x-token-expire") || 600);
         const token = randomUUID();
         this.tokens.set(token, Date.now() + expire * 1000);
-        return { AccessToken: token, ApplyType: "Bearer", CreateTime: String(Math.floor(Date.now() / 1000)), Expires: String(expire), Scope: "all", AppKey: body.app_key, UserID: "sandbox" };
+        return {
+          AccessToken: token,
+          ApplyType: "Bearer",
+          CreateTime: String(Math.floor(Date.now() / 1000)),
+          Expires: String(expire),
+          Scope: "all",
+          AppKey: body.app_key,
+          UserID: "sandbox",
+        };
       },
     };
   }
@@ -168,4 +225,3 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     return { status: error.status, body: { resultCode: "1", resultMessage: error.message } };
   }
 }
-

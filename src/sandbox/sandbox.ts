@@ -327,7 +327,14 @@ export abstract class VendorSandbox {
         request.on("data", (c: Buffer) => chunks.push(c));
         request.on("end", () => {
           const url = new URL(request.url ?? "/", "http://sandbox");
-          this.handle({ endpoint, method: request.method ?? "GET", path: url.pathname, query: url.searchParams, headers: request.headers, body: Buffer.concat(chunks).toString("utf8") })
+          this.handle({
+            endpoint,
+            method: request.method ?? "GET",
+            path: url.pathname,
+            query: url.searchParams,
+            headers: request.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          })
             .then((answer) => {
               if (answer.drop) {
                 request.socket.destroy();
@@ -381,7 +388,11 @@ function typeOf(value: unknown): ParamType | "other" {
  * not have, one of the wrong JSON type (an integer sent as a string), or a required one missing is refused
  * with the code `fail` makes for it.
  */
-export function checkModel(model: ActionModel, params: Json, fail: (problem: "unknown" | "type" | "missing", name: string, expected?: ParamType) => VendorError): void {
+export function checkModel(
+  model: ActionModel,
+  params: Json,
+  fail: (problem: "unknown" | "type" | "missing", name: string, expected?: ParamType) => VendorError,
+): void {
   for (const [name, value] of Object.entries(params)) {
     const expected = model.params[name];
     if (!expected) throw fail("unknown", name);
@@ -408,5 +419,5 @@ export function bytesOf(value: unknown): number {
 
 export function header(headers: IncomingHttpHeaders, name: string): string {
   const v = headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] ?? "" : v ?? "";
+  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
 }

@@ -1,7 +1,19 @@
 /** Tencent Cloud API 3.0 simulators: TC3 verification shared by CIAM and Organization/CIC. */
 import { randomUUID } from "node:crypto";
 import { tencentAuthorization } from "./sdk-signatures";
-import { checkModel, header, lengthOf, requireParams, VendorError, VendorSandbox, type ActionModel, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import {
+  checkModel,
+  header,
+  lengthOf,
+  requireParams,
+  VendorError,
+  VendorSandbox,
+  type ActionModel,
+  type Json,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxUser,
+} from "./sandbox";
 
 export interface Tc3Secret {
   secretId: string;
@@ -28,7 +40,8 @@ export abstract class TencentSandbox extends VendorSandbox {
     const action = header(req.headers, "x-tc-action");
     this.verify(req);
     if (header(req.headers, "x-tc-version") !== this.version) throw new VendorError(200, "InvalidParameter", `Version must be ${this.version}`);
-    if (this.regionRequired && !header(req.headers, "x-tc-region")) throw new VendorError(200, "MissingParameter", "The request is missing a required parameter `Region`.");
+    if (this.regionRequired && !header(req.headers, "x-tc-region"))
+      throw new VendorError(200, "MissingParameter", "The request is missing a required parameter `Region`.");
     const handler = this.actions[action];
     if (!handler) throw new VendorError(200, "InvalidAction", `The action ${action} is not supported`);
     let params: Json;
@@ -57,15 +70,25 @@ export abstract class TencentSandbox extends VendorSandbox {
     if (!m) throw new VendorError(200, "AuthFailure.SignatureFailure", "The Authorization header is not a TC3-HMAC-SHA256 signature.");
     const [, secretId, , service, signedHeaders] = m;
     if (secretId !== this.secret.secretId) throw new VendorError(200, "AuthFailure.SecretIdNotFound", "The SecretId is not found.");
-    if (header(req.headers, "host") !== this.host) throw new VendorError(200, "AuthFailure.SignatureFailure", `The request is signed for ${header(req.headers, "host")}, not ${this.host}.`);
+    if (header(req.headers, "host") !== this.host)
+      throw new VendorError(200, "AuthFailure.SignatureFailure", `The request is signed for ${header(req.headers, "host")}, not ${this.host}.`);
     // The service is the host's first label (the SDK's rule: ciam.tencentcloudapi.com → ciam).
     const expectedService = this.host.split(".")[0]!;
-    if (service !== expectedService) throw new VendorError(200, "AuthFailure.SignatureFailure", `The credential scope names service '${service}', expected '${expectedService}'.`);
+    if (service !== expectedService)
+      throw new VendorError(200, "AuthFailure.SignatureFailure", `The credential scope names service '${service}', expected '${expectedService}'.`);
     if (signedHeaders !== "content-type;host") throw new VendorError(200, "AuthFailure.SignatureFailure", "SignedHeaders must be content-type;host.");
     const timestamp = Number(header(req.headers, "x-tc-timestamp"));
     if (!Number.isInteger(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > SKEW_SECONDS)
       throw new VendorError(200, "AuthFailure.SignatureExpire", "The signature is expired: the timestamp differs from server time by more than 5 minutes.");
-    const expected = tencentAuthorization({ host: this.host, service: expectedService, body: req.body, contentType: header(req.headers, "content-type"), timestamp, secretId: secretId!, secretKey: this.secret.secretKey });
+    const expected = tencentAuthorization({
+      host: this.host,
+      service: expectedService,
+      body: req.body,
+      contentType: header(req.headers, "content-type"),
+      timestamp,
+      secretId: secretId!,
+      secretKey: this.secret.secretKey,
+    });
     if (expected !== auth) throw new VendorError(200, "AuthFailure.SignatureFailure", "The provided credentials could not be validated.");
   }
 
@@ -131,7 +154,10 @@ export class CiamSandbox extends TencentSandbox {
   protected override regionRequired = true;
   protected override readonly models = CIAM_MODELS;
 
-  constructor(secret: Tc3Secret, readonly userStoreId = "us-sandbox") {
+  constructor(
+    secret: Tc3Secret,
+    readonly userStoreId = "us-sandbox",
+  ) {
     super("ciam.tencentcloudapi.com", secret);
   }
 
@@ -142,13 +168,16 @@ export class CiamSandbox extends TencentSandbox {
       requireParams(p, ["Email"], () => this.invalid("FailedOperation.EmailIsNull", "The email cannot be empty."));
       requireParams(p, ["Password"], () => this.invalid("FailedOperation.PasswordIsNull", "The password cannot be empty."));
       requireParams(p, ["UserName"], () => this.invalid("FailedOperation.UserNameIsNull", "The user name cannot be empty."));
-      if (!/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber))) throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
+      if (!/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber)))
+        throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
       for (const n of [1, 2, 3, 4, 5])
-        if (lengthOf(p[`IndexedAttribute${n}`]) > 512) throw this.invalid("FailedOperation.IndexedAttributeTooLong", "indexedAttribute is at most 512 characters.");
+        if (lengthOf(p[`IndexedAttribute${n}`]) > 512)
+          throw this.invalid("FailedOperation.IndexedAttributeTooLong", "indexedAttribute is at most 512 characters.");
       this.knownGroups(p.UserGroup, () => this.invalid("FailedOperation.UserGroupNotFound", "The user group does not exist."));
       if (this.findBy("UserName", p.UserName)) throw this.invalid("FailedOperation.UserNameAlreadyExists", "The user name already exists.");
       if (this.findBy("Email", p.Email)) throw this.invalid("FailedOperation.EmailAlreadyExists", "The email is bound to another user.");
-      if (this.findBy("PhoneNumber", p.PhoneNumber)) throw this.invalid("FailedOperation.PhoneNumberAlreadyExists", "The phone number is bound to another user.");
+      if (this.findBy("PhoneNumber", p.PhoneNumber))
+        throw this.invalid("FailedOperation.PhoneNumberAlreadyExists", "The phone number is bound to another user.");
       const user: SandboxUser = { id: randomUUID().replace(/-/g, ""), ...p, Status: "NOT_ENABLED" };
       delete user.Password;
       this.users.set(user.id, user);
@@ -157,11 +186,16 @@ export class CiamSandbox extends TencentSandbox {
     UpdateUser: (p) => {
       this.checkStore(p);
       const user = this.userOf(p.UserId);
-      for (const [field, code] of [["UserName", "FailedOperation.UserNameAlreadyExists"], ["Email", "FailedOperation.EmailAlreadyExists"], ["PhoneNumber", "FailedOperation.PhoneNumberAlreadyExists"]] as const) {
+      for (const [field, code] of [
+        ["UserName", "FailedOperation.UserNameAlreadyExists"],
+        ["Email", "FailedOperation.EmailAlreadyExists"],
+        ["PhoneNumber", "FailedOperation.PhoneNumberAlreadyExists"],
+      ] as const) {
         const other = p[field] === undefined ? undefined : this.findBy(field, p[field]);
         if (other && other.id !== user.id) throw this.invalid(code, `${field} is bound to another user.`);
       }
-      if (p.PhoneNumber !== undefined && !/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber))) throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
+      if (p.PhoneNumber !== undefined && !/^\+\d{1,3}-\d{4,14}$/.test(String(p.PhoneNumber)))
+        throw this.invalid("FailedOperation.AttributeFormatError", "PhoneNumber must look like +86-13800138000.");
       this.knownGroups(p.UserGroup, () => this.invalid("FailedOperation.UserGroupNotFound", "The user group does not exist."));
       const { UserStoreId, UserId, ...fields } = p;
       void UserStoreId;
@@ -195,13 +229,19 @@ export class CiamSandbox extends TencentSandbox {
       this.checkStore(p);
       const filters = (p.Filters as { Key: string; Values: string[] }[] | undefined) ?? [];
       const condition = filters.find((f) => f.Key === "condition")?.Values ?? [];
-      const all = [...this.users.values()].filter((u) => condition.length === 0 || condition.some((c) => [u.UserName, u.Email, u.PhoneNumber].some((v) => String(v).includes(c))));
+      const all = [...this.users.values()].filter(
+        (u) => condition.length === 0 || condition.some((c) => [u.UserName, u.Email, u.PhoneNumber].some((v) => String(v).includes(c))),
+      );
       const page = (p.Pageable as { PageSize?: number; PageNumber?: number } | undefined) ?? {};
       const size = page.PageSize ?? 20;
       const start = ((page.PageNumber ?? 1) - 1) * size;
       // The SDK model's ListUserRequest.Original: "true: unmasked values; false (the default): masked".
       const original = p.Original === true;
-      return { Content: all.slice(start, start + size).map((u) => (original ? this.view(u) : masked(this.view(u)))), Total: all.length, Pageable: { PageSize: size, PageNumber: page.PageNumber ?? 1 } };
+      return {
+        Content: all.slice(start, start + size).map((u) => (original ? this.view(u) : masked(this.view(u)))),
+        Total: all.length,
+        Pageable: { PageSize: size, PageNumber: page.PageNumber ?? 1 },
+      };
     },
   };
 
@@ -233,23 +273,64 @@ function masked(user: Json): Json {
 /** Organization / CIC 2021-03-31 request models (SDK organization/v20210331 request classes; shared/vendors.md §5.1). */
 const CIC_MODELS: Record<string, ActionModel> = {
   CreateUser: {
-    params: { ZoneId: "string", UserName: "string", FirstName: "string", LastName: "string", DisplayName: "string", Description: "string", Email: "string", UserStatus: "string", UserType: "string", NeedResetPassword: "boolean" },
+    params: {
+      ZoneId: "string",
+      UserName: "string",
+      FirstName: "string",
+      LastName: "string",
+      DisplayName: "string",
+      Description: "string",
+      Email: "string",
+      UserStatus: "string",
+      UserType: "string",
+      NeedResetPassword: "boolean",
+    },
     required: ["ZoneId", "UserName"],
   },
   UpdateUser: {
-    params: { ZoneId: "string", UserId: "string", NewFirstName: "string", NewLastName: "string", NewDisplayName: "string", NewDescription: "string", NewEmail: "string", NeedResetPassword: "boolean" },
+    params: {
+      ZoneId: "string",
+      UserId: "string",
+      NewFirstName: "string",
+      NewLastName: "string",
+      NewDisplayName: "string",
+      NewDescription: "string",
+      NewEmail: "string",
+      NeedResetPassword: "boolean",
+    },
     required: ["ZoneId", "UserId"],
   },
   UpdateUserStatus: { params: { ZoneId: "string", UserId: "string", NewUserStatus: "string" }, required: ["ZoneId", "UserId", "NewUserStatus"] },
   DeleteUser: { params: { ZoneId: "string", UserId: "string" }, required: ["ZoneId", "UserId"] },
   ListUsers: {
-    params: { ZoneId: "string", UserStatus: "string", UserType: "string", Filter: "string", NextToken: "string", MaxResults: "integer", FilterGroups: "array", SortField: "string", SortType: "string", Offset: "integer" },
+    params: {
+      ZoneId: "string",
+      UserStatus: "string",
+      UserType: "string",
+      Filter: "string",
+      NextToken: "string",
+      MaxResults: "integer",
+      FilterGroups: "array",
+      SortField: "string",
+      SortType: "string",
+      Offset: "integer",
+    },
     required: ["ZoneId"],
   },
   CreateGroup: { params: { ZoneId: "string", GroupName: "string", Description: "string", GroupType: "string" }, required: ["ZoneId", "GroupName"] },
   DeleteGroup: { params: { ZoneId: "string", GroupId: "string" }, required: ["ZoneId", "GroupId"] },
   ListGroups: {
-    params: { ZoneId: "string", NextToken: "string", MaxResults: "integer", Filter: "string", GroupType: "string", FilterUsers: "array", SortField: "string", SortType: "string", Offset: "integer" },
+    params: {
+      ZoneId: "string",
+      NextToken: "string",
+      MaxResults: "integer",
+      Filter: "string",
+      GroupType: "string",
+      FilterUsers: "array",
+      SortField: "string",
+      SortType: "string",
+      Offset: "integer",
+    },
     required: ["ZoneId"],
   },
   AddUserToGroup: { params: { ZoneId: "string", GroupId: "string", UserId: "string" }, required: ["ZoneId", "GroupId", "UserId"] },
@@ -260,7 +341,11 @@ export class CicSandbox extends TencentSandbox {
   protected readonly version = "2021-03-31";
   protected override readonly models = CIC_MODELS;
 
-  constructor(secret: Tc3Secret, readonly zoneId = "z-sandbox", host = "organization.tencentcloudapi.com") {
+  constructor(
+    secret: Tc3Secret,
+    readonly zoneId = "z-sandbox",
+    host = "organization.tencentcloudapi.com",
+  ) {
     super(host, secret);
   }
 
@@ -268,11 +353,20 @@ export class CicSandbox extends TencentSandbox {
     CreateUser: (p) => {
       this.checkZone(p);
       requireParams(p, ["UserName"], () => this.invalid("MissingParameter", "The request is missing a required parameter `UserName`."));
-      if (!/^[A-Za-z0-9+=,.@_-]{1,64}$/.test(String(p.UserName))) throw this.invalid("InvalidParameter.UsernameFormatError", "The username has a format error.");
-      for (const [field, max] of [["FirstName", 64], ["LastName", 64], ["DisplayName", 256], ["Description", 1024], ["Email", 128]] as const)
+      if (!/^[A-Za-z0-9+=,.@_-]{1,64}$/.test(String(p.UserName)))
+        throw this.invalid("InvalidParameter.UsernameFormatError", "The username has a format error.");
+      for (const [field, max] of [
+        ["FirstName", 64],
+        ["LastName", 64],
+        ["DisplayName", 256],
+        ["Description", 1024],
+        ["Email", 128],
+      ] as const)
         if (lengthOf(p[field]) > max) throw this.invalid("InvalidParameterValue", `${field} is at most ${max} characters.`);
-      if (p.UserStatus !== undefined && !["Enabled", "Disabled"].includes(String(p.UserStatus))) throw this.invalid("InvalidParameterValue", "UserStatus is Enabled or Disabled.");
-      if (p.UserType !== undefined && !["Manual", "Synchronized"].includes(String(p.UserType))) throw this.invalid("InvalidParameterValue", "UserType is Manual or Synchronized.");
+      if (p.UserStatus !== undefined && !["Enabled", "Disabled"].includes(String(p.UserStatus)))
+        throw this.invalid("InvalidParameterValue", "UserStatus is Enabled or Disabled.");
+      if (p.UserType !== undefined && !["Manual", "Synchronized"].includes(String(p.UserType)))
+        throw this.invalid("InvalidParameterValue", "UserType is Manual or Synchronized.");
       if (this.findBy("UserName", p.UserName)) throw this.invalid("InvalidParameter.UsernameAlreadyExists", "The username already exists.");
       if (p.Email && this.findBy("Email", p.Email)) throw this.invalid("InvalidParameter.EmailAlreadyExists", "The email address already exists.");
       const now = new Date().toISOString().replace("T", " ").slice(0, 19);
@@ -284,7 +378,13 @@ export class CicSandbox extends TencentSandbox {
       this.checkZone(p);
       const user = this.userOf(p.UserId);
       if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotUpdate", "Synchronized users cannot be updated.");
-      for (const [field, max] of [["NewFirstName", 64], ["NewLastName", 64], ["NewDisplayName", 256], ["NewDescription", 1024], ["NewEmail", 128]] as const) {
+      for (const [field, max] of [
+        ["NewFirstName", 64],
+        ["NewLastName", 64],
+        ["NewDisplayName", 256],
+        ["NewDescription", 1024],
+        ["NewEmail", 128],
+      ] as const) {
         if (p[field] === undefined) continue;
         if (lengthOf(p[field]) > max) throw this.invalid("InvalidParameterValue", `${field} is at most ${max} characters.`);
         const target = field.slice(3);
@@ -313,8 +413,10 @@ export class CicSandbox extends TencentSandbox {
     },
     CreateGroup: (p) => {
       this.checkZone(p);
-      if (!/^[A-Za-z0-9-]{1,128}$/.test(String(p.GroupName ?? ""))) throw this.invalid("InvalidParameter.GroupNameFormatError", "GroupName is 1-128 letters, digits or '-'.");
-      if ([...this.groups.values()].some((g) => g.name === p.GroupName)) throw this.invalid("InvalidParameter.GroupNameExists", "The group name already exists.");
+      if (!/^[A-Za-z0-9-]{1,128}$/.test(String(p.GroupName ?? "")))
+        throw this.invalid("InvalidParameter.GroupNameFormatError", "GroupName is 1-128 letters, digits or '-'.");
+      if ([...this.groups.values()].some((g) => g.name === p.GroupName))
+        throw this.invalid("InvalidParameter.GroupNameExists", "The group name already exists.");
       const group = this.seedGroup(`g-${randomUUID().slice(0, 8)}`, String(p.GroupName));
       return { GroupInfo: { GroupId: group.id, GroupName: group.name } };
     },
@@ -348,12 +450,26 @@ export class CicSandbox extends TencentSandbox {
       const max = Number(p.MaxResults ?? 10);
       if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
       const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
-      const all = [...this.users.values()].filter((u) => !filter || [u.UserName, u.Email, u.id, u.Description].some((v) => String(v ?? "").toLowerCase().includes(filter)));
+      const all = [...this.users.values()].filter(
+        (u) =>
+          !filter ||
+          [u.UserName, u.Email, u.id, u.Description].some((v) =>
+            String(v ?? "")
+              .toLowerCase()
+              .includes(filter),
+          ),
+      );
       // Pages continue with the NextToken of the page before (or an Offset); the token is opaque to clients.
       const from = typeof p.NextToken === "string" && p.NextToken ? this.offsetOfToken(p.NextToken) : Number(p.Offset ?? 0);
       const page = all.slice(from, from + max);
       const truncated = from + max < all.length;
-      return { Users: page.map((u) => this.view(u)), TotalCounts: all.length, IsTruncated: truncated, MaxResults: max, ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}) };
+      return {
+        Users: page.map((u) => this.view(u)),
+        TotalCounts: all.length,
+        IsTruncated: truncated,
+        MaxResults: max,
+        ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}),
+      };
     },
   };
 
@@ -386,4 +502,3 @@ export class CicSandbox extends TencentSandbox {
     return { ...rest, UserId: id };
   }
 }
-

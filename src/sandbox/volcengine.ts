@@ -1,7 +1,19 @@
 /** Volcengine Cloud Identity 2023-01-01 simulator (seed 003): HMAC-SHA256 verification, byte limits, 404 duplicates. */
 import { createHash, randomUUID } from "node:crypto";
 import { volcengineAuthorization } from "./sdk-signatures";
-import { bytesOf, checkModel, header, requireParams, type ActionModel, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import {
+  bytesOf,
+  checkModel,
+  header,
+  requireParams,
+  type ActionModel,
+  VendorError,
+  VendorSandbox,
+  type Json,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxUser,
+} from "./sandbox";
 
 export interface VolcSecret {
   accessKeyId: string;
@@ -14,11 +26,17 @@ export interface VolcSecret {
  */
 const MODELS: Record<string, ActionModel> = {
   CreateUser: { params: { UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" }, required: ["UserName"] },
-  UpdateUser: { params: { UserId: "string", UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" }, required: ["UserId"] },
+  UpdateUser: {
+    params: { UserId: "string", UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" },
+    required: ["UserId"],
+  },
   DeleteUser: { params: { UserId: "string" }, required: ["UserId"] },
   GetUser: { params: { UserId: "string" }, required: ["UserId"] },
   ListUsers: { params: { PageNumber: "integer", PageSize: "integer", QueryString: "string", UserName: "string", Source: "string" }, required: [] },
-  ResetPassword: { params: { UserId: "string", Password: "string", GenerateRandomPassword: "boolean", PasswordResetRequired: "boolean" }, required: ["UserId", "GenerateRandomPassword", "PasswordResetRequired"] },
+  ResetPassword: {
+    params: { UserId: "string", Password: "string", GenerateRandomPassword: "boolean", PasswordResetRequired: "boolean" },
+    required: ["UserId", "GenerateRandomPassword", "PasswordResetRequired"],
+  },
   CreateGroup: { params: { GroupName: "string", DisplayName: "string", Description: "string", JoinType: "string" }, required: ["GroupName"] },
   DeleteGroup: { params: { GroupId: "string" }, required: ["GroupId"] },
   ListGroups: { params: { PageNumber: "integer", PageSize: "integer", QueryString: "string", GroupName: "string" }, required: [] },
@@ -40,7 +58,13 @@ export class VolcengineSandbox extends VendorSandbox {
   private readonly actions: Record<string, (p: Json) => Json> = {
     CreateUser: (p) => {
       requireParams(p, ["UserName"], () => new VendorError(400, "InvalidParam", "The parameter UserName[] is invalid"));
-      for (const [field, max] of [["UserName", 54], ["DisplayName", 64], ["Description", 255], ["Email", 128], ["Phone", 20]] as const)
+      for (const [field, max] of [
+        ["UserName", 54],
+        ["DisplayName", 64],
+        ["Description", 255],
+        ["Email", 128],
+        ["Phone", 20],
+      ] as const)
         if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
       if (this.byName(p.UserName)) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
       const now = new Date().toISOString();
@@ -50,7 +74,13 @@ export class VolcengineSandbox extends VendorSandbox {
     },
     UpdateUser: (p) => {
       const user = this.userOf(p.UserId);
-      for (const [field, max] of [["UserName", 54], ["DisplayName", 64], ["Description", 255], ["Email", 128], ["Phone", 20]] as const)
+      for (const [field, max] of [
+        ["UserName", 54],
+        ["DisplayName", 64],
+        ["Description", 255],
+        ["Email", 128],
+        ["Phone", 20],
+      ] as const)
         if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
       const other = p.UserName === undefined ? undefined : this.byName(p.UserName);
       if (other && other.id !== user.id) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
@@ -126,8 +156,15 @@ export class VolcengineSandbox extends VendorSandbox {
     const params = JSON.parse(req.body || "{}") as Json;
     const model = MODELS[action];
     if (model)
-      checkModel(model, params, (problem, name, expected) =>
-        new VendorError(400, "InvalidParam", problem === "type" ? `The parameter ${name} is invalid: expected ${expected}` : `The parameter ${name}[] is invalid`),
+      checkModel(
+        model,
+        params,
+        (problem, name, expected) =>
+          new VendorError(
+            400,
+            "InvalidParam",
+            problem === "type" ? `The parameter ${name} is invalid: expected ${expected}` : `The parameter ${name}[] is invalid`,
+          ),
       );
     return { action, params, run: () => handler(params) };
   }
@@ -138,17 +175,30 @@ export class VolcengineSandbox extends VendorSandbox {
     if (!m) throw new VendorError(401, "InvalidAuthorization", "The Authorization header is malformed.");
     const [, ak, day, region, service, signed] = m;
     if (ak !== this.secret.accessKeyId) throw new VendorError(401, "InvalidAccessKey", "The access key is not found.");
-    if (service !== "cloudidentity" || region !== this.region) throw new VendorError(401, "SignatureDoesNotMatch", `The scope ${region}/${service} does not match ${this.region}/cloudidentity.`);
+    if (service !== "cloudidentity" || region !== this.region)
+      throw new VendorError(401, "SignatureDoesNotMatch", `The scope ${region}/${service} does not match ${this.region}/cloudidentity.`);
     const names = signed!.split(";");
     if (!names.includes("x-date")) throw new VendorError(401, "SignatureDoesNotMatch", "x-date must be signed.");
     const lower: Record<string, string> = {};
     for (const n of names) lower[n] = header(req.headers, n);
     if (lower["x-date"]!.slice(0, 8) !== day) throw new VendorError(401, "SignatureDoesNotMatch", "The scope date differs from X-Date.");
     const bodyHash = createHash("sha256").update(req.body).digest("hex");
-    if (header(req.headers, "x-content-sha256") && header(req.headers, "x-content-sha256") !== bodyHash) throw new VendorError(401, "SignatureDoesNotMatch", "X-Content-Sha256 does not match the body.");
+    if (header(req.headers, "x-content-sha256") && header(req.headers, "x-content-sha256") !== bodyHash)
+      throw new VendorError(401, "SignatureDoesNotMatch", "X-Content-Sha256 does not match the body.");
     const query = Object.fromEntries(req.query.entries());
-    const expected = volcengineAuthorization({ method: req.method, region: region!, service: service!, query, host: header(req.headers, "host"), body: req.body, xDate: lower["x-date"]!, accessKeyId: ak!, secretKey: this.secret.secretAccessKey });
-    if (expected !== auth) throw new VendorError(401, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
+    const expected = volcengineAuthorization({
+      method: req.method,
+      region: region!,
+      service: service!,
+      query,
+      host: header(req.headers, "host"),
+      body: req.body,
+      xDate: lower["x-date"]!,
+      accessKeyId: ak!,
+      secretKey: this.secret.secretAccessKey,
+    });
+    if (expected !== auth)
+      throw new VendorError(401, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
   }
 
   /**
@@ -173,7 +223,10 @@ export class VolcengineSandbox extends VendorSandbox {
   }
 
   protected failure(action: string, error: VendorError): SandboxResponse {
-    return { status: error.status, body: { ResponseMetadata: { ...this.meta(action === "?" ? this.lastAction : action), Error: { Code: error.code, Message: error.message } } } };
+    return {
+      status: error.status,
+      body: { ResponseMetadata: { ...this.meta(action === "?" ? this.lastAction : action), Error: { Code: error.code, Message: error.message } } },
+    };
   }
 
   private userOf(id: unknown): SandboxUser {

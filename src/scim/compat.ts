@@ -66,7 +66,8 @@ export function membersOf(value: unknown): Json[] {
   const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
   return list.map((entry) => {
     const member = memberOf(entry);
-    if (!member) throw new ScimError(400, "invalidValue", `A member is an object with the member's id as "value" (or that id as text), not ${JSON.stringify(entry)}.`);
+    if (!member)
+      throw new ScimError(400, "invalidValue", `A member is an object with the member's id as "value" (or that id as text), not ${JSON.stringify(entry)}.`);
     return member;
   });
 }
@@ -182,7 +183,11 @@ export function canonicalPatchPath(kind: ResourceKind, path: string): string {
     const full = canonicalAttributePath(kind, `${head}.${name}`);
     return full.slice(full.lastIndexOf(".") + 1);
   });
-  const tail = after ? `.${canonicalAttributePath(kind, `${head}.${after.slice(1)}`).split(".").pop()}` : "";
+  const tail = after
+    ? `.${canonicalAttributePath(kind, `${head}.${after.slice(1)}`)
+        .split(".")
+        .pop()}`
+    : "";
   return `${head}[${fixedFilter}]${tail}`;
 }
 
@@ -270,7 +275,11 @@ function requireEntries(kind: ResourceKind, op: PatchOperation, index: number): 
   if (!info || info.type !== "complex" || !info.multiValued) return;
   const entries = Array.isArray(op.value) ? op.value : [op.value];
   if (entries.some((entry) => !isObject(entry)))
-    throw new ScimError(400, "invalidValue", `Operation ${index + 1} of the PATCH (remove) lists the ${info.name} entries to remove as objects, such as [{"value": "…"}].`);
+    throw new ScimError(
+      400,
+      "invalidValue",
+      `Operation ${index + 1} of the PATCH (remove) lists the ${info.name} entries to remove as objects, such as [{"value": "…"}].`,
+    );
 }
 
 /** A PatchOp's operations (some clients spell the key in lower case); undefined when there is no list. */
@@ -293,7 +302,11 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
     const verb = raw.op.toLowerCase();
     const pathless = typeof raw.path !== "string" || !raw.path.trim();
     if ((verb === "add" || verb === "replace") && (raw.value === undefined || (pathless && !isObject(raw.value))))
-      throw new ScimError(400, "invalidValue", `Operation ${index + 1} of the PATCH (${verb}) needs a "value"${pathless ? ": without a path, an object of attributes and their new values" : ""}.`);
+      throw new ScimError(
+        400,
+        "invalidValue",
+        `Operation ${index + 1} of the PATCH (${verb}) needs a "value"${pathless ? ": without a path, an object of attributes and their new values" : ""}.`,
+      );
     const op: PatchOperation = {
       op: raw.op.toLowerCase(),
       ...(typeof raw.path === "string" && raw.path.trim() ? { path: canonicalPatchPath(kind, raw.path) } : {}),

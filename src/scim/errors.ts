@@ -7,16 +7,7 @@ import { VendorRefusal, type RefusalReason } from "../provisioning/refusal";
 import { FilterTooCostlyError, StoreUnavailableError } from "../store/types";
 
 export type ScimType =
-  | "invalidFilter"
-  | "tooMany"
-  | "uniqueness"
-  | "mutability"
-  | "invalidSyntax"
-  | "invalidPath"
-  | "noTarget"
-  | "invalidValue"
-  | "invalidVers"
-  | "sensitive";
+  "invalidFilter" | "tooMany" | "uniqueness" | "mutability" | "invalidSyntax" | "invalidPath" | "noTarget" | "invalidValue" | "invalidVers" | "sensitive";
 
 export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -49,11 +40,16 @@ export const STORE_RETRY_AFTER = 5;
 
 /** The 503 every store failure answers: it names the store, so nobody goes looking at the vendor. */
 export function storeUnavailable(reason: string): { status: number; detail: string; retryAfter: number } {
-  return { status: 503, detail: `The bridge's store is unavailable right now (${reason}); retry shortly. This is the bridge's own database, not the vendor.`, retryAfter: STORE_RETRY_AFTER };
+  return {
+    status: 503,
+    detail: `The bridge's store is unavailable right now (${reason}); retry shortly. This is the bridge's own database, not the vendor.`,
+    retryAfter: STORE_RETRY_AFTER,
+  };
 }
 
 /** What a JavaScript exception says ("Cannot read properties of undefined …"): scimmy wraps some as SCIM errors. */
-const EXCEPTION_TEXT = /Cannot (read|set) propert|Cannot convert|Cannot destructure|is not a function|is not iterable|is not defined|is not a constructor|Maximum call stack|Invalid array length|\(reading '|\.(?:js|ts):\d+:\d+\)/;
+const EXCEPTION_TEXT =
+  /Cannot (read|set) propert|Cannot convert|Cannot destructure|is not a function|is not iterable|is not defined|is not a constructor|Maximum call stack|Invalid array length|\(reading '|\.(?:js|ts):\d+:\d+\)/;
 
 /** What the IdP is told of each kind of vendor refusal: the status it acts on. */
 const REFUSAL_STATUS: Record<RefusalReason, { status: number; scimType?: ScimType }> = {
@@ -83,14 +79,18 @@ export function describeError(error: unknown): { status: number; scimType?: stri
       status: e.status,
       scimType: typeof e.scimType === "string" ? e.scimType : undefined,
       // Never JavaScript exception text in an answer: the status and scimType still say what kind of fault it is.
-      detail: leaks ? `The request could not be applied: some part of it is not valid SCIM here${typeof e.scimType === "string" ? ` (${e.scimType})` : ""}.` : message,
+      detail: leaks
+        ? `The request could not be applied: some part of it is not valid SCIM here${typeof e.scimType === "string" ? ` (${e.scimType})` : ""}.`
+        : message,
       retryAfter: e.retryAfter,
       unexpected: e.status >= 500 && !(error instanceof ScimError),
     };
   }
   if (error instanceof StoreUnavailableError) return { ...storeUnavailable(error.reason), unexpected: true };
   if (error instanceof FilterTooCostlyError)
-    return error.status === 400 ? { status: 400, scimType: "invalidFilter", detail: error.detail, unexpected: false } : { status: 503, detail: error.detail, retryAfter: 30, unexpected: false };
+    return error.status === 400
+      ? { status: 400, scimType: "invalidFilter", detail: error.detail, unexpected: false }
+      : { status: 503, detail: error.detail, retryAfter: 30, unexpected: false };
   if (error instanceof VendorRefusal) return { ...refusalAnswer(error), unexpected: false };
   // express: a URL whose percent-encoding does not decode (`/Users/%ZZ`).
   if (error instanceof URIError) return { status: 400, scimType: "invalidValue", detail: "The URL is not valid percent-encoding.", unexpected: false };

@@ -233,10 +233,15 @@ export function checkFilterAttributes(filter: Filter, kind: ResourceKind): void 
       default: {
         const { schemaPath } = pathParts(scope, f.attrPath);
         const info = attributeInfo(kind, schemaPath);
-        if (!info) throw new ScimError(400, "invalidFilter", `The filter names '${f.attrPath.slice(0, 100)}', which the ${kind} schemas do not define (see /Schemas).`);
+        if (!info)
+          throw new ScimError(400, "invalidFilter", `The filter names '${f.attrPath.slice(0, 100)}', which the ${kind} schemas do not define (see /Schemas).`);
         if (f.op === "[]") stack.push({ f: f.valFilter, scope: { kind, prefix: schemaPath } });
         else if (f.op !== "pr" && info.type === "dateTime" && instantOf(f.compValue) === undefined)
-          throw new ScimError(400, "invalidFilter", `${f.attrPath} is a dateTime: compare it with a date such as "2026-01-01T00:00:00Z", not ${JSON.stringify(f.compValue).slice(0, 60)}.`);
+          throw new ScimError(
+            400,
+            "invalidFilter",
+            `${f.attrPath} is a dateTime: compare it with a date such as "2026-01-01T00:00:00Z", not ${JSON.stringify(f.compValue).slice(0, 60)}.`,
+          );
       }
     }
   }

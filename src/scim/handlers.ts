@@ -69,7 +69,11 @@ export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocumen
  * first answer it never got (Okta's and Entra's retries after a timeout) finds the user it made.
  */
 function userNameTaken(userName: unknown, holder: string): ScimError {
-  return new ScimError(409, "uniqueness", `userName '${String(userName)}' is already taken by user ${holder} of this target (userName is unique, ignoring case). If a retried create made it, that user is GET /Users/${holder}.`);
+  return new ScimError(
+    409,
+    "uniqueness",
+    `userName '${String(userName)}' is already taken by user ${holder} of this target (userName is unique, ignoring case). If a retried create made it, that user is GET /Users/${holder}.`,
+  );
 }
 
 function notFound(kind: ResourceKind, id: string): ScimError {
@@ -114,7 +118,12 @@ const NOT_A_SUB_ATTRIBUTE = /^Cannot add property ([^,\s]{1,100}), object is not
 function explainPatchRefusal(error: unknown): never {
   const message = error instanceof SCIMMY.Types.Error ? String(error.message) : "";
   const unknown = NOT_A_SUB_ATTRIBUTE.exec(message);
-  if (unknown) throw new ScimError(400, "invalidValue", `'${unknown[1]}' is not a sub-attribute of the attribute this value is for${unknown[2]}; send only the sub-attributes /Schemas lists for it.`);
+  if (unknown)
+    throw new ScimError(
+      400,
+      "invalidValue",
+      `'${unknown[1]}' is not a sub-attribute of the attribute this value is for${unknown[2]}; send only the sub-attributes /Schemas lists for it.`,
+    );
   throw error;
 }
 
@@ -227,7 +236,20 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
         // user, its status call sent again (a reactivation may have landed although its answer did not).
         const inactive = before.doc.active === false;
         const version = stored.version;
-        ctx.scratch.recorded = { id, deprovision, undo: async () => void (await ctx.store.replace(target, "User", id, before.doc, userKeys(before.doc), version, delivery.order({ deprovision: inactive, resendStatus: inactive }))) };
+        ctx.scratch.recorded = {
+          id,
+          deprovision,
+          undo: async () =>
+            void (await ctx.store.replace(
+              target,
+              "User",
+              id,
+              before.doc,
+              userKeys(before.doc),
+              version,
+              delivery.order({ deprovision: inactive, resendStatus: inactive }),
+            )),
+        };
       }
     } else {
       // Refuse a taken userName, or a user the mapping cannot provision, before anything is recorded.
@@ -235,8 +257,20 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       if (taken.total > 0) throw userNameTaken(doc.userName, taken.resources[0]!.id);
       const id = randomUUID();
       ctx.provisioner.checkUser?.(id, doc, ctx.request.password);
-      stored = await ctx.store.create(target, "User", id, doc, userKeys(doc), delivery?.order({ deprovision: false, password: ctx.request.password !== undefined }));
-      if (delivery) ctx.scratch.recorded = { id, deprovision: false, undo: () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true, removedDoc: doc })) };
+      stored = await ctx.store.create(
+        target,
+        "User",
+        id,
+        doc,
+        userKeys(doc),
+        delivery?.order({ deprovision: false, password: ctx.request.password !== undefined }),
+      );
+      if (delivery)
+        ctx.scratch.recorded = {
+          id,
+          deprovision: false,
+          undo: () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true, removedDoc: doc })),
+        };
     }
     // Recorded: a store that fails while the answer is read back does not turn that into an error.
     return await userViews([stored], ctx).then(
@@ -256,10 +290,22 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
  */
 async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: Member[]): Promise<void> {
   if (added.length === 0 || !ctx.target.vendor) return;
-  const kinds = await ctx.store.kindsOf(ctx.target.name, added.map((m) => m.value));
+  const kinds = await ctx.store.kindsOf(
+    ctx.target.name,
+    added.map((m) => m.value),
+  );
   const unknown = added.filter((m) => !kinds.has(m.value)).map((m) => m.value);
   if (unknown.length > 0)
-    throw new ScimError(400, "invalidValue", `members: ${unknown.slice(0, 5).map((v) => `'${v}'`).join(", ")}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ""} ${unknown.length === 1 ? "is not a user or group" : "are not users or groups"} of this target; add members by the id the bridge gave them.`);
+    throw new ScimError(
+      400,
+      "invalidValue",
+      `members: ${unknown
+        .slice(0, 5)
+        .map((v) => `'${v}'`)
+        .join(
+          ", ",
+        )}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ""} ${unknown.length === 1 ? "is not a user or group" : "are not users or groups"} of this target; add members by the id the bridge gave them.`,
+    );
   if (added.some((m) => m.value === groupId)) throw new ScimError(400, "invalidValue", "members: a group cannot be a member of itself.");
 }
 
@@ -312,7 +358,10 @@ export async function changeMembers(ctx: ScimContext, groupId: string, added: Me
     if (left.length > 0) await ctx.store.removeMembers(target, groupId, left);
     if (joined.length > 0) await ctx.store.addMembers(target, groupId, joined);
   };
-  await ctx.provisioner.apply({ op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record }, { target, requestId: ctx.request.requestId });
+  await ctx.provisioner.apply(
+    { op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record },
+    { target, requestId: ctx.request.requestId },
+  );
   await record([...joining.keys()], [...leaving]);
 }
 

@@ -51,10 +51,13 @@ export function checkAttributePath(path: string, what: string, scimType: "invali
   const local = trimmed.slice(trimmed.lastIndexOf(":") + 1);
   const segments = local.split(".");
   for (const segment of segments) {
-    if (isForbiddenKey(segment))
-      throw new ScimError(400, scimType, `${what} names '${segment}', which is not an attribute of any SCIM schema.`);
+    if (isForbiddenKey(segment)) throw new ScimError(400, scimType, `${what} names '${segment}', which is not an attribute of any SCIM schema.`);
     if (!ATTRIBUTE_NAME.test(segment))
-      throw new ScimError(400, scimType, `${what} '${trimmed.slice(0, 100)}' is not an attribute path (names such as userName or name.givenName, optionally after a schema URN).`);
+      throw new ScimError(
+        400,
+        scimType,
+        `${what} '${trimmed.slice(0, 100)}' is not an attribute path (names such as userName or name.givenName, optionally after a schema URN).`,
+      );
   }
   // The URN part may hold digits ("2.0") but never a forbidden name either.
   for (const part of trimmed.slice(0, trimmed.length - local.length).split(/[:.]/))
@@ -81,14 +84,18 @@ export function checkAttributeList(text: string, what: string): void {
  */
 export function checkPatchPath(path: string, what = "The PATCH path", scimType: "invalidPath" | "invalidValue" = "invalidPath"): void {
   if (path.length > LIMITS.pathLength) throw tooLong(what, LIMITS.pathLength);
-  if (/[\\\u0000-\u001f]/.test(path)) throw new ScimError(400, scimType, `${what} has a backslash or a control character; write the value filter without escapes.`);
+  if (/[\\\u0000-\u001f]/.test(path))
+    throw new ScimError(400, scimType, `${what} has a backslash or a control character; write the value filter without escapes.`);
   const open = path.indexOf("[");
   const close = path.lastIndexOf("]");
   const names = open < 0 ? [path] : [path.slice(0, open), close > open ? path.slice(close + 1).replace(/^\./, "") : ""];
   for (const name of names) if (name.trim()) checkAttributePath(name, what, scimType);
   if (open >= 0) {
     // Inside the filter, attribute names are the words before an operator; quoted values are left alone.
-    for (const word of path.slice(open + 1, close > open ? close : undefined).replace(/"[^"]*"/g, "").split(/[^A-Za-z0-9_$]+/))
+    for (const word of path
+      .slice(open + 1, close > open ? close : undefined)
+      .replace(/"[^"]*"/g, "")
+      .split(/[^A-Za-z0-9_$]+/))
       if (isForbiddenKey(word)) throw new ScimError(400, scimType, `${what} names '${word}', which is not an attribute of any SCIM schema.`);
   }
 }
@@ -100,8 +107,10 @@ export function checkPatchPath(path: string, what = "The PATCH path", scimType: 
  * level). One linear pass.
  */
 export function checkFilterText(text: string): void {
-  if (text.length > LIMITS.filterLength) throw new ScimError(400, "invalidFilter", `The filter is longer than this bridge accepts (${LIMITS.filterLength} characters).`);
-  if (/[\u0000-\u001f]/.test(text)) throw new ScimError(400, "invalidFilter", "The filter has a control character (a raw newline or tab); escape it inside the quoted value (\\n).");
+  if (text.length > LIMITS.filterLength)
+    throw new ScimError(400, "invalidFilter", `The filter is longer than this bridge accepts (${LIMITS.filterLength} characters).`);
+  if (/[\u0000-\u001f]/.test(text))
+    throw new ScimError(400, "invalidFilter", "The filter has a control character (a raw newline or tab); escape it inside the quoted value (\\n).");
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -111,7 +120,8 @@ export function checkFilterText(text: string): void {
       if (j >= text.length) throw new ScimError(400, "invalidFilter", "The filter has a quoted value that is never closed.");
       i = j;
     } else if (c === "(" || c === "[") {
-      if (++depth > LIMITS.filterDepth) throw new ScimError(400, "invalidFilter", `The filter nests parentheses or brackets deeper than this bridge accepts (${LIMITS.filterDepth} levels).`);
+      if (++depth > LIMITS.filterDepth)
+        throw new ScimError(400, "invalidFilter", `The filter nests parentheses or brackets deeper than this bridge accepts (${LIMITS.filterDepth} levels).`);
     } else if (c === ")" || c === "]") depth--;
   }
 }
@@ -123,7 +133,8 @@ function checkListSize(key: string, list: unknown[], parent: Record<string, unkn
   // A PATCH value for `members` (or any path naming them) is a member list too.
   if (lower === "value" && typeof parent.path === "string" && /^\s*members\b/i.test(parent.path)) return;
   const limit = lower === "operations" ? LIMITS.operationsPerPatch : LIMITS.valuesPerAttribute;
-  if (list.length > limit) throw new ScimError(400, "invalidValue", `'${key}' has ${list.length} entries; this bridge accepts at most ${limit} in one attribute or request.`);
+  if (list.length > limit)
+    throw new ScimError(400, "invalidValue", `'${key}' has ${list.length} entries; this bridge accepts at most ${limit} in one attribute or request.`);
 }
 
 /**

@@ -98,8 +98,17 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
       switch (step.kind) {
         case "add": {
           // Members already in the group are left alone: IdPs re-send them, and a retry must not call the vendor again.
-          const inGroup = await membersAmong(ctx, groupId, step.members.map((m) => m.value));
-          await changeMembers(ctx, groupId, step.members.filter((m) => !inGroup.has(m.value)), []);
+          const inGroup = await membersAmong(
+            ctx,
+            groupId,
+            step.members.map((m) => m.value),
+          );
+          await changeMembers(
+            ctx,
+            groupId,
+            step.members.filter((m) => !inGroup.has(m.value)),
+            [],
+          );
           break;
         }
         case "remove": {

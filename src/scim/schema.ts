@@ -127,7 +127,8 @@ function canonicalValuesAsSuggestions(definition: Definition): void {
     if (!subs || index < 0) continue;
     const type = subs[index]!;
     const config = type.config as Record<string, unknown>;
-    if (Array.isArray(config.canonicalValues)) subs[index] = new SuggestedValues(type.type as string, type.name, { ...config, canonicalValues: false }, config.canonicalValues as string[]);
+    if (Array.isArray(config.canonicalValues))
+      subs[index] = new SuggestedValues(type.type as string, type.name, { ...config, canonicalValues: false }, config.canonicalValues as string[]);
   }
 }
 

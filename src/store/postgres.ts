@@ -16,7 +16,20 @@ import { ENQUEUE_PARAMS, enqueueSql, postgresDialect, SETTLE_PARAMS, settleSql }
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
 import { postgresCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
 import { budgetOf, checkRowBudget } from "./scan";
-import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
+import {
+  settlementValues,
+  SORT_COLUMN,
+  toLink,
+  toResource,
+  toVendorCall,
+  toWorkItem,
+  VENDOR_CALL_COLUMNS,
+  vendorCallValues,
+  type LinkRow,
+  type OutboxRow,
+  type ResourceRow,
+  type VendorCallRow,
+} from "./rows";
 import {
   NotFoundError,
   UniquenessError,
@@ -43,7 +56,6 @@ import {
   FilterTooCostlyError,
 } from "./types";
 
-
 const COLUMNS = "seq, id, kind, doc, created, last_modified, version";
 /** Rows read per round trip when a filter has to look at every resource of a target. */
 const SCAN_BATCH = 1000;
@@ -56,7 +68,6 @@ const QUERY_CANCELED = "57014";
 /** Any constant: the key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 7_210_443;
 
-
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string }).code === "23505";
 }
@@ -64,7 +75,8 @@ function isUniqueViolation(error: unknown): boolean {
 /** SQLSTATE classes of a database that is away or refusing work: connection (08), operator intervention (57), resources (53). */
 const UNAVAILABLE_SQLSTATE = /^(08|57|53)/;
 /** What node-postgres and the socket say when the connection itself fails (they carry no SQLSTATE). */
-const CONNECTION_FAILURE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|the database system is (starting up|shutting down)/i;
+const CONNECTION_FAILURE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|the database system is (starting up|shutting down)/i;
 
 /** A driver error as the store's: connection-level failures become StoreUnavailableError; the rest pass. */
 function storeErrorOf(error: unknown): unknown {
@@ -87,8 +99,6 @@ interface HeldConnection {
 function nameOf(keys: UserKeys | KeysOf<"Group">): string {
   return "userName" in keys ? keys.userName : keys.displayName;
 }
-
-
 
 type Query = (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
 
@@ -267,12 +277,21 @@ export class PostgresStore implements Store {
     return { id, kind, doc, created: now, lastModified: now, version: 1 };
   }
 
-  async replace<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, expectedVersion?: number, work?: WorkOrder): Promise<StoredResource> {
+  async replace<K extends ResourceKind>(
+    target: string,
+    kind: K,
+    id: string,
+    doc: ScimDocument,
+    keys: KeysOf<K>,
+    expectedVersion?: number,
+    work?: WorkOrder,
+  ): Promise<StoredResource> {
     const now = new Date().toISOString();
     const name = nameOf(keys);
     try {
       return await this.transaction(async (q) => {
-        const current = (await q(`SELECT ${COLUMNS} FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE`, [id, target, kind])).rows[0] as ResourceRow | undefined;
+        const current = (await q(`SELECT ${COLUMNS} FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE`, [id, target, kind])).rows[0] as
+          ResourceRow | undefined;
         if (!current) throw new NotFoundError(kind, id);
         if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
         await q(
@@ -290,16 +309,20 @@ export class PostgresStore implements Store {
   }
 
   async get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined> {
-    const row = (await this.query(`SELECT ${COLUMNS} FROM resources WHERE id = $1 AND target = $2 AND kind = $3`, [id, target, kind])).rows[0] as ResourceRow | undefined;
+    const row = (await this.query(`SELECT ${COLUMNS} FROM resources WHERE id = $1 AND target = $2 AND kind = $3`, [id, target, kind])).rows[0] as
+      ResourceRow | undefined;
     return row ? toResource(row) : undefined;
   }
 
   async remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number, work?: WorkOrder): Promise<void> {
     await this.transaction(async (q) => {
-      const current = (await q("SELECT version FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE", [id, target, kind])).rows[0] as { version: number } | undefined;
+      const current = (await q("SELECT version FROM resources WHERE id = $1 AND target = $2 AND kind = $3 FOR UPDATE", [id, target, kind])).rows[0] as
+        { version: number } | undefined;
       if (!current) throw new NotFoundError(kind, id);
       if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
-      const groups = (await q("DELETE FROM group_members WHERE target = $1 AND member_id = $2 RETURNING group_id", [target, id])).rows as { group_id: string }[];
+      const groups = (await q("DELETE FROM group_members WHERE target = $1 AND member_id = $2 RETURNING group_id", [target, id])).rows as {
+        group_id: string;
+      }[];
       for (const g of groups) await this.touch(q, g.group_id);
       await q("DELETE FROM resources WHERE id = $1", [id]);
       if (work) await this.writeWork(q, target, id, work);
@@ -310,7 +333,16 @@ export class PostgresStore implements Store {
 
   private async writeWork(q: Query, target: string, scimId: string, order: WorkOrder): Promise<void> {
     const now = Date.now();
-    await q(ENQUEUE, [target, scimId, order.deprovision ? 1 : 0, order.resendStatus ? 1 : 0, now, order.deprovision ? null : now + order.horizonMs, order.removedDoc ? JSON.stringify(order.removedDoc) : null, order.password ? 1 : 0]);
+    await q(ENQUEUE, [
+      target,
+      scimId,
+      order.deprovision ? 1 : 0,
+      order.resendStatus ? 1 : 0,
+      now,
+      order.deprovision ? null : now + order.horizonMs,
+      order.removedDoc ? JSON.stringify(order.removedDoc) : null,
+      order.password ? 1 : 0,
+    ]);
   }
 
   async enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void> {
@@ -340,14 +372,19 @@ export class PostgresStore implements Store {
 
   async renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void> {
     if (items.length === 0) return;
-    await this.query(
-      `UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND (target, scim_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
-      [Date.now() + leaseMs, owner, items.map((i) => i.target), items.map((i) => i.scimId)],
-    );
+    await this.query(`UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND (target, scim_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))`, [
+      Date.now() + leaseMs,
+      owner,
+      items.map((i) => i.target),
+      items.map((i) => i.scimId),
+    ]);
   }
 
   async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean> {
-    return ((await this.query("UPDATE outbox SET create_intent = $1 WHERE target = $2 AND scim_id = $3 AND lease_owner = $4", [on ? 1 : 0, target, scimId, owner])).rowCount ?? 0) > 0;
+    return (
+      ((await this.query("UPDATE outbox SET create_intent = $1 WHERE target = $2 AND scim_id = $3 AND lease_owner = $4", [on ? 1 : 0, target, scimId, owner]))
+        .rowCount ?? 0) > 0
+    );
   }
 
   async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {
@@ -403,7 +440,10 @@ export class PostgresStore implements Store {
   async updateCredentialState<T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }): Promise<T> {
     return this.transaction(async (q) => {
       await q("INSERT INTO credential_state (credential, state) VALUES ($1, '') ON CONFLICT (credential) DO NOTHING", [credential]);
-      const { rows } = await q("SELECT state, (extract(epoch from clock_timestamp()) * 1000)::float8 AS now FROM credential_state WHERE credential = $1 FOR UPDATE", [credential]);
+      const { rows } = await q(
+        "SELECT state, (extract(epoch from clock_timestamp()) * 1000)::float8 AS now FROM credential_state WHERE credential = $1 FOR UPDATE",
+        [credential],
+      );
       const row = rows[0] as { state: string; now: number };
       const { state, result } = update(row.state === "" ? undefined : row.state, Number(row.now));
       await q("UPDATE credential_state SET state = $1 WHERE credential = $2", [state, credential]);
@@ -420,13 +460,16 @@ export class PostgresStore implements Store {
       const total = Number((await this.query("SELECT COUNT(*) AS n FROM resources WHERE target = $1 AND kind = $2", [target, kind])).rows[0].n);
       // In insertion order, the rows skipped are read from the index only (never their documents).
       const { rows } = sort
-        ? await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, query.count, query.startIndex - 1])
-        : await this.query(`SELECT ${COLUMNS} FROM resources WHERE seq IN (SELECT seq FROM resources WHERE target = $1 AND kind = $2 ORDER BY seq LIMIT $3 OFFSET $4) ORDER BY seq`, [
+        ? await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [
             target,
             kind,
             query.count,
             query.startIndex - 1,
-          ]);
+          ])
+        : await this.query(
+            `SELECT ${COLUMNS} FROM resources WHERE seq IN (SELECT seq FROM resources WHERE target = $1 AND kind = $2 ORDER BY seq LIMIT $3 OFFSET $4) ORDER BY seq`,
+            [target, kind, query.count, query.startIndex - 1],
+          );
       return { total, resources: (rows as ResourceRow[]).map(toResource) };
     }
     const condition = query.filter ? postgresCondition(query.filter, kind, 3) : undefined;
@@ -447,7 +490,11 @@ export class PostgresStore implements Store {
         await q(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(ms))}`);
         const total = Number((await q(`SELECT COUNT(*) AS n FROM resources WHERE ${where}`, values)).rows[0].n);
         const n = values.length;
-        const { rows } = await q(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`, [...values, query.count, query.startIndex - 1]);
+        const { rows } = await q(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`, [
+          ...values,
+          query.count,
+          query.startIndex - 1,
+        ]);
         return { total, resources: (rows as ResourceRow[]).map(toResource) };
       } catch (error) {
         if ((error as { code?: unknown }).code === QUERY_CANCELED) throw FilterTooCostlyError.time(ms);
@@ -461,8 +508,18 @@ export class PostgresStore implements Store {
     let after = "0";
     for (let offset = 0; ; offset += SCAN_BATCH) {
       const { rows } = bySeq
-        ? await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4`, [target, kind, after, SCAN_BATCH])
-        : await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [target, kind, SCAN_BATCH, offset]);
+        ? await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 AND seq > $3 ORDER BY seq LIMIT $4`, [
+            target,
+            kind,
+            after,
+            SCAN_BATCH,
+          ])
+        : await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 ORDER BY ${order} LIMIT $3 OFFSET $4`, [
+            target,
+            kind,
+            SCAN_BATCH,
+            offset,
+          ]);
       for (const row of rows as ResourceRow[]) yield toResource(row);
       if (rows.length < SCAN_BATCH) return;
       after = (rows[rows.length - 1] as ResourceRow & { seq: string }).seq;
@@ -472,14 +529,20 @@ export class PostgresStore implements Store {
   private async listByLookups(target: string, kind: ResourceKind, query: ListQuery, lookups: IndexLookup[]): Promise<ListPage> {
     const ids = new Set<string>();
     for (const lookup of lookups) for (const id of await this.lookup(target, kind, lookup)) ids.add(id);
-    const { rows } = await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 AND id = ANY($3) ORDER BY seq`, [target, kind, [...ids]]);
+    const { rows } = await this.query(`SELECT ${COLUMNS} FROM resources WHERE target = $1 AND kind = $2 AND id = ANY($3) ORDER BY seq`, [
+      target,
+      kind,
+      [...ids],
+    ]);
     const matching = (rows as ResourceRow[]).map(toResource).filter((r) => !query.predicate || query.predicate(r));
     return pageOf(sortInMemory(matching, query.sort), { ...query, predicate: undefined, sort: undefined });
   }
 
   private async lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): Promise<string[]> {
     const by = async (column: string, v: string) =>
-      ((await this.query(`SELECT id FROM resources WHERE target = $1 AND kind = $2 AND ${column} = $3`, [target, kind, v])).rows as { id: string }[]).map((r) => r.id);
+      ((await this.query(`SELECT id FROM resources WHERE target = $1 AND kind = $2 AND ${column} = $3`, [target, kind, v])).rows as { id: string }[]).map(
+        (r) => r.id,
+      );
     switch (attribute) {
       case "id":
         return by("id", value);
@@ -491,7 +554,11 @@ export class PostgresStore implements Store {
         return by("external_id", value);
       case "emails":
         if (kind !== "User") return [];
-        return ((await this.query("SELECT user_id AS id FROM user_emails WHERE target = $1 AND value_key = $2", [target, value.toLowerCase()])).rows as { id: string }[]).map((r) => r.id);
+        return (
+          (await this.query("SELECT user_id AS id FROM user_emails WHERE target = $1 AND value_key = $2", [target, value.toLowerCase()])).rows as {
+            id: string;
+          }[]
+        ).map((r) => r.id);
     }
   }
 
@@ -570,7 +637,11 @@ export class PostgresStore implements Store {
     if (change.vendorKey !== undefined) set("vendor_key", change.vendorKey);
     if (change.link !== undefined) set("link", change.link);
     if (sets.length === 0) return;
-    await this.query(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = $${values.length + 1} AND scim_id = $${values.length + 2}`, [...values, target, scimId]);
+    await this.query(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = $${values.length + 1} AND scim_id = $${values.length + 2}`, [
+      ...values,
+      target,
+      scimId,
+    ]);
   }
 
   async markLinkDeleted(target: string, scimId: string): Promise<void> {
@@ -583,7 +654,10 @@ export class PostgresStore implements Store {
   }
 
   async linksHolding(targets: string[], vendorKey: string): Promise<VendorLink[]> {
-    const { rows } = await this.query("SELECT * FROM vendor_links WHERE target = ANY($1) AND vendor_key = $2 AND deleted_at IS NULL AND state <> 'removed'", [targets, vendorKey]);
+    const { rows } = await this.query("SELECT * FROM vendor_links WHERE target = ANY($1) AND vendor_key = $2 AND deleted_at IS NULL AND state <> 'removed'", [
+      targets,
+      vendorKey,
+    ]);
     return (rows as LinkRow[]).map(toLink);
   }
 
@@ -605,12 +679,19 @@ export class PostgresStore implements Store {
   }
 
   async recordVendorCall(record: VendorCallRecord): Promise<void> {
-    await this.query(`INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, vendorCallValues(record));
+    await this.query(
+      `INSERT INTO vendor_calls (${VENDOR_CALL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      vendorCallValues(record),
+    );
   }
 
   async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {
     const { rows } = filter.scimId
-      ? await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = $1 AND scim_id = $2 ORDER BY seq DESC LIMIT $3`, [target, filter.scimId, filter.limit])
+      ? await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = $1 AND scim_id = $2 ORDER BY seq DESC LIMIT $3`, [
+          target,
+          filter.scimId,
+          filter.limit,
+        ])
       : await this.query(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = $1 ORDER BY seq DESC LIMIT $2`, [target, filter.limit]);
     return (rows as VendorCallRow[]).map(toVendorCall);
   }
@@ -621,8 +702,7 @@ export class PostgresStore implements Store {
 
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {
     const row = (await this.query("SELECT * FROM vendor_group_links WHERE target = $1 AND scim_id = $2", [target, scimGroupId])).rows[0] as
-      | { vendor_group_id: string; created_by_bridge: boolean }
-      | undefined;
+      { vendor_group_id: string; created_by_bridge: boolean } | undefined;
     return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge } : undefined;
   }
 

@@ -1,5 +1,15 @@
 /** The rows both stores read back, and how they become the store's types. */
-import type { ResourceKind, ScimDocument, SortColumn, StoredResource, VendorCallOutcome, VendorCallRecord, VendorLink, WorkItem, WorkSettlement } from "./types";
+import type {
+  ResourceKind,
+  ScimDocument,
+  SortColumn,
+  StoredResource,
+  VendorCallOutcome,
+  VendorCallRecord,
+  VendorLink,
+  WorkItem,
+  WorkSettlement,
+} from "./types";
 
 /** SQLite hands JSON columns back as text, PostgreSQL (JSONB) as values. */
 type Json<T> = T | string;
@@ -78,7 +88,21 @@ export interface VendorCallRow {
 export const VENDOR_CALL_COLUMNS = "target, at, request_id, scim_id, operation, call, outcome, code, vendor_request_id, attempts, ms, name_hash, vendor_key";
 
 export function vendorCallValues(r: VendorCallRecord): unknown[] {
-  return [r.target, r.at, r.requestId, r.scimId ?? null, r.operation, r.call, r.outcome, r.code ?? null, r.vendorRequestId ?? null, r.attempts, r.ms, r.nameHash ?? null, r.vendorKey ?? null];
+  return [
+    r.target,
+    r.at,
+    r.requestId,
+    r.scimId ?? null,
+    r.operation,
+    r.call,
+    r.outcome,
+    r.code ?? null,
+    r.vendorRequestId ?? null,
+    r.attempts,
+    r.ms,
+    r.nameHash ?? null,
+    r.vendorKey ?? null,
+  ];
 }
 
 export function toVendorCall(row: VendorCallRow): VendorCallRecord {
@@ -150,7 +174,10 @@ export function toWorkItem(row: OutboxRow): WorkItem {
 }
 
 /** The values a settlement writes: state (if the generation still matches), when it is due, what the vendor said. */
-export function settlementValues(settlement: WorkSettlement, now: number): { state: WorkItem["state"]; nextAt: number; attempted: number; code: string | null; detail: string | null; vendorRequestId: string | null } {
+export function settlementValues(
+  settlement: WorkSettlement,
+  now: number,
+): { state: WorkItem["state"]; nextAt: number; attempted: number; code: string | null; detail: string | null; vendorRequestId: string | null } {
   if (settlement.state === "done") return { state: "done", nextAt: now, attempted: 0, code: null, detail: null, vendorRequestId: null };
   const said = { code: settlement.code ?? null, detail: settlement.detail, vendorRequestId: settlement.vendorRequestId ?? null };
   if (settlement.state === "failed") return { state: "failed", nextAt: now, attempted: 1, ...said };

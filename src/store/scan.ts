@@ -64,7 +64,13 @@ export class PageCollector {
   page(): { seqs: number[] } | { resources: StoredResource[] } {
     const { sort, count } = this.query;
     if (!sort) return { seqs: this.kept.map((m) => m.seq) };
-    if (!("column" in sort)) return { resources: sortInMemory(this.kept.map((m) => m.resource!), sort).slice(this.from, this.from + count) };
+    if (!("column" in sort))
+      return {
+        resources: sortInMemory(
+          this.kept.map((m) => m.resource!),
+          sort,
+        ).slice(this.from, this.from + count),
+      };
     const sorted = [...this.kept].sort((a, b) => {
       const absentA = a.key === undefined || a.key === null;
       const absentB = b.key === undefined || b.key === null;

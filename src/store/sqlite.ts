@@ -43,17 +43,25 @@ import { KeyedLock } from "../provisioning/keyed-lock";
 import { ScanWorker } from "./scan-worker";
 import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
 import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
-import { settlementValues, SORT_COLUMN, toLink, toResource, toVendorCall, toWorkItem, VENDOR_CALL_COLUMNS, vendorCallValues, type LinkRow, type OutboxRow, type ResourceRow, type VendorCallRow } from "./rows";
-
+import {
+  settlementValues,
+  SORT_COLUMN,
+  toLink,
+  toResource,
+  toVendorCall,
+  toWorkItem,
+  VENDOR_CALL_COLUMNS,
+  vendorCallValues,
+  type LinkRow,
+  type OutboxRow,
+  type ResourceRow,
+  type VendorCallRow,
+} from "./rows";
 
 const COLUMNS = "id, kind, doc, created, last_modified, version";
 
 const ENQUEUE = enqueueSql(SQLITE);
 const SETTLE = settleSql(SQLITE);
-
-
-
-
 
 function lower(value: string | undefined): string | null {
   return value === undefined ? null : value.toLowerCase();
@@ -151,7 +159,10 @@ export class SqliteStore implements Store {
       now = undefined;
     }
     if (!now || now.dev !== this.file.dev || now.ino !== this.file.ino)
-      throw new StoreUnavailableError("the SQLite file was removed or replaced while the bridge ran; restore it and restart the bridge", new Error(`${this.file.path} is not the file the bridge opened`));
+      throw new StoreUnavailableError(
+        "the SQLite file was removed or replaced while the bridge ran; restore it and restart the bridge",
+        new Error(`${this.file.path} is not the file the bridge opened`),
+      );
   }
 
   /**
@@ -185,8 +196,7 @@ export class SqliteStore implements Store {
     for (const migration of sqliteMigrations.filter((m) => m.version > row.v)) {
       this.db.transaction(() => {
         this.db.exec(migration.sql);
-        this.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-          .run(migration.version, migration.name, new Date().toISOString());
+        this.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(migration.version, migration.name, new Date().toISOString());
       })();
       applied++;
     }
@@ -227,10 +237,9 @@ export class SqliteStore implements Store {
       try {
         this.db.transaction(() => {
           this.sql(
-              `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
+            `INSERT INTO resources (target, kind, id, name, name_key, external_id, display_key, doc, created, last_modified, version)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-            )
-            .run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
+          ).run(target, kind, id, name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, now);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
           if (work) this.writeWork(target, id, work);
           this.generation++;
@@ -262,10 +271,9 @@ export class SqliteStore implements Store {
           if (!current) throw new NotFoundError(kind, id);
           if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionMismatchError(current.version);
           this.sql(
-              `UPDATE resources SET name = ?, name_key = ?, external_id = ?, display_key = ?, doc = ?, last_modified = ?, version = version + 1
+            `UPDATE resources SET name = ?, name_key = ?, external_id = ?, display_key = ?, doc = ?, last_modified = ?, version = version + 1
                WHERE id = ?`,
-            )
-            .run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
+          ).run(name, name.toLowerCase(), keys.externalId ?? null, lower(keys.displayName), JSON.stringify(doc), now, id);
           if ("emails" in keys) this.writeEmails(target, id, (keys as UserKeys).emails);
           if (work) this.writeWork(target, id, work);
           this.generation++;
@@ -329,7 +337,13 @@ export class SqliteStore implements Store {
     const anchor = this.anchors.nearest(list, this.generation, query.startIndex);
     const rows = (
       anchor
-        ? this.sql(`SELECT seq, ${COLUMNS} FROM resources WHERE target = ? AND kind = ? AND seq >= ? ORDER BY seq LIMIT ? OFFSET ?`).all(target, kind, anchor.seq, query.count, query.startIndex - anchor.position)
+        ? this.sql(`SELECT seq, ${COLUMNS} FROM resources WHERE target = ? AND kind = ? AND seq >= ? ORDER BY seq LIMIT ? OFFSET ?`).all(
+            target,
+            kind,
+            anchor.seq,
+            query.count,
+            query.startIndex - anchor.position,
+          )
         : this.sql(
             `SELECT seq, ${COLUMNS} FROM resources WHERE seq IN (SELECT seq FROM resources WHERE target = ? AND kind = ? ORDER BY seq LIMIT ? OFFSET ?) ORDER BY seq`,
           ).all(target, kind, query.count, query.startIndex - 1)
@@ -342,14 +356,24 @@ export class SqliteStore implements Store {
   }
 
   /** A condition the database answers from an index (or none), ordered by a column or insertion. */
-  private listWhere(target: string, kind: ResourceKind, query: ListQuery, sort: { column: SortColumn; descending: boolean } | undefined, condition: SqlCondition | undefined): ListPage {
+  private listWhere(
+    target: string,
+    kind: ResourceKind,
+    query: ListQuery,
+    sort: { column: SortColumn; descending: boolean } | undefined,
+    condition: SqlCondition | undefined,
+  ): ListPage {
     const order = sort ? `${SORT_COLUMN[sort.column]} ${sort.descending ? "DESC" : "ASC"}, seq ASC` : "seq ASC";
     const where = `target = ? AND kind = ?${condition ? ` AND (${condition.sql})` : ""}`;
     const values = [target, kind, ...(condition?.params ?? [])];
     // Filter text is the IdP's: these statements are prepared for this call, not kept.
     const prepare = (text: string) => (condition ? this.db.prepare(text) : this.sql(text));
     const total = condition ? this.countWhere(target, kind, condition) : this.countOf(target, kind);
-    const rows = prepare(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...values, query.count, query.startIndex - 1) as ResourceRow[];
+    const rows = prepare(`SELECT ${COLUMNS} FROM resources WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
+      ...values,
+      query.count,
+      query.startIndex - 1,
+    ) as ResourceRow[];
     return { total, resources: rows.map(toResource) };
   }
 
@@ -373,7 +397,16 @@ export class SqliteStore implements Store {
     const sortColumn = query.sort && "column" in query.sort ? SORT_COLUMN[query.sort.column] : undefined;
     if (condition && this.scanWorker && !collector.needsResources) {
       const sort = sortColumn && query.sort ? { column: sortColumn, descending: query.sort.descending } : undefined;
-      const answer = await this.scanWorker.run({ where: condition.sql, params: condition.params, target, kind, sort, from: query.startIndex - 1, count: query.count, deadline: started + allowedMs });
+      const answer = await this.scanWorker.run({
+        where: condition.sql,
+        params: condition.params,
+        target,
+        kind,
+        sort,
+        from: query.startIndex - 1,
+        count: query.count,
+        deadline: started + allowedMs,
+      });
       if ("timedOut" in answer) throw FilterTooCostlyError.time(allowedMs);
       // A worker that cannot read (the file locked, moved) leaves the scan to this thread, in chunks.
       if ("total" in answer) return this.attempt(() => ({ total: answer.total, resources: this.bySeq(answer.page) }));
@@ -387,10 +420,15 @@ export class SqliteStore implements Store {
       collector.add({ seq: row.seq, key: row.sort_key, resource });
     };
     let chunk = FIRST_CHUNK;
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const t0 = performance.now();
       const last = await this.attempt(() => {
-        const upTo = this.sql("SELECT seq FROM resources WHERE target = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?").get(target, kind, after, chunk - 1) as { seq: number } | undefined;
+        const upTo = this.sql("SELECT seq FROM resources WHERE target = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?").get(
+          target,
+          kind,
+          after,
+          chunk - 1,
+        ) as { seq: number } | undefined;
         const to = upTo?.seq ?? Number.MAX_SAFE_INTEGER;
         for (const row of matching.iterate(target, kind, after, to, ...(condition?.params ?? [])) as IterableIterator<ResourceRow & { seq: number }>) keep(row);
         return upTo?.seq;
@@ -415,7 +453,11 @@ export class SqliteStore implements Store {
   }
 
   private countWhere(target: string, kind: ResourceKind, condition: SqlCondition): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ? AND (${condition.sql})`).get(target, kind, ...condition.params) as { n: number }).n;
+    return (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM resources WHERE target = ? AND kind = ? AND (${condition.sql})`).get(target, kind, ...condition.params) as {
+        n: number;
+      }
+    ).n;
   }
 
   /** The target's resource count. */
@@ -441,11 +483,10 @@ export class SqliteStore implements Store {
   async members(target: string, groupId: string): Promise<Member[]> {
     return this.attempt(() => {
       const rows = this.sql(
-          `SELECT m.member_id AS value, m.display AS display, r.kind AS type
+        `SELECT m.member_id AS value, m.display AS display, r.kind AS type
            FROM group_members m LEFT JOIN resources r ON r.id = m.member_id AND r.target = m.target
            WHERE m.group_id = ? ORDER BY m.seq`,
-        )
-        .all(groupId) as { value: string; display: string | null; type: ResourceKind | null }[];
+      ).all(groupId) as { value: string; display: string | null; type: ResourceKind | null }[];
       void target;
       return rows.map((r) => ({ value: r.value, ...(r.display !== null ? { display: r.display } : {}), ...(r.type ? { type: r.type } : {}) }));
     });
@@ -485,7 +526,10 @@ export class SqliteStore implements Store {
     );
     for (const memberId of memberIds) {
       const rows = stmt.all(target, memberId) as { member: string; id: string; name: string }[];
-      result.set(memberId, rows.map((r) => ({ id: r.id, displayName: r.name })));
+      result.set(
+        memberId,
+        rows.map((r) => ({ id: r.id, displayName: r.name })),
+      );
     }
     return result;
   }
@@ -498,11 +542,10 @@ export class SqliteStore implements Store {
     const createdAt = new Date().toISOString();
     const full: VendorLink = { state: "active", acknowledged: {}, ...link, createdAt };
     this.sql(
-        `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO vendor_links (target, scim_id, vendor, vendor_key, link, user_name, created_at, state, acknowledged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (target, scim_id) DO UPDATE SET vendor = excluded.vendor, vendor_key = excluded.vendor_key, link = excluded.link,
            user_name = excluded.user_name, created_at = excluded.created_at, state = excluded.state, acknowledged = excluded.acknowledged, deleted_at = NULL`,
-      )
-      .run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
+    ).run(full.target, full.scimId, full.vendor, full.vendorKey, full.link, full.userName, createdAt, full.state, JSON.stringify(full.acknowledged));
     return full;
   }
 
@@ -510,10 +553,10 @@ export class SqliteStore implements Store {
     return this.attempt(() => {
       const sets: string[] = [];
       const values: unknown[] = [];
-      if (change.state !== undefined) sets.push("state = ?"), values.push(change.state);
-      if (change.acknowledged !== undefined) sets.push("acknowledged = ?"), values.push(JSON.stringify(change.acknowledged));
-      if (change.vendorKey !== undefined) sets.push("vendor_key = ?"), values.push(change.vendorKey);
-      if (change.link !== undefined) sets.push("link = ?"), values.push(change.link);
+      if (change.state !== undefined) (sets.push("state = ?"), values.push(change.state));
+      if (change.acknowledged !== undefined) (sets.push("acknowledged = ?"), values.push(JSON.stringify(change.acknowledged)));
+      if (change.vendorKey !== undefined) (sets.push("vendor_key = ?"), values.push(change.vendorKey));
+      if (change.link !== undefined) (sets.push("link = ?"), values.push(change.link));
       if (sets.length === 0) return;
       this.sql(`UPDATE vendor_links SET ${sets.join(", ")} WHERE target = ? AND scim_id = ?`).run(...values, target, scimId);
     });
@@ -547,7 +590,8 @@ export class SqliteStore implements Store {
   async createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]> {
     return this.attempt(() => {
       const where = `target = ? AND operation = 'create' AND outcome IN ('success', 'deadline', 'transient')`;
-      if (!nameHashes) return (this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} ORDER BY seq DESC`).all(target) as VendorCallRow[]).map(toVendorCall);
+      if (!nameHashes)
+        return (this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} ORDER BY seq DESC`).all(target) as VendorCallRow[]).map(toVendorCall);
       const stmt = this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE ${where} AND name_hash = ? ORDER BY seq DESC`);
       return nameHashes.flatMap((hash) => (stmt.all(target, hash) as VendorCallRow[]).map(toVendorCall));
     });
@@ -577,7 +621,11 @@ export class SqliteStore implements Store {
 
   async vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]> {
     const rows = filter.scimId
-      ? this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? AND scim_id = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.scimId, filter.limit)
+      ? this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? AND scim_id = ? ORDER BY seq DESC LIMIT ?`).all(
+          target,
+          filter.scimId,
+          filter.limit,
+        )
       : this.sql(`SELECT ${VENDOR_CALL_COLUMNS} FROM vendor_calls WHERE target = ? ORDER BY seq DESC LIMIT ?`).all(target, filter.limit);
     return (rows as VendorCallRow[]).map(toVendorCall);
   }
@@ -589,8 +637,7 @@ export class SqliteStore implements Store {
   async groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined> {
     return this.attempt(() => {
       const row = this.sql("SELECT * FROM vendor_group_links WHERE target = ? AND scim_id = ?").get(target, scimGroupId) as
-        | { vendor_group_id: string; created_by_bridge: number }
-        | undefined;
+        { vendor_group_id: string; created_by_bridge: number } | undefined;
       return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: row.created_by_bridge === 1 } : undefined;
     });
   }
@@ -598,10 +645,9 @@ export class SqliteStore implements Store {
   async recordGroupLink(link: VendorGroupLink): Promise<void> {
     return this.attempt(() => {
       this.sql(
-          `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (target, scim_id) DO UPDATE SET vendor_group_id = excluded.vendor_group_id, created_by_bridge = excluded.created_by_bridge`,
-        )
-        .run(link.target, link.scimId, link.vendorGroupId, link.createdByBridge ? 1 : 0, new Date().toISOString());
+      ).run(link.target, link.scimId, link.vendorGroupId, link.createdByBridge ? 1 : 0, new Date().toISOString());
     });
   }
 
@@ -635,8 +681,9 @@ export class SqliteStore implements Store {
     return this.attempt(() =>
       this.db.transaction(() => {
         const now = Date.now();
-        const rows = this.sql(`SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) AND target IN (SELECT value FROM json_each(?)) ORDER BY deprovision DESC, next_at LIMIT ?`)
-          .all(now, now, JSON.stringify(targets), limit) as OutboxRow[];
+        const rows = this.sql(
+          `SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) AND target IN (SELECT value FROM json_each(?)) ORDER BY deprovision DESC, next_at LIMIT ?`,
+        ).all(now, now, JSON.stringify(targets), limit) as OutboxRow[];
         const lease = this.sql("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ?");
         for (const row of rows) lease.run(owner, now + leaseMs, row.target, row.scim_id);
         return rows.map((row) => toWorkItem({ ...row, lease_owner: owner, lease_until: now + leaseMs }));
@@ -648,9 +695,8 @@ export class SqliteStore implements Store {
     return this.attempt(() => {
       const now = Date.now();
       const row = this.sql(
-          `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
-        )
-        .get(owner, now + leaseMs, target, scimId, now) as OutboxRow | undefined;
+        `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE target = ? AND scim_id = ? AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
+      ).get(owner, now + leaseMs, target, scimId, now) as OutboxRow | undefined;
       return row ? toWorkItem(row) : undefined;
     });
   }
@@ -664,7 +710,10 @@ export class SqliteStore implements Store {
   }
 
   async markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean> {
-    return this.attempt(() => this.sql("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner).changes > 0);
+    return this.attempt(
+      () =>
+        this.sql("UPDATE outbox SET create_intent = ? WHERE target = ? AND scim_id = ? AND lease_owner = ?").run(on ? 1 : 0, target, scimId, owner).changes > 0,
+    );
   }
 
   async settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined> {
@@ -690,8 +739,9 @@ export class SqliteStore implements Store {
 
   async listWork(filter: { target?: string; state?: WorkItem["state"]; limit: number }): Promise<WorkItem[]> {
     return this.attempt(() => {
-      const rows = this.sql(`SELECT * FROM outbox WHERE (@target IS NULL OR target = @target) AND (@state IS NULL OR state = @state) AND (@state IS NOT NULL OR state <> 'done') ORDER BY deprovision DESC, first_at LIMIT @limit`)
-        .all({ target: filter.target ?? null, state: filter.state ?? null, limit: filter.limit }) as OutboxRow[];
+      const rows = this.sql(
+        `SELECT * FROM outbox WHERE (@target IS NULL OR target = @target) AND (@state IS NULL OR state = @state) AND (@state IS NOT NULL OR state <> 'done') ORDER BY deprovision DESC, first_at LIMIT @limit`,
+      ).all({ target: filter.target ?? null, state: filter.state ?? null, limit: filter.limit }) as OutboxRow[];
       return rows.map(toWorkItem);
     });
   }
@@ -702,7 +752,12 @@ export class SqliteStore implements Store {
       const set = `state = 'pending', next_at = @now, attempts = 0, first_at = @now, horizon_at = CASE WHEN deprovision = 1 THEN NULL ELSE @horizon END`;
       const stmt =
         "scimId" in which
-          ? this.sql(`UPDATE outbox SET ${set} WHERE target = @target AND scim_id = @scimId AND state <> 'done'`).run({ now, horizon: now + horizonMs, target, scimId: which.scimId })
+          ? this.sql(`UPDATE outbox SET ${set} WHERE target = @target AND scim_id = @scimId AND state <> 'done'`).run({
+              now,
+              horizon: now + horizonMs,
+              target,
+              scimId: which.scimId,
+            })
           : this.sql(`UPDATE outbox SET ${set} WHERE target = @target AND state = 'failed'`).run({ now, horizon: now + horizonMs, target });
       return stmt.changes;
     });
@@ -721,9 +776,12 @@ export class SqliteStore implements Store {
   async outboxStats(): Promise<OutboxStats> {
     return this.attempt(() => ({
       depth: this.sql("SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state").all() as OutboxStats["depth"],
-      oldestDeprovision: (this.sql("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as { target: string; since: number }[]).map(
-        (r) => ({ target: r.target, since: Number(r.since) }),
-      ),
+      oldestDeprovision: (
+        this.sql("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as {
+          target: string;
+          since: number;
+        }[]
+      ).map((r) => ({ target: r.target, since: Number(r.since) })),
     }));
   }
 
@@ -732,16 +790,17 @@ export class SqliteStore implements Store {
       this.db.transaction(() => {
         const row = this.sql("SELECT state FROM credential_state WHERE credential = ?").get(credential) as { state: string } | undefined;
         const { state, result } = update(row?.state, Date.now());
-        this.sql("INSERT INTO credential_state (credential, state) VALUES (?, ?) ON CONFLICT (credential) DO UPDATE SET state = excluded.state").run(credential, state);
+        this.sql("INSERT INTO credential_state (credential, state) VALUES (?, ?) ON CONFLICT (credential) DO UPDATE SET state = excluded.state").run(
+          credential,
+          state,
+        );
         return result;
       })(),
     );
   }
 
   private row(target: string, kind: ResourceKind, id: string): ResourceRow | undefined {
-    return this.sql(`SELECT ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`).get(id, target, kind) as
-      | ResourceRow
-      | undefined;
+    return this.sql(`SELECT ${COLUMNS} FROM resources WHERE id = ? AND target = ? AND kind = ?`).get(id, target, kind) as ResourceRow | undefined;
   }
 
   private writeEmails(target: string, userId: string, emails: string[]): void {
@@ -800,9 +859,11 @@ export class SqliteStore implements Store {
         return by("SELECT id FROM resources WHERE target = ? AND kind = ? AND external_id = ?", value);
       case "emails":
         if (kind !== "User") return [];
-        return (this.sql("SELECT user_id AS id FROM user_emails WHERE target = ? AND value_key = ?").all(target, value.toLowerCase()) as {
-          id: string;
-        }[]).map((r) => r.id);
+        return (
+          this.sql("SELECT user_id AS id FROM user_emails WHERE target = ? AND value_key = ?").all(target, value.toLowerCase()) as {
+            id: string;
+          }[]
+        ).map((r) => r.id);
     }
   }
 }

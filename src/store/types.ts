@@ -181,8 +181,6 @@ export interface OutboxStats {
   oldestDeprovision: { target: string; since: number }[];
 }
 
-
-
 /** The default cost a filter no index answers may have: resources read, and time. */
 export const FILTER_BUDGET = { rows: 2_000_000, ms: 30_000 };
 
@@ -222,7 +220,10 @@ export class UniquenessError extends Error {
 }
 
 export class NotFoundError extends Error {
-  constructor(readonly kind: ResourceKind, readonly id: string) {
+  constructor(
+    readonly kind: ResourceKind,
+    readonly id: string,
+  ) {
     super(`${kind} ${id} not found`);
     this.name = "NotFoundError";
   }
@@ -241,7 +242,10 @@ export class VersionMismatchError extends Error {
  */
 export class StoreUnavailableError extends Error {
   /** `reason` is what the IdP reads; the message adds the cause's own words, for the log. */
-  constructor(readonly reason: string, cause?: unknown) {
+  constructor(
+    readonly reason: string,
+    cause?: unknown,
+  ) {
     super(`the store is unavailable: ${reason}${cause instanceof Error ? ` (${cause.message})` : ""}`, { cause });
     this.name = "StoreUnavailableError";
   }

@@ -27,7 +27,10 @@ export function credentialsOf(protocol: Protocol, connection: VendorConnection, 
     out[key] = value;
   }
   const unknown = Object.keys(connection.credentials).filter((k) => !keys.required.includes(k) && !keys.optional.includes(k));
-  if (unknown.length > 0) throw new VendorConfigError(`vendor.credentials: the ${protocol} protocol takes ${[...keys.required, ...keys.optional].join(", ")}, not ${unknown.join(", ")}`);
+  if (unknown.length > 0)
+    throw new VendorConfigError(
+      `vendor.credentials: the ${protocol} protocol takes ${[...keys.required, ...keys.optional].join(", ")}, not ${unknown.join(", ")}`,
+    );
   return out;
 }
 
@@ -48,12 +51,20 @@ export function endpointOf(mapping: CompiledMapping, connection: VendorConnectio
 /** The protocol a target speaks: its mapping's, or for Alibaba the target's signature override. */
 export function protocolOf(mapping: CompiledMapping, connection: VendorConnection): Protocol {
   const protocol = mapping.file.api.protocol;
-  if (connection.signature && (protocol === "aliyun-rpc-v2" || protocol === "aliyun-acs3")) return connection.signature === "v3" ? "aliyun-acs3" : "aliyun-rpc-v2";
+  if (connection.signature && (protocol === "aliyun-rpc-v2" || protocol === "aliyun-acs3"))
+    return connection.signature === "v3" ? "aliyun-acs3" : "aliyun-rpc-v2";
   return protocol;
 }
 
 export function createConnector(mapping: CompiledMapping, connection: VendorConnection, env: NodeJS.ProcessEnv = process.env): VendorConnector {
   const protocol = protocolOf(mapping, connection);
   const credentials = credentialsOf(protocol, connection, env);
-  return PROTOCOL_REGISTRY[protocol].connector(mapping.vendor, endpointOf(mapping, connection), mapping.file.errors, envelopeOf(protocol, mapping), credentials, mapping);
+  return PROTOCOL_REGISTRY[protocol].connector(
+    mapping.vendor,
+    endpointOf(mapping, connection),
+    mapping.file.errors,
+    envelopeOf(protocol, mapping),
+    credentials,
+    mapping,
+  );
 }

@@ -26,14 +26,37 @@ export interface ProtocolSpec {
   credentials: { required: string[]; optional: string[] };
   /** Where the protocol's answers keep their parts; a mapping's api.envelope overrides any of them. */
   envelope: Envelope;
-  connector(vendor: string, endpoint: Endpoint, errors: MappingFile["errors"], envelope: Envelope, credentials: Credentials, mapping: CompiledMapping): VendorConnector;
+  connector(
+    vendor: string,
+    endpoint: Endpoint,
+    errors: MappingFile["errors"],
+    envelope: Envelope,
+    credentials: Credentials,
+    mapping: CompiledMapping,
+  ): VendorConnector;
 }
 
 const aliyun = (signature: "v2" | "v3"): ProtocolSpec => ({
   credentials: { required: ["accessKeyId", "accessKeySecret"], optional: ["securityToken"] },
   // RPC JSON: `{RequestId, Code, Message, …}`; CCC adds Code "OK" and Success on every answer, RAM neither.
-  envelope: { result: "", code: "Code", message: "Message", requestId: "RequestId", successCodes: ["OK", "200", "Success"], codeOptional: true, successFlag: "Success" },
-  connector: (vendor, endpoint, errors, envelope, c) => new AliyunConnector(vendor, endpoint, errors, envelope, { accessKeyId: c.accessKeyId!, accessKeySecret: c.accessKeySecret!, securityToken: c.securityToken }, signature),
+  envelope: {
+    result: "",
+    code: "Code",
+    message: "Message",
+    requestId: "RequestId",
+    successCodes: ["OK", "200", "Success"],
+    codeOptional: true,
+    successFlag: "Success",
+  },
+  connector: (vendor, endpoint, errors, envelope, c) =>
+    new AliyunConnector(
+      vendor,
+      endpoint,
+      errors,
+      envelope,
+      { accessKeyId: c.accessKeyId!, accessKeySecret: c.accessKeySecret!, securityToken: c.securityToken },
+      signature,
+    ),
 });
 
 export const PROTOCOL_REGISTRY: Record<Protocol, ProtocolSpec> = {
@@ -45,13 +68,19 @@ export const PROTOCOL_REGISTRY: Record<Protocol, ProtocolSpec> = {
   "tencent-tc3": {
     credentials: { required: ["secretId", "secretKey"], optional: ["token"] },
     envelope: { result: "Response", code: "Response.Error.Code", message: "Response.Error.Message", requestId: "Response.RequestId" },
-    connector: (vendor, endpoint, errors, envelope, c) => new TencentConnector(vendor, endpoint, errors, envelope, { secretId: c.secretId!, secretKey: c.secretKey!, token: c.token }),
+    connector: (vendor, endpoint, errors, envelope, c) =>
+      new TencentConnector(vendor, endpoint, errors, envelope, { secretId: c.secretId!, secretKey: c.secretKey!, token: c.token }),
   },
   /** Volcengine OpenAPI (HMAC-SHA256, V4-style). */
   "volcengine-v4": {
     credentials: { required: ["accessKeyId", "secretAccessKey"], optional: ["sessionToken"] },
     envelope: { result: "Result", code: "ResponseMetadata.Error.Code", message: "ResponseMetadata.Error.Message", requestId: "ResponseMetadata.RequestId" },
-    connector: (vendor, endpoint, errors, envelope, c) => new VolcengineConnector(vendor, endpoint, errors, envelope, { accessKeyId: c.accessKeyId!, secretAccessKey: c.secretAccessKey!, sessionToken: c.sessionToken }),
+    connector: (vendor, endpoint, errors, envelope, c) =>
+      new VolcengineConnector(vendor, endpoint, errors, envelope, {
+        accessKeyId: c.accessKeyId!,
+        secretAccessKey: c.secretAccessKey!,
+        sessionToken: c.sessionToken,
+      }),
   },
   /** No request signing: a bearer token exchanged for an app key and secret (Huawei's tokenByAkSk), refreshed on 401. */
   "bearer-token-exchange": {
@@ -59,6 +88,13 @@ export const PROTOCOL_REGISTRY: Record<Protocol, ProtocolSpec> = {
     // Huawei's agent APIs: `{resultCode: "0" | "1", resultMessage, …}`; anything but "0" is a failure.
     envelope: { result: "", code: "resultCode", message: "resultMessage", successCodes: ["0"] },
     connector: (vendor, endpoint, errors, envelope, c, mapping) =>
-      new HuaweiConnector(vendor, endpoint, errors, envelope, { appKey: c.appKey!, appSecret: c.appSecret! }, mapping.file.api.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk"),
+      new HuaweiConnector(
+        vendor,
+        endpoint,
+        errors,
+        envelope,
+        { appKey: c.appKey!, appSecret: c.appSecret! },
+        mapping.file.api.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk",
+      ),
   },
 };

@@ -45,7 +45,14 @@ export interface TestBridge {
 
 export async function startTestBridge(
   targets: TestTarget[] = [{ name: "acme" }],
-  options: { bodyLimit?: string; maxResults?: number; provisioners?: Map<string, Provisioner>; env?: NodeJS.ProcessEnv; store?: Store; outbox?: Record<string, unknown> } = {},
+  options: {
+    bodyLimit?: string;
+    maxResults?: number;
+    provisioners?: Map<string, Provisioner>;
+    env?: NodeJS.ProcessEnv;
+    store?: Store;
+    outbox?: Record<string, unknown>;
+  } = {},
 ): Promise<TestBridge> {
   const tokens = new Map(targets.map((t) => [t.name, t.token ?? `token-${t.name}-${Math.random().toString(36).slice(2)}`]));
   const config = configFrom({
@@ -70,7 +77,13 @@ export async function startTestBridge(
   });
   const log = createLogger("debug", sink);
   const built = targets.some((t) => t.vendor) ? buildProvisioners(config, store, log, options.env ?? process.env) : undefined;
-  const app = createApp({ config, store, log, provisioners: options.provisioners ?? built?.provisioners, deliveries: options.provisioners ? undefined : built?.deliveries });
+  const app = createApp({
+    config,
+    store,
+    log,
+    provisioners: options.provisioners ?? built?.provisioners,
+    deliveries: options.provisioners ? undefined : built?.deliveries,
+  });
   built?.worker.start();
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));

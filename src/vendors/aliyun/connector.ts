@@ -12,7 +12,8 @@ export function flattenRpc(params: Json, prefix = ""): Record<string, string> {
   for (const [key, value] of Object.entries(params)) {
     const name = prefix ? `${prefix}.${key}` : key;
     if (value === undefined || value === null) continue;
-    if (Array.isArray(value)) value.forEach((v, i) => Object.assign(out, typeof v === "object" && v ? flattenRpc(v as Json, `${name}.${i + 1}`) : { [`${name}.${i + 1}`]: String(v) }));
+    if (Array.isArray(value))
+      value.forEach((v, i) => Object.assign(out, typeof v === "object" && v ? flattenRpc(v as Json, `${name}.${i + 1}`) : { [`${name}.${i + 1}`]: String(v) }));
     else if (typeof value === "object") Object.assign(out, flattenRpc(value as Json, name));
     else out[name] = String(value);
   }
@@ -32,8 +33,12 @@ export class AliyunConnector extends BaseConnector {
   }
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
-    const rpc = { host: call.api?.host ?? this.endpoint.host, action: call.call, version: call.api?.version ?? this.endpoint.version, params: flattenRpc(call.params) };
+    const rpc = {
+      host: call.api?.host ?? this.endpoint.host,
+      action: call.call,
+      version: call.api?.version ?? this.endpoint.version,
+      params: flattenRpc(call.params),
+    };
     return this.signature === "v3" ? signV3(rpc, this.credentials, now, this.nonce()) : signV2(rpc, this.credentials, now, this.nonce());
   }
-
 }

@@ -53,7 +53,6 @@ export class HuaweiConnector extends BaseConnector {
     return super.invoke(call, signal);
   }
 
-
   private async accessToken(): Promise<string> {
     if (this.token && Date.now() < this.token.refreshAt) return this.token.value;
     this.pending ??= this.fetchToken().finally(() => (this.pending = undefined));

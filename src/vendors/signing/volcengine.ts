@@ -20,7 +20,10 @@ export const VOLC_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** YYYYMMDDTHHMMSSZ */
 export function xDate(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 export function volcengineSignature(

@@ -19,10 +19,15 @@ export class TencentConnector extends BaseConnector {
 
   async prepare(call: BuiltCall, now = new Date()): Promise<SignedRequest> {
     return signTc3(
-      { host: call.api?.host ?? this.endpoint.host, action: call.call, version: call.api?.version ?? this.endpoint.version, region: this.endpoint.region, payload: call.params },
+      {
+        host: call.api?.host ?? this.endpoint.host,
+        action: call.call,
+        version: call.api?.version ?? this.endpoint.version,
+        region: this.endpoint.region,
+        payload: call.params,
+      },
       this.credentials,
       now,
     );
   }
-
 }

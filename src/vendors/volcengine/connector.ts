@@ -31,5 +31,4 @@ export class VolcengineConnector extends BaseConnector {
       now,
     );
   }
-
 }
