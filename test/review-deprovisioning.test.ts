@@ -83,6 +83,18 @@ describe("a deactivation is not stopped by a body byte that is not UTF-8", () =>
     }));
 });
 
+describe("a deactivation is not stopped by a request the bridge fails on", () => {
+  it("Okta's path-less deactivation with a value-filter key scimmy crashes on (500) still deactivates the user at the vendor", () =>
+    withSandboxBridge(cic, {}, async (bridge, sandbox) => {
+      const t = bridge.as("t");
+      const created = (await t.post("/Users", person()).expect(201)).body;
+      const key = created[VENDOR_LINK].vendorUserId as string;
+      const res = await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { active: false, 'roles[value eq "agent"]': "x" } }));
+      const active = (await t.get(`/Users/${created.id}`).expect(200)).body.active;
+      expect({ server500: res.status >= 500, active, vendor: sandbox.users.get(key)!.UserStatus }).toEqual({ server500: false, active: false, vendor: "Disabled" });
+    }));
+});
+
 describe("a PUT that the bridge itself reads as a deactivation deactivates", () => {
   it("PUT with active=false under its core-schema URN deactivates the vendor user (or is refused, which deactivates too)", () =>
     withSandboxBridge(cic, {}, async (bridge, sandbox) => {
