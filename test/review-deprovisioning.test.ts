@@ -42,7 +42,13 @@ function rawBody(bridge: TestBridge, method: "PATCH" | "PUT", path: string, byte
   const { port } = bridge.server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method, path: `/scim/v2${path}`, headers: { Authorization: `Bearer ${bridge.token("t")}`, "Content-Type": "application/scim+json", "Content-Length": bytes.length } },
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path: `/scim/v2${path}`,
+        headers: { Authorization: `Bearer ${bridge.token("t")}`, "Content-Type": "application/scim+json", "Content-Length": bytes.length },
+      },
       (res) => {
         let body = "";
         res.on("data", (chunk) => (body += String(chunk)));
@@ -66,7 +72,13 @@ describe("a deactivation is not stopped by a body byte that is not UTF-8", () =>
       const t = bridge.as("t");
       const created = (await t.post("/Users", person()).expect(201)).body;
       const key = created[VENDOR_LINK].vendorUserId as string;
-      const body = latin1({ schemas: [PATCH_OP], Operations: [{ op: "replace", path: "active", value: false }, { op: "replace", path: "displayName", value: "Zo@@" }] });
+      const body = latin1({
+        schemas: [PATCH_OP],
+        Operations: [
+          { op: "replace", path: "active", value: false },
+          { op: "replace", path: "displayName", value: "Zo@@" },
+        ],
+      });
       await rawBody(bridge, "PATCH", `/Users/${created.id}`, body);
       expect((await t.get(`/Users/${created.id}`).expect(200)).body.active).toBe(false);
       expect(sandbox.users.get(key)!.UserStatus).toBe("Disabled");
@@ -91,7 +103,11 @@ describe("a deactivation is not stopped by a request the bridge fails on", () =>
       const key = created[VENDOR_LINK].vendorUserId as string;
       const res = await t.patch(`/Users/${created.id}`, patchOp({ op: "replace", value: { active: false, 'roles[value eq "agent"]': "x" } }));
       const active = (await t.get(`/Users/${created.id}`).expect(200)).body.active;
-      expect({ server500: res.status >= 500, active, vendor: sandbox.users.get(key)!.UserStatus }).toEqual({ server500: false, active: false, vendor: "Disabled" });
+      expect({ server500: res.status >= 500, active, vendor: sandbox.users.get(key)!.UserStatus }).toEqual({
+        server500: false,
+        active: false,
+        vendor: "Disabled",
+      });
     }));
 });
 
@@ -139,7 +155,14 @@ describe("tencent-ciam (deactivate: disable, groups as a user attribute)", () =>
       const group = (await t.post("/Groups", { schemas: [CORE_GROUP], displayName: "Tier 1", members: [{ value: created.id }] }).expect(201)).body;
       const softName = "2819c223e9f34e8b8a3d63dd1a7c5c8fkay@example.com";
       await t
-        .patch(`/Users/${created.id}`, patchOp({ op: "Replace", path: "active", value: "False" }, { op: "Replace", path: "userName", value: softName }, { op: "Replace", path: "displayName", value: "Held Back" }))
+        .patch(
+          `/Users/${created.id}`,
+          patchOp(
+            { op: "Replace", path: "active", value: "False" },
+            { op: "Replace", path: "userName", value: softName },
+            { op: "Replace", path: "displayName", value: "Held Back" },
+          ),
+        )
         .expect(200);
       // Entra takes a deleted user out of its groups.
       await t.patch(`/Groups/${group.id}`, patchOp({ op: "Remove", path: "members", value: [{ value: created.id }] })).expect(200);
