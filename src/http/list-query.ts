@@ -103,7 +103,7 @@ export function wantsMembers(params: ListParams): boolean {
         .toLowerCase()
         .replace(/^urn:ietf:params:scim:schemas:core:2\.0:group:/, ""),
     );
-  if (params.attributes) return names(params.attributes).some((a) => a === "members" || a.startsWith("members."));
+  if (params.attributes) return names(params.attributes).some((a) => a === "members" || a.startsWith("members.") || a.startsWith("members["));
   if (params.excludedAttributes) return !names(params.excludedAttributes).includes("members");
   return true;
 }

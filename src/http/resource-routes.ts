@@ -52,12 +52,20 @@ function deprovisioningFirst(
       await handler(req, res);
     } catch (error) {
       if (kind !== "User") throw error;
-      // scimmy's refusals, the bridge's ScimErrors and a vendor's refusal alike, by the status they answer.
-      const { status, scimType, detail } = describeError(error);
-      const refused = status >= 400 && status < 500 && status !== 404;
-      if (!refused || res.headersSent || !requestsDeactivation(method, req.body)) throw error;
+      // scimmy's refusals, the bridge's ScimErrors, a vendor's refusal and the bridge's own failures (5xx)
+      // alike, by the status they answer: only a user that is not there (404) has nothing to deactivate.
+      const { status, scimType, detail, unexpected } = describeError(error);
+      const failed = status >= 400 && status !== 404;
+      if (!failed || res.headersSent || !requestsDeactivation(method, req.body)) throw error;
       const ctx = scimContext(res);
       const id = String(req.params.id);
+      if (unexpected)
+        ctx.log.error("request failed; deactivating as it asked", {
+          requestId: ctx.request.requestId,
+          target: ctx.target.name,
+          error,
+          stack: (error as Error)?.stack,
+        });
       if (!(await exclusive(ctx, id, () => deactivateUser(ctx, id)))) throw error;
       await awaitRecordedChange(ctx);
       throw new ScimError(status, (scimType as ScimType | undefined) ?? null, `The user was deactivated; the rest of the request was not applied: ${detail}`);

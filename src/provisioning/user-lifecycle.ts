@@ -369,6 +369,8 @@ export class UserLifecycle {
     const reactivating = !wasActive && isActive;
     if (reactivating) link = await this.reactivate(link, id, after, step);
     if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
+    // Under the delete policy an inactive user has no vendor user (this link may predate the delete just made).
+    if (!isActive && this.calls.deps.mapping.file.lifecycle.deactivate === "delete") return;
     const deactivating = !isActive && (wasActive || step.deactivates === true);
     try {
       // An inactive user's vendor user gets its status (and a password the IdP sets) and nothing else: its

@@ -145,7 +145,9 @@ export class GroupSync {
       for (const id of ids) {
         const link = present(id);
         const user = link ? await this.calls.deps.store.get(this.calls.deps.target, "User", id) : undefined;
-        if (link && user) await this.updateUser(link, user.doc, step, await this.userGroupIds(id, { [change]: groupId }));
+        // An inactive user's vendor record waits for its reactivation, whose update carries its groups then
+        // (as its profile: a soft-deleted user's changed name must not reach the vendor through here either).
+        if (link && user && user.doc.active !== false) await this.updateUser(link, user.doc, step, await this.userGroupIds(id, { [change]: groupId }));
         await done(id, change);
       }
     }

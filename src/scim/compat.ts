@@ -101,7 +101,10 @@ export function normaliseResource(kind: ResourceKind, body: Json): { resource: J
     throw new ScimError(400, "invalidSyntax", `"schemas" lists the resource's schema URIs, such as ["${known[0]}"].`);
   const out: Json = {};
   let password: string | undefined;
-  for (const [key, value] of Object.entries(body)) {
+  const core = `${known[0]!.toLowerCase()}:`;
+  for (const [written, value] of Object.entries(body)) {
+    // `urn:…:core:2.0:User:active` is `active` (scimmy would ignore the qualified key).
+    const key = written.toLowerCase().startsWith(core) && !written.slice(core.length).includes(".") ? written.slice(core.length) : written;
     const lower = key.toLowerCase();
     if (lower === "password") {
       if (typeof value === "string") password = value;
@@ -261,6 +264,21 @@ function removeExtension(urn: string, current: Json | undefined): PatchOperation
 }
 
 /**
+ * A path-less value whose keys carry value filters (`{"roles[value eq \"agent\"].display": "x"}`): each such
+ * key becomes an operation of its own with that path, applied as a path-ed one would be (scimmy fails on
+ * them inside a value when the attribute is absent).
+ */
+function splitFilteredKeys(kind: ResourceKind, op: PatchOperation, value: Json, current: Json | undefined): PatchOperation[] {
+  const filtered = Object.keys(value).filter((key) => key.includes("["));
+  if (filtered.length === 0) return [addMissingEntry(kind, op, current)];
+  const rest = Object.fromEntries(Object.entries(value).filter(([key]) => !key.includes("[")));
+  return [
+    ...(Object.keys(rest).length > 0 ? [{ op: op.op, value: rest }] : []),
+    ...filtered.map((path) => addMissingEntry(kind, { op: op.op, path, value: value[path] }, current)),
+  ];
+}
+
+/**
  * `remove` with a value (the values to take out of a multi-valued attribute) on an attribute the resource
  * does not have: nothing to remove (scimmy would fail on it with exception text).
  */
@@ -312,6 +330,9 @@ export function normalisePatch(kind: ResourceKind, message: Json, current?: Json
       ...(typeof raw.path === "string" && raw.path.trim() ? { path: canonicalPatchPath(kind, raw.path) } : {}),
     };
     if ("value" in raw) op.value = normaliseValue(kind, op.path, raw.value);
+    // RFC 7643 §2.5: null is "unassigned"; setting an attribute to null removes it.
+    if ((op.op === "add" || op.op === "replace") && op.path && op.value === null) return [{ op: "remove", path: op.path }];
+    if (!op.path && (op.op === "add" || op.op === "replace") && isObject(op.value)) return splitFilteredKeys(kind, op, op.value, current);
     if (op.op === "remove" && op.path === ENTERPRISE_USER) return removeExtension(op.path, current);
     if (op.op === "remove" && removesNothing(op, current)) return [];
     if (op.op === "remove" && op.value !== undefined) requireEntries(kind, op, index);

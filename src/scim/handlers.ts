@@ -165,10 +165,10 @@ export async function patchResource(kind: ResourceKind, id: string, ctx: ScimCon
     return changed ? written : undefined;
   }
   const before = new (resourceClass(kind).schema)(view as never, "out");
-  // scimmy validates each operation's value as it applies it, so the result is written as it is. An
+  // The result is validated as a request body would be (a PATCH of `schemas`, say, is checked there). An
   // unchanged resource is written too: a deactivation is re-sent to a user already held inactive.
   const patched: unknown = await new SCIMMY.Messages.PatchOp(message as never).apply(before as never).catch(explainPatchRefusal);
-  const written = kind === "User" ? await writeUser({ id }, patched ?? before, ctx) : await writeGroup({ id }, patched ?? before, ctx);
+  const written = await writeResource(kind, id, patched ?? before, ctx);
   return patched ? written : undefined;
 }
 

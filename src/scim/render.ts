@@ -171,31 +171,57 @@ export function projectionOf(kind: ResourceKind, attributes?: string, excludedAt
   return include && include.length > 0 ? { include } : { exclude: parse(excludedAttributes) };
 }
 
-/** A tree of the names a projection reaches: a leaf (true) takes the whole value below it. */
+/**
+ * A tree of the names a projection reaches. A node is taken whole, or by the names below it; a value
+ * filter (`emails[type eq "work"].value`) adds a branch that applies only to the entries it matches.
+ */
 interface PathNode {
   whole: boolean;
-  keeps?: (entry: unknown) => boolean;
   below: PathTree;
+  filtered: { matches: (entry: unknown) => boolean; node: PathNode }[];
 }
 type PathTree = Map<string, PathNode>;
+
+const emptyNode = (): PathNode => ({ whole: false, below: new Map(), filtered: [] });
+
+/** The node for `segments` under `level`, made as needed; the last one taken whole when `whole`. */
+function nodeAt(level: PathTree, segments: string[], whole = true): PathNode {
+  let node = emptyNode();
+  segments.forEach((segment, i) => {
+    node = level.get(segment) ?? emptyNode();
+    level.set(segment, node);
+    if (whole && i === segments.length - 1) node.whole = true;
+    level = node.below;
+  });
+  return node;
+}
 
 function treeOf(paths: ProjectedPath[]): PathTree {
   const root: PathTree = new Map();
   for (const { segments, keeps } of paths) {
-    let level = root;
-    segments.forEach((segment, i) => {
-      const node: PathNode = level.get(segment) ?? { whole: false, below: new Map() };
-      if (i === segments.length - 1) node.whole = true;
-      if (keeps && i === (segments[0]!.startsWith("urn:") ? 1 : 0)) node.keeps = keeps;
-      level.set(segment, node);
-      level = node.below;
-    });
+    if (!keeps) {
+      nodeAt(root, segments);
+      continue;
+    }
+    // The filter belongs to the attribute: the first segment, or the second after an extension URN.
+    const holder = segments[0]!.startsWith("urn:") ? 1 : 0;
+    const attribute = nodeAt(root, segments.slice(0, holder + 1), false);
+    const branch = emptyNode();
+    if (segments.length > holder + 1) nodeAt(branch.below, segments.slice(holder + 1));
+    else branch.whole = true;
+    attribute.filtered.push({ matches: keeps, node: branch });
   }
   return root;
 }
 
-function pickEntries(value: unknown, node: { keeps?: (entry: unknown) => boolean }): unknown {
-  return node.keeps && Array.isArray(value) ? value.filter(node.keeps) : value;
+/** One node with the branches of the filters an entry matches merged in (a tree per entry). */
+function forEntry(node: PathNode, entry: unknown): PathNode {
+  const matching = node.filtered.filter((f) => f.matches(entry)).map((f) => f.node);
+  if (matching.length === 0) return node;
+  const below: PathTree = new Map(node.below);
+  for (const branch of matching)
+    for (const [key, sub] of branch.below) below.set(key, below.has(key) ? { ...sub, whole: sub.whole || below.get(key)!.whole } : sub);
+  return { whole: node.whole || matching.some((m) => m.whole), below, filtered: [] };
 }
 
 /** What a projection leaves of an attribute that is not kept: nothing, or an empty list (an empty object stays, as in scimmy). */
@@ -205,37 +231,61 @@ function isEmpty(value: unknown): boolean {
 
 /** A list entry a projection emptied is left out of the list. */
 function emptyEntry(entry: unknown): boolean {
-  return isObject(entry) && Object.keys(entry).length === 0;
+  return entry === undefined || (isObject(entry) && Object.keys(entry).length === 0);
 }
 
-/** Keeps what `tree` names of `value` (an object, or a list of them, entry by entry). */
+/** Keeps what `node` names of one attribute's value (entry by entry for a list). */
+function keepValue(value: unknown, node: PathNode): unknown {
+  if (Array.isArray(value)) {
+    return value
+      .map((entry) => {
+        const effective = forEntry(node, entry);
+        return effective.whole ? entry : keep(entry, effective.below);
+      })
+      .filter((entry) => !emptyEntry(entry));
+  }
+  return node.whole ? value : keep(value, node.below);
+}
+
+/** Keeps what `tree` names of an object. */
 function keep(value: unknown, tree: PathTree): unknown {
-  if (Array.isArray(value)) return value.map((entry) => keep(entry, tree)).filter((entry) => entry !== undefined && !emptyEntry(entry));
   if (!isObject(value)) return undefined;
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
     const node = tree.get(key);
     if (!node) continue;
-    const chosen = pickEntries(v, node);
-    const kept = node.whole ? chosen : keep(chosen, node.below);
+    const kept = keepValue(v, node);
     if (!isEmpty(kept)) out[key] = kept;
   }
   return out;
 }
 
-/** Drops what `tree` names from `value` (an object, or a list of them, entry by entry). */
+/** Drops what `node` names from one attribute's value (entry by entry for a list); undefined: all of it. */
+function dropValue(value: unknown, node: PathNode): unknown {
+  if (node.whole) return undefined;
+  if (Array.isArray(value)) {
+    return value
+      .map((entry) => {
+        const effective = forEntry(node, entry);
+        return effective.whole ? undefined : drop(entry, effective.below);
+      })
+      .filter((entry) => !emptyEntry(entry));
+  }
+  return drop(value, node.below);
+}
+
+/** Drops what `tree` names from an object; `schemas` and `id` always stay. */
 function drop(value: unknown, tree: PathTree): unknown {
-  if (Array.isArray(value)) return value.map((entry) => drop(entry, tree)).filter((entry) => !emptyEntry(entry));
   if (!isObject(value)) return value;
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
     const node = tree.get(key);
-    if (node?.whole && !ALWAYS.has(key)) continue;
-    if (!node) out[key] = v;
-    else {
-      const kept = drop(v, node.below);
-      if (!isEmpty(kept)) out[key] = kept;
+    if (!node || ALWAYS.has(key)) {
+      out[key] = v;
+      continue;
     }
+    const kept = dropValue(v, node);
+    if (!isEmpty(kept)) out[key] = kept;
   }
   return out;
 }

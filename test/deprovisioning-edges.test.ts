@@ -1,5 +1,5 @@
 /**
- * Review: requests that ask for a deactivation, and what reaches a vendor while a user is inactive.
+ * Requests that ask for a deactivation, and what reaches a vendor while a user is inactive.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,5 +1,5 @@
 /**
- * Review: what a PATCH may store, and what a projection returns.
+ * What a PATCH may store, and what a projection returns.
  */
 import { CORE_GROUP, CORE_USER, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
 
@@ -14,7 +14,7 @@ async function fresh(extra: Record<string, unknown> = {}): Promise<Record<string
   return (
     await bridge
       .as("a")
-      .post("/Users", user(`review${n++}@example.com`, extra))
+      .post("/Users", user(`edge${n++}@example.com`, extra))
       .expect(201)
   ).body;
 }
