@@ -19,7 +19,10 @@ export function requestLog(log: Logger) {
     res.set("X-Request-Id", requestId);
     res.on("finish", () => {
       const path = req.originalUrl.split("?")[0]!;
-      log.log(PROBES.has(path) ? "debug" : "info", "request", {
+      const level = PROBES.has(path) ? "debug" : "info";
+      // winston formats (and redacts) an entry before its transports drop it by level: skip that work.
+      if (!log.isLevelEnabled(level)) return;
+      log.log(level, "request", {
         requestId,
         target: res.locals.target?.name,
         method: req.method,
