@@ -62,7 +62,8 @@ describe("rate limiter rules", () => {
     );
     const span = (slots[slots.length - 1]! - slots[0]!) / 1000;
     expect(span).toBeGreaterThan(99);
-    expect(span).toBeLessThan(100 / 0.95);
+    // Slots are spaced 8 % wider than 1/rate: about 108 s, never more than 109.
+    expect(span).toBeLessThan(109);
   });
 
   it("cuts the rate on throttling of calls spaced at the current rate, honours Retry-After, and recovers", () => {

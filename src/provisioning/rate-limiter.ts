@@ -15,8 +15,11 @@ export interface RateLimit {
   perSecond: number;
 }
 
-/** Slots are spaced this much wider than 1/rate, so a call sent a little late never crowds the next window. */
-const SPACING_MARGIN = 0.04;
+/**
+ * Slots are spaced this much wider than 1/rate, so a call that reaches the vendor up to 1000 × margin ms late
+ * (a busy event loop, a slow store round trip, a loaded machine) never crowds the next one-second window.
+ */
+const SPACING_MARGIN = 0.08;
 /** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
 export const LATE_TOLERANCE_MS = 10;
 /** After a throttling answer, the rate climbs back to the configured one over this long. */
