@@ -49,11 +49,13 @@ export async function serve(file: string | undefined, env: NodeJS.ProcessEnv = p
     await setup.close();
     throw error;
   }
-  console.log(`SCIM base URL: ${bridge.scimBaseUrl}`);
+  // What a person starting the bridge reads on the terminal (the logs go through winston).
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`SCIM base URL: ${bridge.scimBaseUrl}`);
   if (setup.tokens) {
-    console.log("Demo targets and their bearer tokens for this run (vendors are the built-in sandboxes):");
-    for (const [name, token] of Object.entries(setup.tokens)) console.log(`  ${name.padEnd(31)} ${token}`);
-    console.log(`Try: curl -H "Authorization: Bearer ${setup.tokens.demo}" ${bridge.scimBaseUrl}/Users`);
+    say("Demo targets and their bearer tokens for this run (vendors are the built-in sandboxes):");
+    for (const [name, token] of Object.entries(setup.tokens)) say(`  ${name.padEnd(31)} ${token}`);
+    say(`Try: curl -H "Authorization: Bearer ${setup.tokens.demo}" ${bridge.scimBaseUrl}/Users`);
   }
   const running = bridge;
   // SIGHUP: read the file again; tokens and targets change without dropping a request.
