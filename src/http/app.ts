@@ -88,7 +88,7 @@ export function createApp({
       delivery: deliveries.get(target.name),
       log,
       request: Object.freeze(Object.assign(Object.create(null) as ScimRequest, { requestId: res.locals.requestId as string, baseUrl: baseUrlOf(req, config) })),
-      scratch: Object.assign(Object.create(null) as RequestScratch, { wantMembers: true, membersOutside: true, memberStash: new Map() }),
+      scratch: Object.assign(Object.create(null) as RequestScratch, { wantMembers: true }),
     } satisfies ScimContext);
     res.locals.scim = ctx;
     next();

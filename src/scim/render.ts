@@ -15,8 +15,8 @@ type Attribute = InstanceType<typeof SCIMMY.Types.Attribute>;
 /** One attribute a projection names: its canonical segments ([name, sub] or [urn, name, sub]) and value filter. */
 interface ProjectedPath {
   segments: string[];
-  /** `emails[type eq "work"]`: the entries of the first attribute this keeps. */
-  keeps?: (entry: unknown) => boolean;
+  /** `emails[type eq "work"]`: which entries of the attribute the path applies to. */
+  matches?: (entry: unknown) => boolean;
 }
 
 /** A request's `attributes` (include) or `excludedAttributes` (exclude), parsed once. */
@@ -147,12 +147,12 @@ function projectedPath(kind: ResourceKind, name: string): ProjectedPath {
   const { urn, rest } = splitUrn(kind, canonical);
   const segments = [...(urn ? [urn] : []), ...(rest ? rest.split(".") : [])];
   if (filtered === undefined) return { segments };
-  // The filter is read as a resource filter on that attribute alone: `emails[type eq "work"]` keeps an entry
+  // The filter is read as a resource filter on that attribute alone: `emails[type eq "work"]` matches an entry
   // when {emails: [entry]} matches it.
   const holder = segments[urn ? 1 : 0]!;
-  const matches = predicateOf(parseFilter(filtered), kind);
+  const predicate = predicateOf(parseFilter(filtered), kind);
   const wrap = (entry: unknown): Json => (urn ? { [urn]: { [holder]: [entry] } } : { [holder]: [entry] });
-  return { segments, keeps: (entry) => matches(wrap(entry)) };
+  return { segments, matches: (entry) => predicate(wrap(entry)) };
 }
 
 /**
@@ -198,8 +198,8 @@ function nodeAt(level: PathTree, segments: string[], whole = true): PathNode {
 
 function treeOf(paths: ProjectedPath[]): PathTree {
   const root: PathTree = new Map();
-  for (const { segments, keeps } of paths) {
-    if (!keeps) {
+  for (const { segments, matches } of paths) {
+    if (!matches) {
       nodeAt(root, segments);
       continue;
     }
@@ -209,7 +209,7 @@ function treeOf(paths: ProjectedPath[]): PathTree {
     const branch = emptyNode();
     if (segments.length > holder + 1) nodeAt(branch.below, segments.slice(holder + 1));
     else branch.whole = true;
-    attribute.filtered.push({ matches: keeps, node: branch });
+    attribute.filtered.push({ matches, node: branch });
   }
   return root;
 }
