@@ -6,21 +6,9 @@ import type { AddressInfo } from "node:net";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
 import { CORE_GROUP, CORE_USER, PATCH_OP, patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
-import { ENV, VENDORS, withSandboxBridge } from "./helpers/vendors";
+import { ENV, person, VENDORS, withSandboxBridge } from "./helpers/vendors";
 
 const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
-
-const person = (extra: Record<string, unknown> = {}) => ({
-  schemas: [CORE_USER],
-  userName: "kay@example.com",
-  externalId: "idp-kay",
-  name: { givenName: "Kay", familyName: "Sparck" },
-  displayName: "Kay Sparck",
-  emails: [{ primary: true, value: "kay@example.com", type: "work" }],
-  phoneNumbers: [{ value: "13800138000", type: "mobile" }],
-  active: true,
-  ...extra,
-});
 
 /** A bridge on `name`'s sandbox with groups mapped as the lifecycle tests map them. */
 async function withVendor(name: string, run: (bridge: TestBridge, sandbox: VendorSandbox) => Promise<void>): Promise<void> {

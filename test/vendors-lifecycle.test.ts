@@ -6,8 +6,8 @@
 import type { SandboxUser, VendorSandbox } from "../src/sandbox/sandbox";
 import type { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { VENDOR_LINK } from "../src/scim/vendor-extension";
-import { CORE_USER, patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
-import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";
+import { patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
+import { ENV, person, VENDORS, type VendorFixture } from "./helpers/vendors";
 
 interface Lifecycle {
   create: string[];
@@ -95,18 +95,6 @@ const LIFECYCLES: Record<string, Lifecycle> = {
     renameRefused: true,
   },
 };
-
-const person = (extra: Record<string, unknown> = {}) => ({
-  schemas: [CORE_USER],
-  userName: "kay@example.com",
-  externalId: "idp-kay",
-  name: { givenName: "Kay", familyName: "Sparck" },
-  displayName: "Kay Sparck",
-  emails: [{ primary: true, value: "kay@example.com", type: "work" }],
-  phoneNumbers: [{ value: "13800138000", type: "mobile" }],
-  active: true,
-  ...extra,
-});
 
 describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
   const expected = LIFECYCLES[fixture.name]!;

@@ -43,13 +43,7 @@ export class UserLifecycle {
    * came (the run's `intent` says so) is looked up first: the vendor user it made is taken, never created twice.
    */
   async createAtVendor(id: string, user: ScimDocument, step: Step, again = false): Promise<MadeUser> {
-    const built = buildVendorCall(
-      this.calls.deps.mapping,
-      this.calls.deps.connection,
-      "create",
-      { ...user, id },
-      { password: step.password, groups: await this.groups.userGroupIds(id) },
-    );
+    const built = await this.createCall(id, user, step);
     if (step.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
       const existing = await this.lookup(built, step, id, true);
       if (existing !== undefined) return { key: existing, link: "created", built };
@@ -317,6 +311,17 @@ export class UserLifecycle {
     return this.linkMade(id, user, made, step);
   }
 
+  /** The vendor's create call for this user as it is now (with the password this step carries, and its groups). */
+  private async createCall(id: string, user: ScimDocument, step: Step) {
+    return buildVendorCall(
+      this.calls.deps.mapping,
+      this.calls.deps.connection,
+      "create",
+      { ...user, id },
+      { password: step.password, groups: await this.groups.userGroupIds(id) },
+    );
+  }
+
   /**
    * A create whose answer never came may have made a vendor user. It is looked up before anything decides
    * from the (missing) link: one found is linked as this user's, so a delete or a deactivation that follows
@@ -324,13 +329,7 @@ export class UserLifecycle {
    */
   async resolveLostCreate(id: string, user: ScimDocument, step: Step): Promise<void> {
     if (!step.intent?.lookupFirst || !this.calls.deps.mapping.has("lookup") || (await this.linkOf(id))) return;
-    const built = buildVendorCall(
-      this.calls.deps.mapping,
-      this.calls.deps.connection,
-      "create",
-      { ...user, id },
-      { password: step.password, groups: await this.groups.userGroupIds(id) },
-    );
+    const built = await this.createCall(id, user, step);
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
     await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });

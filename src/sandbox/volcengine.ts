@@ -44,6 +44,20 @@ const MODELS: Record<string, ActionModel> = {
   RemoveUserFromGroup: { params: { GroupId: "string", UserId: "string" }, required: ["GroupId", "UserId"] },
 };
 
+/** The user fields' byte limits that CreateUser and UpdateUser both enforce. */
+const FIELD_BYTES = [
+  ["UserName", 54],
+  ["DisplayName", 64],
+  ["Description", 255],
+  ["Email", 128],
+  ["Phone", 20],
+] as const;
+
+function checkLengths(p: Json): void {
+  for (const [field, max] of FIELD_BYTES)
+    if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
+}
+
 export class VolcengineSandbox extends VendorSandbox {
   readonly host = "open.volcengineapi.com";
   private lastAction = "";
@@ -58,14 +72,7 @@ export class VolcengineSandbox extends VendorSandbox {
   private readonly actions: Record<string, (p: Json) => Json> = {
     CreateUser: (p) => {
       requireParams(p, ["UserName"], () => new VendorError(400, "InvalidParam", "The parameter UserName[] is invalid"));
-      for (const [field, max] of [
-        ["UserName", 54],
-        ["DisplayName", 64],
-        ["Description", 255],
-        ["Email", 128],
-        ["Phone", 20],
-      ] as const)
-        if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
+      checkLengths(p);
       if (this.byName(p.UserName)) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
       const now = new Date().toISOString();
       const user: SandboxUser = { id: `u-${randomUUID().slice(0, 12)}`, ...p, Source: "Manual", CreatedTime: now, UpdatedTime: now };
@@ -74,14 +81,7 @@ export class VolcengineSandbox extends VendorSandbox {
     },
     UpdateUser: (p) => {
       const user = this.userOf(p.UserId);
-      for (const [field, max] of [
-        ["UserName", 54],
-        ["DisplayName", 64],
-        ["Description", 255],
-        ["Email", 128],
-        ["Phone", 20],
-      ] as const)
-        if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
+      checkLengths(p);
       const other = p.UserName === undefined ? undefined : this.byName(p.UserName);
       if (other && other.id !== user.id) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
       const { UserId, ...fields } = p;

@@ -4,7 +4,7 @@ import { HuaweiAiccSandbox } from "../../src/sandbox/huawei-aicc";
 import { VendorSandbox, type Json, type SandboxUser } from "../../src/sandbox/sandbox";
 import { CiamSandbox, CicSandbox } from "../../src/sandbox/tencent";
 import { VolcengineSandbox } from "../../src/sandbox/volcengine";
-import { startTestBridge, type TestBridge } from "./bridge";
+import { CORE_USER, startTestBridge, type TestBridge } from "./bridge";
 
 export const ENV = {
   TEST_ALIYUN_AK: "LTAI-sandbox",
@@ -186,3 +186,16 @@ export async function withSandboxBridge(
     await sandbox.close();
   }
 }
+
+/** A user as an IdP sends it, with a CN mobile number every vendor mapping accepts. */
+export const person = (extra: Record<string, unknown> = {}) => ({
+  schemas: [CORE_USER],
+  userName: "kay@example.com",
+  externalId: "idp-kay",
+  name: { givenName: "Kay", familyName: "Sparck" },
+  displayName: "Kay Sparck",
+  emails: [{ primary: true, value: "kay@example.com", type: "work" }],
+  phoneNumbers: [{ value: "13800138000", type: "mobile" }],
+  active: true,
+  ...extra,
+});
