@@ -9,7 +9,7 @@ import { Router, type NextFunction, type Request, type Response } from "express"
 import { withRequest, type ScimContext } from "../scim/context";
 import { normalisePatch, normaliseResource, patchPassword, requestsDeactivation } from "../scim/compat";
 import { awaitRecordedChange, deactivateUser, disposeResource, listViews, patchResource, readView, writeResource } from "../scim/handlers";
-import { ConcurrentChangeError, describeError, ScimError, type ScimType } from "../scim/errors";
+import { ConcurrentChangeError, describeError, ScimError, staleVersion, type ScimType } from "../scim/errors";
 import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-patch";
 import { projectionOf, renderResource, type Projection } from "../scim/render";
 import { etagOf, versionOfEtag } from "../scim/views";
@@ -284,12 +284,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
                 const existing = await ctx.store.get(ctx.target.name, kind, id);
                 if (!existing) throw new ScimError(404, null, `${kind} ${id} not found.`);
                 // If-Match holds before any member reaches the vendor.
-                if (ctx.request.expectedVersion !== undefined && existing.version !== ctx.request.expectedVersion)
-                  throw new ScimError(
-                    412,
-                    null,
-                    `The ${kind} changed since the version you sent (it is now W/"${existing.version}"); read it again and retry.`,
-                  );
+                if (ctx.request.expectedVersion !== undefined && existing.version !== ctx.request.expectedVersion) throw staleVersion(kind, existing.version);
                 await applyMembershipPlan(ctx, id, plan);
                 return undefined;
               }

@@ -97,6 +97,11 @@ export function describeError(error: unknown): { status: number; scimType?: stri
   return { status: 500, detail: "The bridge hit an unexpected error; it has been logged with this request's id.", unexpected: true };
 }
 
+/** 412: the resource is no longer at the version the request's If-Match (or a PATCH's read) named. */
+export function staleVersion(kind: string, current: number): ScimError {
+  return new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${current}"); read it again and retry.`);
+}
+
 /**
  * A write lost a race with another writer (another bridge process) between its read and its write, and the
  * request named no If-Match: the whole request can safely be tried again.

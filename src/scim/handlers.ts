@@ -17,7 +17,7 @@ import {
   type UserKeys,
 } from "../store/types";
 import type { RecordedChange, ScimContext } from "./context";
-import { ConcurrentChangeError, ScimError } from "./errors";
+import { ConcurrentChangeError, ScimError, staleVersion } from "./errors";
 import { applyAttributePatch, planAttributePatch } from "./attribute-patch";
 import { VendorRefusal } from "../provisioning/refusal";
 import type { Delivery } from "../provisioning/targets";
@@ -59,8 +59,7 @@ export function storeError(error: unknown, kind: ResourceKind, doc?: ScimDocumen
     throw new ScimError(409, "uniqueness", `userName${name} is already taken by another user of this target (userName is unique, ignoring case).`);
   }
   if (error instanceof NotFoundError) throw new ScimError(404, null, `${kind} ${error.id} not found.`);
-  if (error instanceof VersionMismatchError)
-    throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now ${`W/"${error.current}"`}); read it again and retry.`);
+  if (error instanceof VersionMismatchError) throw staleVersion(kind, error.current);
   throw error;
 }
 
@@ -154,8 +153,7 @@ export function writeResource(kind: ResourceKind, id: string | undefined, body: 
  */
 export async function patchResource(kind: ResourceKind, id: string, ctx: ScimContext, normalise: (current: Json) => Json): Promise<Json | undefined> {
   const { view, version } = await readView(kind, id, ctx);
-  if (ctx.request.expectedVersion !== undefined && version !== ctx.request.expectedVersion)
-    throw new ScimError(412, null, `The ${kind} changed since the version you sent (it is now W/"${version}"); read it again and retry.`);
+  if (ctx.request.expectedVersion !== undefined && version !== ctx.request.expectedVersion) throw staleVersion(kind, version);
   ctx.scratch.readVersion = version;
   const message = normalise(view);
   const simple = planAttributePatch(kind, message.Operations);
