@@ -46,7 +46,9 @@ describe.each(VENDORS)("$name", (fixture) => {
     const url = await sandbox.listen();
     bridge = await startTestBridge(
       [
-        { name: "adopting", vendor: fixture.vendor(url) },
+        // The answer window is far longer than a run's deadline, so a request answers when its run ends, also
+        // on a loaded machine: a slow run is then told as "did not answer in time", never as merely queued.
+        { name: "adopting", vendor: { ...fixture.vendor(url), answerWithinMs: 15_000 } },
         { name: "strict", vendor: { ...fixture.vendor(url), existingUsers: "reject" } },
         { name: "careful", vendor: { ...fixture.vendor(url), adoptOnlyIf: "emailMatches" } },
         { name: "strict-delay", vendor: { ...fixture.vendor(url), onVendorDelay: "fail" } },
