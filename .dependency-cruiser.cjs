@@ -47,10 +47,16 @@ module.exports = {
     },
     {
       name: "sandbox-only-for-demo-and-tests",
-      comment: "The vendor simulators are loaded by the demo start, tests and benchmarks only.",
+      comment: "The vendor simulators are loaded by the demo start (cli/serve.ts starts sandbox/demo.ts), tests and benchmarks only.",
       severity: "error",
-      from: { path: "^src/", pathNot: ["^src/sandbox/", "^src/cli/demo\\.ts$"] },
+      from: { path: "^src/", pathNot: ["^src/sandbox/", "^src/cli/serve\\.ts$"] },
       to: { path: "^src/sandbox/" },
+    },
+    {
+      name: "serve-reaches-only-the-demo",
+      severity: "error",
+      from: { path: "^src/cli/serve\\.ts$" },
+      to: { path: "^src/sandbox/", pathNot: "^src/sandbox/demo\\.ts$" },
     },
     {
       name: "no-unresolvable",

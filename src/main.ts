@@ -4,6 +4,7 @@ import type { Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Config } from "./config/schema";
 import { createApp } from "./http/app";
+import { STATUS_MOUNT, statusRoutes } from "./status/routes";
 import { listen, readTls } from "./http/listen";
 import { LiveTargets } from "./http/live-targets";
 import { Drain } from "./http/drain";
@@ -107,7 +108,8 @@ export async function startBridge(
     targets = options.provisioners ? undefined : buildProvisioners(config, store, log, process.env, events);
     stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
     const live = new LiveTargets(config, options.provisioners ?? targets?.provisioners, targets?.deliveries);
-    const app = createApp({ config, store, log, drain, metrics, serveMetrics: !!metrics && !separateMetrics, live });
+    const status = { path: STATUS_MOUNT, router: statusRoutes(live, store, log) };
+    const app = createApp({ config, store, log, drain, metrics, serveMetrics: !!metrics && !separateMetrics, live, mounts: [status] });
     server = await listen(app, config.server.port, config.server.host, { tls: config.server.tls, keys: "server.port / PORT, server.host / HOST" });
     // Keep connections open a little longer than typical load balancers do.
     server.keepAliveTimeout = 65_000;

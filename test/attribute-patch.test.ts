@@ -7,7 +7,7 @@ import fc from "fast-check";
 import SCIMMY from "scimmy";
 import { applyAttributePatch, planAttributePatch } from "../src/scim/attribute-patch";
 import { normalisePatch } from "../src/scim/compat";
-import { UserResource } from "../src/scim/schema";
+import { UserResource } from "../src/scim-model/schema";
 import { CORE_USER } from "./helpers/bridge";
 
 const SEED = 7644;

@@ -4,7 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { CORE_GROUP, CORE_USER, PATCH_OP, patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
 import { ENV, person, VENDORS, withSandboxBridge } from "./helpers/vendors";
 

@@ -1,4 +1,4 @@
-import { indexLookupsOf, parseFilter, predicateOf, quoteBareValues } from "../src/scim/filter";
+import { indexLookupsOf, parseFilter, predicateOf, quoteBareValues } from "../src/scim-model/filter";
 
 describe("quoteBareValues (Microsoft's unquoted filter values)", () => {
   it.each([
@@ -45,6 +45,6 @@ describe("evaluation", () => {
     expect(predicateOf(parseFilter('meta.created lt "2020-01-01T01:00:00+00:00"'), "User")(doc)).toBe(true);
   });
   it("rejects invalid syntax with invalidFilter", () => {
-    expect(() => parseFilter('userName eq "a" and')).toThrow(expect.objectContaining({ status: 400, scimType: "invalidFilter" }));
+    expect(() => parseFilter('userName eq "a" and')).toThrow(expect.objectContaining({ name: "InvalidScimInput", scimType: "invalidFilter" }));
   });
 });

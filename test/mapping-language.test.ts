@@ -140,7 +140,7 @@ describe("answer envelopes are data", () => {
     "x",
     { host: "example.test", connectTo: {}, allowInsecureHttp: false, version: "1", timeouts: { connectMs: 100, headersMs: 100, bodyMs: 100 } },
     mapping.file.errors,
-    envelopeOf("bearer-token-exchange", mapping),
+    envelopeOf("bearer-token-exchange", mapping.file.api.envelope),
   );
 
   it("reads the result, code, message and request id where the mapping says", () => {
@@ -161,7 +161,7 @@ describe("answer envelopes are data", () => {
   });
   it("keeps the protocol's defaults where the mapping says nothing", () => {
     const plain = new CompiledMapping(parseYamlText(MAPPING, "inline.yaml", CheckedMappingSchema, { substitute: false }), "inline.yaml");
-    expect(envelopeOf("tencent-tc3", plain)).toEqual({
+    expect(envelopeOf("tencent-tc3", plain.file.api.envelope)).toEqual({
       result: "Response",
       code: "Response.Error.Code",
       message: "Response.Error.Message",
@@ -173,6 +173,6 @@ describe("answer envelopes are data", () => {
       }),
       "inline.yaml",
     );
-    expect(envelopeOf("tencent-tc3", partial)).toMatchObject({ result: "Response", requestId: "Response.TraceId" });
+    expect(envelopeOf("tencent-tc3", partial.file.api.envelope)).toMatchObject({ result: "Response", requestId: "Response.TraceId" });
   });
 });

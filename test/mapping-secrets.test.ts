@@ -1,6 +1,6 @@
 /** An operation's `secrets` (answer paths such as CIC's initial password) leave the answer as soon as it arrives. */
 import { createLogger } from "../src/log";
-import { KeyedLock } from "../src/provisioning/keyed-lock";
+import { KeyedLock } from "../src/lib/keyed-lock";
 import { CredentialGovernor } from "../src/provisioning/rate-limiter";
 import { mappingAt } from "../src/provisioning/targets";
 import { VendorCalls } from "../src/provisioning/vendor-calls";

@@ -13,8 +13,10 @@ import { backupCommand } from "../src/cli/backup";
 import { configFrom } from "../src/config/load";
 import { createApp } from "../src/http/app";
 import { hashToken } from "../src/http/auth";
+import { LiveTargets } from "../src/http/live-targets";
 import { createLogger } from "../src/log";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
+import { STATUS_MOUNT, statusRoutes } from "../src/status/routes";
 import { SqliteStore } from "../src/store/sqlite";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -141,11 +143,10 @@ describe("the status page", () => {
   it("does not exist while no admin token is configured", async () => {
     const store = new SqliteStore(":memory:");
     await store.migrate();
-    const app = createApp({
-      config: configFrom({ targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] }),
-      store,
-      log: createLogger("error", new Writable({ write: (_c, _e, done) => done() })),
-    });
+    const config = configFrom({ targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] });
+    const log = createLogger("error", new Writable({ write: (_c, _e, done) => done() }));
+    const live = new LiveTargets(config);
+    const app = createApp({ config, store, log, live, mounts: [{ path: STATUS_MOUNT, router: statusRoutes(live, store, log) }] });
     await request(app).get("/status").set("Authorization", "Bearer t").expect(404);
     await request(app).get("/status/data.json").expect(404);
     await store.close();

@@ -1,5 +1,5 @@
 /** DELETE of a user while the vendor is down, then a re-POST of the same userName. */
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { outboxDrained, startTestBridge, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 

@@ -12,7 +12,7 @@ import { buildProvisioners } from "../src/provisioning/targets";
 import { configFrom } from "../src/config/load";
 import { createLogger } from "../src/log";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { eventually, outboxDrained, user, type TestBridge } from "./helpers/bridge";
 import { ENV, VENDORS, withSandboxBridge } from "./helpers/vendors";
 

@@ -4,7 +4,7 @@
  * and the work says so (failed, with the remedy) rather than "applied".
  */
 import { SqliteStore } from "../src/store/sqlite";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { outboxDrained, patchOp, startTestBridge, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 import { mkdtempSync } from "node:fs";

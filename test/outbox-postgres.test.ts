@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { PostgresStore } from "../src/store/postgres";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { outboxDrained, startTestBridge, user } from "./helpers/bridge";
 import { POSTGRES_URL } from "./helpers/stores";
 import { ENV, VENDORS } from "./helpers/vendors";

@@ -8,7 +8,7 @@ import { buildProvisioners } from "../src/provisioning/targets";
 import { createLogger } from "../src/log";
 import { configFrom } from "../src/config/load";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { CORE_USER, patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import type { ScimContext } from "../src/scim/context";
 import { projectionOf, renderResource } from "../src/scim/render";
-import { attributePaths, GroupResource, UserResource } from "../src/scim/schema";
+import { attributePaths, GroupResource, UserResource } from "../src/scim-model/schema";
 import { groupViews, userViews } from "../src/scim/views";
 import type { ResourceKind } from "../src/store/types";
 import { CORE_GROUP, ENTERPRISE, startTestBridge, user, type TestBridge } from "./helpers/bridge";

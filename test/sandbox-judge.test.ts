@@ -8,7 +8,7 @@ import { configFrom } from "../src/config/load";
 import type { BuiltCall } from "../src/mapping/compile";
 import { mappingAt } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { createConnector } from "../src/vendors/factory";
+import { createConnector } from "../src/provisioning/connectors";
 import { CredentialExchangeError } from "../src/vendors/types";
 import { ENV, VENDORS } from "./helpers/vendors";
 

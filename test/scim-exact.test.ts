@@ -3,7 +3,7 @@
  * before vendor work, projections of vendor-linked users, read-only attributes, PATCH answers, discovery per
  * target, case-insensitive names, error details a person can act on, and retries that stay idempotent.
  */
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { CORE_USER, ENTERPRISE, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
 import { VENDORS, withSandboxBridge } from "./helpers/vendors";
 

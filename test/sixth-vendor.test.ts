@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TencentSandbox } from "../src/sandbox/tencent";
 import { requireParams, type Json, type SandboxUser } from "../src/sandbox/sandbox";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { patchOp, startTestBridge, user } from "./helpers/bridge";
 import { ENV } from "./helpers/vendors";
 

@@ -10,7 +10,7 @@ import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { userKeys } from "../src/scim/handlers";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { CORE_GROUP, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
 import { eventually, outboxDrained } from "./helpers/bridge";
 import { ENV, VENDORS, type VendorFixture } from "./helpers/vendors";

@@ -8,7 +8,7 @@ import { createLogger } from "../src/log";
 import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
 import { eventually } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";

@@ -4,7 +4,7 @@
  * refusals become the right SCIM errors; an existing vendor user is adopted, or refused when adoption is off.
  */
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { eventually, CORE_USER, ENTERPRISE, startTestBridge, type TestBridge } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 

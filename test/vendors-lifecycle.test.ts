@@ -5,7 +5,7 @@
  */
 import type { SandboxUser, VendorSandbox } from "../src/sandbox/sandbox";
 import type { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
 import { ENV, person, VENDORS, type VendorFixture } from "./helpers/vendors";
 

@@ -7,10 +7,10 @@ import { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { HuaweiAiccSandbox } from "../src/sandbox/huawei-aicc";
 import { CicSandbox } from "../src/sandbox/tencent";
 import { configFrom } from "../src/config/load";
-import { createConnector } from "../src/vendors/factory";
+import { createConnector } from "../src/provisioning/connectors";
 import { mappingAt } from "../src/provisioning/targets";
 import { CORE_USER, eventually, patchOp, startTestBridge } from "./helpers/bridge";
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const user = (userName: string) => ({

@@ -7,8 +7,9 @@ import { loadMapping } from "../mapping/compile";
 import { MASK } from "../log";
 import { buildVendorCall } from "../provisioning/vendor-provisioner";
 import { mappingAt } from "../provisioning/targets";
-import { ScimError } from "../scim/errors";
-import { createConnector } from "../vendors/factory";
+import { VendorRefusal } from "../provisioning/refusal";
+import { InvalidScimInput } from "../scim-model/invalid-input";
+import { createConnector } from "../provisioning/connectors";
 import { rfc3986 } from "../vendors/signing/crypto";
 
 export interface CommandResult {
@@ -77,7 +78,7 @@ export async function mappingsPreview(
     if (request.body) out.push("", mask(request.body));
     return { code: 0, out };
   } catch (error) {
-    if (error instanceof ScimError) return { code: 1, out: [`this user cannot be sent: ${error.message}`] };
+    if (error instanceof InvalidScimInput || error instanceof VendorRefusal) return { code: 1, out: [`this user cannot be sent: ${error.message}`] };
     throw error;
   } finally {
     await connector.close();

@@ -6,7 +6,7 @@
 import type { Config } from "../config/schema";
 import type { CompiledMapping } from "../mapping/compile";
 import { checkSettings, mappingAt } from "../provisioning/targets";
-import { createConnector } from "../vendors/factory";
+import { createConnector } from "../provisioning/connectors";
 import type { CommandResult } from "./mappings";
 
 /** Operations that only read at the vendor; the others need write permissions. */

@@ -11,7 +11,6 @@ import { declareResources } from "../scim/handlers";
 import type { Store } from "../store/types";
 import { requireBearer } from "./auth";
 import { LiveTargets } from "./live-targets";
-import { STATUS_MOUNT, statusRoutes } from "../status/routes";
 import { Drain } from "./drain";
 import { jsonBody } from "./body";
 import { discoveryPerTarget, discoveryRoutes, guardDiscovery } from "./discovery";
@@ -36,6 +35,8 @@ export interface AppDeps {
   /** Prometheus metrics: SCIM requests are counted; /metrics is served here when `serveMetrics`. */
   metrics?: BridgeMetrics;
   serveMetrics?: boolean;
+  /** Routers mounted beside the health checks, before SCIM (main.ts mounts the status page here). */
+  mounts?: { path: string; router: express.RequestHandler }[];
 }
 
 function baseUrlOf(req: Request, config: Config): string {
@@ -53,6 +54,7 @@ export function createApp({
   drain = new Drain(),
   metrics,
   serveMetrics = false,
+  mounts = [],
 }: AppDeps): express.Express {
   declareResources();
   const app = express();
@@ -64,7 +66,7 @@ export function createApp({
   app.use(requestLog(log));
   app.use(drain.middleware);
   app.use(healthRoutes(store));
-  app.use(STATUS_MOUNT, statusRoutes(live, store, log));
+  for (const { path, router } of mounts) app.use(path, router);
   if (metrics && serveMetrics) app.get("/metrics", metricsHandler(metrics));
 
   const limits = { maxResults: config.server.maxResults, defaultCount: config.server.defaultCount };

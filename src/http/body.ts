@@ -1,7 +1,7 @@
 /** JSON request bodies, with SCIM errors for what cannot be read: invalidSyntax (400) and too large (413). */
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ScimError } from "../scim/errors";
-import { checkJsonShape } from "../scim/input-limits";
+import { checkJsonShape } from "../scim-model/input-limits";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -8,7 +8,7 @@ import type { ScimContext } from "../scim/context";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 import { ScimError } from "../scim/errors";
-import { checkAttributeList, checkFilterText } from "../scim/input-limits";
+import { checkAttributeList, checkFilterText } from "../scim-model/input-limits";
 import { param } from "./list-query";
 
 const DISCOVERY = /^\/(Schemas|ResourceTypes|ServiceProviderConfig)(?:\/([^/]*))?\/?$/i;

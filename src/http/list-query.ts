@@ -1,9 +1,9 @@
 /** List parameters (RFC 7644 §3.4.2): filter, sortBy/sortOrder, startIndex/count as integers, capped by maxResults. */
 import type { ListRequest } from "../scim/context";
 import { ScimError } from "../scim/errors";
-import { checkFilterAttributes, indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim/filter";
-import { checkAttributeList } from "../scim/input-limits";
-import { attributeInfo } from "../scim/schema";
+import { checkFilterAttributes, indexLookupsOf, parseFilter, predicateOf, sortValue } from "../scim-model/filter";
+import { checkAttributeList } from "../scim-model/input-limits";
+import { attributeInfo } from "../scim-model/schema";
 import { baseView } from "../scim/views";
 import type { ResourceKind, SortColumn } from "../store/types";
 

@@ -14,7 +14,7 @@ import { applyMembershipPlan, planMembershipPatch } from "../scim/membership-pat
 import { projectionOf, renderResource, type Projection } from "../scim/render";
 import { etagOf, versionOfEtag } from "../scim/views";
 import type { ResourceKind } from "../store/types";
-import { KeyedLock } from "../provisioning/keyed-lock";
+import { KeyedLock } from "../lib/keyed-lock";
 import { checkProjection, listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
 
 type Json = Record<string, unknown>;

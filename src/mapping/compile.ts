@@ -8,6 +8,9 @@ import { FileValidationError, loadYamlFile } from "../config/yaml-file";
 import { MappingSchema, type FieldSpec, type MappingFile, type OperationSpec } from "./schema";
 import { isValidPath, resolvePath, unknownAttribute } from "./paths";
 import { applyTransform, TransformError } from "./transforms";
+import type { BuiltCall } from "../vendors/types";
+
+export type { BuiltCall };
 
 type Json = Record<string, unknown>;
 
@@ -28,18 +31,6 @@ export interface BuildInput {
   groups?: string[];
   /** The vendor id of the group a group operation acts on. */
   groupKey?: string;
-}
-
-export interface BuiltCall {
-  operation: string;
-  call: string;
-  /** Another product's endpoint for this call, when the operation names one. */
-  api?: { host: string; version: string };
-  params: Json;
-  /** Parameters that identify rather than describe (key, constants): always sent with a patch. */
-  identity: string[];
-  /** Names of parameters that hold secrets (masked in logs and previews). */
-  secretParams: string[];
 }
 
 export interface Violation {

@@ -2,8 +2,8 @@
  * SCIM paths as mapping files write them: `userName`, `name.givenName`, `emails[primary eq true].value`,
  * `phoneNumbers[type eq "mobile"].value`, `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`.
  */
-import { parseFilter, predicateOf } from "../scim/filter";
-import { attributeInfo, attributePaths } from "../scim/schema";
+import { parseFilter, predicateOf } from "../scim-model/filter";
+import { attributeInfo, attributePaths } from "../scim-model/schema";
 
 type Json = Record<string, unknown>;
 

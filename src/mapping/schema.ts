@@ -178,7 +178,7 @@ export const EnvelopeSchema = z
     successFlag: z.string().optional(),
   })
   .strict();
-export type Envelope = z.infer<typeof EnvelopeSchema>;
+// Checked against the wire vocabulary's Envelope where a connector is built (provisioning/connectors.ts).
 
 export const MappingSchema = z
   .object({

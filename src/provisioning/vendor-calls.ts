@@ -9,7 +9,7 @@ import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMa
 import type { ScimDocument, Store, VendorCallRecord, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
-import type { KeyedLock } from "./keyed-lock";
+import type { KeyedLock } from "../lib/keyed-lock";
 import type { ChangeContext, Step } from "./provisioner";
 import type { CredentialGovernor } from "./rate-limiter";
 import { reasonOf, VendorRefusal } from "./refusal";

@@ -7,7 +7,7 @@
  */
 import SCIMMY from "scimmy";
 import type { ResourceKind } from "../store/types";
-import { definitionOf } from "./schema";
+import { definitionOf } from "../scim-model/schema";
 
 type Json = Record<string, unknown>;
 type Attribute = InstanceType<typeof SCIMMY.Types.Attribute>;

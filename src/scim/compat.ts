@@ -5,10 +5,10 @@
  */
 import type { ResourceKind } from "../store/types";
 import { ScimError } from "./errors";
-import { parseFilter, predicateOf } from "./filter";
-import { checkPatchPath } from "./input-limits";
-import { VENDOR_LINK } from "./vendor-extension";
-import { attributeInfo, canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "./schema";
+import { parseFilter, predicateOf } from "../scim-model/filter";
+import { checkPatchPath } from "../scim-model/input-limits";
+import { VENDOR_LINK } from "../scim-model/vendor-extension";
+import { attributeInfo, canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "../scim-model/schema";
 
 type Json = Record<string, unknown>;
 

@@ -5,9 +5,9 @@
 import SCIMMY from "scimmy";
 import { VendorRefusal, type RefusalReason } from "../provisioning/refusal";
 import { FilterTooCostlyError, StoreUnavailableError } from "../store/types";
+import { InvalidScimInput, type ScimType } from "../scim-model/invalid-input";
 
-export type ScimType =
-  "invalidFilter" | "tooMany" | "uniqueness" | "mutability" | "invalidSyntax" | "invalidPath" | "noTarget" | "invalidValue" | "invalidVers" | "sensitive";
+export type { ScimType };
 
 export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -86,6 +86,7 @@ export function describeError(error: unknown): { status: number; scimType?: stri
       unexpected: e.status >= 500 && !(error instanceof ScimError),
     };
   }
+  if (error instanceof InvalidScimInput) return { status: 400, scimType: error.scimType, detail: error.detail, unexpected: false };
   if (error instanceof StoreUnavailableError) return { ...storeUnavailable(error.reason), unexpected: true };
   if (error instanceof FilterTooCostlyError)
     return error.status === 400

@@ -21,9 +21,9 @@ import { ConcurrentChangeError, ScimError, staleVersion } from "./errors";
 import { applyAttributePatch, planAttributePatch } from "./attribute-patch";
 import { VendorRefusal } from "../provisioning/refusal";
 import type { Delivery } from "../provisioning/targets";
-import { GroupResource, resourceClass, UserResource } from "./schema";
+import { GroupResource, resourceClass, UserResource } from "../scim-model/schema";
 import { baseView, groupViews, userViews } from "./views";
-import { VENDOR_LINK } from "./vendor-extension";
+import { VENDOR_LINK } from "../scim-model/vendor-extension";
 
 type ScimResource = { id?: string };
 type Json = Record<string, unknown>;

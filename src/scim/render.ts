@@ -5,8 +5,8 @@
  */
 import SCIMMY from "scimmy";
 import type { ResourceKind } from "../store/types";
-import { parseFilter, predicateOf } from "./filter";
-import { canonicalAttributePath, definitionOf, splitUrn } from "./schema";
+import { parseFilter, predicateOf } from "../scim-model/filter";
+import { canonicalAttributePath, definitionOf, splitUrn } from "../scim-model/schema";
 
 type Json = Record<string, unknown>;
 type Definition = InstanceType<typeof SCIMMY.Types.SchemaDefinition>;

@@ -1,7 +1,7 @@
 /** How stored resources look over SCIM: the document plus id, meta, and derived attributes (groups, members). */
 import type { Member, StoredResource, VendorLink, WorkItem } from "../store/types";
 import { viewOf, type ProvisioningView } from "../provisioning/outbox";
-import { VENDOR_LINK } from "./vendor-extension";
+import { VENDOR_LINK } from "../scim-model/vendor-extension";
 import type { ScimContext } from "./context";
 
 export function etagOf(version: number): string {

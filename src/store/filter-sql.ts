@@ -1,6 +1,6 @@
 /**
  * A SCIM filter as an SQL condition on the `resources` table, for SQLite (JSON functions on the document
- * text) and PostgreSQL (jsonb), with the semantics of the in-memory predicate (src/scim/filter.ts): the
+ * text) and PostgreSQL (jsonb), with the semantics of the in-memory predicate (src/scim-model/filter.ts): the
  * schema's caseExact, multi-valued attributes matched element by element, a complex attribute compared
  * directly standing for its `value`, `pr`, `not`, dateTimes as instants. Every condition is true or false,
  * never NULL, so `not` reads as it does in memory. Documents are the ones the store wrote: attribute names as
@@ -10,8 +10,8 @@
  * the store falls back to the predicate. Comparison values are always parameters.
  */
 import type { Filter } from "scim2-parse-filter";
-import { instantOf, pathParts, type Scope } from "../scim/filter";
-import { attributeInfo, type AttributeInfo } from "../scim/schema";
+import { instantOf, pathParts, type Scope } from "../scim-model/filter";
+import { attributeInfo, type AttributeInfo } from "../scim-model/schema";
 import type { ResourceKind } from "./types";
 
 /** Where a JSON value is: how each database spells reading it. */

@@ -39,7 +39,7 @@ import {
   StoreUnavailableError,
 } from "./types";
 import { pageOf, sortInMemory } from "./paging";
-import { KeyedLock } from "../provisioning/keyed-lock";
+import { KeyedLock } from "../lib/keyed-lock";
 import { ScanWorker } from "./scan-worker";
 import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
 import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";

@@ -8,7 +8,9 @@ import type { Filter } from "scim2-parse-filter";
 /** A SCIM resource document as accepted from an IdP (no id, no meta, no derived attributes). */
 export type ScimDocument = Record<string, unknown>;
 
-export type ResourceKind = "User" | "Group";
+import type { IndexLookup, ResourceKind } from "../scim-model/kinds";
+
+export type { IndexLookup, ResourceKind };
 
 export interface StoredResource {
   id: string;
@@ -33,12 +35,6 @@ export interface GroupKeys {
 }
 
 export type KeysOf<K extends ResourceKind> = K extends "User" ? UserKeys : GroupKeys;
-
-/** An index lookup: attribute name (as the store names it) and the value to match. */
-export interface IndexLookup {
-  attribute: "id" | "userName" | "externalId" | "displayName" | "emails";
-  value: string;
-}
 
 /** Columns the store can order by without reading documents. */
 export type SortColumn = "created" | "lastModified" | "id" | "userName" | "displayName" | "externalId";

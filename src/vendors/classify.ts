@@ -3,10 +3,9 @@
  * transient, or auth failure. The vendor's own code decides first (from the mapping file's lists), the HTTP
  * status only when the code is unknown — Volcengine answers a duplicate user with HTTP 404.
  */
-import type { MappingFile } from "../mapping/schema";
 import type { RawAnswer } from "./http";
 import { retryAfterSeconds } from "./http";
-import { ERROR_CLASSES, type ErrorClass, type ParsedAnswer, type VendorOutcome } from "./types";
+import { ERROR_CLASSES, type ErrorClass, type ParsedAnswer, type VendorOutcome, type ErrorTable } from "./types";
 
 function matches(entry: string, code: string, message: string): boolean {
   const regex = /^\/(.+)\/([a-z]*)$/.exec(entry);
@@ -15,12 +14,12 @@ function matches(entry: string, code: string, message: string): boolean {
   return code === entry;
 }
 
-export function classByCode(errors: MappingFile["errors"], code: string, message: string): ErrorClass | undefined {
+export function classByCode(errors: ErrorTable, code: string, message: string): ErrorClass | undefined {
   return ERROR_CLASSES.find((c) => errors[c].some((entry) => matches(entry, code, message)));
 }
 
 /** The vendor's own reading of an HTTP status (the mapping's `errors.statuses`), else the usual one. */
-function classOfStatus(errors: MappingFile["errors"], status: number): ErrorClass {
+function classOfStatus(errors: ErrorTable, status: number): ErrorClass {
   return errors.statuses[String(status)] ?? classByStatus(status);
 }
 
@@ -33,7 +32,7 @@ export function classByStatus(status: number): ErrorClass {
   return "invalid";
 }
 
-export function classify(errors: MappingFile["errors"], raw: RawAnswer, parsed: ParsedAnswer): VendorOutcome {
+export function classify(errors: ErrorTable, raw: RawAnswer, parsed: ParsedAnswer): VendorOutcome {
   if (parsed.ok && raw.status < 400) return { kind: "success", result: parsed.result, status: raw.status, requestId: parsed.requestId };
   const code = parsed.code ?? `HTTP ${raw.status}`;
   const message = parsed.message ?? raw.text.slice(0, 300);

@@ -1,11 +1,9 @@
 /** What every connector shares: transport, classification, and secret-free answers. */
 import { randomUUID } from "node:crypto";
-import type { BuiltCall } from "../mapping/compile";
-import type { Envelope, MappingFile } from "../mapping/schema";
 import { classify, parseJson } from "./classify";
 import { Transport, type RawAnswer } from "./http";
 import type { SignedRequest } from "./signing/crypto";
-import type { Endpoint, Json, ParsedAnswer, VendorConnector, VendorOutcome } from "./types";
+import type { Endpoint, Json, ParsedAnswer, VendorConnector, VendorOutcome, BuiltCall, Envelope, ErrorTable } from "./types";
 
 export abstract class BaseConnector implements VendorConnector {
   protected readonly transport: Transport;
@@ -13,7 +11,7 @@ export abstract class BaseConnector implements VendorConnector {
   constructor(
     readonly vendor: string,
     protected readonly endpoint: Endpoint,
-    protected readonly errors: MappingFile["errors"],
+    protected readonly errors: ErrorTable,
     protected readonly envelope: Envelope,
   ) {
     this.transport = new Transport(endpoint);

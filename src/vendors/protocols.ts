@@ -1,19 +1,12 @@
-/** A protocol's envelope with the mapping's overrides. */
-export function envelopeOf(protocol: Protocol, mapping: CompiledMapping): Envelope {
-  return { ...PROTOCOL_REGISTRY[protocol].envelope, ...(mapping.file.api.envelope ?? {}) };
-}
-
 /**
  * The wire protocols the bridge speaks, by the name a mapping file gives in `api.protocol`: how requests
  * are signed or authorised, which credentials that takes, and how answers are opened (each protocol's
  * envelope). A new vendor on one of these protocols is a mapping file and nothing else.
  */
-import type { CompiledMapping } from "../mapping/compile";
-import type { Envelope, MappingFile } from "../mapping/schema";
 import { AliyunConnector } from "./aliyun/connector";
 import { HuaweiConnector } from "./huawei/connector";
 import { TencentConnector } from "./tencent/connector";
-import type { Endpoint, VendorConnector } from "./types";
+import type { Endpoint, Envelope, ErrorTable, VendorConnector } from "./types";
 import { VolcengineConnector } from "./volcengine/connector";
 
 export const PROTOCOLS = ["aliyun-rpc-v2", "aliyun-acs3", "tencent-tc3", "volcengine-v4", "bearer-token-exchange"] as const;
@@ -21,19 +14,18 @@ export type Protocol = (typeof PROTOCOLS)[number];
 
 type Credentials = Record<string, string | undefined>;
 
+/** What a mapping may set for its protocol beyond the envelope. */
+export interface ProtocolOptions {
+  /** bearer-token-exchange: the token endpoint's path. */
+  tokenPath?: string;
+}
+
 export interface ProtocolSpec {
   /** Credential names (config `vendor.credentials` keys, each naming an environment variable). */
   credentials: { required: string[]; optional: string[] };
   /** Where the protocol's answers keep their parts; a mapping's api.envelope overrides any of them. */
   envelope: Envelope;
-  connector(
-    vendor: string,
-    endpoint: Endpoint,
-    errors: MappingFile["errors"],
-    envelope: Envelope,
-    credentials: Credentials,
-    mapping: CompiledMapping,
-  ): VendorConnector;
+  connector(vendor: string, endpoint: Endpoint, errors: ErrorTable, envelope: Envelope, credentials: Credentials, options: ProtocolOptions): VendorConnector;
 }
 
 const aliyun = (signature: "v2" | "v3"): ProtocolSpec => ({
@@ -87,14 +79,19 @@ export const PROTOCOL_REGISTRY: Record<Protocol, ProtocolSpec> = {
     credentials: { required: ["appKey", "appSecret"], optional: [] },
     // Huawei's agent APIs: `{resultCode: "0" | "1", resultMessage, …}`; anything but "0" is a failure.
     envelope: { result: "", code: "resultCode", message: "resultMessage", successCodes: ["0"] },
-    connector: (vendor, endpoint, errors, envelope, c, mapping) =>
+    connector: (vendor, endpoint, errors, envelope, c, options) =>
       new HuaweiConnector(
         vendor,
         endpoint,
         errors,
         envelope,
         { appKey: c.appKey!, appSecret: c.appSecret! },
-        mapping.file.api.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk",
+        options.tokenPath ?? "/apigovernance/api/oauth/tokenByAkSk",
       ),
   },
 };
+
+/** A protocol's envelope with a mapping's overrides. */
+export function envelopeOf(protocol: Protocol, overrides: Partial<Envelope> = {}): Envelope {
+  return { ...PROTOCOL_REGISTRY[protocol].envelope, ...overrides };
+}

@@ -1,11 +1,51 @@
-/** What a vendor connector is, and how every vendor answer is normalised. */
-import type { BuiltCall } from "../mapping/compile";
+/**
+ * The wire vocabulary: the vendor request a mapping builds, where a vendor's answers keep their parts, the
+ * error table that classifies them, and what a vendor connector is. Connectors know nothing of mappings.
+ */
 import type { SignedRequest } from "./signing/crypto";
 
 export type Json = Record<string, unknown>;
 
 export const ERROR_CLASSES = ["conflict", "notFound", "invalid", "throttled", "transient", "auth"] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
+
+/** One vendor call, built from a mapping and a SCIM user: what the connector signs and sends. */
+export interface BuiltCall {
+  operation: string;
+  call: string;
+  /** Another product's endpoint for this call, when the operation names one. */
+  api?: { host: string; version: string };
+  params: Json;
+  /** Parameters that identify rather than describe (key, constants): always sent with a patch. */
+  identity: string[];
+  /** Names of parameters that hold secrets (masked in logs and previews). */
+  secretParams: string[];
+}
+
+/**
+ * Where a vendor's answer keeps its parts (dotted paths into the JSON body). Each protocol has defaults
+ * (protocols.ts); a mapping's `api.envelope` overrides any of them for its vendor.
+ */
+export interface Envelope {
+  /** The result of a successful call ("" for the whole body). */
+  result: string;
+  /** The error code; present on every answer where `successCodes` says which ones are success. */
+  code: string;
+  message: string;
+  requestId?: string;
+  /** Codes that mean success. Without it, any code present means failure. */
+  successCodes?: string[];
+  /** With successCodes: an answer with no code at all is a success too (Alibaba's RAM answers carry none). */
+  codeOptional?: boolean;
+  /** A field that, when present, must be true on success (Alibaba's `Success`). */
+  successFlag?: string;
+}
+
+/**
+ * Which of a vendor's error codes mean which class (an entry is a code, a `prefix*` or a `/regex/`), and
+ * what an HTTP status means at this vendor where it differs from the usual reading.
+ */
+export type ErrorTable = Record<ErrorClass, string[]> & { statuses: Record<string, ErrorClass> };
 
 export type VendorOutcome =
   | { kind: "success"; result: Json; status: number; requestId?: string }

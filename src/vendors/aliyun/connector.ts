@@ -1,10 +1,8 @@
 /** Alibaba Cloud RPC APIs (CCC 2017-07-05): form-encoded POST, V2 or V3 signature, `Code`/`Success` envelope. */
-import type { BuiltCall } from "../../mapping/compile";
-import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
 import { signV2, signV3, type AliyunCredentials } from "../signing/aliyun";
 import type { SignedRequest } from "../signing/crypto";
-import type { Endpoint, Json } from "../types";
+import type { Endpoint, Json, BuiltCall, Envelope, ErrorTable } from "../types";
 
 /** RPC parameters are flat strings: lists become Name.1, Name.2 …; objects Name.Key. */
 export function flattenRpc(params: Json, prefix = ""): Record<string, string> {
@@ -24,7 +22,7 @@ export class AliyunConnector extends BaseConnector {
   constructor(
     vendor: string,
     endpoint: Endpoint,
-    errors: MappingFile["errors"],
+    errors: ErrorTable,
     envelope: Envelope,
     private readonly credentials: AliyunCredentials,
     private readonly signature: "v2" | "v3",

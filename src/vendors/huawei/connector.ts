@@ -2,12 +2,10 @@
  * Huawei contact center (AICC/CEC) agent APIs: no request signing, a bearer token from tokenByAkSk. The
  * token is cached, refreshed before it expires, and once more when a call is answered 401.
  */
-import type { BuiltCall } from "../../mapping/compile";
-import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
 import { parseJson } from "../classify";
 import type { SignedRequest } from "../signing/crypto";
-import { CredentialExchangeError, type Endpoint, type VendorOutcome } from "../types";
+import { CredentialExchangeError, type Endpoint, type VendorOutcome, type BuiltCall, type Envelope, type ErrorTable } from "../types";
 
 export interface HuaweiCredentials {
   appKey: string;
@@ -27,7 +25,7 @@ export class HuaweiConnector extends BaseConnector {
   constructor(
     vendor: string,
     endpoint: Endpoint,
-    errors: MappingFile["errors"],
+    errors: ErrorTable,
     envelope: Envelope,
     private readonly credentials: HuaweiCredentials,
     private readonly tokenPath: string,

@@ -1,16 +1,14 @@
 /** Tencent Cloud API 3.0 (CIAM, Organization/CIC): JSON POST, TC3 signature, `Response.Error` envelope. */
-import type { BuiltCall } from "../../mapping/compile";
-import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
 import type { SignedRequest } from "../signing/crypto";
 import { signTc3, type Tc3Credentials } from "../signing/tc3";
-import type { Endpoint } from "../types";
+import type { Endpoint, BuiltCall, Envelope, ErrorTable } from "../types";
 
 export class TencentConnector extends BaseConnector {
   constructor(
     vendor: string,
     endpoint: Endpoint,
-    errors: MappingFile["errors"],
+    errors: ErrorTable,
     envelope: Envelope,
     private readonly credentials: Tc3Credentials,
   ) {

@@ -1,16 +1,14 @@
 /** Volcengine OpenAPI (Cloud Identity): JSON POST with Action/Version in the query, `ResponseMetadata.Error`. */
-import type { BuiltCall } from "../../mapping/compile";
-import type { Envelope, MappingFile } from "../../mapping/schema";
 import { BaseConnector } from "../connector-base";
 import type { SignedRequest } from "../signing/crypto";
 import { signVolcengine, type VolcengineCredentials } from "../signing/volcengine";
-import type { Endpoint } from "../types";
+import type { Endpoint, BuiltCall, Envelope, ErrorTable } from "../types";
 
 export class VolcengineConnector extends BaseConnector {
   constructor(
     vendor: string,
     endpoint: Endpoint,
-    errors: MappingFile["errors"],
+    errors: ErrorTable,
     envelope: Envelope,
     private readonly credentials: VolcengineCredentials,
   ) {

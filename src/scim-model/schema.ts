@@ -3,7 +3,7 @@
  * helpers that read their schema definitions: attribute lookup, caseExact and types.
  */
 import SCIMMY from "scimmy";
-import type { ResourceKind } from "../store/types";
+import type { ResourceKind } from "./kinds";
 import { VendorLinkExtension } from "./vendor-extension";
 
 export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -1,9 +1,12 @@
-/** A connector for a target: its mapping's vendor family, the endpoint with the target's overrides, credentials from the environment. */
+/**
+ * A target's connector, built from its mapping and its config: the mapping's protocol (or the target's
+ * signature override), the endpoint with the target's overrides, credentials from the environment.
+ */
 import { envValue } from "../config/env";
 import type { VendorConnection } from "../config/schema";
 import type { CompiledMapping } from "../mapping/compile";
-import { envelopeOf, PROTOCOL_REGISTRY, type Protocol } from "./protocols";
-import type { Endpoint, VendorConnector } from "./types";
+import { envelopeOf, PROTOCOL_REGISTRY, type Protocol } from "../vendors/protocols";
+import type { Endpoint, VendorConnector } from "../vendors/types";
 
 export class VendorConfigError extends Error {}
 
@@ -63,8 +66,8 @@ export function createConnector(mapping: CompiledMapping, connection: VendorConn
     mapping.vendor,
     endpointOf(mapping, connection),
     mapping.file.errors,
-    envelopeOf(protocol, mapping),
+    envelopeOf(protocol, mapping.file.api.envelope),
     credentials,
-    mapping,
+    { tokenPath: mapping.file.api.tokenPath },
   );
 }

@@ -3,8 +3,8 @@
  * with the schema's rules (caseExact, types, multi-valued attributes), and planned onto the store's indexes.
  */
 import { parse, type Filter } from "scim2-parse-filter";
-import type { IndexLookup, ResourceKind } from "../store/types";
-import { ScimError } from "./errors";
+import type { IndexLookup, ResourceKind } from "./kinds";
+import { InvalidScimInput } from "./invalid-input";
 import { checkAttributePath, checkFilterText } from "./input-limits";
 import { attributeInfo, splitUrn } from "./schema";
 
@@ -52,7 +52,7 @@ export function quoteBareValues(text: string): string {
 }
 
 export function parseFilter(text: string): Filter {
-  if (!text.trim()) throw new ScimError(400, "invalidFilter", "The filter is empty.");
+  if (!text.trim()) throw new InvalidScimInput("invalidFilter", "The filter is empty.");
   checkFilterText(text);
   let filter: Filter;
   try {
@@ -60,7 +60,7 @@ export function parseFilter(text: string): Filter {
   } catch (error) {
     // The parser's own words say where it stopped; an engine error (a RangeError) says nothing a person can use.
     const why = error instanceof SyntaxError || !(error instanceof Error) || error instanceof RangeError ? "" : `: ${error.message}`;
-    throw new ScimError(400, "invalidFilter", `The filter '${text.slice(0, 200)}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2)${why}`);
+    throw new InvalidScimInput("invalidFilter", `The filter '${text.slice(0, 200)}' is not valid SCIM filter syntax (RFC 7644 §3.4.2.2)${why}`);
   }
   finishFilter(filter);
   return filter;
@@ -234,11 +234,13 @@ export function checkFilterAttributes(filter: Filter, kind: ResourceKind): void 
         const { schemaPath } = pathParts(scope, f.attrPath);
         const info = attributeInfo(kind, schemaPath);
         if (!info)
-          throw new ScimError(400, "invalidFilter", `The filter names '${f.attrPath.slice(0, 100)}', which the ${kind} schemas do not define (see /Schemas).`);
+          throw new InvalidScimInput(
+            "invalidFilter",
+            `The filter names '${f.attrPath.slice(0, 100)}', which the ${kind} schemas do not define (see /Schemas).`,
+          );
         if (f.op === "[]") stack.push({ f: f.valFilter, scope: { kind, prefix: schemaPath } });
         else if (f.op !== "pr" && info.type === "dateTime" && instantOf(f.compValue) === undefined)
-          throw new ScimError(
-            400,
+          throw new InvalidScimInput(
             "invalidFilter",
             `${f.attrPath} is a dateTime: compare it with a date such as "2026-01-01T00:00:00Z", not ${JSON.stringify(f.compValue).slice(0, 60)}.`,
           );

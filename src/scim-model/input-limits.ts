@@ -6,7 +6,7 @@
  * Object.prototype, which every request shares. They are refused everywhere a name can arrive, and every
  * size that a normaliser walks is bounded, so no input costs more than linear time or a deep stack.
  */
-import { ScimError } from "./errors";
+import { InvalidScimInput } from "./invalid-input";
 
 export const LIMITS = {
   /** Characters in one PATCH path or one key of a path-less PATCH value. */
@@ -38,8 +38,8 @@ export function isForbiddenKey(key: string): boolean {
   return FORBIDDEN.has(key.toLowerCase());
 }
 
-function tooLong(what: string, limit: number): ScimError {
-  return new ScimError(400, "invalidValue", `${what} is longer than this bridge accepts (${limit} characters).`);
+function tooLong(what: string, limit: number): InvalidScimInput {
+  return new InvalidScimInput("invalidValue", `${what} is longer than this bridge accepts (${limit} characters).`);
 }
 
 /**
@@ -51,24 +51,23 @@ export function checkAttributePath(path: string, what: string, scimType: "invali
   const local = trimmed.slice(trimmed.lastIndexOf(":") + 1);
   const segments = local.split(".");
   for (const segment of segments) {
-    if (isForbiddenKey(segment)) throw new ScimError(400, scimType, `${what} names '${segment}', which is not an attribute of any SCIM schema.`);
+    if (isForbiddenKey(segment)) throw new InvalidScimInput(scimType, `${what} names '${segment}', which is not an attribute of any SCIM schema.`);
     if (!ATTRIBUTE_NAME.test(segment))
-      throw new ScimError(
-        400,
+      throw new InvalidScimInput(
         scimType,
         `${what} '${trimmed.slice(0, 100)}' is not an attribute path (names such as userName or name.givenName, optionally after a schema URN).`,
       );
   }
   // The URN part may hold digits ("2.0") but never a forbidden name either.
   for (const part of trimmed.slice(0, trimmed.length - local.length).split(/[:.]/))
-    if (isForbiddenKey(part)) throw new ScimError(400, scimType, `${what} names '${part}', which is not an attribute of any SCIM schema.`);
+    if (isForbiddenKey(part)) throw new InvalidScimInput(scimType, `${what} names '${part}', which is not an attribute of any SCIM schema.`);
 }
 
 /** A comma-separated attributes / excludedAttributes list, or a sortBy. */
 export function checkAttributeList(text: string, what: string): void {
   if (text.length > LIMITS.attributeListLength) throw tooLong(what, LIMITS.attributeListLength);
   for (const name of text.split(",")) {
-    if (!name.trim()) throw new ScimError(400, "invalidValue", `${what} has an empty attribute name; list names separated by commas.`);
+    if (!name.trim()) throw new InvalidScimInput("invalidValue", `${what} has an empty attribute name; list names separated by commas.`);
     // Some clients narrow a multi-valued attribute with a value filter: emails[type eq "work"].
     if (name.includes("[")) checkPatchPath(name, what, "invalidValue");
     else checkAttributePath(name, what);
@@ -85,7 +84,7 @@ export function checkAttributeList(text: string, what: string): void {
 export function checkPatchPath(path: string, what = "The PATCH path", scimType: "invalidPath" | "invalidValue" = "invalidPath"): void {
   if (path.length > LIMITS.pathLength) throw tooLong(what, LIMITS.pathLength);
   if (/[\\\u0000-\u001f]/.test(path))
-    throw new ScimError(400, scimType, `${what} has a backslash or a control character; write the value filter without escapes.`);
+    throw new InvalidScimInput(scimType, `${what} has a backslash or a control character; write the value filter without escapes.`);
   const open = path.indexOf("[");
   const close = path.lastIndexOf("]");
   const names = open < 0 ? [path] : [path.slice(0, open), close > open ? path.slice(close + 1).replace(/^\./, "") : ""];
@@ -96,7 +95,7 @@ export function checkPatchPath(path: string, what = "The PATCH path", scimType: 
       .slice(open + 1, close > open ? close : undefined)
       .replace(/"[^"]*"/g, "")
       .split(/[^A-Za-z0-9_$]+/))
-      if (isForbiddenKey(word)) throw new ScimError(400, scimType, `${what} names '${word}', which is not an attribute of any SCIM schema.`);
+      if (isForbiddenKey(word)) throw new InvalidScimInput(scimType, `${what} names '${word}', which is not an attribute of any SCIM schema.`);
   }
 }
 
@@ -108,20 +107,20 @@ export function checkPatchPath(path: string, what = "The PATCH path", scimType: 
  */
 export function checkFilterText(text: string): void {
   if (text.length > LIMITS.filterLength)
-    throw new ScimError(400, "invalidFilter", `The filter is longer than this bridge accepts (${LIMITS.filterLength} characters).`);
+    throw new InvalidScimInput("invalidFilter", `The filter is longer than this bridge accepts (${LIMITS.filterLength} characters).`);
   if (/[\u0000-\u001f]/.test(text))
-    throw new ScimError(400, "invalidFilter", "The filter has a control character (a raw newline or tab); escape it inside the quoted value (\\n).");
+    throw new InvalidScimInput("invalidFilter", "The filter has a control character (a raw newline or tab); escape it inside the quoted value (\\n).");
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;
       while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      if (j >= text.length) throw new ScimError(400, "invalidFilter", "The filter has a quoted value that is never closed.");
+      if (j >= text.length) throw new InvalidScimInput("invalidFilter", "The filter has a quoted value that is never closed.");
       i = j;
     } else if (c === "(" || c === "[") {
       if (++depth > LIMITS.filterDepth)
-        throw new ScimError(400, "invalidFilter", `The filter nests parentheses or brackets deeper than this bridge accepts (${LIMITS.filterDepth} levels).`);
+        throw new InvalidScimInput("invalidFilter", `The filter nests parentheses or brackets deeper than this bridge accepts (${LIMITS.filterDepth} levels).`);
     } else if (c === ")" || c === "]") depth--;
   }
 }
@@ -134,7 +133,7 @@ function checkListSize(key: string, list: unknown[], parent: Record<string, unkn
   if (lower === "value" && typeof parent.path === "string" && /^\s*members\b/i.test(parent.path)) return;
   const limit = lower === "operations" ? LIMITS.operationsPerPatch : LIMITS.valuesPerAttribute;
   if (list.length > limit)
-    throw new ScimError(400, "invalidValue", `'${key}' has ${list.length} entries; this bridge accepts at most ${limit} in one attribute or request.`);
+    throw new InvalidScimInput("invalidValue", `'${key}' has ${list.length} entries; this bridge accepts at most ${limit} in one attribute or request.`);
 }
 
 /**
@@ -147,13 +146,13 @@ export function checkJsonShape(body: unknown): void {
     const [node, depth] = stack.pop()!;
     if (!node || typeof node !== "object") continue;
     if (depth > LIMITS.jsonDepth)
-      throw new ScimError(400, "invalidSyntax", `The request body nests arrays and objects deeper than this bridge accepts (${LIMITS.jsonDepth} levels).`);
+      throw new InvalidScimInput("invalidSyntax", `The request body nests arrays and objects deeper than this bridge accepts (${LIMITS.jsonDepth} levels).`);
     if (Array.isArray(node)) {
       for (const item of node) stack.push([item, depth + 1]);
       continue;
     }
     for (const key of Object.keys(node)) {
-      if (isForbiddenKey(key)) throw new ScimError(400, "invalidSyntax", `The request body has the key '${key}', which no SCIM resource or message has.`);
+      if (isForbiddenKey(key)) throw new InvalidScimInput("invalidSyntax", `The request body has the key '${key}', which no SCIM resource or message has.`);
       if (key.length > LIMITS.pathLength) throw tooLong("A key of the request body", LIMITS.pathLength);
       const value = (node as Record<string, unknown>)[key];
       if (Array.isArray(value)) checkListSize(key, value, node as Record<string, unknown>);
