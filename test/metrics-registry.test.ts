@@ -52,7 +52,7 @@ function bridgeApp(metrics: BridgeMetrics) {
       res.status(401).json({ detail: "no" });
       return;
     }
-    res.locals.target = { name: "acme" };
+    res.locals.target = { name: "acme" } as typeof res.locals.target;
     next();
   });
   scim.get("/Users", (_req, res) => void res.json({ Resources: [] }));

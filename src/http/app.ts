@@ -89,7 +89,7 @@ export function createApp({
       provisioner: provisioners.get(target.name) ?? storeOnly,
       delivery: deliveries.get(target.name),
       log,
-      request: Object.freeze(Object.assign(Object.create(null) as ScimRequest, { requestId: res.locals.requestId as string, baseUrl: baseUrlOf(req, config) })),
+      request: Object.freeze(Object.assign(Object.create(null) as ScimRequest, { requestId: res.locals.requestId, baseUrl: baseUrlOf(req, config) })),
       scratch: Object.assign(Object.create(null) as RequestScratch, { wantMembers: true }),
     } satisfies ScimContext);
     res.locals.scim = ctx;

@@ -4,12 +4,12 @@
  * process-wide (each construction would append another authentication scheme).
  */
 import { Router as expressRouter, type NextFunction, type Request, type Response, type Router } from "express";
-import type { ScimContext } from "../scim/context";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 import { ScimError } from "../scim/errors";
 import { checkAttributeList, checkFilterText } from "../scim-model/input-limits";
 import { param } from "./list-query";
+import type { Json } from "../lib/json";
 
 const DISCOVERY = /^\/(Schemas|ResourceTypes|ServiceProviderConfig)(?:\/([^/]*))?\/?$/i;
 
@@ -62,8 +62,6 @@ export function discoveryRoutes(maxResults: number): Router {
   return built;
 }
 
-type Json = Record<string, unknown>;
-
 /** scimmy's discovery answer for this request, as plain JSON, its locations under the request's base URL. */
 async function discoveryAnswer(
   Resource: { basepath(path: string): unknown; new (...args: unknown[]): { read(): Promise<unknown> } },
@@ -71,7 +69,7 @@ async function discoveryAnswer(
   res: Response,
   id?: string,
 ): Promise<Json> {
-  Resource.basepath((res.locals.scim as ScimContext).request.baseUrl);
+  Resource.basepath(res.locals.scim.request.baseUrl);
   const resource = id === undefined ? new Resource(req.query) : new Resource(id, req.query);
   return JSON.parse(JSON.stringify(await resource.read())) as Json;
 }
@@ -104,7 +102,7 @@ export function discoveryPerTarget(): Router {
     "/ServiceProviderConfig",
     wrap(async (req, res) => {
       const config = await discoveryAnswer(SCIMMY.Resources.ServiceProviderConfig as never, req, res);
-      send(res, { ...config, changePassword: { supported: (res.locals.scim as ScimContext).provisioner.takesPasswords === true } });
+      send(res, { ...config, changePassword: { supported: res.locals.scim.provisioner.takesPasswords === true } });
     }),
   );
   router.all(["/Me", "/Me/*rest"], (_req, _res, next) =>

@@ -16,8 +16,8 @@ import { etagOf, versionOfEtag } from "../scim/views";
 import type { ResourceKind } from "../store/types";
 import { KeyedLock } from "../lib/keyed-lock";
 import { checkProjection, listParamsOf, listRequestOf, param, wantsMembers } from "./list-query";
+import type { Json } from "../lib/json";
 
-type Json = Record<string, unknown>;
 type Handler = (req: Request, res: Response) => Promise<void>;
 
 /** Where the SCIM endpoints are mounted. */
@@ -26,7 +26,7 @@ export const SCIM_MOUNT = "/scim/v2";
 const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 export function scimContext(res: Response): ScimContext {
-  return res.locals.scim as ScimContext;
+  return res.locals.scim;
 }
 
 function wrap(handler: Handler) {

@@ -9,10 +9,9 @@ import { MappingSchema, type FieldSpec, type MappingFile, type OperationSpec } f
 import { isValidPath, resolvePath, unknownAttribute } from "./paths";
 import { applyTransform, TransformError } from "./transforms";
 import type { BuiltCall } from "../vendors/types";
+import type { Json } from "../lib/json";
 
 export type { BuiltCall };
-
-type Json = Record<string, unknown>;
 
 export interface BuildInput {
   /** The SCIM user as stored (id included). */

@@ -4,8 +4,7 @@
  */
 import { parseFilter, predicateOf } from "../scim-model/filter";
 import { attributeInfo, attributePaths } from "../scim-model/schema";
-
-type Json = Record<string, unknown>;
+import type { Json } from "../lib/json";
 
 const SEGMENT = /^([A-Za-z$][\w$-]*)(?:\[(.+)\])?(?:\.([A-Za-z$][\w$-]*))?$/;
 

@@ -7,7 +7,9 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type Json = Record<string, unknown>;
+import type { Json } from "../lib/json";
+
+export type { Json };
 
 export interface SandboxRequest {
   /** Which of the sandbox's hosts received it: "main", or one of `otherHosts` (a second product, like RAM beside CCC). */

@@ -8,8 +8,8 @@
 import SCIMMY from "scimmy";
 import type { ResourceKind } from "../store/types";
 import { definitionOf } from "../scim-model/schema";
+import type { Json } from "../lib/json";
 
-type Json = Record<string, unknown>;
 type Attribute = InstanceType<typeof SCIMMY.Types.Attribute>;
 
 /** One attribute set (value) or removed (value undefined). */

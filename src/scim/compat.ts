@@ -9,8 +9,7 @@ import { parseFilter, predicateOf } from "../scim-model/filter";
 import { checkPatchPath } from "../scim-model/input-limits";
 import { VENDOR_LINK } from "../scim-model/vendor-extension";
 import { attributeInfo, canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "../scim-model/schema";
-
-type Json = Record<string, unknown>;
+import type { Json } from "../lib/json";
 
 const BOOLEAN_KEYS = new Set(["active", "primary"]);
 

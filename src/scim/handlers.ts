@@ -24,9 +24,9 @@ import type { Delivery } from "../provisioning/targets";
 import { GroupResource, resourceClass, UserResource } from "../scim-model/schema";
 import { baseView, groupViews, userViews } from "./views";
 import { VENDOR_LINK } from "../scim-model/vendor-extension";
+import type { Json } from "../lib/json";
 
 type ScimResource = { id?: string };
-type Json = Record<string, unknown>;
 
 /** Attributes the bridge derives or assigns: never taken from a request, never stored in the document. */
 const NOT_STORED = ["id", "meta", "groups", "members", "password", VENDOR_LINK];

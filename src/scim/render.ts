@@ -7,8 +7,8 @@ import SCIMMY from "scimmy";
 import type { ResourceKind } from "../store/types";
 import { parseFilter, predicateOf } from "../scim-model/filter";
 import { canonicalAttributePath, definitionOf, splitUrn } from "../scim-model/schema";
+import type { Json } from "../lib/json";
 
-type Json = Record<string, unknown>;
 type Definition = InstanceType<typeof SCIMMY.Types.SchemaDefinition>;
 type Attribute = InstanceType<typeof SCIMMY.Types.Attribute>;
 

@@ -4,7 +4,9 @@
  */
 import type { SignedRequest } from "./signing/crypto";
 
-export type Json = Record<string, unknown>;
+import type { Json } from "../lib/json";
+
+export type { Json };
 
 export const ERROR_CLASSES = ["conflict", "notFound", "invalid", "throttled", "transient", "auth"] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
