@@ -26,8 +26,6 @@ export default {
         "**/filter.test.ts",
         "**/render.test.ts",
         "**/mapping-language.test.ts",
-        "**/store-outbox.test.ts",
-        "**/outbox-faults.test.ts",
       ],
       transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
       testTimeout: 30000,
