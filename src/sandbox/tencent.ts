@@ -403,12 +403,18 @@ export class CicSandbox extends TencentSandbox {
       user.UserStatus = p.NewUserStatus;
       return {};
     },
+    // A user still in a group, still assigned a role configuration, or still synchronised to a CAM sub-user
+    // is refused (the SDK's DeleteUser errors): those must be undone first.
     DeleteUser: (p) => {
       this.checkZone(p);
       const user = this.userOf(p.UserId);
       if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotDelete", "Synchronized users cannot be deleted.");
+      if ([...this.groups.values()].some((g) => g.members.has(user.id)))
+        throw this.invalid("InvalidParameter.UserAlreadyExistsGroup", "The user is in a user group: remove it from its groups first.");
+      if (this.roleAssignments.has(user.id))
+        throw this.invalid("FailedOperation.RoleConfigurationAuthorizationExist", "The user is authorized with a role configuration.");
+      if (this.userProvisionings.has(user.id)) throw this.invalid("FailedOperation.UserProvisioningExists", "The user has a CAM user synchronization.");
       this.users.delete(user.id);
-      for (const g of this.groups.values()) g.members.delete(user.id);
       return {};
     },
     CreateGroup: (p) => {
@@ -424,7 +430,8 @@ export class CicSandbox extends TencentSandbox {
       this.checkZone(p);
       const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
       const all = [...this.groups.values()].filter((g) => !filter || g.name.toLowerCase().includes(filter));
-      return { Groups: all.map((g) => ({ GroupId: g.id, GroupName: g.name, MemberCount: g.members.size })), TotalCounts: all.length };
+      const { page, ...paging } = this.pageOf(all, p);
+      return { Groups: page.map((g) => ({ GroupId: g.id, GroupName: g.name, MemberCount: g.members.size })), ...paging };
     },
     DeleteGroup: (p) => {
       this.checkZone(p);
@@ -447,8 +454,6 @@ export class CicSandbox extends TencentSandbox {
     },
     ListUsers: (p) => {
       this.checkZone(p);
-      const max = Number(p.MaxResults ?? 10);
-      if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
       const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
       const all = [...this.users.values()].filter(
         (u) =>
@@ -459,19 +464,34 @@ export class CicSandbox extends TencentSandbox {
               .includes(filter),
           ),
       );
-      // Pages continue with the NextToken of the page before (or an Offset); the token is opaque to clients.
-      const from = typeof p.NextToken === "string" && p.NextToken ? this.offsetOfToken(p.NextToken) : Number(p.Offset ?? 0);
-      const page = all.slice(from, from + max);
-      const truncated = from + max < all.length;
-      return {
-        Users: page.map((u) => this.view(u)),
-        TotalCounts: all.length,
-        IsTruncated: truncated,
-        MaxResults: max,
-        ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}),
-      };
+      const { page, ...paging } = this.pageOf(all, p);
+      return { Users: page.map((u) => this.view(u)), ...paging };
     },
   };
+
+  /** Users assigned a role configuration (an account authorization), by user id: DeleteUser refuses them. */
+  readonly roleAssignments = new Set<string>();
+  /** Users synchronised to CAM sub-users (a user provisioning), by user id: DeleteUser refuses them. */
+  readonly userProvisionings = new Set<string>();
+
+  /**
+   * One page of ListUsers or ListGroups: MaxResults (1-100, 10 by default) from the NextToken of the page
+   * before, or from Offset; the token is opaque to clients.
+   */
+  private pageOf<T>(all: T[], p: Json): { page: T[]; TotalCounts: number; IsTruncated: boolean; MaxResults: number; NextToken?: string } {
+    const max = Number(p.MaxResults ?? 10);
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
+    const from = typeof p.NextToken === "string" && p.NextToken ? this.offsetOfToken(p.NextToken) : Number(p.Offset ?? 0);
+    const page = all.slice(from, from + max);
+    const truncated = from + max < all.length;
+    return {
+      page,
+      TotalCounts: all.length,
+      IsTruncated: truncated,
+      MaxResults: max,
+      ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}),
+    };
+  }
 
   private offsetOfToken(token: string): number {
     const match = /^page:(\d+)$/.exec(Buffer.from(token, "base64").toString("utf8"));
