@@ -122,7 +122,10 @@ export const OperationSchema = z
     /** lookup only: where the list of users sits, and which of their fields must equal which create parameter. */
     results: z.string().optional(),
     match: z.object({ field: z.string(), param: z.string() }).strict().optional(),
-    /** list only: how pages are walked — a page number parameter, or a continuation token. */
+    /**
+     * list, lookup, findGroup: how pages are walked — a page number parameter, or a continuation token. Every
+     * page is read (up to a bound), so a search with more look-alikes than one page still finds the one meant.
+     */
     paging: z
       .union([
         z.object({ style: z.literal("page"), param: z.string(), first: z.number().int().min(0), size: z.number().int().min(1) }).strict(),

@@ -508,18 +508,15 @@ export class UserLifecycle {
     return key;
   }
 
-  /** The vendor's key for the user with the same unique name, if the vendor has one. */
+  /** The vendor's key for the user with the same unique name, if the vendor has one (every page of its search read). */
   async lookup(built: BuiltCall, step: Step, subject?: string, mustAnswer = false): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("lookup");
+    const match = op.match;
+    if (!match) return undefined;
     const call = this.calls.build("lookup", {}, step, built.params);
-    const outcome = await this.calls.call(call, step, subject);
+    const { found, failed } = await this.calls.findExact(call, step, subject, match.field, built.params[match.param]);
     // `mustAnswer`: "not found" is only believed from an answer; a lookup that failed says nothing.
-    if (outcome.kind !== "success" && mustAnswer && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
-    if (outcome.kind !== "success") return undefined;
-    const results = pick(outcome.result, op.results ?? "");
-    if (!Array.isArray(results) || !op.match) return undefined;
-    const wanted = String(built.params[op.match.param] ?? "").toLowerCase();
-    const found = results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted);
+    if (failed && mustAnswer && failed.kind !== "notFound") throw this.calls.refusal(failed);
     if (!found) return undefined;
     if (this.calls.deps.connection.adoptOnlyIf === "emailMatches" && op.email) {
       const theirs = String(pick(found, op.email.field) ?? "").toLowerCase();

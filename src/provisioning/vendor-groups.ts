@@ -81,7 +81,7 @@ export class GroupSync {
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
     const outcome = await this.calls.call(call, step, groupId);
-    if (outcome.kind !== "success") throw this.calls.refusal(outcome);
+    if (outcome.kind !== "success") throw this.calls.refusal(outcome, "group");
     const op = this.calls.deps.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
     if (typeof id !== "string" && typeof id !== "number")
@@ -90,14 +90,15 @@ export class GroupSync {
     return record(String(id), true);
   }
 
+  /** The vendor group of the SCIM group's name, if the vendor has one (every page of its search read). */
   async findVendorGroup(group: ScimDocument, step: Step): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("findGroup");
+    const match = op.match;
+    if (!match) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "findGroup", group);
-    const outcome = await this.calls.call(call, step);
-    if (outcome.kind !== "success" || !op.match) return undefined;
-    const results = pick(outcome.result, op.results ?? "");
-    const wanted = String(call.params[op.match.param] ?? "").toLowerCase();
-    const found = Array.isArray(results) ? results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted) : undefined;
+    const { found, failed } = await this.calls.findExact(call, step, undefined, match.field, call.params[match.param]);
+    // A search that failed is not "no such group": creating one then could make a duplicate.
+    if (failed && failed.kind !== "notFound") throw this.calls.refusal(failed, "group");
     const id = found ? pick(found, op.id ?? "") : undefined;
     return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
   }
@@ -172,7 +173,7 @@ export class GroupSync {
       if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
         const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
         const outcome = await this.calls.call(call, step, groupId);
-        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
+        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome, "group");
       } else if (link) {
         await this.membersChanged(groupId, [], members, step);
       }
