@@ -341,6 +341,12 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
       ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
   });
   if (file.groups?.model === "membership") ["addMember", "removeMember"].forEach((n) => needs(n, ["groups", "model"]));
+  if (file.lifecycle.deleteBlocked.memberships.length > 0 && file.groups?.model !== "membership")
+    ctx.addIssue({
+      code: "custom",
+      path: ["lifecycle", "deleteBlocked", "memberships"],
+      message: "the bridge takes a user out of its vendor groups only under groups.model: membership",
+    });
   if (file.groups?.resolveBy.includes("displayName") && file.groups.model === "membership") needs("findGroup", ["groups", "resolveBy"]);
   if (file.groups?.unknown === "create") needs("createGroup", ["groups", "unknown"]);
   // A vendor that requires a password on create gets a generated one when the IdP sends none: it must meet the vendor's rule.

@@ -165,6 +165,20 @@ export class GroupSync {
     }
   }
 
+  /**
+   * Takes a vendor user out of every vendor group the bridge knows it in (a vendor that refuses to delete a
+   * group member): its SCIM groups now, and those a deleted user was in when deleted (`user.groups`).
+   */
+  async leaveGroups(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
+    const { store, target } = this.calls.deps;
+    const current = ((await store.groupsOf(target, [link.scimId])).get(link.scimId) ?? []).map((g) => g.id);
+    const atDeletion = Array.isArray(user.groups) ? user.groups.map((g) => String((g as { value?: unknown }).value)) : [];
+    for (const groupId of new Set([...current, ...atDeletion])) {
+      const known = await store.groupLinkOf(target, groupId);
+      if (known) await this.calls.run("removeMember", link, {}, step, ["notFound"], { groupKey: known.vendorGroupId, groups: [] });
+    }
+  }
+
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
   async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
     const members = (await this.calls.deps.store.members(this.calls.deps.target, groupId)).map((m) => m.value);

@@ -70,7 +70,7 @@ export class VendorProvisioner implements Provisioner {
     // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
     const known = resource?.doc ?? removedDoc;
     if (known) await this.users.resolveLostCreate(scimId, known, step);
-    if (!resource) return this.users.deleted(scimId, step);
+    if (!resource) return this.users.deleted(scimId, step, removedDoc);
     return this.users.converge(scimId, resource.doc, step);
   }
 
