@@ -246,6 +246,7 @@ export class UserLifecycle {
     for (const operation of operations) {
       try {
         await this.calls.run(operation, link, user, step);
+        if (operation === "password" && step.password !== undefined) step.passwordDelivered = true;
       } catch (error) {
         // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
         this.calls.deps.log.error("vendor follow-up call failed", {
@@ -428,6 +429,8 @@ export class UserLifecycle {
     const built = await this.createCall(id, user, step);
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
+    // The create that made it sent the password this step carries, if it takes one: the vendor holds it.
+    if (step.password !== undefined && built.secretParams.length > 0 && step.intent.carried?.(step.password)) step.passwordDelivered = true;
     await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });
   }
 
@@ -476,7 +479,7 @@ export class UserLifecycle {
         link = await this.renamed(link, before, after, step);
         await this.updateProfile(link, after, step);
       }
-      if (step.password && this.calls.deps.mapping.has("password")) {
+      if (step.password && !step.passwordDelivered && this.calls.deps.mapping.has("password")) {
         const { outcome } = await this.calls.run("password", link, after, step, ["notFound"]);
         if (outcome.kind === "notFound") throw new VendorUserLost();
       }
