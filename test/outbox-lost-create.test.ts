@@ -4,11 +4,20 @@
  * carried is not sent again once the retry links the vendor user.
  */
 import { mappingAt } from "../src/provisioning/targets";
-import { outboxDrained, patchOp, user } from "./helpers/bridge";
-import { person, VENDORS, withSandboxBridge } from "./helpers/vendors";
+import type { VendorSandbox } from "../src/sandbox/sandbox";
+import { outboxDrained, patchOp, user, type TestBridge } from "./helpers/bridge";
+import { person, VENDORS, withSandboxBridge, type VendorFixture } from "./helpers/vendors";
 
 // Retries far in the future: the IdP's next change comes before the outbox retries the lost create.
 const SLOW_RETRY = { retry: { firstDelayMs: 60_000, maxDelayMs: 60_000, deprovisionMaxDelayMs: 1_000 }, deadlineMs: 1_000, answerWithinMs: 500 };
+
+/** POSTs a user whose create the vendor commits but whose answer is dropped: accepted, the create pending. */
+async function postLost(bridge: TestBridge, sandbox: VendorSandbox, fixture: VendorFixture, body: Record<string, unknown>) {
+  sandbox.failNext({ action: fixture.createAction, commit: true, drop: true });
+  const res = await bridge.as("t").post("/Users", body);
+  expect(res.status).toBe(201);
+  return res;
+}
 
 const enabled = (u: Record<string, unknown>) => u.UserStatus !== "Disabled" && u.Status !== "FREEZE";
 
@@ -17,9 +26,7 @@ describe.each(VENDORS)("$name: create committed, answer dropped", (fixture) => {
     "then DELETE: the vendor user is removed",
     () =>
       withSandboxBridge(fixture, SLOW_RETRY, async (bridge, sandbox) => {
-        sandbox.failNext({ action: fixture.createAction, commit: true, drop: true });
-        const res = await bridge.as("t").post("/Users", user("leaver@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }));
-        expect(res.status).toBe(201);
+        const res = await postLost(bridge, sandbox, fixture, user("leaver@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }));
         expect(sandbox.users.size).toBe(1); // committed at the vendor
         await bridge.as("t").delete(`/Users/${res.body.id}`).expect(204);
         await outboxDrained(bridge.store, 10_000);
@@ -32,9 +39,7 @@ describe.each(VENDORS)("$name: create committed, answer dropped", (fixture) => {
     "then PATCH active=false: the vendor user is not left enabled",
     () =>
       withSandboxBridge(fixture, SLOW_RETRY, async (bridge, sandbox) => {
-        sandbox.failNext({ action: fixture.createAction, commit: true, drop: true });
-        const res = await bridge.as("t").post("/Users", user("leaver@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }));
-        expect(res.status).toBe(201);
+        const res = await postLost(bridge, sandbox, fixture, user("leaver@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }));
         await bridge
           .as("t")
           .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "active", value: false }))
@@ -57,9 +62,7 @@ describe.each(VENDORS.filter((f) => mappingAt(f.vendor("http://127.0.0.1:1").map
       "the retry links the vendor user and sends the password once in all, never again as a change",
       () =>
         withSandboxBridge(fixture, { retry: { firstDelayMs: 100, maxDelayMs: 100 }, deadlineMs: 1_000 }, async (bridge, sandbox) => {
-          sandbox.failNext({ action: fixture.createAction, commit: true, drop: true });
-          const res = await bridge.as("t").post("/Users", person({ password: PASSWORD }));
-          expect(res.status).toBe(201);
+          const res = await postLost(bridge, sandbox, fixture, person({ password: PASSWORD }));
           await outboxDrained(bridge.store, 10_000);
           expect((await bridge.store.linksOf("t", [res.body.id])).get(res.body.id)).toMatchObject({ link: "created", state: "active" });
           // The create carried it (Huawei, CIAM), or the one call that sets it after the create (CCC, Volcengine).
@@ -72,9 +75,7 @@ describe.each(VENDORS.filter((f) => mappingAt(f.vendor("http://127.0.0.1:1").map
       "a password the IdP changed before the retry is sent as a change",
       () =>
         withSandboxBridge(fixture, SLOW_RETRY, async (bridge, sandbox) => {
-          sandbox.failNext({ action: fixture.createAction, commit: true, drop: true });
-          const res = await bridge.as("t").post("/Users", person({ password: PASSWORD }));
-          expect(res.status).toBe(201);
+          const res = await postLost(bridge, sandbox, fixture, person({ password: PASSWORD }));
           await bridge
             .as("t")
             .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "password", value: "Changed-Since-Pw-8" }))

@@ -261,32 +261,30 @@ export class UserLifecycle {
 
   /**
    * A vendor that refuses a step of a deprovisioning (the RAM login removal before RemoveUsers, say) leaves
-   * the leaver with access: an error for an operator, whatever the refusal. The outbox keeps trying.
+   * the leaver with access: an error for an operator, whatever the refusal. The outbox keeps trying. A
+   * deletion held up with the user disabled is an error too: an administrator must clear what holds it.
    */
   private async deprovisioning(what: string, link: VendorLink, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (error) {
-      if (error instanceof DeletionBlocked && error.disabled)
-        this.calls.deps.log.error("vendor user disabled, but the vendor refuses to delete it until an administrator acts", {
-          target: this.calls.deps.target,
-          scimId: link.scimId,
-          vendorKey: link.vendorKey,
-          what,
-          code: error.vendorCode,
-          requestIdAtVendor: error.vendorRequestId,
-          detail: error.message,
-        });
-      else if (error instanceof VendorRefusal && !error.retryable)
-        this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", {
-          target: this.calls.deps.target,
-          scimId: link.scimId,
-          vendorKey: link.vendorKey,
-          what,
-          code: error.vendorCode,
-          requestIdAtVendor: error.vendorRequestId,
-          detail: error.message,
-        });
+      if (error instanceof VendorRefusal && !error.retryable) {
+        const disabled = error instanceof DeletionBlocked && error.disabled;
+        this.calls.deps.log.error(
+          disabled
+            ? "vendor user disabled, but the vendor refuses to delete it until an administrator acts"
+            : "vendor refused a deprovisioning step; the user may still have access",
+          {
+            target: this.calls.deps.target,
+            scimId: link.scimId,
+            vendorKey: link.vendorKey,
+            what,
+            code: error.vendorCode,
+            requestIdAtVendor: error.vendorRequestId,
+            detail: error.message,
+          },
+        );
+      }
       throw error;
     }
   }
