@@ -1,10 +1,239 @@
 /**
- * The sandboxes against the vendors' official SDK models and documents: the behaviours a table of
- * parameters cannot show (a refusal that depends on state, paging, the code an unknown user gets).
+ * The sandboxes and the mappings against the vendors' official SDK models, read by program
+ * (test/helpers/sdk-models.ts): every parameter, type, requirement, limit and error code of each action a
+ * sandbox implements; every parameter each mapping sends; and the behaviours a table cannot show (a refusal
+ * that depends on state, paging, the code an unknown user gets). Where a sandbox keeps a rule the SDK model
+ * does not state, OWN_RULES names it and the document it comes from.
  */
-import type { VendorSandbox } from "../src/sandbox/sandbox";
-import type { CicSandbox } from "../src/sandbox/tencent";
+import { loadMapping } from "../src/mapping/compile";
+import type { FieldSpec } from "../src/mapping/schema";
+import { CCC_MODELS, RAM_MODELS } from "../src/sandbox/aliyun-ccc";
+import { HUAWEI_MODELS } from "../src/sandbox/huawei-aicc";
+import { paramModel, type ActionModel, type ParamSpec, type VendorSandbox } from "../src/sandbox/sandbox";
+import { CIAM_MODELS, CIC_MODELS, type CicSandbox } from "../src/sandbox/tencent";
+import { VOLCENGINE_MODELS } from "../src/sandbox/volcengine";
+import { FIXTURES, goInput, teaModel, tencentErrors, tencentModels, type SdkAction, type SdkParam } from "./helpers/sdk-models";
 import { call, outcomeOf, withSandbox } from "./helpers/vendors";
+
+const TENCENT = "node_modules/tencentcloud-sdk-nodejs/tencentcloud/services";
+const snake = (action: string) => action.replace(/[A-Z]/g, (c, i: number) => `${i ? "_" : ""}${c.toLowerCase()}`);
+
+/** One product's SDK model: its request model and listed errors per action. */
+type SdkProduct = (action: string) => SdkAction;
+
+function tencentProduct(models: string, client: string): SdkProduct {
+  const requests = tencentModels(models);
+  const errors = tencentErrors(client);
+  return (action) => ({ params: requests(`${action}Request`), errors: errors[action] });
+}
+
+const SDK: Record<string, SdkProduct> = {
+  "tencent-cic": tencentProduct(`${TENCENT}/organization/v20210331/organization_models.d.ts`, `${FIXTURES}/tencent-cic/client.go`),
+  "tencent-ciam": tencentProduct(`${TENCENT}/ciam/v20220331/ciam_models.d.ts`, `${FIXTURES}/tencent-ciam/client.go`),
+  "volcengine-cloudidentity": (action) => ({ params: goInput(`${FIXTURES}/volcengine/api_${snake(action)}.go`, action) }),
+  "aliyun-ccc": (action) => ({ params: teaModel(`${FIXTURES}/aliyun-ccc/client.ts`, `${action}Request`) }),
+  "aliyun-ram": (action) => ({ params: teaModel(`node_modules/@alicloud/ram20150501/dist/models/${action}Request.js`, `${action}Request`) }),
+};
+
+const SANDBOX_MODELS: Record<string, Record<string, ActionModel>> = {
+  "tencent-cic": CIC_MODELS,
+  "tencent-ciam": CIAM_MODELS,
+  "volcengine-cloudidentity": VOLCENGINE_MODELS,
+  "aliyun-ccc": CCC_MODELS,
+  "aliyun-ram": RAM_MODELS,
+};
+
+/**
+ * Rules a sandbox keeps that its vendor's SDK model does not state, each as the difference the comparison
+ * reports, with the document it comes from. Anything else that differs fails.
+ */
+const OWN_RULES: Record<string, Record<string, string>> = {
+  "tencent-cic": {
+    // The SDK's UpdateUser descriptions give no lengths; the fields are CreateUser's, whose descriptions and
+    // seed 004 cap them. A vendor that caps a field at creation does not accept a longer one on update.
+    "UpdateUser NewFirstName maxLength: sandbox 64, SDK none": "seed 004 (FirstName)",
+    "UpdateUser NewLastName maxLength: sandbox 64, SDK none": "seed 004 (LastName)",
+    "UpdateUser NewDisplayName maxLength: sandbox 256, SDK none": "seed 004 (DisplayName)",
+    "UpdateUser NewDescription maxLength: sandbox 1024, SDK none": "seed 004 (Description)",
+    "UpdateUser NewEmail maxLength: sandbox 128, SDK none": "seed 004 (Email)",
+  },
+  "tencent-ciam": {},
+  "volcengine-cloudidentity": {},
+  "aliyun-ccc": {
+    // The Tea model marks nothing required; seed 000's parameter table marks these 是 (required).
+    "CreateUser InstanceId required: sandbox yes, SDK no": "seed 000",
+    "CreateUser LoginName required: sandbox yes, SDK no": "seed 000",
+    "CreateUser DisplayName required: sandbox yes, SDK no": "seed 000",
+    "CreateUser Email required: sandbox yes, SDK no": "seed 000",
+    "CreateUser RoleId required: sandbox yes, SDK no": "seed 000",
+    // A CCC agent is a RAM user: LoginName takes RAM's user name length (shared/vendors.md §1.6).
+    "CreateUser LoginName minLength: sandbox 1, SDK none": "RAM CreateUserRequest.UserName: 1 to 64 characters",
+    "CreateUser LoginName maxLength: sandbox 64, SDK none": "RAM CreateUserRequest.UserName: 1 to 64 characters",
+    // ModifyUser, RemoveUsers, FindUsers, ListUsers API references (shared/vendors.md §1.5): the instance and
+    // the user are named on every call; ModifyUser sends the agent's whole profile.
+    "ModifyUser InstanceId required: sandbox yes, SDK no": "ModifyUser reference",
+    "ModifyUser UserId required: sandbox yes, SDK no": "ModifyUser reference",
+    "ModifyUser DisplayName required: sandbox yes, SDK no": "ModifyUser reference",
+    "ModifyUser Email required: sandbox yes, SDK no": "ModifyUser reference",
+    "ModifyUser RoleId required: sandbox yes, SDK no": "ModifyUser reference",
+    "RemoveUsers InstanceId required: sandbox yes, SDK no": "RemoveUsers reference",
+    "RemoveUsers UserId required: sandbox yes, SDK no": "RemoveUsers reference",
+    "FindUsers InstanceId required: sandbox yes, SDK no": "FindUsers reference",
+    "ListUsers InstanceId required: sandbox yes, SDK no": "ListUsers reference",
+  },
+  "aliyun-ram": {
+    // The Tea model marks nothing required; the RAM references require the user's name.
+    "UpdateLoginProfile UserName required: sandbox yes, SDK no": "UpdateLoginProfile reference",
+    "DeleteLoginProfile UserName required: sandbox yes, SDK no": "DeleteLoginProfile reference",
+    // The model's CreateUserRequest.UserName: "1 to 64 characters"; the same user's name on its login profile.
+    "UpdateLoginProfile UserName minLength: sandbox 1, SDK none": "RAM CreateUserRequest.UserName",
+    "UpdateLoginProfile UserName maxLength: sandbox 64, SDK none": "RAM CreateUserRequest.UserName",
+    "DeleteLoginProfile UserName minLength: sandbox 1, SDK none": "RAM CreateUserRequest.UserName",
+    "DeleteLoginProfile UserName maxLength: sandbox 64, SDK none": "RAM CreateUserRequest.UserName",
+    // The model's SetPasswordPolicyRequest.MinimumPasswordLength: "Valid values: 8 to 32".
+    "UpdateLoginProfile Password maxLength: sandbox 32, SDK none": "RAM SetPasswordPolicyRequest.MinimumPasswordLength",
+  },
+};
+
+const LIMITS = ["minLength", "maxLength", "minBytes", "maxBytes", "minimum", "maximum", "enum"] as const;
+const shown = (v: unknown) => (v === undefined ? "none" : Array.isArray(v) ? v.join("|") : String(v));
+
+/** Every way a sandbox's fields differ from the SDK model's, one line each ("Action Param rule: sandbox …, SDK …"). */
+function fieldDifferences(where: string, fields: Record<string, ParamSpec>, required: string[], sdk: Record<string, SdkParam>): string[] {
+  const out: string[] = [];
+  for (const name of new Set([...Object.keys(fields), ...Object.keys(sdk)])) {
+    const path = `${where}${name}`;
+    if (!sdk[name]) out.push(`${path}: not in the SDK model`);
+    else if (!fields[name]) out.push(`${path}: in the SDK model, refused by the sandbox`);
+    else out.push(...paramDifferences(path, paramModel(fields[name]), required.includes(name), sdk[name]));
+  }
+  return out;
+}
+
+function paramDifferences(path: string, mine: ReturnType<typeof paramModel>, required: boolean, sdk: SdkParam): string[] {
+  const out: string[] = [];
+  if (mine.type !== sdk.type) return [`${path} type: sandbox ${mine.type}, SDK ${sdk.type}`];
+  if (required !== sdk.required) out.push(`${path} required: sandbox ${required ? "yes" : "no"}, SDK ${sdk.required ? "yes" : "no"}`);
+  for (const limit of LIMITS)
+    if (shown(mine[limit]) !== shown(sdk[limit])) out.push(`${path} ${limit}: sandbox ${shown(mine[limit])}, SDK ${shown(sdk[limit])}`);
+  if (sdk.items) out.push(...paramDifferences(`${path}[]`, paramModel(mine.items ?? "string"), false, { ...sdk.items, required: false }));
+  if (sdk.fields || mine.fields) out.push(...fieldDifferences(`${path}.`, mine.fields ?? {}, mine.required ?? [], sdk.fields ?? {}));
+  return out;
+}
+
+function actionDifferences(action: string, model: ActionModel, sdk: SdkAction): string[] {
+  const out = fieldDifferences(`${action} `, model.params, model.required, sdk.params);
+  if (sdk.errors) for (const code of model.errors ?? []) if (!sdk.errors.includes(code)) out.push(`${action} error ${code}: not listed by the SDK`);
+  return out;
+}
+
+describe.each(Object.keys(SANDBOX_MODELS))("the %s sandbox's models against the SDK's", (product) => {
+  it.each(Object.keys(SANDBOX_MODELS[product]!))("%s: parameters, types, requirements, limits and error codes agree", (action) => {
+    const differences = actionDifferences(action, SANDBOX_MODELS[product]![action]!, SDK[product]!(action));
+    expect(differences.filter((d) => !(d in OWN_RULES[product]!))).toEqual([]);
+  });
+
+  it("every rule the sandbox keeps beyond the SDK model is still one it keeps", () => {
+    const all = Object.entries(SANDBOX_MODELS[product]!).flatMap(([action, model]) => actionDifferences(action, model, SDK[product]!(action)));
+    expect(Object.keys(OWN_RULES[product]!).filter((rule) => !all.includes(rule))).toEqual([]);
+  });
+});
+
+it("CCC's action-specific codes are CCC's families: Missing<Name>, NotExists.<Name>, AlreadyExists.<Name>", () => {
+  const codes = Object.values(CCC_MODELS).flatMap((m) => m.errors ?? []);
+  expect(codes.length).toBeGreaterThan(0);
+  expect(codes.filter((c) => !/^(NotExists|AlreadyExists)\.[A-Z]\w+$/.test(c))).toEqual([]);
+});
+
+// ---- The mappings ----------------------------------------------------------------------------------------
+
+const MAPPINGS: Record<string, string> = {
+  "tencent-cic": "mappings/tencent-cic.yaml",
+  "tencent-ciam": "mappings/tencent-ciam.yaml",
+  "volcengine-cloudidentity": "mappings/volcengine-cloudidentity.yaml",
+  "aliyun-ccc": "mappings/aliyun-ccc.yaml",
+  // Huawei's contact-center API has no official SDK model: its mapping is held to the sandbox's table,
+  // which follows seed 002.
+  "huawei-aicc": "mappings/huawei-aicc.yaml",
+};
+
+/** The model an operation's call is checked against: the SDK's, or (Huawei) the seed-based sandbox table. */
+function modelOfCall(vendor: string, action: string, apiHost: string | undefined): SdkAction {
+  if (vendor === "huawei-aicc") {
+    const model = HUAWEI_MODELS[action]!;
+    const asSdk = (spec: ParamSpec, required: boolean): SdkParam => {
+      const m = paramModel(spec);
+      return { ...m, required, items: m.items ? asSdk(m.items, false) : undefined, fields: undefined };
+    };
+    return { params: Object.fromEntries(Object.entries(model.params).map(([n, spec]) => [n, asSdk(spec, model.required.includes(n))])) };
+  }
+  return SDK[apiHost === "ram.aliyuncs.com" ? "aliyun-ram" : vendor]!(action);
+}
+
+/** The JSON type a mapping field sends. */
+function sentType(field: FieldSpec): string {
+  if (field.items || field.list || field.groups) return "array";
+  if (field.object) return "object";
+  if (field.type) return field.type;
+  if (typeof field.const === "number") return "integer";
+  if (typeof field.const === "boolean") return "boolean";
+  return "string";
+}
+
+/** Whether the field always has a value when its operation is sent (an `object` is built even when empty). */
+const alwaysSent = (field: FieldSpec) =>
+  field.required === true ||
+  field.const !== undefined ||
+  field.default !== undefined ||
+  field.object !== undefined ||
+  field.key === true ||
+  field.groupKey === true ||
+  field.generate !== undefined;
+
+function capProblems(path: string, field: FieldSpec, sdk: SdkParam): string[] {
+  const out: string[] = [];
+  const takesText = field.from !== undefined || field.fallback !== undefined || field.param !== undefined || field.generate !== undefined;
+  const truncate = field.transform?.flatMap((t) => (typeof t === "object" && "truncate" in t ? [t.truncate] : [])) ?? [];
+  const chars = Math.min(field.maxLength ?? Infinity, ...truncate.map((t) => t.chars ?? Infinity));
+  const bytes = Math.min(field.maxBytes ?? Infinity, ...truncate.map((t) => t.bytes ?? Infinity));
+  // A byte cap bounds the characters too; a character cap bounds bytes only at four bytes a character.
+  if (sdk.maxBytes !== undefined && Math.min(bytes, chars * 4) > sdk.maxBytes)
+    out.push(`${path}: caps at ${shown(field.maxBytes ?? field.maxLength)}, the SDK at ${sdk.maxBytes} bytes`);
+  if (sdk.maxLength !== undefined && Math.min(chars, bytes) > sdk.maxLength)
+    out.push(`${path}: caps at ${shown(field.maxLength ?? field.maxBytes)}, the SDK at ${sdk.maxLength} characters`);
+  if (!takesText && out.length > 0) return [];
+  return out;
+}
+
+function sentProblems(path: string, fields: Record<string, FieldSpec>, sdk: Record<string, SdkParam>): string[] {
+  const out: string[] = [];
+  for (const [name, field] of Object.entries(fields)) {
+    const model = sdk[name];
+    if (!model) {
+      out.push(`${path}${name}: not a parameter of the SDK model`);
+      continue;
+    }
+    if (sentType(field) !== model.type) out.push(`${path}${name}: sent as ${sentType(field)}, the SDK model has ${model.type}`);
+    out.push(...capProblems(`${path}${name}`, field, model));
+    if (model.enum && field.const !== undefined && !model.enum.includes(String(field.const)))
+      out.push(`${path}${name}: sends ${String(field.const)}, the SDK model allows ${model.enum.join("|")}`);
+    const nested = field.object ?? field.items?.fields;
+    const inner = model.fields ?? model.items?.fields;
+    if (nested && inner) out.push(...sentProblems(`${path}${name}.`, nested, inner));
+  }
+  for (const [name, model] of Object.entries(sdk))
+    if (model.required && !(fields[name] && alwaysSent(fields[name]!))) out.push(`${path}${name}: required by the SDK model, not always sent`);
+  return out;
+}
+
+describe.each(Object.entries(MAPPINGS))("the %s mapping against the SDK models", (vendor, file) => {
+  const mapping = loadMapping(file);
+  it.each(Object.keys(mapping.file.operations))("%s sends only the model's parameters, of its types, within its caps, and every required one", (operation) => {
+    const op = mapping.operation(operation);
+    const model = modelOfCall(vendor, op.call, op.api?.host);
+    expect(sentProblems(`${op.call} `, op.params, model.params)).toEqual([]);
+  });
+});
 
 type Vendor = Record<string, unknown>;
 
