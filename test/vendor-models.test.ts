@@ -7,7 +7,7 @@
  */
 import { loadMapping } from "../src/mapping/compile";
 import type { FieldSpec } from "../src/mapping/schema";
-import { CCC_MODELS, RAM_MODELS } from "../src/sandbox/aliyun-ccc";
+import { CCC_MODELS, RAM_MODELS, type AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { HUAWEI_MODELS } from "../src/sandbox/huawei-aicc";
 import { paramModel, type ActionModel, type ParamSpec, type VendorSandbox } from "../src/sandbox/sandbox";
 import { CIAM_MODELS, CIC_MODELS, type CicSandbox } from "../src/sandbox/tencent";
@@ -238,8 +238,8 @@ describe.each(Object.entries(MAPPINGS))("the %s mapping against the SDK models",
 type Vendor = Record<string, unknown>;
 
 /** Calls `action` and answers the vendor's result, failing the test on any refusal. */
-async function ok(vendor: Vendor, action: string, params: Record<string, unknown>) {
-  const outcome = await outcomeOf(vendor, call({ call: action, params }));
+async function ok(vendor: Vendor, action: string, params: Record<string, unknown>, api?: { host: string; version: string }) {
+  const outcome = await outcomeOf(vendor, call({ call: action, params, ...(api ? { api } : {}) }));
   if (outcome.kind !== "success") throw new Error(`${action} was refused: ${outcome.code} ${outcome.message}`);
   return outcome.result;
 }
@@ -347,4 +347,109 @@ describe("Volcengine Cloud Identity (2023-01-01)", () => {
       expect(await outcomeOf(vendor, call({ call: action, params }))).toMatchObject({ kind: "notFound", code: "UserNotFound", status: 404 });
     }),
   );
+});
+
+describe("Volcengine ResetPassword", () => {
+  const reset = (Password: string) =>
+    call({ call: "ResetPassword", params: { UserId: "u-1", Password, GenerateRandomPassword: false, PasswordResetRequired: false } });
+
+  it.each([
+    ["one character class", "abcdefghij"],
+    ["two character classes", "abcdefgh12"],
+    ["more than 32 bytes", `Aa1${"x".repeat(30)}`],
+    ["fewer than 8 bytes", "Aa1!"],
+  ])("refuses a password with %s, and takes one of three classes in 8 to 32 bytes", (_what, password) =>
+    withSandbox("volcengine-cloudidentity", async (sandbox, vendor) => {
+      sandbox.seedUser({ id: "u-1", UserName: "kay" });
+      expect(await outcomeOf(vendor, reset(password))).toMatchObject({ kind: "invalid", code: "InvalidParam" });
+      expect(sandbox.users.get("u-1")!.PasswordSetAt).toBeUndefined();
+      expect(await outcomeOf(vendor, reset(`Aa1${"x".repeat(29)}`))).toMatchObject({ kind: "success" });
+    }),
+  );
+});
+
+describe("Alibaba RAM (2015-05-01), the CCC agents' logins", () => {
+  const ram = { host: "ram.aliyuncs.com", version: "2015-05-01" };
+  const update = (params: Record<string, unknown>) => call({ call: "UpdateLoginProfile", api: ram, params });
+
+  it.each([
+    ["a user name with characters RAM names lack", { UserName: "kay sparck!" }, "InvalidParameter.UserName.InvalidChars"],
+    ["a user name longer than 64 characters", { UserName: "k".repeat(65) }, "InvalidParameter.UserName"],
+    ["a password longer than 32 characters", { UserName: "kay", Password: `Aa1!${"x".repeat(29)}` }, "InvalidParameter.Password"],
+    ["a flag that is not a boolean", { UserName: "kay", PasswordResetRequired: "yes" }, "InvalidParameter.PasswordResetRequired"],
+    ["no user name", { Password: "Aa1!aaaaaa" }, "MissingUserName"],
+  ])("UpdateLoginProfile refuses %s", (_what, params, code) =>
+    withSandbox("aliyun-ccc", async (sandbox, vendor) => {
+      sandbox.seedUser({ id: "agent-1", LoginName: "kay", RoleId: ["role-agent"] });
+      expect(await outcomeOf(vendor, update(params))).toMatchObject({ kind: "invalid", code });
+    }),
+  );
+
+  it("UpdateLoginProfile answers what its SDK response model holds, and nothing else", () =>
+    withSandbox<AliyunCccSandbox>("aliyun-ccc", async (sandbox, vendor) => {
+      sandbox.seedUser({ id: "agent-1", LoginName: "kay", RoleId: ["role-agent"] });
+      const answer = await ok(vendor, "UpdateLoginProfile", { UserName: "kay", Password: "Aa1!aaaaaa", PasswordResetRequired: false }, ram);
+      const model = teaModel("node_modules/@alicloud/ram20150501/dist/models/UpdateLoginProfileResponseBody.js", "UpdateLoginProfileResponseBody");
+      expect(Object.keys(answer).filter((key) => !(key in model))).toEqual([]);
+      expect(sandbox.loginProfiles.get("kay")).toEqual({ passwordResetRequired: false });
+    }));
+});
+
+describe("Alibaba CCC (2017-07-05) answers its own families of codes", () => {
+  const agent = { InstanceId: "inst-1", LoginName: "kay", DisplayName: "Kay", Email: "kay@example.com", RoleId: ["role-agent"] };
+
+  it("Missing<Name> for a required parameter left out, AlreadyExists.LoginName for a taken login, NotExists.* for what is not there", () =>
+    withSandbox("aliyun-ccc", async (_sandbox, vendor) => {
+      const { Email, ...noEmail } = agent;
+      void Email;
+      expect(await outcomeOf(vendor, call({ call: "CreateUser", params: noEmail }))).toMatchObject({ kind: "invalid", code: "MissingEmail", status: 400 });
+      await ok(vendor, "CreateUser", agent);
+      expect(await outcomeOf(vendor, call({ call: "CreateUser", params: agent }))).toMatchObject({ code: "AlreadyExists.LoginName", status: 409 });
+      expect(await outcomeOf(vendor, call({ call: "RemoveUsers", params: { InstanceId: "inst-1", UserId: ["nobody"] } }))).toMatchObject({
+        code: "NotExists.UserId",
+        status: 404,
+      });
+      expect(await outcomeOf(vendor, call({ call: "ListUsers", params: { InstanceId: "inst-2", PageNumber: 1, PageSize: 1 } }))).toMatchObject({
+        code: "NotExists.InstanceId",
+        status: 404,
+      });
+      expect(await outcomeOf(vendor, call({ call: "ListUsers", params: { InstanceId: "inst-1", PageNumber: "first", PageSize: 1 } }))).toMatchObject({
+        code: "InvalidParameter",
+      });
+    }));
+});
+
+describe("Tencent CIAM (2022-03-31)", () => {
+  const store = { UserStoreId: "us-1" };
+
+  it.each([
+    ["a page size sent as text", { ...store, Pageable: { PageSize: "10", PageNumber: 1 } }, "InvalidParameter"],
+    ["a page without its number", { ...store, Pageable: { PageSize: 10 } }, "MissingParameter"],
+    [
+      "a filter's values that are not a list",
+      { ...store, Pageable: { PageSize: 10, PageNumber: 1 }, Filters: [{ Key: "condition", Values: "kay" }] },
+      "InvalidParameter",
+    ],
+    [
+      "a filter field the model lacks",
+      { ...store, Pageable: { PageSize: 10, PageNumber: 1 }, Filters: [{ Key: "condition", Value: ["kay"] }] },
+      "UnknownParameter",
+    ],
+  ])("ListUser refuses %s inside Pageable or Filters", (_what, params, code) =>
+    withSandbox("tencent-ciam", async (_sandbox, vendor) => {
+      expect(await outcomeOf(vendor, call({ call: "ListUser", params }))).toMatchObject({ kind: "invalid", code });
+    }),
+  );
+
+  it("CreateUser requires the SDK's five fields", () =>
+    withSandbox("tencent-ciam", async (sandbox, vendor) => {
+      const user = { ...store, UserName: "kay", PhoneNumber: "+86-13800138000", Email: "kay@example.com", Password: "Aa1!aaaaaa" };
+      for (const name of ["PhoneNumber", "Email", "Password", "UserName"] as const) {
+        const { [name]: left, ...rest } = user;
+        void left;
+        expect(await outcomeOf(vendor, call({ call: "CreateUser", params: rest }))).toMatchObject({ code: "MissingParameter" });
+      }
+      expect(sandbox.users.size).toBe(0);
+      await ok(vendor, "CreateUser", user);
+    }));
 });
