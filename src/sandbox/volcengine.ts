@@ -53,7 +53,6 @@ export const VOLCENGINE_MODELS: Record<string, ActionModel> = {
   CreateUser: { params: USER_FIELDS, required: ["UserName"] },
   UpdateUser: { params: { UserId: "string", ...USER_FIELDS }, required: ["UserId"] },
   DeleteUser: { params: { UserId: "string" }, required: ["UserId"] },
-  GetUser: { params: { UserId: "string" }, required: ["UserId"] },
   ListUsers: {
     params: {
       PageNumber: { type: "integer", minimum: 1 },
