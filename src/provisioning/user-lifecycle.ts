@@ -30,7 +30,7 @@ class VendorUserLost extends VendorRefusal {
  * deletion waits for an administrator (paged as a refused deprovisioning, retried at the slowest pace).
  * `disabled`: the user was disabled first, so it cannot sign in meanwhile.
  */
-export class DeletionBlocked extends VendorRefusal {
+class DeletionBlocked extends VendorRefusal {
   constructor(
     readonly disabled: boolean,
     message: string,
