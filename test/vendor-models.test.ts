@@ -7,6 +7,7 @@
  */
 import { loadMapping } from "../src/mapping/compile";
 import type { FieldSpec } from "../src/mapping/schema";
+import { classByCode } from "../src/vendors/classify";
 import { CCC_MODELS, RAM_MODELS, type AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { HUAWEI_MODELS } from "../src/sandbox/huawei-aicc";
 import { paramModel, type ActionModel, type ParamSpec, type VendorSandbox } from "../src/sandbox/sandbox";
@@ -232,6 +233,28 @@ describe.each(Object.entries(MAPPINGS))("the %s mapping against the SDK models",
     const op = mapping.operation(operation);
     const model = modelOfCall(vendor, op.call, op.api?.host);
     expect(sentProblems(`${op.call} `, op.params, model.params)).toEqual([]);
+  });
+});
+
+/** The sandbox table of an operation's call: its model and the error codes it lists (SDK-checked above). */
+function sandboxModelOf(vendor: string, action: string, apiHost: string | undefined): ActionModel | undefined {
+  if (vendor === "huawei-aicc") return HUAWEI_MODELS[action];
+  return SANDBOX_MODELS[apiHost === "ram.aliyuncs.com" ? "aliyun-ram" : vendor]?.[action];
+}
+
+/**
+ * An error code the mapping does not name is read by its HTTP status alone: CCC answers a wrong InstanceId
+ * 404, which would read as "the user is gone" and end a deprovisioning that removed nothing. Every code the
+ * vendor lists for an action a mapping calls is therefore named, in an error class or as a held-up deletion.
+ */
+describe.each(Object.entries(MAPPINGS))("the %s mapping names every error code of the actions it calls", (vendor, file) => {
+  const mapping = loadMapping(file);
+  const blocked = [...mapping.file.lifecycle.deleteBlocked.memberships, ...mapping.file.lifecycle.deleteBlocked.manual];
+  it.each(Object.keys(mapping.file.operations))("%s", (operation) => {
+    const op = mapping.operation(operation);
+    const codes = sandboxModelOf(vendor, op.call, op.api?.host)?.errors ?? [];
+    const unnamed = codes.filter((code) => classByCode(mapping.file.errors, code, "") === undefined && !blocked.includes(code));
+    expect(unnamed).toEqual([]);
   });
 });
 
