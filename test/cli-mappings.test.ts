@@ -56,6 +56,34 @@ describe("mappings check", () => {
     );
     expect(text).toMatch(/'emails.valeu' names no attribute .*did you mean 'emails.value'/);
   });
+  it("a group operation's paths are checked against the SCIM Group schema, a user operation's against the User schema", () => {
+    const source = readFileSync("mappings/volcengine-cloudidentity.yaml", "utf8");
+    const createGroup = "      DisplayName: { from: displayName, maxBytes: 64 }\n      Description: { from: externalId";
+    expect(source).toContain(createGroup);
+    const write = (name: string, text: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    };
+    // members is a Group attribute (no User has it); userName is a User attribute (no Group has it).
+    const groupPaths = write("group-paths.yaml", source.replace(createGroup, createGroup.replace("from: displayName", "from: members.value")));
+    expect(mappingsCheck([groupPaths])).toMatchObject({ code: 0 });
+    const userPathInGroup = source.replace(createGroup, createGroup.replace("from: displayName", "from: userName"));
+    const broken = write("user-path-in-group.yaml", userPathInGroup);
+    const line = userPathInGroup.split("\n").findIndex((l) => l.includes("from: userName, maxBytes: 64")) + 1;
+    const result = mappingsCheck([broken]);
+    expect(result.code).toBe(1);
+    expect(result.out.join("\n")).toContain(
+      `${broken}:${line}: operations.createGroup.params.DisplayName.from: 'userName' names no attribute of the SCIM Group schema`,
+    );
+    const groupPathInUser = write(
+      "group-path-in-user.yaml",
+      source.replace("UserName: { from: userName, required: true", "UserName: { from: members.value, required: true"),
+    );
+    expect(mappingsCheck([groupPathInUser]).out.join("\n")).toMatch(
+      /operations\.create\.params\.UserName\.from: 'members.value' names no attribute of the SCIM User schema/,
+    );
+  });
 });
 
 describe.each(VENDORS)("mappings preview and targets check: $name", (fixture) => {

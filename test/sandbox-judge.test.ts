@@ -4,36 +4,8 @@
  * SDK model does not have, an integer sent as text, a required one left out, and a RAM call that reaches
  * the CCC host.
  */
-import { configFrom } from "../src/config/load";
-import type { BuiltCall } from "../src/mapping/compile";
-import { mappingAt } from "../src/provisioning/targets";
-import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { createConnector } from "../src/provisioning/connectors";
 import { CredentialExchangeError } from "../src/vendors/types";
-import { ENV, VENDORS } from "./helpers/vendors";
-
-const call = (c: Partial<BuiltCall> & Pick<BuiltCall, "call" | "params">): BuiltCall => ({ operation: "check", identity: [], secretParams: [], ...c });
-
-async function withSandbox(name: string, run: (sandbox: VendorSandbox, vendor: Record<string, unknown>) => Promise<void>): Promise<void> {
-  const fixture = VENDORS.find((v) => v.name === name)!;
-  const sandbox = fixture.sandbox();
-  const vendor = fixture.vendor(await sandbox.listen());
-  try {
-    await run(sandbox, vendor);
-  } finally {
-    await sandbox.close();
-  }
-}
-
-async function outcomeOf(vendor: Record<string, unknown>, built: BuiltCall, env: NodeJS.ProcessEnv = ENV) {
-  const connection = configFrom({ targets: [{ name: "t", tokens: [{ sha256: "e".repeat(64) }], vendor }] }).targets[0]!.vendor!;
-  const connector = createConnector(mappingAt(connection.mapping), connection, env);
-  try {
-    return await connector.invoke(built);
-  } finally {
-    await connector.close();
-  }
-}
+import { call, outcomeOf, withSandbox } from "./helpers/vendors";
 
 const wrongSecret = (vendor: Record<string, unknown>, key: string) => ({
   ...vendor,

@@ -280,17 +280,21 @@ export function loadMapping(path: string): CompiledMapping {
   return new CompiledMapping(file, path);
 }
 
+/** The operations that act on a SCIM group: their `from` paths name attributes of the SCIM Group schema. */
+export const GROUP_OPERATIONS = new Set(["findGroup", "createGroup", "deleteGroup"]);
+
 /** The schema plus what zod alone cannot see: regexes compile, SCIM paths parse, ${NAME} is a declared setting. */
 export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
   const settings = new Set(Object.keys(file.settings));
-  // `within`: the field reads an item of a multi-valued attribute (items.fields), not the user: its paths are relative.
-  const checkField = (field: FieldSpec, path: (string | number)[], within = false) => {
+  // `kind`: the SCIM resource the operation builds from (a group operation reads the SCIM Group).
+  // `within`: the field reads an item of a multi-valued attribute (items.fields), not the resource: its paths are relative.
+  const checkField = (field: FieldSpec, path: (string | number)[], kind: "User" | "Group", within = false) => {
     const fallbacks = Array.isArray(field.fallback) ? field.fallback : field.fallback ? [field.fallback] : [];
     for (const [p, key] of [[field.from, "from"], ...fallbacks.map((f) => [f, "fallback"]), [field.items?.from, "items"]] as [string | undefined, string][]) {
       if (p === undefined) continue;
       if (!isValidPath(p)) ctx.addIssue({ code: "custom", path: [...path, key], message: `'${p}' is not a SCIM attribute path` });
       else if (!within || key === "items") {
-        const unknown = unknownAttribute(p);
+        const unknown = unknownAttribute(p, kind);
         if (unknown) ctx.addIssue({ code: "custom", path: [...path, key], message: unknown });
       }
     }
@@ -311,12 +315,13 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
       for (const [, name] of text.matchAll(SETTING))
         if (!settings.has(name!)) ctx.addIssue({ code: "custom", path: [...path, "const"], message: `\${${name}} is not declared under settings` });
     }
-    for (const [name, sub] of Object.entries(field.items?.fields ?? {})) checkField(sub, [...path, "items", "fields", name], true);
-    for (const [name, sub] of Object.entries(field.object ?? {})) checkField(sub, [...path, "object", name], within);
+    for (const [name, sub] of Object.entries(field.items?.fields ?? {})) checkField(sub, [...path, "items", "fields", name], kind, true);
+    for (const [name, sub] of Object.entries(field.object ?? {})) checkField(sub, [...path, "object", name], kind, within);
   };
   for (const [op, spec] of Object.entries(file.operations)) {
     if (!spec) continue;
-    for (const [name, field] of Object.entries(spec.params)) checkField(field, ["operations", op, "params", name]);
+    const kind = GROUP_OPERATIONS.has(op) ? "Group" : "User";
+    for (const [name, field] of Object.entries(spec.params)) checkField(field, ["operations", op, "params", name], kind);
   }
   const ops = new Set(Object.keys(file.operations));
   const needs = (name: string, why: (string | number)[]) => {
@@ -331,6 +336,12 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
       ctx.addIssue({ code: "custom", path: ["lifecycle", "immutable", i], message: `'${p}' is not a create parameter` });
   });
   if (file.groups?.model === "membership") ["addMember", "removeMember"].forEach((n) => needs(n, ["groups", "model"]));
+  if (file.lifecycle.deleteBlocked.memberships.length > 0 && file.groups?.model !== "membership")
+    ctx.addIssue({
+      code: "custom",
+      path: ["lifecycle", "deleteBlocked", "memberships"],
+      message: "the bridge takes a user out of its vendor groups only under groups.model: membership",
+    });
   if (file.groups?.resolveBy.includes("displayName") && file.groups.model === "membership") needs("findGroup", ["groups", "resolveBy"]);
   if (file.groups?.unknown === "create") needs("createGroup", ["groups", "unknown"]);
   // A vendor that requires a password on create gets a generated one when the IdP sends none: it must meet the vendor's rule.

@@ -67,13 +67,13 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * Why a path names no attribute of the SCIM User schema (core and enterprise extension), with the nearest
- * real name; undefined when it names one. The value filter narrows and is not part of the name.
+ * Why a path names no attribute of the SCIM resource's schema (User: core and enterprise extension; Group),
+ * with the nearest real name; undefined when it names one. The value filter narrows and is not part of the name.
  */
-export function unknownAttribute(path: string): string | undefined {
+export function unknownAttribute(path: string, kind: "User" | "Group" = "User"): string | undefined {
   const { urn, attr, sub } = splitPath(path);
   const name = `${urn ? `${urn}:` : ""}${attr}${sub ? `.${sub}` : ""}`;
-  if (attributeInfo("User", name)) return undefined;
-  const nearest = attributePaths("User").sort((a, b) => distance(name, a) - distance(name, b))[0];
-  return `'${path}' names no attribute of the SCIM User schema${nearest ? ` (did you mean '${nearest}'?)` : ""}`;
+  if (attributeInfo(kind, name)) return undefined;
+  const nearest = attributePaths(kind).sort((a, b) => distance(name, a) - distance(name, b))[0];
+  return `'${path}' names no attribute of the SCIM ${kind} schema${nearest ? ` (did you mean '${nearest}'?)` : ""}`;
 }

@@ -122,7 +122,10 @@ export const OperationSchema = z
     /** lookup only: where the list of users sits, and which of their fields must equal which create parameter. */
     results: z.string().optional(),
     match: z.object({ field: z.string(), param: z.string() }).strict().optional(),
-    /** list only: how pages are walked — a page number parameter, or a continuation token. */
+    /**
+     * list, lookup, findGroup: how pages are walked — a page number parameter, or a continuation token. Every
+     * page is read (up to a bound), so a search with more look-alikes than one page still finds the one meant.
+     */
     paging: z
       .union([
         z.object({ style: z.literal("page"), param: z.string(), first: z.number().int().min(0), size: z.number().int().min(1) }).strict(),
@@ -252,6 +255,17 @@ export const MappingSchema = z
         afterCreate: z.array(z.string()).default([]),
         /** Operations run before the vendor user is deleted (Alibaba: remove the RAM login). */
         beforeDelete: z.array(z.string()).default([]),
+        /**
+         * Error codes with which the vendor refuses to delete a user something still holds (entries as in
+         * `errors`). Either way the user is first disabled (operation `disable`), so it loses access at once.
+         * memberships: it is still in a group — the bridge takes it out of its groups, then deletes it.
+         * manual: what holds it only an administrator can undo — the deletion stays pending, paged as a
+         * refused deprovisioning, and goes through by itself once they have.
+         */
+        deleteBlocked: z
+          .object({ memberships: z.array(z.string()).default([]), manual: z.array(z.string()).default([]) })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({ deactivate: "none" }),

@@ -4,7 +4,7 @@
  * provisioner, and settles the row: done, retried later, or a dead letter. A request that recorded a change
  * runs that change at once here and waits for it up to its target's answer window (`settle`).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "../log";
 import { StoreUnavailableError, type ScimDocument, type Store, type WorkItem } from "../store/types";
@@ -60,6 +60,8 @@ export class OutboxWorker {
   private readonly running = new Map<string, { promise: Promise<Run>; abort: AbortController }>();
   /** Passwords of changes not yet applied: kept in this process's memory only, never in the store. */
   private readonly passwords = new Map<string, string>();
+  /** SHA-256 of the password each unanswered create carried, so a later run never sends it again. */
+  private readonly createdWith = new Map<string, string>();
   private stopping = false;
   private loopDone?: Promise<void>;
   private wake?: () => void;
@@ -215,7 +217,10 @@ export class OutboxWorker {
         // A run that lost its lease (another process has the row) must not send a create nobody records.
         sent: async () => {
           if (!(await this.store.markCreateIntent(item.target, item.scimId, this.owner, true))) throw new LeaseLost();
+          if (step.password === undefined) this.createdWith.delete(key);
+          else this.createdWith.set(key, digestOf(step.password));
         },
+        carried: (password) => this.createdWith.get(key) === digestOf(password),
         answered: async () => {
           step.intent!.lookupFirst = false;
           await this.store.markCreateIntent(item.target, item.scimId, this.owner, false);
@@ -255,7 +260,10 @@ export class OutboxWorker {
       this.log.warn("outbox: could not record the end of a run; it will run again", { ...about, error: (error as Error).message });
       return;
     }
-    if (after?.state !== "pending") this.passwords.delete(keyOf(item.target, item.scimId));
+    if (after?.state !== "pending") {
+      this.passwords.delete(keyOf(item.target, item.scimId));
+      this.createdWith.delete(keyOf(item.target, item.scimId));
+    }
     if (end.kind === "applied") return;
     const vendor = { code: end.refusal.vendorCode, requestIdAtVendor: end.refusal.vendorRequestId, detail: end.refusal.message };
     if (settlement.state === "failed") {
@@ -280,5 +288,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
     clearTimeout(timer);
   }
 }
+
+const digestOf = (secret: string) => createHash("sha256").update(secret, "utf8").digest("hex");
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -44,6 +44,11 @@ export interface ChangeContext {
  */
 export interface Step extends ChangeContext {
   signal: AbortSignal;
+  /**
+   * `password` is already at the vendor: a lost create that carried it was linked, or a follow-up of the
+   * create set it. It is not sent again (a vendor keeps a password history, and a repeat is no change).
+   */
+  passwordDelivered?: boolean;
 }
 
 export interface CreateIntent {
@@ -53,6 +58,8 @@ export interface CreateIntent {
   sent(): Promise<void>;
   /** Its answer came, and it created nothing. */
   answered(): Promise<void>;
+  /** Whether the create whose answer never came carried this password (this process remembers a digest, never the password). */
+  carried?(password: string): boolean;
 }
 
 export interface Provisioner {

@@ -3,10 +3,12 @@
  * renames, profile diffs against what the vendor last acknowledged, passwords, and removal on DELETE.
  */
 import type { NewVendorLink, ScimDocument, VendorLink } from "../store/types";
+import { codeMatches } from "../vendors/classify";
 import { pick } from "../vendors/connector-base";
+import { ERROR_CLASSES } from "../vendors/types";
 import type { BuiltCall } from "../mapping/compile";
 import type { ProvisioningOutcome, Step } from "./provisioner";
-import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls } from "./vendor-calls";
+import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls, type VendorFailure } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
 import { VendorRefusal } from "./refusal";
 
@@ -22,6 +24,24 @@ class VendorUserLost extends VendorRefusal {
     );
   }
 }
+
+/**
+ * The vendor refuses to delete the user while something holds it that the bridge could not clear: the
+ * deletion waits for an administrator (paged as a refused deprovisioning, retried at the slowest pace).
+ * `disabled`: the user was disabled first, so it cannot sign in meanwhile.
+ */
+class DeletionBlocked extends VendorRefusal {
+  constructor(
+    readonly disabled: boolean,
+    message: string,
+    refused: VendorFailure,
+  ) {
+    super("invalid", message, refused.code, refused.requestId);
+  }
+}
+
+/** Why a vendor holds up a deletion, as the mapping's lifecycle.deleteBlocked names it. */
+type DeletionHold = "memberships" | "manual";
 
 /** A vendor user just created or adopted, and the create call that made or found it. */
 interface MadeUser {
@@ -226,6 +246,7 @@ export class UserLifecycle {
     for (const operation of operations) {
       try {
         await this.calls.run(operation, link, user, step);
+        if (operation === "password" && step.password !== undefined) step.passwordDelivered = true;
       } catch (error) {
         // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
         this.calls.deps.log.error("vendor follow-up call failed", {
@@ -240,22 +261,30 @@ export class UserLifecycle {
 
   /**
    * A vendor that refuses a step of a deprovisioning (the RAM login removal before RemoveUsers, say) leaves
-   * the leaver with access: an error for an operator, whatever the refusal. The outbox keeps trying.
+   * the leaver with access: an error for an operator, whatever the refusal. The outbox keeps trying. A
+   * deletion held up with the user disabled is an error too: an administrator must clear what holds it.
    */
   private async deprovisioning(what: string, link: VendorLink, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (error) {
-      if (error instanceof VendorRefusal && !error.retryable)
-        this.calls.deps.log.error("vendor refused a deprovisioning step; the user may still have access", {
-          target: this.calls.deps.target,
-          scimId: link.scimId,
-          vendorKey: link.vendorKey,
-          what,
-          code: error.vendorCode,
-          requestIdAtVendor: error.vendorRequestId,
-          detail: error.message,
-        });
+      if (error instanceof VendorRefusal && !error.retryable) {
+        const disabled = error instanceof DeletionBlocked && error.disabled;
+        this.calls.deps.log.error(
+          disabled
+            ? "vendor user disabled, but the vendor refuses to delete it until an administrator acts"
+            : "vendor refused a deprovisioning step; the user may still have access",
+          {
+            target: this.calls.deps.target,
+            scimId: link.scimId,
+            vendorKey: link.vendorKey,
+            what,
+            code: error.vendorCode,
+            requestIdAtVendor: error.vendorRequestId,
+            detail: error.message,
+          },
+        );
+      }
       throw error;
     }
   }
@@ -269,7 +298,8 @@ export class UserLifecycle {
   async deactivate(link: VendorLink, user: ScimDocument, step: Step, again = false): Promise<void> {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
     if (policy === "none" || link.state === "removed") return;
-    if (link.state === "disabled" && !(again && policy === "disable")) return;
+    // Under the delete policy a disabled link is a deletion the vendor held up: it is tried again.
+    if (link.state === "disabled" && policy === "disable" && !again) return;
     await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, step));
     this.calls.deps.log.info("vendor user deactivated", {
       target: this.calls.deps.target,
@@ -290,11 +320,76 @@ export class UserLifecycle {
     }
   }
 
-  /** Before-delete follow-ups, then the delete; "not found" at the vendor counts as done. */
+  /**
+   * Before-delete follow-ups, then the delete; "not found" at the vendor counts as done. A delete the vendor
+   * refuses while something holds the user (the mapping's lifecycle.deleteBlocked) is cleared: see `unblock`.
+   */
   async removeVendorUser(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
     for (const operation of this.calls.deps.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, step, ["notFound"]);
-    await this.calls.run("delete", link, user, step, ["notFound"]);
+    const refused = await this.tryDelete(link, user, step);
+    if (refused) await this.unblock(link, user, step, refused);
     await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "removed" });
+  }
+
+  /** The delete call: undefined once the vendor user is gone (deleted, or not found), else the vendor's refusal. */
+  private async tryDelete(link: VendorLink, user: ScimDocument, step: Step): Promise<VendorFailure | undefined> {
+    const { outcome } = await this.calls.run("delete", link, user, step, [...ERROR_CLASSES]);
+    return outcome.kind === "success" || outcome.kind === "notFound" ? undefined : outcome;
+  }
+
+  private holdOf(refused: VendorFailure): DeletionHold | undefined {
+    const blocked = this.calls.deps.mapping.file.lifecycle.deleteBlocked;
+    const named = (entries: string[]) => entries.some((entry) => codeMatches(entry, refused.code, refused.message));
+    return named(blocked.memberships) ? "memberships" : named(blocked.manual) ? "manual" : undefined;
+  }
+
+  /**
+   * A deletion the vendor holds up: access goes first (the user is disabled, where the vendor can), then
+   * what holds it, if the bridge can remove it (its group memberships), then the delete again. Anything
+   * else held is an administrator's to clear: DeletionBlocked, with the user left disabled.
+   */
+  private async unblock(link: VendorLink, user: ScimDocument, step: Step, refused: VendorFailure): Promise<void> {
+    let hold = this.holdOf(refused);
+    if (!hold) throw this.calls.refusal(refused);
+    const access = await this.disableBeforeDelete(link, user, step);
+    if (access === "gone") return;
+    if (hold === "memberships") {
+      await this.groups.leaveGroups(link, user, step);
+      const again = await this.tryDelete(link, user, step);
+      if (!again) {
+        this.calls.deps.log.info("vendor user taken out of its groups, then deleted", {
+          target: this.calls.deps.target,
+          scimId: link.scimId,
+          vendorKey: link.vendorKey,
+        });
+        return;
+      }
+      hold = this.holdOf(again);
+      if (!hold) throw this.calls.refusal(again);
+      refused = again;
+    }
+    throw this.blocked(hold, access === "disabled", refused);
+  }
+
+  /** Takes access away before a held-up deletion: the vendor's status call, where it has one. */
+  private async disableBeforeDelete(link: VendorLink, user: ScimDocument, step: Step): Promise<"disabled" | "gone" | "enabled"> {
+    if (!this.calls.deps.mapping.has("disable")) return "enabled";
+    const { outcome } = await this.calls.run("disable", link, user, step, ["notFound"]);
+    if (outcome.kind === "notFound") return "gone";
+    await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "disabled" });
+    return "disabled";
+  }
+
+  private blocked(hold: DeletionHold, disabled: boolean, refused: VendorFailure): DeletionBlocked {
+    const vendor = this.calls.vendor;
+    const why =
+      hold === "memberships"
+        ? `${vendor} refuses to delete this user while it is in a group, and it still is after the bridge took it out of the groups it knows (${vendorDetail(refused)}): remove it from its other groups at ${vendor}`
+        : `${vendor} refuses to delete this user while something only an administrator can remove holds it (${vendorDetail(refused)}): remove that at ${vendor}`;
+    const meanwhile = disabled
+      ? `The user is disabled at ${vendor} and cannot sign in; the deletion is retried and goes through once that is done.`
+      : `${vendor} has no disable call, so the user may still have access until then; the deletion is retried.`;
+    return new DeletionBlocked(disabled, `${why}. ${meanwhile}`, refused);
   }
 
   async reactivate(link: VendorLink | undefined, id: string, user: ScimDocument, step: Step): Promise<VendorLink> {
@@ -332,6 +427,8 @@ export class UserLifecycle {
     const built = await this.createCall(id, user, step);
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
+    // The create that made it sent the password this step carries, if it takes one: the vendor holds it.
+    if (step.password !== undefined && built.secretParams.length > 0 && step.intent.carried?.(step.password)) step.passwordDelivered = true;
     await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });
   }
 
@@ -380,7 +477,7 @@ export class UserLifecycle {
         link = await this.renamed(link, before, after, step);
         await this.updateProfile(link, after, step);
       }
-      if (step.password && this.calls.deps.mapping.has("password")) {
+      if (step.password && !step.passwordDelivered && this.calls.deps.mapping.has("password")) {
         const { outcome } = await this.calls.run("password", link, after, step, ["notFound"]);
         if (outcome.kind === "notFound") throw new VendorUserLost();
       }
@@ -492,10 +589,13 @@ export class UserLifecycle {
     await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
   }
 
-  /** A SCIM DELETE: the vendor user goes too (not found counts as done); the link record stays. */
-  async deleted(id: string, step: Step): Promise<void> {
+  /**
+   * A SCIM DELETE: the vendor user goes too (not found counts as done); the link record stays. `removed`:
+   * the user as it was deleted, with the groups it was in (the vendor may refuse the delete until it leaves them).
+   */
+  async deleted(id: string, step: Step, removed: ScimDocument = {}): Promise<void> {
     const link = await this.linkOf(id);
-    if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, {}, step));
+    if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, removed, step));
     if (link) await this.calls.deps.store.markLinkDeleted(this.calls.deps.target, id);
   }
 
@@ -508,18 +608,15 @@ export class UserLifecycle {
     return key;
   }
 
-  /** The vendor's key for the user with the same unique name, if the vendor has one. */
+  /** The vendor's key for the user with the same unique name, if the vendor has one (every page of its search read). */
   async lookup(built: BuiltCall, step: Step, subject?: string, mustAnswer = false): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("lookup");
+    const match = op.match;
+    if (!match) return undefined;
     const call = this.calls.build("lookup", {}, step, built.params);
-    const outcome = await this.calls.call(call, step, subject);
+    const { found, failed } = await this.calls.findExact(call, step, subject, match.field, built.params[match.param]);
     // `mustAnswer`: "not found" is only believed from an answer; a lookup that failed says nothing.
-    if (outcome.kind !== "success" && mustAnswer && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
-    if (outcome.kind !== "success") return undefined;
-    const results = pick(outcome.result, op.results ?? "");
-    if (!Array.isArray(results) || !op.match) return undefined;
-    const wanted = String(built.params[op.match.param] ?? "").toLowerCase();
-    const found = results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted);
+    if (failed && mustAnswer && failed.kind !== "notFound") throw this.calls.refusal(failed);
     if (!found) return undefined;
     if (this.calls.deps.connection.adoptOnlyIf === "emailMatches" && op.email) {
       const theirs = String(pick(found, op.email.field) ?? "").toLowerCase();

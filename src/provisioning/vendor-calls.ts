@@ -41,6 +41,24 @@ export function nameHashOf(name: string): string {
 
 type TrailAnswer = Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId">;
 
+/** A vendor answer that is not a success. */
+export type VendorFailure = Exclude<VendorOutcome, { kind: "success" }>;
+
+/** What a refused call was about, as the IdP's detail names it. */
+export type RefusedSubject = "user" | "group" | "group membership";
+
+/** The operations that act on a vendor group, or on a user's membership in one, rather than on the user. */
+const SUBJECT_OF: Record<string, RefusedSubject> = {
+  findGroup: "group",
+  createGroup: "group",
+  deleteGroup: "group",
+  addMember: "group membership",
+  removeMember: "group membership",
+};
+
+/** The most pages one walk reads: a vendor whose pages never end is refused, not read for ever. */
+export const MAX_PAGES = 10_000;
+
 /** What the trail keeps of a vendor answer: its class, the vendor's code for a refusal, the vendor's RequestId. */
 function trailAnswer(outcome: VendorOutcome): TrailAnswer {
   return {
@@ -65,7 +83,8 @@ export function buildVendorCall(
   try {
     return mapping.build(operation, { user, settings: mapping.settingsWithDefaults(connection.settings), phoneRegion: connection.phoneRegion, ...extras });
   } catch (error) {
-    if (error instanceof MappingViolationError) throw new VendorRefusal("invalid", `This user cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
+    if (error instanceof MappingViolationError)
+      throw new VendorRefusal("invalid", `This ${SUBJECT_OF[operation] ?? "user"} cannot be provisioned to ${mapping.vendor}: ${error.message}.`);
     throw error;
   }
 }
@@ -189,6 +208,59 @@ export class VendorCalls {
     }
   }
 
+  /**
+   * Reads a listing operation's answers (lookup, findGroup, list) page after page, as its `paging` says,
+   * handing each page's results to `visit` until it answers true (found) or the pages end. Answers the
+   * first failed page's outcome, or undefined. More than MAX_PAGES pages is a vendor fault, refused.
+   */
+  async eachPage(
+    call: BuiltCall,
+    step: Step,
+    subject: string | undefined,
+    visit: (results: Record<string, unknown>[]) => boolean,
+  ): Promise<VendorFailure | undefined> {
+    const op = this.deps.mapping.operation(call.operation);
+    const paging = op.paging;
+    let page: unknown = paging?.style === "page" ? paging.first : undefined;
+    for (let read = 0; read < MAX_PAGES; read++) {
+      const params = structuredClone(call.params);
+      if (page !== undefined && paging) setPath(params, paging.param, page);
+      const outcome = await this.call({ ...call, params }, step, subject);
+      if (outcome.kind !== "success") return outcome;
+      const results = pick(outcome.result, op.results ?? "");
+      const list = Array.isArray(results) ? (results as Record<string, unknown>[]) : [];
+      if (visit(list)) return undefined;
+      if (paging?.style === "page") {
+        if (list.length < paging.size) return undefined;
+        page = (page as number) + 1;
+      } else if (paging?.style === "token") {
+        page = pick(outcome.result, paging.next);
+        if (!page) return undefined;
+      } else return undefined;
+    }
+    throw new VendorRefusal("malformed", `${this.vendor} answered more than ${MAX_PAGES} pages to ${call.call}; the bridge stops reading there.`);
+  }
+
+  /**
+   * The first record, over every page of a search, whose `field` equals `wanted` (case aside): the exact
+   * one among the look-alikes a substring search answers. `failed`: the first page that failed.
+   */
+  async findExact(
+    call: BuiltCall,
+    step: Step,
+    subject: string | undefined,
+    field: string,
+    wanted: unknown,
+  ): Promise<{ found?: Record<string, unknown>; failed?: VendorFailure }> {
+    const text = String(wanted ?? "").toLowerCase();
+    let found: Record<string, unknown> | undefined;
+    const failed = await this.eachPage(call, step, subject, (results) => {
+      found = results.find((r) => String(pick(r, field) ?? "").toLowerCase() === text);
+      return found !== undefined;
+    });
+    return { found, failed };
+  }
+
   /** Builds and makes one operation's call for a linked user; a failure the IdP should see is thrown. */
   async run(
     operation: string,
@@ -212,21 +284,21 @@ export class VendorCalls {
       },
     );
     const outcome = await this.call(call, step, link.scimId);
-    if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome);
+    if (outcome.kind !== "success" && !tolerate.includes(outcome.kind)) throw this.refusal(outcome, SUBJECT_OF[operation]);
     return { call, outcome };
   }
 
   /** A vendor's answer that is not success, as a refusal that says what happened in words a person can act on. */
-  refusal(outcome: Exclude<VendorOutcome, { kind: "success" }>): VendorRefusal {
+  refusal(outcome: VendorFailure, about: RefusedSubject = "user"): VendorRefusal {
     const reason = reasonOf(outcome.kind);
     const refusal = (message: string) => new VendorRefusal(reason, message, outcome.code, outcome.requestId, outcome.retryAfter);
     switch (outcome.kind) {
       case "conflict":
         // A value another vendor user holds (an email, a phone): the same uniqueness fault as on create.
-        return refusal(`${this.vendor} refused the user: a value it must keep unique is taken by another of its users (${vendorDetail(outcome)}).`);
+        return refusal(`${this.vendor} refused the ${about}: a value it must keep unique is taken by another of its ${about}s (${vendorDetail(outcome)}).`);
       case "invalid":
       case "notFound":
-        return refusal(`${this.vendor} refused the user: ${vendorDetail(outcome)}.`);
+        return refusal(`${this.vendor} refused the ${about}: ${vendorDetail(outcome)}.`);
       case "throttled":
         return refusal(`${this.vendor} is rate-limiting this bridge (${vendorDetail(outcome)}).`);
       case "transient":
@@ -241,4 +313,12 @@ export class VendorCalls {
         return refusal(`${this.vendor} refused the bridge's credentials or target settings (${outcome.code}); an administrator must fix the target.`);
     }
   }
+}
+
+/** Sets a dotted path ("Pageable.PageNumber") in a parameter object. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+  node[parts[parts.length - 1]!] = value;
 }

@@ -81,7 +81,7 @@ export class GroupSync {
     if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
     const outcome = await this.calls.call(call, step, groupId);
-    if (outcome.kind !== "success") throw this.calls.refusal(outcome);
+    if (outcome.kind !== "success") throw this.calls.refusal(outcome, "group");
     const op = this.calls.deps.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
     if (typeof id !== "string" && typeof id !== "number")
@@ -90,14 +90,15 @@ export class GroupSync {
     return record(String(id), true);
   }
 
+  /** The vendor group of the SCIM group's name, if the vendor has one (every page of its search read). */
   async findVendorGroup(group: ScimDocument, step: Step): Promise<string | undefined> {
     const op = this.calls.deps.mapping.operation("findGroup");
+    const match = op.match;
+    if (!match) return undefined;
     const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "findGroup", group);
-    const outcome = await this.calls.call(call, step);
-    if (outcome.kind !== "success" || !op.match) return undefined;
-    const results = pick(outcome.result, op.results ?? "");
-    const wanted = String(call.params[op.match.param] ?? "").toLowerCase();
-    const found = Array.isArray(results) ? results.find((r) => String(pick(r, op.match!.field) ?? "").toLowerCase() === wanted) : undefined;
+    const { found, failed } = await this.calls.findExact(call, step, undefined, match.field, call.params[match.param]);
+    // A search that failed is not "no such group": creating one then could make a duplicate.
+    if (failed && failed.kind !== "notFound") throw this.calls.refusal(failed, "group");
     const id = found ? pick(found, op.id ?? "") : undefined;
     return typeof id === "string" || typeof id === "number" ? String(id) : undefined;
   }
@@ -164,6 +165,20 @@ export class GroupSync {
     }
   }
 
+  /**
+   * Takes a vendor user out of every vendor group the bridge knows it in (a vendor that refuses to delete a
+   * group member): its SCIM groups now, and those a deleted user was in when deleted (`user.groups`).
+   */
+  async leaveGroups(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
+    const { store, target } = this.calls.deps;
+    const current = ((await store.groupsOf(target, [link.scimId])).get(link.scimId) ?? []).map((g) => g.id);
+    const atDeletion = Array.isArray(user.groups) ? user.groups.map((g) => String((g as { value?: unknown }).value)) : [];
+    for (const groupId of new Set([...current, ...atDeletion])) {
+      const known = await store.groupLinkOf(target, groupId);
+      if (known) await this.calls.run("removeMember", link, {}, step, ["notFound"], { groupKey: known.vendorGroupId, groups: [] });
+    }
+  }
+
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
   async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
     const members = (await this.calls.deps.store.members(this.calls.deps.target, groupId)).map((m) => m.value);
@@ -172,7 +187,7 @@ export class GroupSync {
       if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
         const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
         const outcome = await this.calls.call(call, step, groupId);
-        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome);
+        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome, "group");
       } else if (link) {
         await this.membersChanged(groupId, [], members, step);
       }

@@ -70,7 +70,7 @@ export class VendorProvisioner implements Provisioner {
     // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
     const known = resource?.doc ?? removedDoc;
     if (known) await this.users.resolveLostCreate(scimId, known, step);
-    if (!resource) return this.users.deleted(scimId, step);
+    if (!resource) return this.users.deleted(scimId, step, removedDoc);
     return this.users.converge(scimId, resource.doc, step);
   }
 
@@ -82,23 +82,11 @@ export class VendorProvisioner implements Provisioner {
     const step: Step = { ...context, signal: AbortSignal.timeout(Math.max(this.calls.deps.connection.deadlineMs, 60_000) * 10) };
     const users = new Map<string, Record<string, unknown>>();
     const base = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "list", {});
-    let page: unknown = op.paging?.style === "page" ? op.paging.first : undefined;
-    for (let guard = 0; guard < 10_000; guard++) {
-      const params = structuredClone(base.params);
-      if (page !== undefined && op.paging) setPath(params, op.paging.param, page);
-      const outcome = await this.calls.call({ ...base, params }, step);
-      if (outcome.kind !== "success") throw this.calls.refusal(outcome);
-      const results = pick(outcome.result, op.results ?? "");
-      const list = Array.isArray(results) ? (results as Record<string, unknown>[]) : [];
+    const failed = await this.calls.eachPage(base, step, undefined, (list) => {
       for (const r of list) users.set(String(pick(r, op.id ?? "")), r);
-      if (op.paging?.style === "page") {
-        if (list.length < op.paging.size) break;
-        page = (page as number) + 1;
-      } else if (op.paging?.style === "token") {
-        page = pick(outcome.result, op.paging.next);
-        if (!page) break;
-      } else break;
-    }
+      return false;
+    });
+    if (failed) throw this.calls.refusal(failed);
     return users;
   }
 
@@ -204,12 +192,4 @@ export interface UnlinkedCreation {
   requestId: string;
   at: string;
   outcome: string;
-}
-
-/** Sets a dotted path ("Pageable.PageNumber") in a parameter object. */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split(".");
-  let node = target;
-  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-  node[parts[parts.length - 1]!] = value;
 }

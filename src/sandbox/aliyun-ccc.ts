@@ -2,7 +2,20 @@
 import { randomUUID } from "node:crypto";
 import { createHash } from "node:crypto";
 import { aliyunAcs3Authorization, aliyunRpcSignature } from "./sdk-signatures";
-import { header, requireParams, VendorError, VendorSandbox, type Json, type SandboxRequest, type SandboxResponse, type SandboxUser } from "./sandbox";
+import {
+  checkModel,
+  header,
+  paramModel,
+  requireParams,
+  VendorError,
+  VendorSandbox,
+  type ActionModel,
+  type Json,
+  type ParamModel,
+  type SandboxRequest,
+  type SandboxResponse,
+  type SandboxUser,
+} from "./sandbox";
 
 export interface AliyunSecret {
   accessKeyId: string;
@@ -20,6 +33,90 @@ function unflatten(flat: Record<string, string>): Json {
     else out[key] = value;
   }
   return out;
+}
+
+const AGENT_FIELDS: ActionModel["params"] = {
+  InstanceId: "string",
+  DisplayName: "string",
+  Email: "string",
+  Phone: "string",
+  PrivateOutboundNumberId: "string",
+  RoleId: { type: "array", items: "string" },
+  SkillGroupId: { type: "array", items: "string" },
+  SkillLevel: { type: "array", items: "integer" },
+};
+
+/**
+ * CCC 2017-07-05 request models: the Tea models of alibabacloud-typescript-sdk ccc-20170705 (names() and
+ * types()). The Tea model marks nothing required: which parameters are comes from the API reference (seed 000
+ * for CreateUser), and the codes from CCC's families: Missing<Name>, NotExists.<Name>, AlreadyExists.<Name>.
+ * test/vendor-models.test.ts checks this table against the models.
+ */
+export const CCC_MODELS: Record<string, ActionModel> = {
+  CreateUser: {
+    params: { ...AGENT_FIELDS, LoginName: { type: "string", minLength: 1, maxLength: 64 } },
+    required: ["InstanceId", "LoginName", "DisplayName", "Email", "RoleId"],
+    errors: ["NotExists.InstanceId", "NotExists.RoleId", "NotExists.SkillGroupId", "AlreadyExists.LoginName"],
+  },
+  ModifyUser: {
+    params: { ...AGENT_FIELDS, UserId: "string" },
+    required: ["InstanceId", "UserId", "DisplayName", "Email", "RoleId"],
+    errors: ["NotExists.InstanceId", "NotExists.UserId", "NotExists.SkillGroupId"],
+  },
+  RemoveUsers: {
+    params: { InstanceId: "string", UserId: { type: "array", items: "string" } },
+    required: ["InstanceId", "UserId"],
+    errors: ["NotExists.InstanceId", "NotExists.UserId"],
+  },
+  FindUsers: {
+    params: { InstanceId: "string", Criteria: "string", PageNumber: "integer", PageSize: "integer" },
+    required: ["InstanceId"],
+    errors: ["NotExists.InstanceId"],
+  },
+  ListUsers: { params: { InstanceId: "string", PageNumber: "integer", PageSize: "integer" }, required: ["InstanceId"], errors: ["NotExists.InstanceId"] },
+};
+
+/** RAM 2015-05-01's rule for a user name (the SDK model's CreateUserRequest.UserName). */
+const RAM_USER_NAME: ParamModel = { type: "string", minLength: 1, maxLength: 64 };
+
+/**
+ * RAM 2015-05-01 request models: the Tea models of @alicloud/ram20150501 (UpdateLoginProfileRequest,
+ * DeleteLoginProfileRequest). Passwords are at most 32 characters: the longest SetPasswordPolicy's
+ * MinimumPasswordLength can ask for (8 to 32).
+ */
+export const RAM_MODELS: Record<string, ActionModel> = {
+  UpdateLoginProfile: {
+    params: { UserName: RAM_USER_NAME, Password: { type: "string", maxLength: 32 }, PasswordResetRequired: "boolean", MFABindRequired: "boolean" },
+    required: ["UserName"],
+    errors: ["EntityNotExist.User", "InvalidParameter.UserName.InvalidChars", "InvalidParameter.Password"],
+  },
+  DeleteLoginProfile: {
+    params: { UserName: RAM_USER_NAME },
+    required: ["UserName"],
+    errors: ["EntityNotExist.User.LoginProfile", "InvalidParameter.UserName.InvalidChars"],
+  },
+};
+
+/**
+ * An RPC request's text values as its model types them: the gateway reads "3" as an integer and "true" as a
+ * boolean; text that is neither stays text, and the model check refuses it. Parameters the model does not
+ * have are left out of the check (the RPC gateway ignores them).
+ */
+function typedForModel(params: Json, model: ActionModel): Json {
+  const read = (spec: ParamModel, value: unknown): unknown => {
+    if (Array.isArray(value)) return spec.items ? value.map((v) => read(paramModel(spec.items!), v)) : value;
+    if (spec.type === "integer" && /^-?\d+$/.test(String(value))) return Number(value);
+    if (spec.type === "boolean" && (value === "true" || value === "false")) return value === "true";
+    return value;
+  };
+  return Object.fromEntries(
+    Object.entries(params).flatMap(([name, value]) => (model.params[name] ? [[name, read(paramModel(model.params[name]), value)]] : [])),
+  );
+}
+
+/** A parameter the gateway wants and did not get: POP's Missing<Name>. */
+function missing(name: string): VendorError {
+  return new VendorError(400, `Missing${name}`, `${name} is mandatory for this action.`);
 }
 
 /** RAM (2015-05-01) is another product on another host: its calls reach only the sandbox's "ram" endpoint. */
@@ -48,21 +145,13 @@ export class AliyunCccSandbox extends VendorSandbox {
   private readonly actions: Record<string, (p: Json) => Json> = {
     CreateUser: (p) => {
       this.checkInstance(p);
-      requireParams(
-        p,
-        ["LoginName", "DisplayName", "Email", "RoleId"],
-        (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
-      );
+      requireParams(p, ["LoginName", "DisplayName", "Email", "RoleId"], missing);
       for (const role of p.RoleId as string[])
-        if (!this.roles.includes(role)) throw new VendorError(400, "InvalidParameter", `The role ${role} does not exist.`);
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(String(p.LoginName)))
-        throw new VendorError(400, "InvalidParameter", "LoginName is 1-64 letters, digits, '.', '_' or '-'.");
-      const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
-      const levels = (p.SkillLevel as string[] | undefined) ?? [];
-      if (skillGroups.length !== levels.length)
-        throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
-      this.knownGroups(skillGroups, (id) => new VendorError(400, "InvalidParameter", `The skill group ${id} does not exist.`));
-      if (this.byLogin(p.LoginName)) throw new VendorError(400, "UserAlreadyExists", `The user ${String(p.LoginName)} already exists in the instance.`);
+        if (!this.roles.includes(role)) throw new VendorError(404, "NotExists.RoleId", `The role ${role} does not exist in the instance.`);
+      // A CCC agent is a RAM user: LoginName keeps RAM's user name characters.
+      if (!/^[A-Za-z0-9._-]+$/.test(String(p.LoginName))) throw new VendorError(400, "InvalidParameter", "LoginName is 1-64 letters, digits, '.', '_' or '-'.");
+      this.checkSkills(p);
+      if (this.byLogin(p.LoginName)) throw new VendorError(409, "AlreadyExists.LoginName", `The user ${String(p.LoginName)} already exists in the instance.`);
       const user: SandboxUser = { id: randomUUID(), ...p };
       this.users.set(user.id, user);
       return { UserId: user.id };
@@ -70,15 +159,8 @@ export class AliyunCccSandbox extends VendorSandbox {
     ModifyUser: (p) => {
       this.checkInstance(p);
       const user = this.userOf(p.UserId);
-      requireParams(
-        p,
-        ["DisplayName", "Email", "RoleId"],
-        (name) => new VendorError(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`),
-      );
-      const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
-      if (skillGroups.length !== ((p.SkillLevel as string[] | undefined) ?? []).length)
-        throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
-      this.knownGroups(skillGroups, (id) => new VendorError(400, "InvalidParameter", `The skill group ${id} does not exist.`));
+      requireParams(p, ["DisplayName", "Email", "RoleId"], missing);
+      this.checkSkills(p);
       // ModifyUser replaces the agent's skill groups: absent lists mean none.
       delete user.SkillGroupId;
       delete user.SkillLevel;
@@ -90,14 +172,10 @@ export class AliyunCccSandbox extends VendorSandbox {
     },
     RemoveUsers: (p) => {
       this.checkInstance(p);
-      const ids = p.UserId as string[] | undefined;
-      requireParams(
-        p,
-        ["UserId"],
-        () => new VendorError(400, "MissingParameter", 'The input parameter "UserId" that is mandatory for processing this request is not supplied.'),
-      );
-      for (const id of ids!) this.userOf(id);
-      for (const id of ids!) this.users.delete(id);
+      requireParams(p, ["UserId"], missing);
+      const ids = p.UserId as string[];
+      for (const id of ids) this.userOf(id);
+      for (const id of ids) this.users.delete(id);
       return {};
     },
     FindUsers: (p) => {
@@ -118,33 +196,40 @@ export class AliyunCccSandbox extends VendorSandbox {
   readonly loginProfiles = new Map<string, { passwordResetRequired: boolean }>();
 
   private readonly ram: Record<string, (p: Json) => Json> = {
+    // UpdateLoginProfileResponseBody holds the RequestId alone.
     UpdateLoginProfile: (p) => {
-      requireParams(
-        p,
-        ["UserName"],
-        () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'),
-      );
+      this.checkRamUserName(p.UserName);
       if (!this.byLogin(p.UserName)) throw new VendorError(404, "EntityNotExist.User", `The user ${String(p.UserName)} does not exist.`);
       if (p.Password !== undefined && String(p.Password).length < 8)
         throw new VendorError(400, "InvalidParameter.Password", "The password does not meet the password policy.");
-      this.loginProfiles.set(String(p.UserName), { passwordResetRequired: String(p.PasswordResetRequired) === "true" });
-      return { LoginProfile: { UserName: p.UserName, PasswordResetRequired: String(p.PasswordResetRequired) === "true" } };
+      this.loginProfiles.set(String(p.UserName), { passwordResetRequired: p.PasswordResetRequired === "true" });
+      return {};
     },
     DeleteLoginProfile: (p) => {
-      requireParams(
-        p,
-        ["UserName"],
-        () => new VendorError(400, "MissingParameter", 'The input parameter "UserName" that is mandatory for processing this request is not supplied.'),
-      );
+      this.checkRamUserName(p.UserName);
       if (!this.loginProfiles.delete(String(p.UserName)))
         throw new VendorError(404, "EntityNotExist.User.LoginProfile", `The login profile of ${String(p.UserName)} does not exist.`);
       return {};
     },
   };
 
+  /** RAM's user name characters: letters, digits, '.', '-' and '_' (the SDK model's CreateUserRequest.UserName). */
+  private checkRamUserName(name: unknown): void {
+    if (!/^[A-Za-z0-9._-]+$/.test(String(name)))
+      throw new VendorError(400, "InvalidParameter.UserName.InvalidChars", "The user name may hold letters, digits, '.', '-' and '_' only.");
+  }
+
+  /** SkillLevel.N pairs with SkillGroupId.N, and every skill group must exist. */
+  private checkSkills(p: Json): void {
+    const skillGroups = (p.SkillGroupId as string[] | undefined) ?? [];
+    if (skillGroups.length !== ((p.SkillLevel as string[] | undefined) ?? []).length)
+      throw new VendorError(400, "InvalidParameter", "SkillLevel.N pairs with SkillGroupId.N: the lists must be the same length.");
+    this.knownGroups(skillGroups, (id) => new VendorError(404, "NotExists.SkillGroupId", `The skill group ${id} does not exist in the instance.`));
+  }
+
   private userOf(id: unknown): SandboxUser {
     const user = this.users.get(String(id));
-    if (!user) throw new VendorError(404, "UserNotFound", `The user ${String(id)} does not exist in the instance.`);
+    if (!user) throw new VendorError(404, "NotExists.UserId", `The user ${String(id)} does not exist in the instance.`);
     return user;
   }
 
@@ -179,12 +264,8 @@ export class AliyunCccSandbox extends VendorSandbox {
   }
 
   private checkInstance(p: Json): void {
-    requireParams(
-      p,
-      ["InstanceId"],
-      () => new VendorError(400, "MissingParameter", 'The input parameter "InstanceId" that is mandatory for processing this request is not supplied.'),
-    );
-    if (p.InstanceId !== this.instanceId) throw new VendorError(404, "InvalidInstance.NotFound", "The specified instance does not exist.");
+    requireParams(p, ["InstanceId"], missing);
+    if (p.InstanceId !== this.instanceId) throw new VendorError(404, "NotExists.InstanceId", `The specified instance ${String(p.InstanceId)} does not exist.`);
   }
 
   private byLogin(name: unknown): SandboxUser | undefined {
@@ -217,6 +298,13 @@ export class AliyunCccSandbox extends VendorSandbox {
     ])
       delete business[common];
     const params = unflatten(business);
+    const model = (ram ? RAM_MODELS : CCC_MODELS)[action];
+    if (model)
+      checkModel(model, typedForModel(params, model), (problem, name, expected) =>
+        problem === "missing"
+          ? missing(name)
+          : new VendorError(400, ram ? `InvalidParameter.${name}` : "InvalidParameter", `Specified parameter ${name} is not valid: ${expected ?? "unknown"}.`),
+      );
     return { action, params, run: () => handler(params) };
   }
 
@@ -275,8 +363,11 @@ export class AliyunCccSandbox extends VendorSandbox {
     return new VendorError(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.");
   }
 
-  protected success(_action: string, result: Json): SandboxResponse {
-    return { status: 200, body: { RequestId: this.requestId().toUpperCase(), Success: true, Code: "OK", Message: "", HttpStatusCode: 200, ...result } };
+  /** CCC's answers carry Success, Code and HttpStatusCode; RAM's carry the RequestId and the model's fields alone. */
+  protected success(action: string, result: Json): SandboxResponse {
+    const requestId = this.requestId().toUpperCase();
+    if (action in this.ram) return { status: 200, body: { RequestId: requestId, ...result } };
+    return { status: 200, body: { RequestId: requestId, Success: true, Code: "OK", Message: "", HttpStatusCode: 200, ...result } };
   }
 
   protected failure(_action: string, error: VendorError): SandboxResponse {

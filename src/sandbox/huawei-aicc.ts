@@ -23,7 +23,7 @@ const BASE = "/apiaccess/rest/cc-management/v1/";
 const TOKEN_PATH = "/apigovernance/api/oauth/tokenByAkSk";
 
 /** The agent APIs' request bodies, from their parameter tables (seed 002 for create; shared/vendors.md §3.2). */
-const MODELS: Record<string, ActionModel> = {
+export const HUAWEI_MODELS: Record<string, ActionModel> = {
   "agentAccount/create": {
     params: {
       userAccount: "string",
@@ -160,7 +160,7 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     const handler = this.actions[action];
     if (!handler) throw new VendorError(404, "404", "The requested content is not found.");
     const params = JSON.parse(req.body || "{}") as Json;
-    const model = MODELS[action];
+    const model = HUAWEI_MODELS[action];
     // The seeds: "Status code: 400 — Incorrect request. Check the request path and parameters."
     if (model)
       checkModel(

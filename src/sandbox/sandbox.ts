@@ -109,6 +109,8 @@ export interface SandboxGroup {
   id: string;
   name: string;
   members: Set<string>;
+  /** The vendor's further fields of the group (a display name, a join type), as its answers show them. */
+  fields?: Json;
 }
 
 export abstract class VendorSandbox {
@@ -371,10 +373,46 @@ export abstract class VendorSandbox {
 /** A request parameter's JSON type, as an SDK model declares it. */
 export type ParamType = "string" | "integer" | "boolean" | "array" | "object";
 
-/** An action's request model: every parameter it knows, with its type, and which are required. */
+/** One parameter of a request model: its JSON type and the limits the SDK model documents for it. */
+export interface ParamModel {
+  type: ParamType;
+  /** Characters (code points), as Tencent's and Alibaba's models count them. */
+  minLength?: number;
+  maxLength?: number;
+  /** UTF-8 bytes, as the Go SDK's `min`/`max` tags on strings count them (Volcengine). */
+  minBytes?: number;
+  maxBytes?: number;
+  /** Bounds of an integer. */
+  minimum?: number;
+  maximum?: number;
+  /** The only values a string may take. */
+  enum?: string[];
+  /** An array's elements. */
+  items?: ParamSpec;
+  /** An object's fields (a nested structure such as CIAM's Pageable), and which of them are required. */
+  fields?: Record<string, ParamSpec>;
+  required?: string[];
+}
+
+/** A parameter's model: its JSON type alone, or its type with limits. */
+export type ParamSpec = ParamType | ParamModel;
+
+/** An action's request model: every parameter it knows, which are required, and the errors it answers. */
 export interface ActionModel {
-  params: Record<string, ParamType>;
+  params: Record<string, ParamSpec>;
   required: string[];
+  /**
+   * The action's own error codes (beyond the vendor's common ones), as the SDK lists them for it. The
+   * sandbox answers no other action-specific code for the action.
+   */
+  errors?: string[];
+}
+
+/** What is wrong with a request, for the vendor's error: the parameter's dotted name and the rule it broke. */
+export type ModelProblem = "unknown" | "type" | "missing" | "invalid";
+
+export function paramModel(spec: ParamSpec): ParamModel {
+  return typeof spec === "string" ? { type: spec } : spec;
 }
 
 function typeOf(value: unknown): ParamType | "other" {
@@ -385,22 +423,51 @@ function typeOf(value: unknown): ParamType | "other" {
   return value && typeof value === "object" ? "object" : "other";
 }
 
+/** Why a value breaks its parameter's limits, or undefined when it keeps them. */
+function brokenLimit(model: ParamModel, value: unknown): string | undefined {
+  if (typeof value === "string") {
+    const chars = lengthOf(value);
+    const bytes = bytesOf(value);
+    if (model.minLength !== undefined && chars < model.minLength) return `at least ${model.minLength} characters`;
+    if (model.maxLength !== undefined && chars > model.maxLength) return `at most ${model.maxLength} characters`;
+    if (model.minBytes !== undefined && bytes < model.minBytes) return `at least ${model.minBytes} bytes`;
+    if (model.maxBytes !== undefined && bytes > model.maxBytes) return `at most ${model.maxBytes} bytes`;
+    if (model.enum && !model.enum.includes(value)) return `one of ${model.enum.join(", ")}`;
+  }
+  if (typeof value === "number") {
+    if (model.minimum !== undefined && value < model.minimum) return `at least ${model.minimum}`;
+    if (model.maximum !== undefined && value > model.maximum) return `at most ${model.maximum}`;
+  }
+  return undefined;
+}
+
+type ModelFail = (problem: ModelProblem, name: string, expected?: string) => VendorError;
+
+function checkFields(fields: Record<string, ParamSpec>, required: string[], value: Json, prefix: string, fail: ModelFail): void {
+  for (const [name, field] of Object.entries(value)) {
+    const spec = fields[name];
+    if (!spec) throw fail("unknown", `${prefix}${name}`);
+    checkValue(paramModel(spec), field, `${prefix}${name}`, fail);
+  }
+  for (const name of required) if (value[name] === undefined) throw fail("missing", `${prefix}${name}`);
+}
+
+function checkValue(model: ParamModel, value: unknown, name: string, fail: ModelFail): void {
+  if (typeOf(value) !== model.type) throw fail("type", name, model.type);
+  const broken = brokenLimit(model, value);
+  if (broken) throw fail("invalid", name, broken);
+  if (model.items && Array.isArray(value)) value.forEach((item, i) => checkValue(paramModel(model.items!), item, `${name}.${i + 1}`, fail));
+  if (model.fields && model.type === "object") checkFields(model.fields, model.required ?? [], value as Json, `${name}.`, fail);
+}
+
 /**
  * Checks a request against its action's model, as the vendor's gateway does: a parameter the model does
- * not have, one of the wrong JSON type (an integer sent as a string), or a required one missing is refused
- * with the code `fail` makes for it.
+ * not have, one of the wrong JSON type (an integer sent as a string), one outside its documented limits,
+ * or a required one missing is refused with the code `fail` makes for it. Nested structures are checked
+ * field by field; a nested name is dotted (`Pageable.PageSize`, `Filters.1.Values`).
  */
-export function checkModel(
-  model: ActionModel,
-  params: Json,
-  fail: (problem: "unknown" | "type" | "missing", name: string, expected?: ParamType) => VendorError,
-): void {
-  for (const [name, value] of Object.entries(params)) {
-    const expected = model.params[name];
-    if (!expected) throw fail("unknown", name);
-    if (typeOf(value) !== expected) throw fail("type", name, expected);
-  }
-  for (const name of model.required) if (params[name] === undefined) throw fail("missing", name);
+export function checkModel(model: ActionModel, params: Json, fail: ModelFail): void {
+  checkFields(model.params, model.required, params, "", fail);
 }
 
 /** Shared checks for parameters, as the vendors document them. */

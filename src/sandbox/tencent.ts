@@ -10,6 +10,7 @@ import {
   VendorSandbox,
   type ActionModel,
   type Json,
+  type ParamSpec,
   type SandboxRequest,
   type SandboxResponse,
   type SandboxUser,
@@ -21,6 +22,21 @@ export interface Tc3Secret {
 }
 
 const SKEW_SECONDS = 300;
+
+/** Tencent Cloud API 3.0's common error codes: any action may answer them (beside its model's own). */
+export const TENCENT_COMMON_CODES = new Set([
+  "FailedOperation",
+  "InternalError",
+  "InvalidAction",
+  "InvalidParameter",
+  "InvalidParameterValue",
+  "LimitExceeded",
+  "MissingParameter",
+  "RequestLimitExceeded",
+  "ResourceNotFound",
+  "UnknownParameter",
+  "UnsupportedOperation",
+]);
 
 export abstract class TencentSandbox extends VendorSandbox {
   protected abstract readonly version: string;
@@ -58,9 +74,26 @@ export abstract class TencentSandbox extends VendorSandbox {
           ? this.invalid("UnknownParameter", `The parameter \`${name}\` is not recognized.`)
           : problem === "type"
             ? this.invalid("InvalidParameter", `The parameter \`${name}\` must be of type ${expected}.`)
-            : this.invalid("MissingParameter", `The request is missing a required parameter \`${name}\`.`),
+            : problem === "invalid"
+              ? this.invalid("InvalidParameterValue", `The value of \`${name}\` must be ${expected}.`)
+              : this.invalid("MissingParameter", `The request is missing a required parameter \`${name}\`.`),
       );
-    return { action, params, run: () => handler(params) };
+    return { action, params, run: () => this.answered(action, () => handler(params)) };
+  }
+
+  /**
+   * Runs an action, holding it to its model's error list: an action-specific code the SDK does not list for
+   * the action is a fault of the sandbox, never an answer.
+   */
+  private answered(action: string, run: () => Json): Json {
+    try {
+      return run();
+    } catch (error) {
+      const errors = this.models[action]?.errors;
+      if (error instanceof VendorError && errors && !TENCENT_COMMON_CODES.has(error.code) && !errors.includes(error.code))
+        throw new Error(`${action} answered ${error.code}, which its model does not list`, { cause: error });
+      throw error;
+    }
   }
 
   /** TC3-HMAC-SHA256 as Tencent's gateway checks it: credential, scope, timestamp, and the signature the official SDK computes. */
@@ -123,30 +156,89 @@ export abstract class TencentSandbox extends VendorSandbox {
 }
 
 /** Tencent Cloud CIAM 2022-03-31 (seed 001). */
-/** CIAM 2022-03-31 request models (tencentcloud-sdk ciam/v20220331 request classes; shared/vendors.md §2.3). */
-const CIAM_USER_FIELDS: Record<string, "string" | "integer" | "array"> = {
+const CIAM_USER_FIELDS: Record<string, ParamSpec> = {
   UserName: "string",
   PhoneNumber: "string",
   Email: "string",
   Nickname: "string",
   Address: "string",
-  UserGroup: "array",
+  UserGroup: { type: "array", items: "string" },
   Birthdate: "integer",
-  CustomizationAttributes: "array",
+  CustomizationAttributes: {
+    type: "array",
+    items: { type: "object", fields: { Name: "string", Value: "string", Type: "string" }, required: ["Name", "Value"] },
+  },
   IndexedAttribute1: "string",
   IndexedAttribute2: "string",
   IndexedAttribute3: "string",
   IndexedAttribute4: "string",
   IndexedAttribute5: "string",
-  UserOrg: "array",
+  UserOrg: { type: "array", items: "string" },
 };
-const CIAM_MODELS: Record<string, ActionModel> = {
-  CreateUser: { params: { UserStoreId: "string", Password: "string", ...CIAM_USER_FIELDS }, required: ["UserStoreId"] },
-  UpdateUser: { params: { UserId: "string", UserStoreId: "string", ...CIAM_USER_FIELDS }, required: ["UserId", "UserStoreId"] },
-  UpdateUserStatus: { params: { UserStoreId: "string", UserId: "string", Status: "string" }, required: ["UserStoreId", "UserId", "Status"] },
-  DeleteUsers: { params: { UserStoreId: "string", UserIds: "array" }, required: ["UserStoreId", "UserIds"] },
-  SetPassword: { params: { UserStoreId: "string", UserId: "string", Password: "string" }, required: ["UserStoreId", "UserId", "Password"] },
-  ListUser: { params: { UserStoreId: "string", Pageable: "object", Filters: "array", Original: "boolean" }, required: ["UserStoreId", "Pageable"] },
+
+/**
+ * CIAM 2022-03-31 request models: tencentcloud-sdk-nodejs ciam/v20220331 `*Request` interfaces, and the
+ * codes tencentcloud-sdk-go lists per action (test/vendor-models.test.ts checks this table against both).
+ */
+export const CIAM_MODELS: Record<string, ActionModel> = {
+  CreateUser: {
+    params: { UserStoreId: "string", Password: "string", ...CIAM_USER_FIELDS },
+    required: ["UserStoreId", "PhoneNumber", "Email", "Password", "UserName"],
+    errors: [
+      "FailedOperation.InvalidUserStore",
+      "FailedOperation.PhoneNumberIsNull",
+      "FailedOperation.EmailIsNull",
+      "FailedOperation.PasswordIsNull",
+      "FailedOperation.UserNameIsNull",
+      "FailedOperation.AttributeFormatError",
+      "FailedOperation.IndexedAttributeTooLong",
+      "FailedOperation.UserGroupNotFound",
+      "FailedOperation.UserNameAlreadyExists",
+      "FailedOperation.EmailAlreadyExists",
+      "FailedOperation.PhoneNumberAlreadyExists",
+    ],
+  },
+  UpdateUser: {
+    params: { UserId: "string", UserStoreId: "string", ...CIAM_USER_FIELDS },
+    required: ["UserId", "UserStoreId"],
+    errors: [
+      "FailedOperation.InvalidUserStore",
+      "FailedOperation.UserNotFound",
+      "FailedOperation.UserNameAlreadyExists",
+      "FailedOperation.EmailAlreadyExists",
+      "FailedOperation.PhoneNumberAlreadyExists",
+      "FailedOperation.AttributeFormatError",
+      "FailedOperation.UserGroupNotFound",
+    ],
+  },
+  UpdateUserStatus: {
+    params: { UserStoreId: "string", UserId: "string", Status: "string" },
+    required: ["UserStoreId", "UserId", "Status"],
+    errors: ["FailedOperation.InvalidUserStore", "FailedOperation.UserNotFound", "FailedOperation.InvalidUserStatusEnum", "FailedOperation.UserStatusRequired"],
+  },
+  DeleteUsers: {
+    params: { UserStoreId: "string", UserIds: { type: "array", items: "string" } },
+    required: ["UserStoreId", "UserIds"],
+    errors: ["FailedOperation.InvalidUserStore"],
+  },
+  SetPassword: {
+    params: { UserStoreId: "string", UserId: "string", Password: "string" },
+    required: ["UserStoreId", "UserId", "Password"],
+    errors: ["FailedOperation.InvalidUserStore", "FailedOperation.UserNotFound", "FailedOperation.PasswordIsNull"],
+  },
+  ListUser: {
+    params: {
+      UserStoreId: "string",
+      Pageable: { type: "object", fields: { PageSize: "integer", PageNumber: "integer" }, required: ["PageSize", "PageNumber"] },
+      Filters: {
+        type: "array",
+        items: { type: "object", fields: { Key: "string", Values: { type: "array", items: "string" }, Logic: "boolean" } },
+      },
+      Original: "boolean",
+    },
+    required: ["UserStoreId", "Pageable"],
+    errors: ["FailedOperation.InvalidUserStore"],
+  },
 };
 
 export class CiamSandbox extends TencentSandbox {
@@ -206,15 +298,16 @@ export class CiamSandbox extends TencentSandbox {
     UpdateUserStatus: (p) => {
       this.checkStore(p);
       const user = this.userOf(p.UserId);
-      if (!["NORMAL", "LOCK", "FREEZE"].includes(String(p.Status))) throw this.invalid("InvalidParameterValue", "Status is NORMAL, LOCK or FREEZE.");
+      if (!["NORMAL", "LOCK", "FREEZE"].includes(String(p.Status)))
+        throw this.invalid("FailedOperation.InvalidUserStatusEnum", "Status is NORMAL, LOCK or FREEZE.");
       user.Status = p.Status;
       return {};
     },
     DeleteUsers: (p) => {
       this.checkStore(p);
-      const ids = p.UserIds as string[] | undefined;
-      if (!Array.isArray(ids) || ids.length === 0) throw this.invalid("InvalidParameter", "UserIds is required.");
-      for (const id of ids) this.userOf(id);
+      const ids = p.UserIds as string[];
+      if (ids.length === 0) throw this.invalid("InvalidParameterValue", "UserIds lists no user.");
+      // The SDK lists no "user not found" for DeleteUsers: an id that names no user deletes nothing.
       for (const id of ids) this.users.delete(id);
       return {};
     },
@@ -270,71 +363,101 @@ function masked(user: Json): Json {
 }
 
 /** Tencent Cloud Organization / Identity Center 2021-03-31 (seed 004). */
-/** Organization / CIC 2021-03-31 request models (SDK organization/v20210331 request classes; shared/vendors.md §5.1). */
-const CIC_MODELS: Record<string, ActionModel> = {
+const CIC_USER_LIMITS = { FirstName: 64, LastName: 64, DisplayName: 256, Description: 1024, Email: 128 };
+const CIC_PAGING: Record<string, ParamSpec> = {
+  NextToken: "string",
+  MaxResults: { type: "integer", minimum: 1, maximum: 100 },
+  Filter: "string",
+  SortField: "string",
+  SortType: "string",
+  Offset: "integer",
+};
+
+/**
+ * Organization / CIC 2021-03-31 request models: tencentcloud-sdk-nodejs organization/v20210331 `*Request`
+ * interfaces (limits from their descriptions), and the codes tencentcloud-sdk-go lists per action
+ * (test/vendor-models.test.ts checks this table against both).
+ */
+export const CIC_MODELS: Record<string, ActionModel> = {
   CreateUser: {
     params: {
       ZoneId: "string",
-      UserName: "string",
-      FirstName: "string",
-      LastName: "string",
-      DisplayName: "string",
-      Description: "string",
-      Email: "string",
+      UserName: { type: "string", maxLength: 64 },
+      ...Object.fromEntries(Object.entries(CIC_USER_LIMITS).map(([name, max]) => [name, { type: "string", maxLength: max }])),
       UserStatus: "string",
       UserType: "string",
       NeedResetPassword: "boolean",
     },
     required: ["ZoneId", "UserName"],
+    errors: [
+      "FailedOperation.ZoneIdNotExist",
+      "InvalidParameter.UsernameFormatError",
+      "InvalidParameter.UsernameAlreadyExists",
+      "InvalidParameter.EmailAlreadyExists",
+    ],
   },
   UpdateUser: {
     params: {
       ZoneId: "string",
       UserId: "string",
-      NewFirstName: "string",
-      NewLastName: "string",
-      NewDisplayName: "string",
-      NewDescription: "string",
-      NewEmail: "string",
+      ...Object.fromEntries(Object.entries(CIC_USER_LIMITS).map(([name, max]) => [`New${name}`, { type: "string", maxLength: max }])),
       NeedResetPassword: "boolean",
     },
     required: ["ZoneId", "UserId"],
+    errors: [
+      "FailedOperation.ZoneIdNotExist",
+      "ResourceNotFound.UserNotExist",
+      "FailedOperation.SynchronizedUserNotUpdate",
+      "InvalidParameter.EmailAlreadyExists",
+    ],
   },
-  UpdateUserStatus: { params: { ZoneId: "string", UserId: "string", NewUserStatus: "string" }, required: ["ZoneId", "UserId", "NewUserStatus"] },
-  DeleteUser: { params: { ZoneId: "string", UserId: "string" }, required: ["ZoneId", "UserId"] },
+  UpdateUserStatus: {
+    params: { ZoneId: "string", UserId: "string", NewUserStatus: "string" },
+    required: ["ZoneId", "UserId", "NewUserStatus"],
+    errors: ["FailedOperation.ZoneIdNotExist", "ResourceNotFound.UserNotExist"],
+  },
+  DeleteUser: {
+    params: { ZoneId: "string", UserId: "string" },
+    required: ["ZoneId", "UserId"],
+    errors: [
+      "FailedOperation.ZoneIdNotExist",
+      "ResourceNotFound.UserNotExist",
+      "FailedOperation.SynchronizedUserNotDelete",
+      "InvalidParameter.UserAlreadyExistsGroup",
+      "FailedOperation.RoleConfigurationAuthorizationExist",
+      "FailedOperation.UserProvisioningExists",
+    ],
+  },
   ListUsers: {
-    params: {
-      ZoneId: "string",
-      UserStatus: "string",
-      UserType: "string",
-      Filter: "string",
-      NextToken: "string",
-      MaxResults: "integer",
-      FilterGroups: "array",
-      SortField: "string",
-      SortType: "string",
-      Offset: "integer",
-    },
+    params: { ZoneId: "string", UserStatus: "string", UserType: "string", FilterGroups: { type: "array", items: "string" }, ...CIC_PAGING },
     required: ["ZoneId"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.NextTokenInvalid"],
   },
-  CreateGroup: { params: { ZoneId: "string", GroupName: "string", Description: "string", GroupType: "string" }, required: ["ZoneId", "GroupName"] },
-  DeleteGroup: { params: { ZoneId: "string", GroupId: "string" }, required: ["ZoneId", "GroupId"] },
+  CreateGroup: {
+    params: { ZoneId: "string", GroupName: { type: "string", maxLength: 128 }, Description: { type: "string", maxLength: 1024 }, GroupType: "string" },
+    required: ["ZoneId", "GroupName"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.GroupNameFormatError", "InvalidParameter.GroupNameAlreadyExists"],
+  },
+  DeleteGroup: {
+    params: { ZoneId: "string", GroupId: "string" },
+    required: ["ZoneId", "GroupId"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.GroupNotExist", "FailedOperation.DeleteGroupNotAllowExistUser"],
+  },
   ListGroups: {
-    params: {
-      ZoneId: "string",
-      NextToken: "string",
-      MaxResults: "integer",
-      Filter: "string",
-      GroupType: "string",
-      FilterUsers: "array",
-      SortField: "string",
-      SortType: "string",
-      Offset: "integer",
-    },
+    params: { ZoneId: "string", GroupType: "string", FilterUsers: { type: "array", items: "string" }, ...CIC_PAGING },
     required: ["ZoneId"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.NextTokenInvalid"],
   },
-  AddUserToGroup: { params: { ZoneId: "string", GroupId: "string", UserId: "string" }, required: ["ZoneId", "GroupId", "UserId"] },
-  RemoveUserFromGroup: { params: { ZoneId: "string", GroupId: "string", UserId: "string" }, required: ["ZoneId", "GroupId", "UserId"] },
+  AddUserToGroup: {
+    params: { ZoneId: "string", GroupId: "string", UserId: "string" },
+    required: ["ZoneId", "GroupId", "UserId"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.GroupNotExist", "ResourceNotFound.UserNotExist", "InvalidParameter.GroupUserAlreadyExists"],
+  },
+  RemoveUserFromGroup: {
+    params: { ZoneId: "string", GroupId: "string", UserId: "string" },
+    required: ["ZoneId", "GroupId", "UserId"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.GroupNotExist", "InvalidParameter.GroupUserNotExist"],
+  },
 };
 
 export class CicSandbox extends TencentSandbox {
@@ -355,14 +478,6 @@ export class CicSandbox extends TencentSandbox {
       requireParams(p, ["UserName"], () => this.invalid("MissingParameter", "The request is missing a required parameter `UserName`."));
       if (!/^[A-Za-z0-9+=,.@_-]{1,64}$/.test(String(p.UserName)))
         throw this.invalid("InvalidParameter.UsernameFormatError", "The username has a format error.");
-      for (const [field, max] of [
-        ["FirstName", 64],
-        ["LastName", 64],
-        ["DisplayName", 256],
-        ["Description", 1024],
-        ["Email", 128],
-      ] as const)
-        if (lengthOf(p[field]) > max) throw this.invalid("InvalidParameterValue", `${field} is at most ${max} characters.`);
       if (p.UserStatus !== undefined && !["Enabled", "Disabled"].includes(String(p.UserStatus)))
         throw this.invalid("InvalidParameterValue", "UserStatus is Enabled or Disabled.");
       if (p.UserType !== undefined && !["Manual", "Synchronized"].includes(String(p.UserType)))
@@ -378,15 +493,8 @@ export class CicSandbox extends TencentSandbox {
       this.checkZone(p);
       const user = this.userOf(p.UserId);
       if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotUpdate", "Synchronized users cannot be updated.");
-      for (const [field, max] of [
-        ["NewFirstName", 64],
-        ["NewLastName", 64],
-        ["NewDisplayName", 256],
-        ["NewDescription", 1024],
-        ["NewEmail", 128],
-      ] as const) {
+      for (const field of ["NewFirstName", "NewLastName", "NewDisplayName", "NewDescription", "NewEmail"]) {
         if (p[field] === undefined) continue;
-        if (lengthOf(p[field]) > max) throw this.invalid("InvalidParameterValue", `${field} is at most ${max} characters.`);
         const target = field.slice(3);
         if (target === "Email") {
           const other = this.findBy("Email", p[field]);
@@ -403,12 +511,18 @@ export class CicSandbox extends TencentSandbox {
       user.UserStatus = p.NewUserStatus;
       return {};
     },
+    // A user still in a group, still assigned a role configuration, or still synchronised to a CAM sub-user
+    // is refused (the SDK's DeleteUser errors): those must be undone first.
     DeleteUser: (p) => {
       this.checkZone(p);
       const user = this.userOf(p.UserId);
       if (user.UserType === "Synchronized") throw this.invalid("FailedOperation.SynchronizedUserNotDelete", "Synchronized users cannot be deleted.");
+      if ([...this.groups.values()].some((g) => g.members.has(user.id)))
+        throw this.invalid("InvalidParameter.UserAlreadyExistsGroup", "The user is in a user group: remove it from its groups first.");
+      if (this.roleAssignments.has(user.id))
+        throw this.invalid("FailedOperation.RoleConfigurationAuthorizationExist", "The user is authorized with a role configuration.");
+      if (this.userProvisionings.has(user.id)) throw this.invalid("FailedOperation.UserProvisioningExists", "The user has a CAM user synchronization.");
       this.users.delete(user.id);
-      for (const g of this.groups.values()) g.members.delete(user.id);
       return {};
     },
     CreateGroup: (p) => {
@@ -416,7 +530,7 @@ export class CicSandbox extends TencentSandbox {
       if (!/^[A-Za-z0-9-]{1,128}$/.test(String(p.GroupName ?? "")))
         throw this.invalid("InvalidParameter.GroupNameFormatError", "GroupName is 1-128 letters, digits or '-'.");
       if ([...this.groups.values()].some((g) => g.name === p.GroupName))
-        throw this.invalid("InvalidParameter.GroupNameExists", "The group name already exists.");
+        throw this.invalid("InvalidParameter.GroupNameAlreadyExists", "The group name already exists.");
       const group = this.seedGroup(`g-${randomUUID().slice(0, 8)}`, String(p.GroupName));
       return { GroupInfo: { GroupId: group.id, GroupName: group.name } };
     },
@@ -424,11 +538,14 @@ export class CicSandbox extends TencentSandbox {
       this.checkZone(p);
       const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
       const all = [...this.groups.values()].filter((g) => !filter || g.name.toLowerCase().includes(filter));
-      return { Groups: all.map((g) => ({ GroupId: g.id, GroupName: g.name, MemberCount: g.members.size })), TotalCounts: all.length };
+      const { page, ...paging } = this.pageOf(all, p);
+      return { Groups: page.map((g) => ({ GroupId: g.id, GroupName: g.name, MemberCount: g.members.size })), ...paging };
     },
     DeleteGroup: (p) => {
       this.checkZone(p);
-      if (!this.groups.delete(String(p.GroupId))) throw this.invalid("ResourceNotFound.GroupNotExist", "The group does not exist.");
+      const group = this.groupOf(p.GroupId);
+      if (group.members.size > 0) throw this.invalid("FailedOperation.DeleteGroupNotAllowExistUser", "The group still has users: remove them first.");
+      this.groups.delete(group.id);
       return {};
     },
     AddUserToGroup: (p) => {
@@ -447,8 +564,6 @@ export class CicSandbox extends TencentSandbox {
     },
     ListUsers: (p) => {
       this.checkZone(p);
-      const max = Number(p.MaxResults ?? 10);
-      if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
       const filter = typeof p.Filter === "string" ? p.Filter.toLowerCase() : undefined;
       const all = [...this.users.values()].filter(
         (u) =>
@@ -459,23 +574,38 @@ export class CicSandbox extends TencentSandbox {
               .includes(filter),
           ),
       );
-      // Pages continue with the NextToken of the page before (or an Offset); the token is opaque to clients.
-      const from = typeof p.NextToken === "string" && p.NextToken ? this.offsetOfToken(p.NextToken) : Number(p.Offset ?? 0);
-      const page = all.slice(from, from + max);
-      const truncated = from + max < all.length;
-      return {
-        Users: page.map((u) => this.view(u)),
-        TotalCounts: all.length,
-        IsTruncated: truncated,
-        MaxResults: max,
-        ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}),
-      };
+      const { page, ...paging } = this.pageOf(all, p);
+      return { Users: page.map((u) => this.view(u)), ...paging };
     },
   };
 
+  /** Users assigned a role configuration (an account authorization), by user id: DeleteUser refuses them. */
+  readonly roleAssignments = new Set<string>();
+  /** Users synchronised to CAM sub-users (a user provisioning), by user id: DeleteUser refuses them. */
+  readonly userProvisionings = new Set<string>();
+
+  /**
+   * One page of ListUsers or ListGroups: MaxResults (1-100, 10 by default) from the NextToken of the page
+   * before, or from Offset; the token is opaque to clients.
+   */
+  private pageOf<T>(all: T[], p: Json): { page: T[]; TotalCounts: number; IsTruncated: boolean; MaxResults: number; NextToken?: string } {
+    const max = Number(p.MaxResults ?? 10);
+    if (!Number.isInteger(max) || max < 1 || max > 100) throw this.invalid("InvalidParameterValue", "MaxResults is 1 to 100.");
+    const from = typeof p.NextToken === "string" && p.NextToken ? this.offsetOfToken(p.NextToken) : Number(p.Offset ?? 0);
+    const page = all.slice(from, from + max);
+    const truncated = from + max < all.length;
+    return {
+      page,
+      TotalCounts: all.length,
+      IsTruncated: truncated,
+      MaxResults: max,
+      ...(truncated ? { NextToken: Buffer.from(`page:${from + max}`).toString("base64") } : {}),
+    };
+  }
+
   private offsetOfToken(token: string): number {
     const match = /^page:(\d+)$/.exec(Buffer.from(token, "base64").toString("utf8"));
-    if (!match) throw this.invalid("InvalidParameterValue", "NextToken is not one this API issued.");
+    if (!match) throw this.invalid("InvalidParameter.NextTokenInvalid", "NextToken is not one this API issued.");
     return Number(match[1]);
   }
 
@@ -487,7 +617,7 @@ export class CicSandbox extends TencentSandbox {
 
   private groupOf(id: unknown) {
     const group = this.groups.get(String(id));
-    if (!group) throw this.invalid("ResourceNotFound.GroupNotExist", "The group does not exist.");
+    if (!group) throw this.invalid("InvalidParameter.GroupNotExist", "The group does not exist.");
     return group;
   }
 

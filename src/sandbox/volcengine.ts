@@ -2,61 +2,88 @@
 import { createHash, randomUUID } from "node:crypto";
 import { volcengineAuthorization } from "./sdk-signatures";
 import {
-  bytesOf,
   checkModel,
   header,
   requireParams,
   type ActionModel,
+  type ParamSpec,
   VendorError,
   VendorSandbox,
   type Json,
   type SandboxRequest,
   type SandboxResponse,
+  type SandboxGroup,
   type SandboxUser,
 } from "./sandbox";
+
+/** A page of a list as ListUsers and ListGroups answer it: PageNumber from 1, PageSize 10 unless given. */
+function pageOf<T>(all: T[], p: Json): { page: T[]; PageNumber: number; PageSize: number; Total: number } {
+  const number = Number(p.PageNumber ?? 1);
+  const size = Number(p.PageSize ?? 10);
+  if (!(number >= 1) || !(size >= 1)) throw new VendorError(400, "InvalidParam", `The parameter PageNumber/PageSize[${number}/${size}] is invalid`);
+  return { page: all.slice((number - 1) * size, number * size), PageNumber: number, PageSize: size, Total: all.length };
+}
+
+/** How many of upper case, lower case, digits and other characters a password uses. */
+function characterClasses(password: string): number {
+  return [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((c) => c.test(password)).length;
+}
 
 export interface VolcSecret {
   accessKeyId: string;
   secretAccessKey: string;
 }
 
+/** A user's fields as CreateUserInput and UpdateUserInput declare them: UTF-8 byte limits (Go `len`). */
+const USER_FIELDS: Record<string, ParamSpec> = {
+  UserName: { type: "string", minBytes: 1, maxBytes: 54 },
+  DisplayName: { type: "string", maxBytes: 64 },
+  Description: { type: "string", maxBytes: 255 },
+  Email: { type: "string", maxBytes: 128 },
+  Phone: { type: "string", maxBytes: 20 },
+};
+
 /**
- * Cloud Identity 2023-01-01 request models (volcengine-go-sdk service/cloudidentity *Input structs;
- * shared/vendors.md §4.2). A parameter outside them, or of the wrong JSON type, is InvalidParam (seed).
+ * Cloud Identity 2023-01-01 request models: the volcengine-go-sdk service/cloudidentity *Input structs and
+ * their validation tags (test/fixtures/vendor-models/volcengine holds them; test/vendor-models.test.ts
+ * checks this table against them). A parameter outside them, of the wrong JSON type or beyond its limits
+ * is InvalidParam (seed).
  */
-const MODELS: Record<string, ActionModel> = {
-  CreateUser: { params: { UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" }, required: ["UserName"] },
-  UpdateUser: {
-    params: { UserId: "string", UserName: "string", DisplayName: "string", Description: "string", Email: "string", Phone: "string" },
-    required: ["UserId"],
-  },
+export const VOLCENGINE_MODELS: Record<string, ActionModel> = {
+  CreateUser: { params: USER_FIELDS, required: ["UserName"] },
+  UpdateUser: { params: { UserId: "string", ...USER_FIELDS }, required: ["UserId"] },
   DeleteUser: { params: { UserId: "string" }, required: ["UserId"] },
-  GetUser: { params: { UserId: "string" }, required: ["UserId"] },
-  ListUsers: { params: { PageNumber: "integer", PageSize: "integer", QueryString: "string", UserName: "string", Source: "string" }, required: [] },
+  ListUsers: {
+    params: {
+      PageNumber: { type: "integer", minimum: 1 },
+      PageSize: { type: "integer", minimum: 1, maximum: 100 },
+      QueryString: "string",
+      UserName: "string",
+      Source: { type: "string", enum: ["Sync", "Manual"] },
+    },
+    required: [],
+  },
   ResetPassword: {
-    params: { UserId: "string", Password: "string", GenerateRandomPassword: "boolean", PasswordResetRequired: "boolean" },
+    params: { UserId: "string", Password: { type: "string", minBytes: 8, maxBytes: 32 }, GenerateRandomPassword: "boolean", PasswordResetRequired: "boolean" },
     required: ["UserId", "GenerateRandomPassword", "PasswordResetRequired"],
   },
-  CreateGroup: { params: { GroupName: "string", DisplayName: "string", Description: "string", JoinType: "string" }, required: ["GroupName"] },
+  CreateGroup: {
+    params: {
+      GroupName: { type: "string", maxBytes: 63 },
+      DisplayName: { type: "string", maxBytes: 64 },
+      Description: { type: "string", maxBytes: 128 },
+      JoinType: { type: "string", enum: ["Manual", "Auto"] },
+    },
+    required: ["GroupName", "JoinType"],
+  },
   DeleteGroup: { params: { GroupId: "string" }, required: ["GroupId"] },
-  ListGroups: { params: { PageNumber: "integer", PageSize: "integer", QueryString: "string", GroupName: "string" }, required: [] },
+  ListGroups: {
+    params: { JoinType: { type: "string", enum: ["Manual", "Auto"] }, PageNumber: "integer", PageSize: "integer", QueryString: "string" },
+    required: [],
+  },
   AddUserToGroup: { params: { GroupId: "string", UserId: "string" }, required: ["GroupId", "UserId"] },
   RemoveUserFromGroup: { params: { GroupId: "string", UserId: "string" }, required: ["GroupId", "UserId"] },
 };
-
-/** The user fields' byte limits that CreateUser and UpdateUser both enforce. */
-const FIELD_BYTES = [
-  ["UserName", 54],
-  ["DisplayName", 64],
-  ["Description", 255],
-  ["Email", 128],
-  ["Phone", 20],
-] as const;
-
-function checkLengths(p: Json): void {
-  for (const [field, max] of FIELD_BYTES)
-    if (bytesOf(p[field]) > max) throw new VendorError(400, "InvalidParam", `The parameter ${field}[${String(p[field])}] is invalid`);
-}
 
 export class VolcengineSandbox extends VendorSandbox {
   readonly host = "open.volcengineapi.com";
@@ -71,8 +98,6 @@ export class VolcengineSandbox extends VendorSandbox {
 
   private readonly actions: Record<string, (p: Json) => Json> = {
     CreateUser: (p) => {
-      requireParams(p, ["UserName"], () => new VendorError(400, "InvalidParam", "The parameter UserName[] is invalid"));
-      checkLengths(p);
       if (this.byName(p.UserName)) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
       const now = new Date().toISOString();
       const user: SandboxUser = { id: `u-${randomUUID().slice(0, 12)}`, ...p, Source: "Manual", CreatedTime: now, UpdatedTime: now };
@@ -81,7 +106,6 @@ export class VolcengineSandbox extends VendorSandbox {
     },
     UpdateUser: (p) => {
       const user = this.userOf(p.UserId);
-      checkLengths(p);
       const other = p.UserName === undefined ? undefined : this.byName(p.UserName);
       if (other && other.id !== user.id) throw new VendorError(404, "UserNameAlreadyExists", "User name already exists");
       const { UserId, ...fields } = p;
@@ -97,27 +121,40 @@ export class VolcengineSandbox extends VendorSandbox {
     },
     ResetPassword: (p) => {
       const user = this.userOf(p.UserId);
-      // The Go SDK model (ResetPasswordInput) marks both flags required, as booleans.
-      for (const flag of ["GenerateRandomPassword", "PasswordResetRequired"])
-        if (typeof p[flag] !== "boolean") throw new VendorError(400, "InvalidParam", `The parameter ${flag} is invalid`);
       if (p.GenerateRandomPassword === true) {
         user.PasswordSetAt = Date.now();
         return { Password: "generated-by-volcengine" };
       }
-      if (typeof p.Password !== "string" || p.Password.length < 8) throw new VendorError(400, "InvalidParam", "The parameter Password is invalid");
+      // Password's 8-32 bytes are the model's; the character classes are the console's password rule.
+      if (p.Password === undefined) throw new VendorError(400, "InvalidParam", "The parameter Password[] is invalid");
+      if (characterClasses(String(p.Password)) < 3)
+        throw new VendorError(400, "InvalidParam", "The parameter Password is invalid: use three of upper case, lower case, digits and symbols");
       user.PasswordSetAt = Date.now();
       return {};
     },
     CreateGroup: (p) => {
       requireParams(p, ["GroupName"], () => new VendorError(400, "InvalidParam", "The parameter GroupName[] is invalid"));
-      if (bytesOf(p.GroupName) > 64) throw new VendorError(400, "InvalidParam", `The parameter GroupName[${String(p.GroupName)}] is invalid`);
       if ([...this.groups.values()].some((g) => g.name === p.GroupName)) throw new VendorError(400, "GroupNameAlreadyExists", "Group name already exists");
       const group = this.seedGroup(`g-${randomUUID().slice(0, 10)}`, String(p.GroupName));
-      return { GroupId: group.id, GroupName: group.name };
+      const now = new Date().toISOString();
+      group.fields = { DisplayName: p.DisplayName, Description: p.Description, JoinType: p.JoinType, Source: "Manual", CreatedTime: now, UpdatedTime: now };
+      return this.groupView(group);
     },
+    // QueryString searches names and display names (a substring, any case); the model has no exact-name filter.
     ListGroups: (p) => {
-      const all = [...this.groups.values()].filter((g) => p.GroupName === undefined || g.name === p.GroupName);
-      return { Groups: all.map((g) => ({ GroupId: g.id, GroupName: g.name })), Total: all.length };
+      const query = String(p.QueryString ?? "").toLowerCase();
+      const all = [...this.groups.values()].filter(
+        (g) =>
+          (!query ||
+            [g.name, g.fields?.DisplayName].some((v) =>
+              String(v ?? "")
+                .toLowerCase()
+                .includes(query),
+            )) &&
+          (p.JoinType === undefined || (g.fields?.JoinType ?? "Manual") === p.JoinType),
+      );
+      const { page, ...paging } = pageOf(all, p);
+      return { Groups: page.map((g) => this.groupView(g)), ...paging };
     },
     DeleteGroup: (p) => {
       if (!this.groups.delete(String(p.GroupId))) throw new VendorError(404, "GroupNotExist", "Group does not exist");
@@ -138,11 +175,9 @@ export class VolcengineSandbox extends VendorSandbox {
       return {};
     },
     ListUsers: (p) => {
-      const size = Number(p.PageSize ?? 10);
-      const number = Number(p.PageNumber ?? 1);
-      if (!(size >= 1 && size <= 100) || !(number >= 1)) throw new VendorError(400, "InvalidParam", "The parameter PageSize[] is invalid");
       const all = [...this.users.values()].filter((u) => p.UserName === undefined || String(u.UserName) === String(p.UserName));
-      return { Users: all.slice((number - 1) * size, number * size).map((u) => this.view(u)), Total: all.length };
+      const { page, ...paging } = pageOf(all, p);
+      return { Users: page.map((u) => this.view(u)), ...paging };
     },
   };
 
@@ -154,7 +189,7 @@ export class VolcengineSandbox extends VendorSandbox {
     const handler = this.actions[action];
     if (!handler) throw new VendorError(404, "InvalidActionOrVersion", `Could not find operation ${action}`);
     const params = JSON.parse(req.body || "{}") as Json;
-    const model = MODELS[action];
+    const model = VOLCENGINE_MODELS[action];
     if (model)
       checkModel(
         model,
@@ -163,7 +198,7 @@ export class VolcengineSandbox extends VendorSandbox {
           new VendorError(
             400,
             "InvalidParam",
-            problem === "type" ? `The parameter ${name} is invalid: expected ${expected}` : `The parameter ${name}[] is invalid`,
+            problem === "missing" || problem === "unknown" ? `The parameter ${name}[] is invalid` : `The parameter ${name} is invalid: expected ${expected}`,
           ),
       );
     return { action, params, run: () => handler(params) };
@@ -231,12 +266,16 @@ export class VolcengineSandbox extends VendorSandbox {
 
   private userOf(id: unknown): SandboxUser {
     const user = this.users.get(String(id));
-    if (!user) throw new VendorError(404, "UserNotExist", `User ${String(id)} does not exist`);
+    if (!user) throw new VendorError(404, "UserNotFound", `User ${String(id)} not found`);
     return user;
   }
 
   private byName(name: unknown): SandboxUser | undefined {
     return [...this.users.values()].find((u) => String(u.UserName) === String(name));
+  }
+
+  private groupView(g: SandboxGroup): Json {
+    return { GroupId: g.id, GroupName: g.name, JoinType: "Manual", Source: "Manual", ...g.fields };
   }
 
   private view(u: SandboxUser): Json {

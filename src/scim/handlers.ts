@@ -387,6 +387,15 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
   }
 }
 
+/**
+ * A deleted user as its removal work keeps it: the document, and the groups it was in (gone from the store
+ * with it), for a vendor that refuses to delete a group member until it has left its groups.
+ */
+async function removedUser(ctx: ScimContext, before: StoredResource): Promise<ScimDocument> {
+  const groups = (await ctx.store.groupsOf(ctx.target.name, [before.id])).get(before.id) ?? [];
+  return groups.length === 0 ? before.doc : { ...before.doc, groups: groups.map((g) => ({ value: g.id, display: g.displayName })) };
+}
+
 /** A DELETE: checked against If-Match, then removed; a user's vendor user is removed through the outbox. */
 export async function disposeResource(kind: ResourceKind, id: string, ctx: ScimContext): Promise<void> {
   try {
@@ -395,7 +404,7 @@ export async function disposeResource(kind: ResourceKind, id: string, ctx: ScimC
     requireVersion(before, ctx);
     if (kind === "Group") await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.request.requestId });
     // A user's vendor user is removed by the outbox: the delete is recorded with that work, then waited for.
-    const work = kind === "User" ? ctx.delivery?.order({ deprovision: true, removedDoc: before.doc }) : undefined;
+    const work = kind === "User" && ctx.delivery ? ctx.delivery.order({ deprovision: true, removedDoc: await removedUser(ctx, before) }) : undefined;
     await ctx.store.remove(ctx.target.name, kind, id, ctx.request.expectedVersion, work);
     if (work) ctx.scratch.recorded = { id, deprovision: true };
   } catch (error) {

@@ -7,7 +7,8 @@ import type { RawAnswer } from "./http";
 import { retryAfterSeconds } from "./http";
 import { ERROR_CLASSES, type ErrorClass, type ParsedAnswer, type VendorOutcome, type ErrorTable } from "./types";
 
-function matches(entry: string, code: string, message: string): boolean {
+/** Whether a mapping's list entry (a code, a `Prefix*`, or a /regex/ tried on code and message) names this answer. */
+export function codeMatches(entry: string, code: string, message: string): boolean {
   const regex = /^\/(.+)\/([a-z]*)$/.exec(entry);
   if (regex) return new RegExp(regex[1]!, regex[2]).test(code) || new RegExp(regex[1]!, regex[2]).test(message);
   if (entry.endsWith("*")) return code.startsWith(entry.slice(0, -1));
@@ -15,7 +16,7 @@ function matches(entry: string, code: string, message: string): boolean {
 }
 
 export function classByCode(errors: ErrorTable, code: string, message: string): ErrorClass | undefined {
-  return ERROR_CLASSES.find((c) => errors[c].some((entry) => matches(entry, code, message)));
+  return ERROR_CLASSES.find((c) => errors[c].some((entry) => codeMatches(entry, code, message)));
 }
 
 /** The vendor's own reading of an HTTP status (the mapping's `errors.statuses`), else the usual one. */

@@ -1,9 +1,13 @@
 /** The five seed vendors as test fixtures: a strict sandbox, the target's vendor config, and what to expect. */
+import { configFrom } from "../../src/config/load";
+import type { BuiltCall } from "../../src/mapping/compile";
+import { mappingAt } from "../../src/provisioning/targets";
 import { AliyunCccSandbox } from "../../src/sandbox/aliyun-ccc";
 import { HuaweiAiccSandbox } from "../../src/sandbox/huawei-aicc";
 import { VendorSandbox, type Json, type SandboxUser } from "../../src/sandbox/sandbox";
 import { CiamSandbox, CicSandbox } from "../../src/sandbox/tencent";
 import { VolcengineSandbox } from "../../src/sandbox/volcengine";
+import { createConnector } from "../../src/provisioning/connectors";
 import { CORE_USER, startTestBridge, type TestBridge } from "./bridge";
 
 export const ENV = {
@@ -199,3 +203,37 @@ export const person = (extra: Record<string, unknown> = {}) => ({
   active: true,
   ...extra,
 });
+
+/** A vendor call as a mapping would build it, by hand: the action and its parameters. */
+export const call = (c: Partial<BuiltCall> & Pick<BuiltCall, "call" | "params">): BuiltCall => ({
+  operation: "check",
+  identity: [],
+  secretParams: [],
+  ...c,
+});
+
+/** Runs `run` against a fresh, listening sandbox of the named fixture and its target's vendor config; closes it after. */
+export async function withSandbox<T extends VendorSandbox = VendorSandbox>(
+  name: string,
+  run: (sandbox: T, vendor: Record<string, unknown>) => Promise<void>,
+): Promise<void> {
+  const fixture = VENDORS.find((v) => v.name === name)!;
+  const sandbox = fixture.sandbox() as T;
+  const vendor = fixture.vendor(await sandbox.listen());
+  try {
+    await run(sandbox, vendor);
+  } finally {
+    await sandbox.close();
+  }
+}
+
+/** Sends one call, signed as the target's connector signs it, and answers the connector's outcome. */
+export async function outcomeOf(vendor: Record<string, unknown>, built: BuiltCall, env: NodeJS.ProcessEnv = ENV) {
+  const connection = configFrom({ targets: [{ name: "t", tokens: [{ sha256: "e".repeat(64) }], vendor }] }).targets[0]!.vendor!;
+  const connector = createConnector(mappingAt(connection.mapping), connection, env);
+  try {
+    return await connector.invoke(built);
+  } finally {
+    await connector.close();
+  }
+}
