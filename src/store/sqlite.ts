@@ -11,7 +11,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { refuseNewerSchema, sqliteMigrations } from "./migrations";
-import { enqueueSql, settleSql, SQLITE } from "./outbox-sql";
+import { enqueueSql, OPEN_DEPROVISION_SINCE, settleSql, SQLITE } from "./outbox-sql";
 import {
   NotFoundError,
   UniquenessError,
@@ -778,11 +778,21 @@ export class SqliteStore implements Store {
     });
   }
 
+  async releaseWork(targets: string[]): Promise<number> {
+    return this.attempt(
+      () =>
+        this.sql("UPDATE outbox SET next_at = @now WHERE state = 'pending' AND next_at > @now AND target IN (SELECT value FROM json_each(@targets))").run({
+          now: Date.now(),
+          targets: JSON.stringify(targets),
+        }).changes,
+    );
+  }
+
   async outboxStats(): Promise<OutboxStats> {
     return this.attempt(() => ({
       depth: this.sql("SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state").all() as OutboxStats["depth"],
       oldestDeprovision: (
-        this.sql("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as {
+        this.sql(`SELECT target, MIN(${OPEN_DEPROVISION_SINCE}) AS since FROM outbox WHERE state <> 'done' AND deprovision = 1 GROUP BY target`).all() as {
           target: string;
           since: number;
         }[]
