@@ -199,7 +199,10 @@ async function backlog(kind: StoreKind): Promise<string> {
       ...movers.map((m) => ({ method: "PATCH", path: `/Users/${m.id}`, body: patchOf("displayName", `Moved ${m.name}`) as unknown })),
     ];
     const startedAt = Date.now();
-    const pushed = inPool(work, 32, (w, i) => scimRequest(d.bases[i % d.bases.length]!, TOKEN, w.method, w.path, w.body));
+    let pushSeconds = 0;
+    const pushed = inPool(work, 32, (w, i) => scimRequest(d.bases[i % d.bases.length]!, TOKEN, w.method, w.path, w.body)).finally(
+      () => (pushSeconds = (Date.now() - startedAt) / 1000),
+    );
     // A leaver every few seconds, from the first request of the cycle to the time its backlog takes to drain.
     const spacing = (BACKLOG / DRAIN_PER_SECOND) * (1000 / SAMPLES);
     const sentAt = await inPool(leavers, SAMPLES, async (leaver, i) => {
@@ -210,7 +213,6 @@ async function backlog(kind: StoreKind): Promise<string> {
       return sent;
     });
     const statuses = await pushed;
-    const pushSeconds = (Date.now() - startedAt) / 1000;
     if (statuses.some((r) => r.status < 200 || r.status > 201)) throw new Error("the IdP's cycle was not all accepted");
     await d.drained(((BACKLOG / DRAIN_PER_SECOND) * 1000) / 2 + 600_000);
     const drainSeconds = (Date.now() - startedAt) / 1000;
