@@ -27,7 +27,7 @@ class VendorUserLost extends VendorRefusal {
 
 /**
  * The vendor refuses to delete the user while something holds it that the bridge could not clear: the
- * deletion waits for an administrator (paged as a refused deprovisioning, retried at the slowest pace).
+ * deletion waits for an administrator (paged as a refused deprovisioning, then `outbox retry`).
  * `disabled`: the user was disabled first, so it cannot sign in meanwhile.
  */
 class DeletionBlocked extends VendorRefusal {
@@ -387,8 +387,8 @@ export class UserLifecycle {
         ? `${vendor} refuses to delete this user while it is in a group, and it still is after the bridge took it out of the groups it knows (${vendorDetail(refused)}): remove it from its other groups at ${vendor}`
         : `${vendor} refuses to delete this user while something only an administrator can remove holds it (${vendorDetail(refused)}): remove that at ${vendor}`;
     const meanwhile = disabled
-      ? `The user is disabled at ${vendor} and cannot sign in; the deletion is retried and goes through once that is done.`
-      : `${vendor} has no disable call, so the user may still have access until then; the deletion is retried.`;
+      ? `The user is disabled at ${vendor} and cannot sign in; once that is done, \`scim-bridge outbox retry\` with this user's id deletes it.`
+      : `${vendor} has no disable call, so the user may still have access until then; once that is done, \`scim-bridge outbox retry\` with this user's id deletes it.`;
     return new DeletionBlocked(disabled, `${why}. ${meanwhile}`, refused);
   }
 
