@@ -7,7 +7,7 @@ import fc from "fast-check";
 import type { Filter } from "scim2-parse-filter";
 import { predicateOf } from "../src/scim-model/filter";
 import { baseView } from "../src/scim/views";
-import { postgresCondition, sqliteCondition } from "../src/store/filter-sql";
+import { postgresCondition, sqliteCondition } from "../src/store/resources/filter-sql";
 import type { Store } from "../src/store/types";
 import { STORES } from "./helpers/stores";
 

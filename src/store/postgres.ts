@@ -13,9 +13,9 @@ import pg from "pg";
 import type { Logger } from "../log";
 import { postgresMigrations, refuseNewerSchema } from "./migrations";
 import { ENQUEUE_PARAMS, enqueueSql, postgresDialect, SETTLE_PARAMS, settleSql } from "./outbox-sql";
-import { pageOf, pageOfAsync, sortInMemory } from "./paging";
-import { postgresCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
-import { budgetOf, checkRowBudget } from "./scan";
+import { pageOf, pageOfAsync, sortInMemory } from "./resources/paging";
+import { postgresCondition, timeRangeOf, type SqlCondition } from "./resources/filter-sql";
+import { budgetOf, checkRowBudget } from "./resources/scan";
 import {
   settlementValues,
   SORT_COLUMN,

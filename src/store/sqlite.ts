@@ -38,11 +38,11 @@ import {
   type WorkSettlement,
   StoreUnavailableError,
 } from "./types";
-import { pageOf, sortInMemory } from "./paging";
+import { pageOf, sortInMemory } from "./resources/paging";
 import { KeyedLock } from "../lib/keyed-lock";
-import { ScanWorker } from "./scan-worker";
-import { sqliteCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
-import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./scan";
+import { ScanWorker } from "./sqlite/scan-worker";
+import { sqliteCondition, timeRangeOf, type SqlCondition } from "./resources/filter-sql";
+import { budgetOf, checkRowBudget, FIRST_CHUNK, SCAN_CHUNK_MS, nextChunkSize, PageAnchors, PageCollector, yieldToOthers } from "./resources/scan";
 import {
   settlementValues,
   SORT_COLUMN,
