@@ -20,7 +20,7 @@ describe.each(VENDORS)("$name: create committed, answer dropped", (fixture) => {
         expect(res.status).toBe(201);
         expect(sandbox.users.size).toBe(1); // committed at the vendor
         await bridge.as("t").delete(`/Users/${res.body.id}`).expect(204);
-        await outboxDrained(bridge.store, 10_000);
+        await outboxDrained(bridge.stores.outbox, 10_000);
         expect([...sandbox.users.values()]).toEqual([]);
       }),
     30_000,
@@ -37,7 +37,7 @@ describe.each(VENDORS)("$name: create committed, answer dropped", (fixture) => {
           .as("t")
           .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "active", value: false }))
           .expect(200);
-        await outboxDrained(bridge.store, 10_000);
+        await outboxDrained(bridge.stores.outbox, 10_000);
         expect([...sandbox.users.values()].filter(enabled)).toEqual([]);
       }),
     30_000,

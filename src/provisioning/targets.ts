@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { Config, TargetConfig } from "../config/schema";
 import type { Logger } from "../log";
 import { loadMapping, type CompiledMapping } from "../mapping/compile";
-import type { Store } from "../store/types";
+import type { Stores } from "../store/stores";
 import { createConnector, credentialsOf, protocolOf, VendorConfigError } from "./connectors";
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
@@ -79,7 +79,7 @@ function vendorAccountOf(credential: string): string {
 
 export function buildProvisioners(
   config: Config,
-  store: Store,
+  stores: Stores,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
   events: ProvisioningEvents = {},
@@ -88,7 +88,7 @@ export function buildProvisioners(
   const vendorProvisioners = new Map<string, VendorProvisioner>();
   const deliveries = new Map<string, Delivery>();
   const outboxTargets = new Map<string, OutboxTarget>();
-  const worker = new OutboxWorker(store, outboxTargets, config.outbox, log, events);
+  const worker = new OutboxWorker(stores.outbox, stores.admin, outboxTargets, config.outbox, log, events);
   const connectors: VendorConnector[] = [];
   try {
     const vendorTargets = config.targets.flatMap((target) => {
@@ -105,7 +105,8 @@ export function buildProvisioners(
     for (const { target, connection, mapping, account } of vendorTargets) {
       const circuit = { ...connection.circuit, probeMs: connection.deadlineMs + 1_000 };
       // One governor per credential (the account hash names it: never the key id itself).
-      if (!governors.has(account)) governors.set(account, new CredentialGovernor(store, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, events));
+      if (!governors.has(account))
+        governors.set(account, new CredentialGovernor(stores.credentials, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, events));
       const connector = createConnector(mapping, connection, env);
       connectors.push(connector);
       const accountTargets = vendorTargets.filter((t) => t.account === account).map((t) => t.target.name);
@@ -116,7 +117,11 @@ export function buildProvisioners(
         connection,
         governor: governors.get(account)!,
         called: events.vendorCall?.bind(events),
-        store,
+        resources: stores.resources,
+        members: stores.members,
+        links: stores.links,
+        trail: stores.trail,
+        locks: stores.admin,
         log,
         account,
         accountTargets,
