@@ -34,6 +34,8 @@ export interface WorkerSettings {
 export interface WorkerEvents {
   retry?(target: string): void;
   deadLetter?(target: string): void;
+  /** A deprovisioning reached the vendor (its run is done), `seconds` after it was asked for. */
+  deprovisioned?(target: string, seconds: number): void;
 }
 
 interface Run {
@@ -83,6 +85,21 @@ export class OutboxWorker {
   /** Work is waiting: look now rather than at the next poll. */
   poke(): void {
     this.wake?.();
+  }
+
+  /**
+   * The vendor of these targets answers again (their credential's circuit closed): the work it held is due
+   * now, deprovisionings first (the claim's order), at the credential's full rate.
+   */
+  async release(targets: string[]): Promise<void> {
+    try {
+      const rows = await this.outbox.release(targets);
+      this.log.info("outbox: the vendor answers again; the work its circuit held is due now", { targets, rows });
+    } catch (error) {
+      // Not released, not lost: each row comes due on its own schedule.
+      this.log.warn("outbox: could not release the work a circuit held; it runs when due", { targets, error: (error as Error).message });
+    }
+    this.poke();
   }
 
   private async loop(): Promise<void> {
@@ -213,6 +230,7 @@ export class OutboxWorker {
       requestId: requestId ?? `outbox:${item.scimId.slice(0, 8)}:${item.generation}.${item.attempts + 1}`,
       password: this.passwords.get(key),
       deactivates: item.resendStatus,
+      deprovision: item.deprovision,
       deadlineAt: performance.now() + target.runMs,
       intent: {
         lookupFirst: item.createIntent,
@@ -260,11 +278,14 @@ export class OutboxWorker {
       return;
     }
     if (after?.state !== "pending") this.passwords.delete(keyOf(item.target, item.scimId));
+    if (after?.state === "done" && item.deprovision) this.events.deprovisioned?.(item.target, Math.max(0, now - (item.deprovisionAt ?? item.firstAt)) / 1000);
     if (end.kind === "applied") return;
     const vendor = { code: end.refusal.vendorCode, requestIdAtVendor: end.refusal.vendorRequestId, detail: end.refusal.message };
     if (settlement.state === "failed") {
       this.events.deadLetter?.(item.target);
-      this.log.error("outbox: dead letter — a person must act", { ...about, ...vendor });
+      if (item.deprovision)
+        this.log.error("outbox: the vendor refuses a deprovisioning — the leaver may still have access; a person must act", { ...about, ...vendor });
+      else this.log.error("outbox: dead letter — a person must act", { ...about, ...vendor });
     } else if (settlement.state === "pending") {
       this.events.retry?.(item.target);
       const line = { ...about, ...vendor, retryInMs: settlement.retryInMs };

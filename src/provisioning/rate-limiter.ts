@@ -9,7 +9,7 @@
  * recovers linearly to the configured rate over `RECOVERY_SECONDS`.
  */
 import type { CredentialStore } from "../store/credentials/port";
-import { admitThrough, circuitAfter, closedCircuit, type CircuitConfig, type CircuitState } from "./circuit";
+import { admitThrough, circuitAfter, closedCircuit, recovered, type CircuitConfig, type CircuitState } from "./circuit";
 
 export interface RateLimit {
   perSecond: number;
@@ -58,18 +58,23 @@ export type Admission = { go: true; waitMs: number; probe: boolean; rate: number
 
 export type HoldReason = "circuit open" | "probe in flight" | "rate limit";
 
-/** Takes the next slot, unless the circuit holds calls back, or the slot is further away than `maxWaitMs`. */
+/**
+ * Takes the next slot, unless the circuit holds calls back, or the slot is further away than `maxWaitMs`.
+ * `deprovision`: the call removes a leaver's access (the circuit lets such calls probe while open).
+ */
 export function reserve(
   state: CredentialState,
   limit: RateLimit,
   circuit: CircuitConfig,
   now: number,
   maxWaitMs: number,
+  deprovision = false,
 ): { state: CredentialState; admission: Admission } {
-  const gate = admitThrough(state.circuit, circuit, now);
+  const gate = admitThrough(state.circuit, circuit, now, deprovision);
   if (!gate.go) return { state: { ...state, circuit: gate.circuit }, admission: { go: false, retryInMs: gate.retryInMs, reason: gate.reason } };
   const rate = currentRate(state, limit, now);
   const slot = Math.max(state.nextSlot, now);
+  // No call goes: a probe it would have been is left to the next caller.
   if (slot - now > maxWaitMs) return { state, admission: { go: false, retryInMs: slot - now, reason: "rate limit" } };
   return {
     state: { ...state, nextSlot: slot + spacingMs(rate), circuit: gate.circuit },
@@ -108,8 +113,9 @@ function parse(text: string | undefined, limit: RateLimit, now: number): Credent
   if (!text) return freshState(limit, now);
   try {
     const state = JSON.parse(text) as CredentialState;
-    // A configured rate lowered since (a restart with a new setting) applies at once.
-    return { ...state, rate: Math.min(state.rate, limit.perSecond) };
+    // A configured rate lowered since (a restart with a new setting) applies at once; a circuit written by
+    // an earlier release lacks the fields added since.
+    return { ...state, rate: Math.min(state.rate, limit.perSecond), circuit: { ...closedCircuit(), ...state.circuit } };
   } catch {
     return freshState(limit, now);
   }
@@ -120,6 +126,8 @@ export interface GovernorEvents {
   waited?(credential: string, seconds: number): void;
   rate?(credential: string, perSecond: number): void;
   circuit?(credential: string, open: boolean): void;
+  /** The credential's circuit was open and an answer closed it: the vendor is back. */
+  recovered?(credential: string): void;
 }
 
 /** A call let through: when to send it, and whether it is the circuit's probe. */
@@ -173,8 +181,11 @@ export class CredentialGovernor {
     });
   }
 
-  /** Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on `signal`. */
-  async admit(signal: AbortSignal, maxWaitMs: number): Promise<Slot> {
+  /**
+   * Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on
+   * `signal`. `deprovision`: the call removes a leaver's access (it may probe an open circuit).
+   */
+  async admit(signal: AbortSignal, maxWaitMs: number, deprovision = false): Promise<Slot> {
     for (;;) {
       signal.throwIfAborted();
       // The slot is relative to the store's clock as the state was read; the write and commit after that
@@ -182,7 +193,7 @@ export class CredentialGovernor {
       let readAt = 0;
       const admission = await this.credentials.update(this.credential, (text, now) => {
         readAt = performance.now();
-        const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs);
+        const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs, deprovision);
         return { state: JSON.stringify(state), result: admission };
       });
       const spent = performance.now() - readAt;
@@ -201,13 +212,16 @@ export class CredentialGovernor {
 
   async report(slot: Slot, result: CallResult, retryAfterSeconds?: number): Promise<void> {
     if (result === "success" && this.calm && !slot.probe) return;
-    const state = await this.credentials.update(this.credential, (text, now) => {
-      const next = afterCall(parse(text, this.limit, now), this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe, slot.reservedAt);
-      return { state: JSON.stringify(next), result: next };
+    const { state, back } = await this.credentials.update(this.credential, (text, now) => {
+      const before = parse(text, this.limit, now);
+      const next = afterCall(before, this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe, slot.reservedAt);
+      return { state: JSON.stringify(next), result: { state: next, back: recovered(before.circuit, next.circuit) } };
     });
     this.calm = state.circuit.failures === 0 && state.circuit.openUntil === 0;
     this.events.circuit?.(this.credential, state.circuit.openUntil > 0);
     if (result === "throttled") this.events.rate?.(this.credential, state.rate);
+    // Seen by this one process only (the change is atomic in the store): it releases what the circuit held.
+    if (back) this.events.recovered?.(this.credential);
   }
 }
 

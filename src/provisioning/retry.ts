@@ -69,6 +69,12 @@ export async function callVendor(
    * answer says it created nothing (a refusal, throttling). A success or an unknown outcome leaves it.
    */
   intent?: { sent(): Promise<void>; answered(): Promise<void> },
+  /**
+   * The call removes a leaver's access: it may probe the credential's open circuit, and it waits for a
+   * rate-limit slot as long as its deadline allows (other work waits at most MAX_SLOT_WAIT_MS, so a
+   * deprovisioning is never more than that behind a backlog).
+   */
+  deprovision = false,
 ): Promise<{ outcome: VendorOutcome; attempts: number }> {
   for (let attempt = 0; ; attempt++) {
     // Recorded before the slot is taken, so no store write sits between the slot and the call going out.
@@ -78,7 +84,7 @@ export async function callVendor(
       // A slot the caller gave up on would be lost to everyone: never wait longer than the time left allows
       // (keeping a quarter second, at least, for the call itself).
       const left = deadlineAt === undefined ? MAX_SLOT_WAIT_MS : deadlineAt - performance.now() - 250;
-      slot = await governor.admit(signal, Math.max(0, Math.min(MAX_SLOT_WAIT_MS, left)));
+      slot = await governor.admit(signal, Math.max(0, deprovision ? left : Math.min(MAX_SLOT_WAIT_MS, left)), deprovision);
     } catch (error) {
       // Held back (or cut off) before it went out: this attempt created nothing.
       await intent?.answered();

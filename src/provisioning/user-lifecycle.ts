@@ -332,7 +332,27 @@ export class UserLifecycle {
     const built = await this.createCall(id, user, step);
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
+    // Another live SCIM user has linked it meanwhile — the IdP's retry of this same create, after a strict
+    // 504 undid this one: the vendor user is that user's now, neither this one's to link nor to remove.
+    const holder = await this.liveHolderOf(id, existing);
+    if (holder) {
+      this.calls.deps.log.warn("a lost create's vendor user is linked to another SCIM user (the IdP's retry of the create); left to it", {
+        target: this.calls.deps.target,
+        scimId: id,
+        vendorKey: existing,
+        heldBy: { target: holder.target, scimId: holder.scimId },
+      });
+      return step.intent.answered();
+    }
     await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });
+  }
+
+  /** A link of another SCIM user that exists (not deleted) holding this vendor user, on any target of the account. */
+  private async liveHolderOf(id: string, vendorKey: string): Promise<VendorLink | undefined> {
+    const { deps } = this.calls;
+    for (const holder of await deps.links.holding(deps.accountTargets, vendorKey))
+      if (!(holder.target === deps.target && holder.scimId === id) && (await deps.resources.get(holder.target, "User", holder.scimId))) return holder;
+    return undefined;
   }
 
   /**

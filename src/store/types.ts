@@ -132,6 +132,8 @@ export interface WorkItem {
   generation: number;
   /** The row carries a deactivation or a delete: claimed first, retried without a horizon, never dropped. */
   deprovision: boolean;
+  /** When the deprovisioning was asked for (kept while later changes coalesce into the row). */
+  deprovisionAt?: number;
   /** The IdP asked for the deactivation itself: the status call is sent even to a user held disabled. */
   resendStatus: boolean;
   attempts: number;
@@ -173,7 +175,7 @@ export type WorkSettlement =
 
 export interface OutboxStats {
   depth: { target: string; state: "pending" | "failed"; count: number }[];
-  /** Per target, when the oldest open deprovisioning was recorded. */
+  /** Per target, when the oldest open deprovisioning (pending, or a dead letter) was asked for. */
   oldestDeprovision: { target: string; since: number }[];
 }
 

@@ -3,13 +3,13 @@ import type { Database } from "../database";
 import type { OutboxStats, WorkItem, WorkSettlement } from "../types";
 import type { OutboxStore, WorkKey } from "./port";
 import { settlementValues, toWorkItem, type OutboxRow } from "./rows";
-import { settleSql } from "./sql";
+import { OPEN_DEPROVISION_SINCE, settleSql } from "./sql";
 
 /** Deprovisioning first, then the longest due. */
 const claimOrder = (a: WorkItem, b: WorkItem) => Number(b.deprovision) - Number(a.deprovision) || a.nextAt - b.nextAt;
 
 export class Outbox implements OutboxStore {
-  private readonly sql: { claim: string; workOf: string; renew: string; settle: string; redrive: string };
+  private readonly sql: { claim: string; workOf: string; renew: string; settle: string; redrive: string; release: string };
 
   constructor(private readonly db: Database) {
     const d = db.dialect;
@@ -24,6 +24,7 @@ export class Outbox implements OutboxStore {
       renew: `UPDATE outbox SET lease_until = :until WHERE lease_owner = :owner
         AND (target, scim_id) IN (SELECT i.value ->> 'target', i.value ->> 'scimId' FROM ${d.elements("items", "i")})`,
       settle: settleSql(d),
+      release: `UPDATE outbox SET next_at = :now WHERE state = 'pending' AND next_at > :now AND ${d.isAnyOf("target", "targets")}`,
       redrive: `state = 'pending', next_at = :now, attempts = 0, first_at = :now, horizon_at = CASE WHEN deprovision = 1 THEN NULL ELSE ${d.bigint(":horizon")} END`,
     };
   }
@@ -101,12 +102,16 @@ export class Outbox implements OutboxStore {
     await this.db.run("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = :owner", { owner });
   }
 
+  async release(targets: string[]): Promise<number> {
+    return this.db.run(this.sql.release, { now: Date.now(), targets });
+  }
+
   async stats(): Promise<OutboxStats> {
     const depth = await this.db.rows<{ target: string; state: "pending" | "failed"; count: number | string }>(
       "SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state",
     );
     const oldest = await this.db.rows<{ target: string; since: number | string }>(
-      "SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target",
+      `SELECT target, MIN(${OPEN_DEPROVISION_SINCE}) AS since FROM outbox WHERE state <> 'done' AND deprovision = 1 GROUP BY target`,
     );
     return {
       depth: depth.map((r) => ({ target: r.target, state: r.state, count: Number(r.count) })),

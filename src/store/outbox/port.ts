@@ -32,5 +32,7 @@ export interface OutboxStore {
   drop(target: string, scimId: string): Promise<boolean>;
   /** Gives up `owner`'s leases (shutdown): the work is due again for any process. */
   releaseLeases(owner: string): Promise<void>;
+  /** Pending work of `targets` that waits is made due now (their vendor's circuit closed); answers how many rows. */
+  release(targets: string[]): Promise<number>;
   stats(): Promise<OutboxStats>;
 }

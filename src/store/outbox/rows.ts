@@ -21,6 +21,7 @@ export interface OutboxRow {
   lease_until: number | string | null;
   removed_doc: string | null;
   password_pending: number;
+  deprovision_at: number | string | null;
 }
 
 const ms = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
@@ -46,6 +47,7 @@ export function toWorkItem(row: OutboxRow): WorkItem {
     ...optional("lastVendorRequestId", row.last_vendor_request_id),
     ...optional("leaseOwner", row.lease_owner),
     ...optional("leaseUntil", ms(row.lease_until)),
+    ...optional("deprovisionAt", ms(row.deprovision_at)),
     ...optional("removedDoc", row.removed_doc === null ? null : (JSON.parse(row.removed_doc) as ScimDocument)),
   } as WorkItem;
 }
