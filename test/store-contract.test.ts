@@ -69,6 +69,21 @@ describe.each(STORES)("$name store", (factory) => {
     expect(scanned.resources.map((r) => r.id)).toEqual(["id-dan", "id-cat"]);
   });
 
+  it("answers lookups and kinds in insertion order, and only of the target and kind asked", async () => {
+    await store.resources.create("t", "User", "id-2", user("two").doc, { ...user("two").keys, externalId: "shared" });
+    await store.resources.create("other", "User", "id-x", user("two").doc, { ...user("two").keys, externalId: "shared" });
+    await store.resources.create("t", "Group", "g-1", { displayName: "G" }, { displayName: "G", externalId: "shared" });
+    await store.resources.create("t", "User", "id-1", user("one").doc, { ...user("one").keys, externalId: "shared" });
+    const page = await store.resources.list("t", "User", { lookups: [{ attribute: "externalId", value: "shared" }], startIndex: 1, count: 10 });
+    expect(page.resources.map((r) => r.id)).toEqual(["id-2", "id-1"]);
+    expect(page.total).toBe(2);
+    const kinds = await store.resources.kindsOf("t", ["id-1", "g-1", "id-x", "nope", "id-1"]);
+    expect([...kinds.entries()].sort()).toEqual([
+      ["g-1", "Group"],
+      ["id-1", "User"],
+    ]);
+  });
+
   it("stores membership as rows; removing a member's resource removes its memberships", async () => {
     await store.resources.create("t", "Group", "g-1", { displayName: "G" }, { displayName: "G" });
     await store.resources.create("t", "User", "u-1", user("u1").doc, user("u1").keys);
@@ -126,5 +141,13 @@ describe.each(STORES)("$name store", (factory) => {
     expect(await store.trail.prune("2026-02-15T00:00:00.000Z")).toBe(2);
     expect((await store.trail.calls("t", { limit: 10 })).map((c) => c.outcome)).toEqual(["deadline"]);
     expect(await store.trail.calls("other", { limit: 10 })).toHaveLength(1);
+    // Creates that may have made a vendor user, newest first, by the hash of the name asked for.
+    await store.trail.record({ ...call("2026-04-01T00:00:00.000Z", "u-2", "success"), nameHash: "h-1" });
+    await store.trail.record({ ...call("2026-04-02T00:00:00.000Z", "u-3", "transient"), nameHash: "h-2" });
+    await store.trail.record({ ...call("2026-04-03T00:00:00.000Z", "u-4", "conflict"), nameHash: "h-1" });
+    await store.trail.record({ ...call("2026-04-04T00:00:00.000Z", "u-5", "deadline"), nameHash: "h-1" });
+    await store.trail.record({ ...call("2026-04-05T00:00:00.000Z", "u-6", "success"), nameHash: "h-1", target: "other" });
+    expect((await store.trail.createCalls("t", ["h-1", "h-2"])).map((c) => c.scimId)).toEqual(["u-5", "u-3", "u-2"]);
+    expect((await store.trail.createCalls("t")).map((c) => c.scimId)).toEqual(["u-5", "u-3", "u-2"]);
   });
 });

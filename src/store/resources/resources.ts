@@ -45,7 +45,7 @@ function indexed(keys: KeysOf<ResourceKind>): { name: string; nameKey: string; e
 }
 
 export class Resources implements ResourceStore {
-  private readonly sql: { current: string; touchGroups: string; kindsOf: string; byIds: string };
+  private readonly sql: { current: string; touchGroups: string; byIds: string };
 
   constructor(
     private readonly db: Database,
@@ -55,8 +55,9 @@ export class Resources implements ResourceStore {
     this.sql = {
       current: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE id = :id AND target = :target AND kind = :kind${d.forUpdate}`,
       touchGroups: `UPDATE resources SET version = version + 1, last_modified = :now WHERE ${d.isAnyOf("id", "groupIds")}`,
-      kindsOf: `SELECT id, kind FROM resources WHERE target = :target AND ${d.isAnyOf("id", "ids")}`,
-      byIds: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE target = :target AND kind = :kind AND ${d.isAnyOf("id", "ids")} ORDER BY seq`,
+      // Ids are unique across targets: these read by the id index alone, and the target and kind are checked
+      // on the rows. (With an equality on them, SQLite, which keeps no statistics, reads the target's index.)
+      byIds: `SELECT seq, target, ${RESOURCE_COLUMNS} FROM resources WHERE ${d.isAnyOf("id", "ids")}`,
     };
   }
 
@@ -133,9 +134,7 @@ export class Resources implements ResourceStore {
   }
 
   async kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db.rows<{ id: string; kind: ResourceKind }>(this.sql.kindsOf, { target, ids: [...new Set(ids)] });
-    return new Map(rows.map((r) => [r.id, r.kind]));
+    return new Map((await this.byIds(target, [...new Set(ids)])).map((r) => [r.id, r.kind]));
   }
 
   /** The resource as stored, locked for the transaction; NotFoundError, or VersionMismatchError if it is not at `expectedVersion`. */
@@ -179,9 +178,16 @@ export class Resources implements ResourceStore {
   private async listByLookups(target: string, kind: ResourceKind, query: ListQuery, lookups: IndexLookup[]): Promise<ListPage> {
     const ids = new Set<string>();
     for (const lookup of lookups) for (const id of await this.lookup(target, kind, lookup)) ids.add(id);
-    const rows = ids.size === 0 ? [] : await this.db.rows<ResourceRow>(this.sql.byIds, { target, kind, ids: [...ids] });
+    const rows = (await this.byIds(target, [...ids])).filter((r) => r.kind === kind);
     const matching = rows.map(toResource).filter((r) => !query.predicate || query.predicate(r));
     return pageOf(sortInMemory(matching, query.sort), { ...query, predicate: undefined, sort: undefined });
+  }
+
+  /** The target's resources of `ids`, in insertion order. */
+  private async byIds(target: string, ids: string[]): Promise<ResourceRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.rows<ResourceRow & { seq: number | string; target: string }>(this.sql.byIds, { ids });
+    return rows.filter((r) => r.target === target).sort((a, b) => Number(a.seq) - Number(b.seq));
   }
 
   private async lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): Promise<string[]> {

@@ -40,13 +40,14 @@ function toVendorCall(row: VendorCallRow): VendorCallRecord {
 }
 
 /** Create calls whose vendor user may exist. */
-const CREATES = `SELECT ${COLUMNS} FROM vendor_calls WHERE target = :target AND operation = 'create' AND outcome IN ('success', 'deadline', 'transient')`;
+const CREATES = "FROM vendor_calls WHERE target = :target AND operation = 'create' AND outcome IN ('success', 'deadline', 'transient')";
 
 export class Trail implements TrailStore {
   private readonly createsNamed: string;
 
   constructor(private readonly db: Database) {
-    this.createsNamed = `${CREATES} AND ${db.dialect.isAnyOf("name_hash", "nameHashes")} ORDER BY seq DESC`;
+    // Ordered here: ORDER BY seq would lead SQLite (which keeps no statistics) to read all the target's calls.
+    this.createsNamed = `SELECT seq, ${COLUMNS} ${CREATES} AND ${db.dialect.isAnyOf("name_hash", "nameHashes")}`;
   }
 
   async record(r: VendorCallRecord): Promise<void> {
@@ -72,10 +73,9 @@ export class Trail implements TrailStore {
   }
 
   async createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]> {
-    const rows = nameHashes
-      ? await this.db.rows<VendorCallRow>(this.createsNamed, { target, nameHashes })
-      : await this.db.rows<VendorCallRow>(`${CREATES} ORDER BY seq DESC`, { target });
-    return rows.map(toVendorCall);
+    if (!nameHashes) return (await this.db.rows<VendorCallRow>(`SELECT ${COLUMNS} ${CREATES} ORDER BY seq DESC`, { target })).map(toVendorCall);
+    const rows = await this.db.rows<VendorCallRow & { seq: number | string }>(this.createsNamed, { target, nameHashes });
+    return rows.sort((a, b) => Number(b.seq) - Number(a.seq)).map(toVendorCall);
   }
 
   async prune(before: string): Promise<number> {
