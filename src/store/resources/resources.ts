@@ -21,7 +21,7 @@ import {
 } from "../types";
 import { pageOf, sortInMemory } from "./paging";
 import type { ResourceStore, WriteTerms } from "./port";
-import { RESOURCE_COLUMNS, toResource, type ResourceRow } from "./rows";
+import { RESOURCE_COLUMNS, resourceColumns, toResource, type ResourceRow } from "./rows";
 
 /** How a database reads a list no index lookup answers, and keeps what it caches for it current. */
 export interface ResourceLists {
@@ -29,6 +29,11 @@ export interface ResourceLists {
   /** A write of the target's resources of `kind` has committed, `added` more of them than before (negative: fewer). */
   written(target: string, kind: ResourceKind, added: number): void;
 }
+
+/** A resource row with its insertion order (PostgreSQL answers BIGINT as text). */
+type SeqRow = ResourceRow & { seq: number | string };
+
+const inInsertionOrder = (rows: SeqRow[]) => rows.sort((a, b) => Number(a.seq) - Number(b.seq));
 
 /** The index column each lookup reads (emails have a table of their own). */
 const LOOKUP_COLUMN: Record<Exclude<IndexLookup["attribute"], "emails">, string> = {
@@ -45,7 +50,7 @@ function indexed(keys: KeysOf<ResourceKind>): { name: string; nameKey: string; e
 }
 
 export class Resources implements ResourceStore {
-  private readonly sql: { current: string; touchGroups: string; byIds: string };
+  private readonly sql: { current: string; touchGroups: string; byIds: string; byEmail: string };
 
   constructor(
     private readonly db: Database,
@@ -55,9 +60,11 @@ export class Resources implements ResourceStore {
     this.sql = {
       current: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE id = :id AND target = :target AND kind = :kind${d.forUpdate}`,
       touchGroups: `UPDATE resources SET version = version + 1, last_modified = :now WHERE ${d.isAnyOf("id", "groupIds")}`,
-      // Ids are unique across targets: these read by the id index alone, and the target and kind are checked
-      // on the rows. (With an equality on them, SQLite, which keeps no statistics, reads the target's index.)
-      byIds: `SELECT seq, target, ${RESOURCE_COLUMNS} FROM resources WHERE ${d.isAnyOf("id", "ids")}`,
+      // Ids are unique across targets: read by the id index alone, the target checked on the rows. (With an
+      // equality on the target too, SQLite, which keeps no statistics, reads the whole target's index.)
+      byIds: `SELECT target, ${RESOURCE_COLUMNS} FROM resources WHERE ${d.isAnyOf("id", "ids")}`,
+      byEmail: `SELECT r.seq, ${resourceColumns("r")} FROM user_emails e JOIN resources r ON r.id = e.user_id
+        WHERE e.target = :target AND e.value_key = :value AND r.kind = 'User'`,
     };
   }
 
@@ -174,40 +181,34 @@ export class Resources implements ResourceStore {
       );
   }
 
+  /** The target's resources of `ids`. */
+  private async byIds(target: string, ids: string[]): Promise<ResourceRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.rows<ResourceRow & { target: string }>(this.sql.byIds, { ids });
+    return rows.filter((r) => r.target === target);
+  }
+
   /** Candidates from the lookups (a union), in insertion order, then the predicate, the order and the page. */
   private async listByLookups(target: string, kind: ResourceKind, query: ListQuery, lookups: IndexLookup[]): Promise<ListPage> {
-    const ids = new Set<string>();
-    for (const lookup of lookups) for (const id of await this.lookup(target, kind, lookup)) ids.add(id);
-    const rows = (await this.byIds(target, [...ids])).filter((r) => r.kind === kind);
-    const matching = rows.map(toResource).filter((r) => !query.predicate || query.predicate(r));
+    const found = new Map<string, SeqRow>();
+    for (const lookup of lookups) for (const row of await this.lookup(target, kind, lookup)) found.set(row.id, row);
+    const matching = inInsertionOrder([...found.values()])
+      .map(toResource)
+      .filter((r) => !query.predicate || query.predicate(r));
     return pageOf(sortInMemory(matching, query.sort), { ...query, predicate: undefined, sort: undefined });
   }
 
-  /** The target's resources of `ids`, in insertion order. */
-  private async byIds(target: string, ids: string[]): Promise<ResourceRow[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.rows<ResourceRow & { seq: number | string; target: string }>(this.sql.byIds, { ids });
-    return rows.filter((r) => r.target === target).sort((a, b) => Number(a.seq) - Number(b.seq));
-  }
-
-  private async lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): Promise<string[]> {
-    if (attribute === "emails") {
-      if (kind !== "User") return [];
-      const rows = await this.db.rows<{ id: string }>("SELECT user_id AS id FROM user_emails WHERE target = :target AND value_key = :value", {
-        target,
-        value: value.toLowerCase(),
-      });
-      return rows.map((r) => r.id);
-    }
+  /** The rows one index answers for. */
+  private lookup(target: string, kind: ResourceKind, { attribute, value }: IndexLookup): Promise<SeqRow[]> {
+    if (attribute === "emails") return kind === "User" ? this.db.rows<SeqRow>(this.sql.byEmail, { target, value: value.toLowerCase() }) : Promise.resolve([]);
     const key = attribute === "userName" || attribute === "displayName" ? value.toLowerCase() : value;
-    const rows = await this.db.rows<{ id: string }>(
-      `SELECT id FROM resources WHERE target = :target AND kind = :kind AND ${LOOKUP_COLUMN[attribute]} = :value`,
+    return this.db.rows<SeqRow>(
+      `SELECT seq, ${RESOURCE_COLUMNS} FROM resources WHERE target = :target AND kind = :kind AND ${LOOKUP_COLUMN[attribute]} = :value`,
       {
         target,
         kind,
         value: key,
       },
     );
-    return rows.map((r) => r.id);
   }
 }

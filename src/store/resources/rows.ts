@@ -2,8 +2,11 @@
 import { fromJson, type JsonColumn } from "../database";
 import type { ResourceKind, ScimDocument, SortColumn, StoredResource } from "../types";
 
-/** The columns a resource is read with (add `seq`, its insertion order, where it is needed). */
-export const RESOURCE_COLUMNS = "id, kind, doc, created, last_modified, version";
+/** The columns a resource is read with, of the table `alias` if given (add `seq`, its insertion order, where it is needed). */
+export const resourceColumns = (alias?: string) =>
+  ["id", "kind", "doc", "created", "last_modified", "version"].map((column) => (alias ? `${alias}.${column}` : column)).join(", ");
+
+export const RESOURCE_COLUMNS = resourceColumns();
 
 export interface ResourceRow {
   id: string;

@@ -58,14 +58,15 @@ function placeholders(text: string): string[] {
   return [...new Set(Array.from(text.matchAll(PLACEHOLDER), (m) => m[1]!))];
 }
 
-/** Values as better-sqlite3 binds them: booleans as 1 or 0, absent as NULL, lists as JSON text (json_each reads them). */
-function bindable(names: string[], params: Params): Params {
-  const out: Params = {};
-  for (const name of names) {
-    const value = params[name];
-    out[name] = value === undefined ? null : typeof value === "boolean" ? (value ? 1 : 0) : Array.isArray(value) ? JSON.stringify(value) : value;
-  }
-  return out;
+/** A value as better-sqlite3 binds it: a boolean as 1 or 0, absent as NULL, a list as JSON text (json_each reads it). */
+function bindable(value: unknown): unknown {
+  return value === undefined ? null : typeof value === "boolean" ? (value ? 1 : 0) : Array.isArray(value) ? JSON.stringify(value) : value;
+}
+
+/** The values of a statement's placeholders (the caller's own object when none needs converting: most calls). */
+function valuesOf(names: string[], params: Params): Params {
+  if (names.every((name) => bindable(params[name]) === params[name])) return params;
+  return Object.fromEntries(names.map((name) => [name, bindable(params[name])]));
 }
 
 /** A statement with named placeholders, prepared once. */
@@ -153,7 +154,7 @@ export class SqliteDatabase implements Database, AdminStore {
   /** A statement with `:name` placeholders, prepared once, and its values bound. */
   private bound(text: string, params: Params): { statement: BetterSqlite.Statement; values: Params } {
     const { statement, names } = this.prepared(text);
-    return { statement, values: bindable(names, params) };
+    return { statement, values: valuesOf(names, params) };
   }
 
   /** The opened file is still the one at its path (not removed, not replaced). */
@@ -183,7 +184,8 @@ export class SqliteDatabase implements Database, AdminStore {
       try {
         while (this.gate.ended) await this.gate.ended;
         this.checkFile();
-        const result = await operation();
+        const done = operation();
+        const result = done instanceof Promise ? await done : done;
         this.checkFile();
         return result;
       } catch (error) {
