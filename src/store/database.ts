@@ -64,6 +64,16 @@ export interface Dialect {
   isUniqueViolation(error: unknown): boolean;
 }
 
+/**
+ * `column` is one of `values`: the condition, and its parameter `name`. A single value, the common case
+ * (one user's groups, link or work), is compared directly: SQLite then reads no JSON list.
+ */
+export function oneOf(dialect: Dialect, column: string, name: string, values: unknown[]): { condition: string; params: Params } {
+  return values.length === 1
+    ? { condition: `${column} = :${name}`, params: { [name]: values[0] } }
+    : { condition: dialect.isAnyOf(column, name), params: { [name]: values } };
+}
+
 /** A JSON column as it is read back: SQLite answers its text, PostgreSQL (JSONB) the value. */
 export type JsonColumn<T> = T | string;
 

@@ -1,5 +1,5 @@
 /** The vendor links' SQL, once for both databases. */
-import { fromJson, type Database, type JsonColumn } from "../database";
+import { fromJson, oneOf, type Database, type JsonColumn } from "../database";
 import type { NewVendorLink, VendorGroupLink, VendorLink } from "../types";
 import type { LinkChange, LinkStore } from "./port";
 
@@ -35,14 +35,10 @@ function toLink(row: LinkRow): VendorLink {
 const CHANGE_COLUMN = { state: "state", acknowledged: "acknowledged", vendorKey: "vendor_key", link: "link" } as const;
 
 export class Links implements LinkStore {
-  private readonly sql: { of: string; holding: string };
+  private readonly holdingSql: string;
 
   constructor(private readonly db: Database) {
-    const d = db.dialect;
-    this.sql = {
-      of: `SELECT * FROM vendor_links WHERE target = :target AND ${d.isAnyOf("scim_id", "scimIds")}`,
-      holding: `SELECT * FROM vendor_links WHERE ${d.isAnyOf("target", "targets")} AND vendor_key = :vendorKey AND deleted_at IS NULL AND state <> 'removed'`,
-    };
+    this.holdingSql = `SELECT * FROM vendor_links WHERE ${db.dialect.isAnyOf("target", "targets")} AND vendor_key = :vendorKey AND deleted_at IS NULL AND state <> 'removed'`;
   }
 
   async record(link: NewVendorLink): Promise<VendorLink> {
@@ -82,12 +78,13 @@ export class Links implements LinkStore {
 
   async of(target: string, scimIds: string[]): Promise<Map<string, VendorLink>> {
     if (scimIds.length === 0) return new Map();
-    const rows = await this.db.rows<LinkRow>(this.sql.of, { target, scimIds });
+    const { condition, params } = oneOf(this.db.dialect, "scim_id", "scimIds", scimIds);
+    const rows = await this.db.rows<LinkRow>(`SELECT * FROM vendor_links WHERE target = :target AND ${condition}`, { target, ...params });
     return new Map(rows.map((r) => [r.scim_id, toLink(r)]));
   }
 
   async holding(targets: string[], vendorKey: string): Promise<VendorLink[]> {
-    return (await this.db.rows<LinkRow>(this.sql.holding, { targets, vendorKey })).map(toLink);
+    return (await this.db.rows<LinkRow>(this.holdingSql, { targets, vendorKey })).map(toLink);
   }
 
   async all(target: string): Promise<VendorLink[]> {

@@ -1,11 +1,11 @@
 /** Group membership's SQL, once for both databases. */
-import type { Database, Transaction } from "../database";
+import { oneOf, type Database, type Transaction } from "../database";
 import { RESOURCE_COLUMNS, toResource, type ResourceRow } from "../resources/rows";
 import { NotFoundError, type Member, type ResourceKind, type StoredResource } from "../types";
 import type { GroupRef, MemberStore } from "./port";
 
 export class Members implements MemberStore {
-  private readonly sql: { lockGroup: string; insert: string; removeSome: string; groupsOf: string };
+  private readonly sql: { lockGroup: string; insert: string; removeSome: string };
 
   constructor(private readonly db: Database) {
     const d = db.dialect;
@@ -18,8 +18,6 @@ export class Members implements MemberStore {
         FROM ${d.elements("members", "m")} WHERE true ORDER BY m.key
         ON CONFLICT (group_id, member_id) DO UPDATE SET display = COALESCE(excluded.display, group_members.display)`,
       removeSome: `DELETE FROM group_members WHERE group_id = :groupId AND ${d.isAnyOf("member_id", "memberIds")}`,
-      groupsOf: `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
-        WHERE m.target = :target AND ${d.isAnyOf("m.member_id", "memberIds")} ORDER BY r.seq`,
     };
   }
 
@@ -51,7 +49,12 @@ export class Members implements MemberStore {
   async groupsOf(target: string, memberIds: string[]): Promise<Map<string, GroupRef[]>> {
     const result = new Map<string, GroupRef[]>(memberIds.map((id) => [id, []]));
     if (memberIds.length === 0) return result;
-    const rows = await this.db.rows<{ member: string; id: string; name: string }>(this.sql.groupsOf, { target, memberIds });
+    const { condition, params } = oneOf(this.db.dialect, "m.member_id", "memberIds", memberIds);
+    const rows = await this.db.rows<{ member: string; id: string; name: string }>(
+      `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
+       WHERE m.target = :target AND ${condition} ORDER BY r.seq`,
+      { target, ...params },
+    );
     for (const r of rows) result.get(r.member)!.push({ id: r.id, displayName: r.name });
     return result;
   }

@@ -1,5 +1,5 @@
 /** The outbox's SQL, once for both databases. */
-import type { Database } from "../database";
+import { oneOf, type Database } from "../database";
 import type { OutboxStats, WorkItem, WorkSettlement } from "../types";
 import type { OutboxStore, WorkKey } from "./port";
 import { settlementValues, toWorkItem, type OutboxRow } from "./rows";
@@ -9,7 +9,7 @@ import { OPEN_DEPROVISION_SINCE, settleSql } from "./sql";
 const claimOrder = (a: WorkItem, b: WorkItem) => Number(b.deprovision) - Number(a.deprovision) || a.nextAt - b.nextAt;
 
 export class Outbox implements OutboxStore {
-  private readonly sql: { claim: string; workOf: string; renew: string; settle: string; redrive: string; release: string };
+  private readonly sql: { claim: string; renew: string; settle: string; redrive: string; release: string };
 
   constructor(private readonly db: Database) {
     const d = db.dialect;
@@ -20,7 +20,6 @@ export class Outbox implements OutboxStore {
           WHERE state = 'pending' AND next_at <= :now AND (lease_until IS NULL OR lease_until < :now) AND ${d.isAnyOf("target", "targets")}
           ORDER BY deprovision DESC, next_at LIMIT :limit${d.skipLocked})
         RETURNING *`,
-      workOf: `SELECT * FROM outbox WHERE target = :target AND ${d.isAnyOf("scim_id", "scimIds")}`,
       renew: `UPDATE outbox SET lease_until = :until WHERE lease_owner = :owner
         AND (target, scim_id) IN (SELECT i.value ->> 'target', i.value ->> 'scimId' FROM ${d.elements("items", "i")})`,
       settle: settleSql(d),
@@ -68,7 +67,8 @@ export class Outbox implements OutboxStore {
 
   async workOf(target: string, scimIds: string[]): Promise<Map<string, WorkItem>> {
     if (scimIds.length === 0) return new Map();
-    const rows = await this.db.rows<OutboxRow>(this.sql.workOf, { target, scimIds });
+    const { condition, params } = oneOf(this.db.dialect, "scim_id", "scimIds", scimIds);
+    const rows = await this.db.rows<OutboxRow>(`SELECT * FROM outbox WHERE target = :target AND ${condition}`, { target, ...params });
     return new Map(rows.map((row) => [row.scim_id, toWorkItem(row)]));
   }
 

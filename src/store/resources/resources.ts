@@ -58,7 +58,7 @@ export class Resources implements ResourceStore {
   ) {
     const d = db.dialect;
     this.sql = {
-      current: `SELECT ${RESOURCE_COLUMNS} FROM resources WHERE id = :id AND target = :target AND kind = :kind${d.forUpdate}`,
+      current: `SELECT version, created FROM resources WHERE id = :id AND target = :target AND kind = :kind${d.forUpdate}`,
       touchGroups: `UPDATE resources SET version = version + 1, last_modified = :now WHERE ${d.isAnyOf("id", "groupIds")}`,
       // Ids are unique across targets: read by the id index alone, the target checked on the rows. (With an
       // equality on the target too, SQLite, which keeps no statistics, reads the whole target's index.)
@@ -144,12 +144,18 @@ export class Resources implements ResourceStore {
     return new Map((await this.byIds(target, [...new Set(ids)])).map((r) => [r.id, r.kind]));
   }
 
-  /** The resource as stored, locked for the transaction; NotFoundError, or VersionMismatchError if it is not at `expectedVersion`. */
-  private async current(tx: Transaction, target: string, kind: ResourceKind, id: string, expectedVersion: number | undefined): Promise<StoredResource> {
-    const row = await tx.row<ResourceRow>(this.sql.current, { id, target, kind });
+  /** The resource's version and creation, locked for the transaction; NotFoundError, or VersionMismatchError if it is not at `expectedVersion`. */
+  private async current(
+    tx: Transaction,
+    target: string,
+    kind: ResourceKind,
+    id: string,
+    expectedVersion: number | undefined,
+  ): Promise<{ version: number; created: string }> {
+    const row = await tx.row<{ version: number; created: string }>(this.sql.current, { id, target, kind });
     if (!row) throw new NotFoundError(kind, id);
     if (expectedVersion !== undefined && row.version !== expectedVersion) throw new VersionMismatchError(row.version);
-    return toResource(row);
+    return row;
   }
 
   /** What every write of a resource adds: a user's email index, the vendor work, and the lists told once it has committed. */
@@ -167,18 +173,11 @@ export class Resources implements ResourceStore {
     tx.afterCommit(() => this.lists.written(target, kind, added));
   }
 
+  /** A user's emails, lower case, each once: what `emails` lookups read. */
   private async writeEmails(tx: Transaction, target: string, userId: string, emails: string[]): Promise<void> {
     await tx.run("DELETE FROM user_emails WHERE user_id = :userId", { userId });
-    const unique = [...new Set(emails.map((e) => e.toLowerCase()))];
-    if (unique.length > 0)
-      await tx.run(
-        `INSERT INTO user_emails (target, user_id, value_key) SELECT :target, :userId, e.value ->> 'value' FROM ${this.db.dialect.elements("emails", "e")}`,
-        {
-          target,
-          userId,
-          emails: JSON.stringify(unique.map((value) => ({ value }))),
-        },
-      );
+    for (const email of new Set(emails.map((e) => e.toLowerCase())))
+      await tx.run("INSERT INTO user_emails (target, user_id, value_key) VALUES (:target, :userId, :email)", { target, userId, email });
   }
 
   /** The target's resources of `ids`. */

@@ -29,6 +29,11 @@ export class SqliteLists implements ResourceLists {
     private readonly scanChunkMs = SCAN_CHUNK_MS,
   ) {}
 
+  /** Reads run synchronously in one attempt (the file checked before: they write nothing to lose). */
+  private read<T>(operation: () => T): Promise<T> {
+    return this.db.attempt(operation, true);
+  }
+
   written(target: string, kind: ResourceKind, added: number): void {
     this.generation++;
     const key = `${target}\u0000${kind}`;
@@ -38,15 +43,15 @@ export class SqliteLists implements ResourceLists {
 
   async list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage> {
     const filtered = Boolean(query.predicate || query.filter);
-    if (!filtered && !query.sort) return this.db.attempt(() => this.listInOrder(target, kind, query));
+    if (!filtered && !query.sort) return this.read(() => this.listInOrder(target, kind, query));
     const condition = query.filter ? sqliteCondition(query.filter, kind) : undefined;
     const columnSort = query.sort && "column" in query.sort ? query.sort : undefined;
-    if (!filtered && columnSort) return this.db.attempt(() => this.listWhere(target, kind, query, columnSort, undefined));
+    if (!filtered && columnSort) return this.read(() => this.listWhere(target, kind, query, columnSort, undefined));
     // A time range (incremental imports) is answered by the last_modified / created index, unless it matches
     // so many that ordering them would hold the event loop: those are read in chunks like any scan.
     if (condition && query.filter && timeRangeOf(query.filter) && (!query.sort || columnSort)) {
-      const matches = await this.db.attempt(() => this.countWhere(target, kind, condition));
-      if (matches <= RANGE_SORT_LIMIT) return this.db.attempt(() => this.listWhere(target, kind, query, columnSort, condition));
+      const matches = await this.read(() => this.countWhere(target, kind, condition));
+      if (matches <= RANGE_SORT_LIMIT) return this.read(() => this.listWhere(target, kind, query, columnSort, condition));
     }
     return this.scan(target, kind, query, condition);
   }
@@ -103,7 +108,7 @@ export class SqliteLists implements ResourceLists {
    * back between chunks so other requests go on.
    */
   private async scan(target: string, kind: ResourceKind, query: ListQuery, condition: SqlCondition | undefined): Promise<ListPage> {
-    checkRowBudget(query, kind, await this.db.attempt(() => this.countOf(target, kind)));
+    checkRowBudget(query, kind, await this.read(() => this.countOf(target, kind)));
     const started = Date.now();
     // One scan at a time: requests then wait for at most one chunk, and the waiting counts against the budget.
     return this.scanTurns.run("scan", () => this.scanNow(target, kind, query, condition, started));
@@ -128,7 +133,7 @@ export class SqliteLists implements ResourceLists {
       });
       if ("timedOut" in answer) throw FilterTooCostlyError.time(allowedMs);
       // A worker that cannot read (the file locked, moved) leaves the scan to this thread, in chunks.
-      if ("total" in answer) return this.db.attempt(() => ({ total: answer.total, resources: this.bySeq(answer.page) }));
+      if ("total" in answer) return this.read(() => ({ total: answer.total, resources: this.bySeq(answer.page) }));
     }
     const readsRows = !condition || collector.needsResources;
     const select = `SELECT seq${sortColumn ? `, ${sortColumn} AS sort_key` : ""}${readsRows ? `, ${RESOURCE_COLUMNS}` : ""} FROM resources`;
@@ -143,7 +148,7 @@ export class SqliteLists implements ResourceLists {
     let chunk = FIRST_CHUNK;
     for (let after = 0; ;) {
       const t0 = performance.now();
-      const last = await this.db.attempt(() => {
+      const last = await this.read(() => {
         const upTo = this.db
           .statement("SELECT seq FROM resources WHERE target = ? AND kind = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?")
           .get(target, kind, after, chunk - 1) as { seq: number } | undefined;
@@ -159,7 +164,7 @@ export class SqliteLists implements ResourceLists {
     }
     const page = collector.page();
     if ("resources" in page) return { total: collector.total, resources: page.resources };
-    return this.db.attempt(() => ({ total: collector.total, resources: this.bySeq(page.seqs) }));
+    return this.read(() => ({ total: collector.total, resources: this.bySeq(page.seqs) }));
   }
 
   private bySeq(seqs: number[]): StoredResource[] {

@@ -174,11 +174,12 @@ export class SqliteDatabase implements Database, AdminStore {
   }
 
   /**
-   * Runs one operation: after any open transaction, the file checked before and after (a write into a
-   * removed file is lost at restart, so it is never acknowledged), a lock held elsewhere waited for without
-   * blocking the event loop. A synchronous operation runs without a pause, so nothing interleaves with it.
+   * Runs one operation: after any open transaction, the file checked before (and after a write: a write into
+   * a removed file is lost at restart, so it is never acknowledged; `reads` says there is none), a lock held
+   * elsewhere waited for without blocking the event loop. A synchronous operation runs without a pause, so
+   * nothing interleaves with it.
    */
-  async attempt<T>(operation: () => T | Promise<T>): Promise<T> {
+  async attempt<T>(operation: () => T | Promise<T>, reads = false): Promise<T> {
     const started = Date.now();
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
       try {
@@ -186,7 +187,7 @@ export class SqliteDatabase implements Database, AdminStore {
         this.checkFile();
         const done = operation();
         const result = done instanceof Promise ? await done : done;
-        this.checkFile();
+        if (!reads) this.checkFile();
         return result;
       } catch (error) {
         if (isBusy(error) && Date.now() - started + wait <= this.busyBudgetMs) {
@@ -201,15 +202,24 @@ export class SqliteDatabase implements Database, AdminStore {
   }
 
   rows<Row>(sql: string, params: Params = {}): Promise<Row[]> {
-    return this.attempt(() => this.allOf<Row>(sql, params));
+    return this.attempt(() => this.allOf<Row>(sql, params), this.readsOnly(sql));
   }
 
   row<Row>(sql: string, params: Params = {}): Promise<Row | undefined> {
-    return this.attempt(() => this.firstOf<Row>(sql, params));
+    return this.attempt(() => this.firstOf<Row>(sql, params), this.readsOnly(sql));
   }
 
   run(sql: string, params: Params = {}): Promise<number> {
     return this.attempt(() => this.changesOf(sql, params));
+  }
+
+  /** The statement writes nothing (a SELECT, not an UPDATE … RETURNING); one it cannot prepare is left to `attempt`. */
+  private readsOnly(sql: string): boolean {
+    try {
+      return this.prepared(sql).statement.readonly;
+    } catch {
+      return false;
+    }
   }
 
   private allOf<Row>(sql: string, params: Params): Row[] {
