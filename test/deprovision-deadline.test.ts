@@ -11,7 +11,7 @@ import { hashToken } from "../src/http/auth";
 import type { RecordedCall } from "../src/sandbox/sandbox";
 import { sqliteStores } from "../src/store/open";
 import { eventually, patchOp, user } from "./helpers/bridge";
-import { cicVendor, compileBridge, scim, startBridgeProcess, startVendorProcess, stopChild } from "./helpers/processes";
+import { cicVendor, compileBridge, inPool, scim, startBridgeProcess, startVendorProcess, stopChild } from "./helpers/processes";
 
 const TOKEN = `deadline-${Math.random().toString(36).slice(2)}`;
 /** The vendor's limit, and the bridge's. */
@@ -44,21 +44,6 @@ async function bridgeOn(name: string, vendorUrl: string, vendor: Record<string, 
   return { ...bridge, store, open, drained: () => eventually(async () => (await open("pending")).length === 0, 60_000, 100) };
 }
 
-/** Runs `jobs` `concurrency` at a time; answers each one's result, in order. */
-async function pool<T, R>(jobs: T[], concurrency: number, run: (job: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        results[i] = await run(jobs[i]!);
-      }
-    }),
-  );
-  return results;
-}
-
 const disabled = (c: RecordedCall) => c.action === "UpdateUserStatus" && c.params.NewUserStatus === "Disabled";
 
 it("an outage of three times the circuit's longest open period while an IdP that never retries deactivates 100 users and creates 100", async () => {
@@ -73,7 +58,7 @@ it("an outage of three times the circuit's longest open period while an IdP that
   try {
     const leavers = Array.from({ length: 100 }, (_, i) => `leaver-${i}@example.com`);
     const joiners = Array.from({ length: 100 }, (_, i) => `joiner-${i}@example.com`);
-    const created = await pool(leavers, 8, (name) => scim(bridge.base, TOKEN, "POST", "/Users", user(name)));
+    const created = await inPool(leavers, 8, (name) => scim(bridge.base, TOKEN, "POST", "/Users", user(name)));
     expect(created.map((r) => r.status)).toEqual(leavers.map(() => 201));
     await bridge.drained();
     const keyOf = new Map((await vendor.users()).map((u) => [u.name, u.id]));
@@ -81,10 +66,10 @@ it("an outage of three times the circuit's longest open period while an IdP that
     await vendor.outage(true);
     const outageAt = Date.now();
     // The IdP deactivates each leaver and creates each joiner once, four requests at a time, and never retries.
-    const deactivated = pool(created, 4, (r) =>
+    const deactivated = inPool(created, 4, (r) =>
       scim(bridge.base, TOKEN, "PATCH", `/Users/${String(r.body.id)}`, patchOp({ op: "replace", path: "active", value: false })),
     );
-    const joined = pool(joiners, 4, (name) => scim(bridge.base, TOKEN, "POST", "/Users", user(name)));
+    const joined = inPool(joiners, 4, (name) => scim(bridge.base, TOKEN, "POST", "/Users", user(name)));
     expect((await deactivated).map((r) => r.status)).toEqual(leavers.map(() => 200));
     expect((await joined).map((r) => r.status)).toEqual(joiners.map(() => 201));
     const lastSent = Date.now();

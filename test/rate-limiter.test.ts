@@ -170,6 +170,19 @@ describe("deprovisionings and an open circuit", () => {
     expect(admitThrough(state, circuit, 4_500, true)).toMatchObject({ go: true, probe: true });
   });
 
+  it("a probe's allowance (the vendor's deadline) does not push the next deprovisioning's turn back; a hanging probe is waited for a second at a time", () => {
+    const slow = { ...circuit, probeMs: 21_000 };
+    let state = { ...opened(), openUntil: 30_000 }; // open for a while yet
+    const probe = admitThrough(state, slow, 2_000, true);
+    expect(probe).toMatchObject({ go: true, probe: true });
+    state = probe.circuit;
+    expect(admitThrough(state, slow, 2_100, true)).toMatchObject({ go: false, retryInMs: 1_900 });
+    // The probe hangs past the next turn: the turn's deprovisioning looks again in a second, not in 19.
+    expect(admitThrough(state, slow, 4_000, true)).toMatchObject({ go: false, reason: "probe in flight", retryInMs: 1_000 });
+    state = circuitAfter(state, slow, 4_500, "failed", true);
+    expect(admitThrough(state, slow, 4_600, true)).toMatchObject({ go: true, probe: true });
+  });
+
   it("the circuit of a credential written by an earlier release is read with the new fields", async () => {
     const store = sqliteStores(":memory:");
     await store.admin.migrate();

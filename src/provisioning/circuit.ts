@@ -64,11 +64,15 @@ export function admitThrough(state: CircuitState, config: CircuitConfig, now: nu
   }
   const held = { go: false as const, reason: "circuit open" as const, retryInMs: state.openUntil - now, circuit: state };
   if (!deprovision) return held;
-  const nextProbe = Math.max(state.deprovisionProbeAt, state.probeUntil);
-  if (now >= nextProbe) return probing(state, config, now);
+  const turn = state.deprovisionProbeAt;
+  if (now >= turn) {
+    // A probe that hangs (a vendor slower than the deadline) is waited for, a second at a time.
+    if (now < state.probeUntil) return { go: false, retryInMs: Math.min(1000, state.probeUntil - now), reason: "probe in flight", circuit: state };
+    return probing(state, config, now);
+  }
   if (now < state.probeBookedUntil) return held;
   // Booked until a while after its turn: one that never comes (its process stopped) does not keep the turn.
-  return { ...held, retryInMs: nextProbe - now, circuit: { ...state, probeBookedUntil: nextProbe + config.probeEveryMs } };
+  return { ...held, retryInMs: turn - now, circuit: { ...state, probeBookedUntil: turn + config.probeEveryMs } };
 }
 
 /**

@@ -165,10 +165,13 @@ export class OutboxWorker {
     const key = keyOf(target, scimId);
     if (request.password) this.passwords.set(key, request.password);
     const deadline = performance.now() + request.waitMs;
-    const wanted = (await this.outbox.workOf(target, [scimId])).get(scimId)?.generation ?? 0;
-    // Even a request that does not wait starts its change's run at once.
+    const recorded = (await this.outbox.workOf(target, [scimId])).get(scimId);
+    const wanted = recorded?.generation ?? 0;
+    // Even a request that does not wait starts its change's run at once — unless this process already runs
+    // as much as its worker may (a backlog: the worker takes it in its turn). A deprovisioning always does.
     if (request.waitMs <= 0) {
-      if (!this.running.has(key)) await this.claim(target, scimId, request.requestId);
+      if (!this.running.has(key) && (recorded?.deprovision || this.running.size < this.settings.concurrency))
+        await this.claim(target, scimId, request.requestId);
       return { state: "pending" };
     }
     while (performance.now() < deadline && !this.stopping) {

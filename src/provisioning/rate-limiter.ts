@@ -22,6 +22,12 @@ export interface RateLimit {
 const SPACING_MARGIN = 0.08;
 /** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
 export const LATE_TOLERANCE_MS = 10;
+/**
+ * The same for a call that removes a leaver's access: half the spacing margin (80 ms of a second), so it
+ * still reaches the vendor inside it. On a busy event loop a call often wakes 10-40 ms late, and each new
+ * slot is the end of the schedule: a deactivation that kept missing its slot waited 20 s behind a backlog.
+ */
+const DEPROVISION_LATE_TOLERANCE_MS = 40;
 /** After a throttling answer, the rate climbs back to the configured one over this long. */
 const RECOVERY_SECONDS = 30;
 /** A throttling answer multiplies the rate by this. */
@@ -206,7 +212,8 @@ export class CredentialGovernor {
       const due = readAt + admission.waitMs;
       if (admission.waitMs - spent > 0) await sleep(admission.waitMs - spent, signal);
       // Woken too late (a busy event loop), the call would crowd the next window: it takes a new slot.
-      if (performance.now() - due <= LATE_TOLERANCE_MS || admission.probe) return { probe: admission.probe, reservedAt: admission.reservedAt };
+      const tolerance = deprovision ? DEPROVISION_LATE_TOLERANCE_MS : LATE_TOLERANCE_MS;
+      if (performance.now() - due <= tolerance || admission.probe) return { probe: admission.probe, reservedAt: admission.reservedAt };
     }
   }
 

@@ -71,8 +71,7 @@ export async function callVendor(
   intent?: { sent(): Promise<void>; answered(): Promise<void> },
   /**
    * The call removes a leaver's access: it may probe the credential's open circuit, and it waits for a
-   * rate-limit slot as long as its deadline allows (other work waits at most MAX_SLOT_WAIT_MS, so a
-   * deprovisioning is never more than that behind a backlog).
+   * rate-limit slot as long as its deadline allows (other work at most MAX_SLOT_WAIT_MS).
    */
   deprovision = false,
 ): Promise<{ outcome: VendorOutcome; attempts: number }> {
@@ -125,5 +124,10 @@ export async function callVendor(
   }
 }
 
-/** The longest a call waits for a rate-limit slot inside a run; beyond it the outbox reschedules the work. */
-const MAX_SLOT_WAIT_MS = 10_000;
+/**
+ * The longest a call waits for a rate-limit slot inside a run; beyond it the outbox reschedules the work.
+ * It is also how far ahead other work books the credential's slots: a deprovisioning, which may book past
+ * it, is never more than this behind a backlog (with 10 s, a busy event loop that missed a slot and booked
+ * again left a deactivation 20 s behind).
+ */
+const MAX_SLOT_WAIT_MS = 3_000;
