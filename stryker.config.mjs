@@ -9,7 +9,7 @@ export default {
     "src/provisioning/rate-limiter.ts",
     "src/provisioning/circuit.ts",
     "src/provisioning/retry.ts",
-    "src/store/filter-sql.ts",
+    "src/store/resources/filter-sql.ts",
     "src/scim/render.ts",
     "src/mapping/transforms.ts",
     "src/mapping/compile.ts",

@@ -23,9 +23,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hashToken } from "../src/http/auth";
 import type { RecordedCall } from "../src/sandbox/sandbox";
-import { PostgresStore } from "../src/store/postgres";
-import { SqliteStore } from "../src/store/sqlite";
-import type { Store } from "../src/store/types";
+import { postgresStores, sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
+import { dropSchema } from "./postgres";
 import { cicVendor, inPool, scimRequest, startBridgeProcess, startVendorProcess, stopChild, type VendorProcess } from "./processes";
 
 const { values } = parseArgs({
@@ -57,7 +57,7 @@ interface Deployment {
   vendor: VendorProcess;
   /** Each replica's SCIM base URL; the IdP's requests go round them. */
   bases: string[];
-  store: Store;
+  store: Stores;
   drained(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -80,14 +80,14 @@ async function deploy(kind: StoreKind, vendorSettings: Record<string, unknown>):
   };
   const bridges: { child: ChildProcess; base: string }[] = [];
   for (let i = 0; i < (kind === "sqlite" ? 1 : 2); i++) bridges.push(await startBridgeProcess(DIST, join(dir, "bridge.json"), config, { env: SECRETS }));
-  const store = kind === "sqlite" ? new SqliteStore(join(dir, "bridge.db"), { scanWorker: false }) : new PostgresStore(POSTGRES_URL, { schema });
+  const store = kind === "sqlite" ? sqliteStores(join(dir, "bridge.db"), { scanWorker: false }) : postgresStores(POSTGRES_URL, { schema });
   return {
     vendor,
     bases: bridges.map((b) => b.base),
     store,
     async drained(timeoutMs) {
       const until = Date.now() + timeoutMs;
-      while ((await store.listWork({ state: "pending", limit: 1 })).length > 0) {
+      while ((await store.outbox.list({ state: "pending", limit: 1 })).length > 0) {
         if (Date.now() > until) throw new Error("the outbox did not drain in time");
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -95,8 +95,8 @@ async function deploy(kind: StoreKind, vendorSettings: Record<string, unknown>):
     async close() {
       for (const bridge of bridges) await stopChild(bridge.child);
       await stopChild(vendor.child);
-      if (store instanceof PostgresStore) await store.dropSchema();
-      await store.close();
+      await store.admin.close();
+      if (kind === "postgres") await dropSchema(POSTGRES_URL, schema);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -18,7 +18,8 @@ import { createApp } from "../src/http/app";
 import { createLogger } from "../src/log";
 import { buildProvisioners } from "../src/provisioning/targets";
 import { CicSandbox } from "../src/sandbox/tencent";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
 import { load, type LoadResult } from "./load";
 
 const args = process.argv.slice(2);
@@ -31,7 +32,7 @@ const CONCURRENCY = arg("concurrency", 16);
 const TOKEN = "bench-token";
 const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 
-async function seedUsers(store: SqliteStore, target: string, n: number): Promise<void> {
+async function seedUsers(store: Stores, target: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const userName = `user${i}@bench.example.com`;
     const doc = {
@@ -41,14 +42,14 @@ async function seedUsers(store: SqliteStore, target: string, n: number): Promise
       emails: [{ value: userName, primary: true }],
       active: true,
     };
-    await store.create(target, "User", `u-${target}-${i}`, doc, { userName, emails: [userName] });
+    await store.resources.create(target, "User", `u-${target}-${i}`, doc, { userName, emails: [userName] });
   }
 }
 
 const BENCH_ENV = { BENCH_CIC_ID: "AKID-bench", BENCH_CIC_KEY: "bench-secret-key" };
 
 async function serve(
-  store: SqliteStore,
+  store: Stores,
   patchResponse: "resource" | "no-content",
   cicUrl: string,
 ): Promise<{ origin: string; server: Server; close: () => Promise<void> }> {
@@ -70,7 +71,7 @@ async function serve(
   });
   const log = createLogger("error");
   const built = buildProvisioners(config, store, log, BENCH_ENV);
-  const app = createApp({ config, store, log, provisioners: built.provisioners });
+  const app = createApp({ config, stores: store, log, provisioners: built.provisioners });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -86,20 +87,20 @@ function row(name: string, r: LoadResult): string {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "scim-bridge-bench-"));
-  const store = new SqliteStore(join(dir, "bench.db"));
-  await store.migrate();
+  const store = sqliteStores(join(dir, "bench.db"));
+  await store.admin.migrate();
   let t = performance.now();
   await seedUsers(store, "t1k", 1_000);
   await seedUsers(store, "t100k", 100_000);
   const group = "g-20k";
-  await store.create(
+  await store.resources.create(
     "group",
     "Group",
     group,
     { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Twenty thousand" },
     { displayName: "Twenty thousand" },
   );
-  await store.addMembers(
+  await store.members.add(
     "group",
     group,
     Array.from({ length: 20_000 }, (_, i) => ({ value: `member-${i}` })),
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
   console.log("| scenario | requests | req/s | p50 ms | p99 ms | statuses |");
   console.log("|---|---|---|---|---|---|");
   for (const r of rows) console.log(r);
-  await store.close();
+  await store.admin.close();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hashToken } from "../src/http/auth";
-import { PostgresStore } from "../src/store/postgres";
+import { postgresStores } from "../src/store/open";
+import { dropSchema } from "./postgres";
 import { cicVendor, startBridgeProcess, startVendorProcess, stopChild } from "./processes";
 
 const { values } = parseArgs({
@@ -44,8 +45,8 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
       },
     ],
   };
-  const store = new PostgresStore(POSTGRES_URL, { schema });
-  await store.migrate();
+  const store = postgresStores(POSTGRES_URL, { schema });
+  await store.admin.migrate();
   const bridges: ChildProcess[] = [];
   try {
     const bases: string[] = [];
@@ -77,7 +78,7 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
     );
     for (;;) {
       const stats = await vendor.stats();
-      if (stats.users.length >= USERS && (await store.listWork({ state: "pending", limit: 1 })).length === 0)
+      if (stats.users.length >= USERS && (await store.outbox.list({ state: "pending", limit: 1 })).length === 0)
         return {
           seconds: (performance.now() - started) / 1000,
           maxInAnySecond: stats.maxCallsInAnySecond,
@@ -89,8 +90,8 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
   } finally {
     for (const bridge of bridges) await stopChild(bridge);
     await stopChild(vendor.child);
-    await store.dropSchema();
-    await store.close();
+    await store.admin.close();
+    await dropSchema(POSTGRES_URL, schema);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -15,9 +15,9 @@ import { configFrom } from "../src/config/load";
 import { hashToken } from "../src/http/auth";
 import { createApp } from "../src/http/app";
 import { createLogger } from "../src/log";
-import { PostgresStore } from "../src/store/postgres";
-import { SqliteStore } from "../src/store/sqlite";
-import type { Store } from "../src/store/types";
+import { postgresStores, sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
+import { dropSchema } from "./postgres";
 import { load, merged, type LoadResult, type RequestSpec } from "./load";
 import { CORE_USER, seededId, seededName, seedPostgres, seedSqlite } from "./seed";
 
@@ -72,13 +72,13 @@ function bareApp(): express.Express {
   return app;
 }
 
-function bridgeApp(store: Store, targets: string[]): express.Express {
+function bridgeApp(store: Stores, targets: string[]): express.Express {
   const config = configFrom({
     server: { port: 0, maxResults: 1000 },
     log: { level: "error" },
     targets: targets.map((name) => ({ name, tokens: [{ sha256: hashToken(`${TOKEN}-${name}`) }], patchResponse: "resource" })),
   });
-  return createApp({ config, store, log: createLogger("error") });
+  return createApp({ config, stores: store, log: createLogger("error") });
 }
 
 /** The highest RSS seen while `work` runs, sampled every 50 ms. */
@@ -218,8 +218,8 @@ export async function runSpeed(options: SpeedOptions): Promise<{ rows: SpeedRow[
     try {
       for (const n of options.sqliteSizes) {
         const path = join(dir, `bench-${n}.db`);
-        const store = new SqliteStore(path);
-        await store.migrate();
+        const store = sqliteStores(path);
+        await store.admin.migrate();
         const t = performance.now();
         seedSqlite(path, "t", n);
         console.log(`sqlite: seeded ${n.toLocaleString("en")} users in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -228,7 +228,7 @@ export async function runSpeed(options: SpeedOptions): Promise<{ rows: SpeedRow[
         rows.push(...value);
         peaks.push({ store: "SQLite", users: n, peakMb });
         await bridge.close();
-        await store.close();
+        await store.admin.close();
         rmSync(path, { force: true });
       }
     } finally {
@@ -237,8 +237,8 @@ export async function runSpeed(options: SpeedOptions): Promise<{ rows: SpeedRow[
     for (const n of options.postgres?.sizes ?? []) {
       const url = options.postgres!.url;
       const schema = `bench_${randomBytes(4).toString("hex")}`;
-      const store = new PostgresStore(url, { schema, poolSize: 10 });
-      await store.migrate();
+      const store = postgresStores(url, { schema, poolSize: 10 });
+      await store.admin.migrate();
       try {
         const t = performance.now();
         await seedPostgres(url, schema, "t", n);
@@ -249,11 +249,8 @@ export async function runSpeed(options: SpeedOptions): Promise<{ rows: SpeedRow[
         peaks.push({ store: "PostgreSQL", users: n, peakMb });
         await bridge.close();
       } finally {
-        await store.close();
-        const client = new (await import("pg")).default.Client({ connectionString: url });
-        await client.connect();
-        await client.query(`DROP SCHEMA "${schema}" CASCADE`);
-        await client.end();
+        await store.admin.close();
+        await dropSchema(url, schema);
       }
     }
   } finally {

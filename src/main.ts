@@ -1,4 +1,4 @@
-/** Starting and stopping a bridge: store, app, HTTP server. */
+/** Starting and stopping a bridge: stores, app, HTTP server. */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
@@ -15,15 +15,16 @@ import { scheduleAuditRetention } from "./provisioning/audit-retention";
 import { buildProvisioners, type ProvisioningEvents, type TargetProvisioners } from "./provisioning/targets";
 import { createMetrics, metricsHandler, type BridgeMetrics, type VendorOutcome } from "./http/metrics";
 import express from "express";
-import { openStore } from "./store/open";
-import type { Store } from "./store/types";
+import { openStores } from "./store/open";
+import type { OutboxStore } from "./store/outbox/port";
+import type { Stores } from "./store/stores";
 import { VERSION } from "./version";
 
 export interface RunningBridge {
   url: string;
   scimBaseUrl: string;
   server: Server;
-  store: Store;
+  stores: Stores;
   metrics?: BridgeMetrics;
   /** Where /metrics is served: the SCIM URL's, or the separate listener's. */
   metricsUrl?: string;
@@ -51,9 +52,9 @@ function eventsOf(metrics: BridgeMetrics): ProvisioningEvents {
 }
 
 /** At each scrape: outbox depth per target and state, and the age of the oldest pending deprovisioning. */
-function collectOutbox(metrics: BridgeMetrics, store: Store): void {
+function collectOutbox(metrics: BridgeMetrics, outbox: OutboxStore): void {
   metrics.onScrape(async () => {
-    const stats = await store.outboxStats();
+    const stats = await outbox.stats();
     const now = Date.now();
     metrics.outboxSnapshot(
       stats.depth,
@@ -86,18 +87,18 @@ function graceMsOf(config: Config): number {
 
 export async function startBridge(
   config: Config,
-  options: { log?: Logger; store?: Store; provisioners?: Map<string, Provisioner> } = {},
+  options: { log?: Logger; stores?: Stores; provisioners?: Map<string, Provisioner> } = {},
 ): Promise<RunningBridge> {
   sealSharedPrototypes();
   const log = options.log ?? createLogger(config.log.level);
-  const store = options.store ?? (await openStore(config.store, log));
+  const stores = options.stores ?? (await openStores(config.store, log));
   const metrics = config.metrics.enabled
     ? createMetrics({
         targets: config.targets.map((t) => t.name),
         onCollectorError: (error) => log.warn("metrics: outbox snapshot failed", { error: (error as Error).message }),
       })
     : undefined;
-  if (metrics) collectOutbox(metrics, store);
+  if (metrics) collectOutbox(metrics, stores.outbox);
   const events = metrics ? eventsOf(metrics) : {};
   let targets: TargetProvisioners | undefined;
   let stopRetention = () => {};
@@ -106,11 +107,11 @@ export async function startBridge(
   const drain = new Drain();
   const separateMetrics = metrics && config.metrics.port !== undefined;
   try {
-    targets = options.provisioners ? undefined : buildProvisioners(config, store, log, process.env, events);
-    stopRetention = scheduleAuditRetention(store, config.audit.retainDays, log);
+    targets = options.provisioners ? undefined : buildProvisioners(config, stores, log, process.env, events);
+    stopRetention = scheduleAuditRetention(stores.trail, config.audit.retainDays, log);
     const live = new LiveTargets(config, options.provisioners ?? targets?.provisioners, targets?.deliveries);
-    const status = { path: STATUS_MOUNT, router: statusRoutes(live, store, log) };
-    const app = createApp({ config, store, log, drain, metrics, serveMetrics: !!metrics && !separateMetrics, live, mounts: [status] });
+    const status = { path: STATUS_MOUNT, router: statusRoutes(live, stores, log) };
+    const app = createApp({ config, stores, log, drain, metrics, serveMetrics: !!metrics && !separateMetrics, live, mounts: [status] });
     server = await listen(app, config.server.port, config.server.host, { tls: config.server.tls, keys: "server.port / PORT, server.host / HOST" });
     // Keep connections open a little longer than typical load balancers do.
     server.keepAliveTimeout = 65_000;
@@ -123,7 +124,7 @@ export async function startBridge(
     targets?.worker.start();
     return running(config, {
       log,
-      store,
+      stores,
       metrics,
       server,
       metricsServer,
@@ -131,7 +132,7 @@ export async function startBridge(
       live,
       targets,
       stopRetention,
-      ownStore: !options.store,
+      ownStore: !options.stores,
       events,
       fixed: !!options.provisioners,
     });
@@ -141,14 +142,14 @@ export async function startBridge(
     server?.close();
     metricsServer?.close();
     await targets?.close();
-    if (!options.store) await store.close().catch(() => undefined);
+    if (!options.stores) await stores.admin.close().catch(() => undefined);
     throw error;
   }
 }
 
 interface Parts {
   log: Logger;
-  store: Store;
+  stores: Stores;
   metrics?: BridgeMetrics;
   server: Server;
   metricsServer?: Server;
@@ -163,7 +164,7 @@ interface Parts {
 }
 
 function running(config: Config, parts: Parts): RunningBridge {
-  const { log, store, metrics, server, metricsServer, drain, live, stopRetention } = parts;
+  const { log, stores, metrics, server, metricsServer, drain, live, stopRetention } = parts;
   let targets = parts.targets;
   const scheme = config.server.tls ? "https" : "http";
   const url = config.server.publicUrl?.replace(/\/$/, "") ?? urlOf(server, config.server.host, scheme);
@@ -172,7 +173,7 @@ function running(config: Config, parts: Parts): RunningBridge {
     version: VERSION,
     url,
     tls: !!config.server.tls,
-    store: store.kind,
+    store: stores.admin.kind,
     targets: config.targets.map((t) => t.name),
     ...(metricsUrl ? { metrics: metricsUrl } : {}),
     ...(config.status.adminTokens.length > 0 ? { status: `${url}/status` } : {}),
@@ -192,7 +193,7 @@ function running(config: Config, parts: Parts): RunningBridge {
       if (JSON.stringify(next.store) !== JSON.stringify(live.current.config.store)) throw new Error("store: a different store needs a restart");
       if (!!next.server.tls !== !!config.server.tls) throw new Error("server.tls: switching between HTTP and HTTPS needs a restart");
       const tls = next.server.tls ? readTls(next.server.tls) : undefined;
-      built = parts.fixed ? undefined : buildProvisioners(next, store, log, process.env, parts.events);
+      built = parts.fixed ? undefined : buildProvisioners(next, stores, log, process.env, parts.events);
       if (tls) (server as HttpsServer).setSecureContext(tls);
     } catch (error) {
       log.error("configuration reload refused; the running configuration stays", { problem: (error as Error).message });
@@ -222,7 +223,7 @@ function running(config: Config, parts: Parts): RunningBridge {
     url,
     scimBaseUrl: `${url}/scim/v2`,
     server,
-    store,
+    stores,
     metrics,
     metricsUrl,
     log,
@@ -248,7 +249,7 @@ function running(config: Config, parts: Parts): RunningBridge {
       metricsServer?.close();
       await targets?.close();
       await Promise.all([...retired].map(retire));
-      if (parts.ownStore) await store.close();
+      if (parts.ownStore) await stores.admin.close();
       log.info("shutdown: complete");
     },
   };

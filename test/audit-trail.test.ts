@@ -11,7 +11,8 @@ import { configFrom } from "../src/config/load";
 import { createLogger } from "../src/log";
 import { pruneAuditTrail } from "../src/provisioning/audit-retention";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
 import { CORE_USER, patchOp, startTestBridge, type TestBridge } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -29,23 +30,23 @@ const person = (userName: string, phone = "13800138000") => ({
 
 describe("vendor call trail", () => {
   let dir: string;
-  let store: SqliteStore;
+  let store: Stores;
   let sandbox: VendorSandbox;
   let bridge: TestBridge;
   let vendor: Record<string, unknown>;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "scim-bridge-audit-"));
-    store = new SqliteStore(join(dir, "bridge.db"));
-    await store.migrate();
+    store = sqliteStores(join(dir, "bridge.db"));
+    await store.admin.migrate();
     sandbox = ciam.sandbox();
     vendor = { ...ciam.vendor(await sandbox.listen()), deadlineMs: 15_000 };
-    bridge = await startTestBridge([{ name: "t", vendor }], { env: ENV, store });
+    bridge = await startTestBridge([{ name: "t", vendor }], { env: ENV, stores: store });
   });
   afterEach(async () => {
     await bridge.close();
     await sandbox.close();
-    await store.close();
+    await store.admin.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -63,7 +64,7 @@ describe("vendor call trail", () => {
       .set("X-Request-Id", "req-off-1")
       .expect(200);
 
-    const trail = await store.vendorCalls("t", { scimId: created.id, limit: 10 });
+    const trail = await store.trail.calls("t", { scimId: created.id, limit: 10 });
     expect(trail.map((c) => [c.operation, c.call, c.outcome, c.attempts])).toEqual([
       ["disable", "UpdateUserStatus", "success", 1],
       ["update", "UpdateUser", "invalid", 1],
@@ -78,10 +79,10 @@ describe("vendor call trail", () => {
 
   it("a call the deadline cut off is recorded as 'deadline', since it may have landed", async () => {
     await bridge.close();
-    bridge = await startTestBridge([{ name: "t", vendor: { ...vendor, deadlineMs: 1000, onVendorDelay: "fail" } }], { env: ENV, store });
+    bridge = await startTestBridge([{ name: "t", vendor: { ...vendor, deadlineMs: 1000, onVendorDelay: "fail" } }], { env: ENV, stores: store });
     sandbox.failNext({ action: "CreateUser", status: 500, code: "InternalError", message: "slow", commit: true, delayMs: 2500 });
     await bridge.as("t").post("/Users", person("late@example.com")).expect(504);
-    const [last] = await store.vendorCalls("t", { limit: 1 });
+    const [last] = await store.trail.calls("t", { limit: 1 });
     expect(last).toMatchObject({ operation: "create", call: "CreateUser", outcome: "deadline", attempts: 1 });
   }, 10_000);
 
@@ -109,8 +110,8 @@ describe("vendor call trail", () => {
   it("records older than the retention are pruned, newer ones kept", async () => {
     await bridge.as("t").post("/Users", person("kept@example.com")).expect(201);
     const log = createLogger("error");
-    expect(await pruneAuditTrail(store, 30, log)).toBe(0);
-    expect(await pruneAuditTrail(store, 30, log, Date.now() + 31 * 24 * 3600 * 1000)).toBe(1);
-    expect(await store.vendorCalls("t", { limit: 10 })).toEqual([]);
+    expect(await pruneAuditTrail(store.trail, 30, log)).toBe(0);
+    expect(await pruneAuditTrail(store.trail, 30, log, Date.now() + 31 * 24 * 3600 * 1000)).toBe(1);
+    expect(await store.trail.calls("t", { limit: 10 })).toEqual([]);
   });
 });

@@ -15,9 +15,10 @@ import { createLogger } from "../src/log";
 import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { PostgresStore } from "../src/store/postgres";
+import { postgresStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
 import { eventually, outboxDrained, user } from "./helpers/bridge";
-import { POSTGRES_URL } from "./helpers/stores";
+import { dropSchema, POSTGRES_URL } from "./helpers/stores";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const REPO = resolve(__dirname, "..");
@@ -62,9 +63,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  const store = new PostgresStore(POSTGRES_URL, { schema });
-  await store.dropSchema();
-  await store.close();
+  await dropSchema(schema);
   await sandbox.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -138,19 +137,19 @@ it("SIGKILL during creates leaves no link without its user, and no duplicate or 
   expect(cutOff).toBeGreaterThan(0); // the kills did land in the middle of requests
   // The IdP retries everyone against a fresh process: each is created, or already there (409).
   const { child, base } = await startProcess();
-  const store = new PostgresStore(POSTGRES_URL, { schema });
+  const store = postgresStores(POSTGRES_URL, { schema });
   try {
     for (const person of PEOPLE) expect([201, 409]).toContain(await post(base, person));
     // Work the killed processes held falls back once their leases expire, and the new process finishes it.
-    await outboxDrained(store);
+    await outboxDrained(store.outbox);
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
   }
 
   try {
-    const links = (await store.allLinks("t")).filter((l) => !l.deletedAt);
-    const users = (await store.list("t", "User", { startIndex: 1, count: 1000 })).resources;
+    const links = (await store.links.all("t")).filter((l) => !l.deletedAt);
+    const users = (await store.resources.list("t", "User", { startIndex: 1, count: 1000 })).resources;
     expect(users.map((u) => u.doc.userName).sort()).toEqual([...PEOPLE].sort());
     for (const link of links) expect(users.some((u) => u.id === link.scimId)).toBe(true);
     for (const u of users) expect(links.some((l) => l.scimId === u.id)).toBe(true);
@@ -166,15 +165,15 @@ it("SIGKILL during creates leaves no link without its user, and no duplicate or 
     }
     for (const link of links) expect(sandbox.users.has(link.vendorKey)).toBe(true);
   } finally {
-    await store.close();
+    await store.admin.close();
   }
 }, 90_000);
 
 /** A fresh process, until the outbox is empty (the dead process's leases fall back to it), then SIGTERM. */
-async function restartUntilDrained(store: PostgresStore): Promise<void> {
+async function restartUntilDrained(store: Stores): Promise<void> {
   const process = await startProcess();
   try {
-    await outboxDrained(store, 60_000);
+    await outboxDrained(store.outbox, 60_000);
   } finally {
     process.child.kill("SIGTERM");
     await new Promise((r) => process.child.once("exit", r));
@@ -188,17 +187,17 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
     const exited = new Promise((r) => first.child.once("exit", r));
     const load = pushUntilKilled(first.child, people, 16, (name) => post(first.base, name));
     // Killed once a third of the creates are in: the rest of the push never happens.
-    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const store = postgresStores(POSTGRES_URL, { schema });
     try {
-      await eventually(async () => (await store.count("t", "User")) >= 330, 30_000, 5);
+      await eventually(async () => (await store.resources.list("t", "User", { startIndex: 1, count: 0 })).total >= 330, 30_000, 5);
       first.child.kill("SIGKILL");
       await exited;
       const statuses = await load;
       const accepted = people.filter((_, i) => statuses[i] === 201);
       // The kill left work in flight: the restart has to take it over from the dead process's leases.
-      expect((await store.listWork({ target: "t", state: "pending", limit: 5000 })).length).toBeGreaterThan(0);
+      expect((await store.outbox.list({ target: "t", state: "pending", limit: 5000 })).length).toBeGreaterThan(0);
       await restartUntilDrained(store);
-      const stored = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources
+      const stored = (await store.resources.list("t", "User", { startIndex: 1, count: 5000 })).resources
         .map((u) => String(u.doc.userName))
         .filter((n) => n.startsWith("k1-"));
       // Everyone answered 201 was stored; some more were stored whose answer the kill cut off.
@@ -206,16 +205,16 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
       const atVendor = [...sandbox.users.values()].map((v) => String(v.UserName)).filter((n) => n.startsWith("k1-"));
       expect(atVendor.sort()).toEqual([...stored].sort()); // exactly once each, and none the bridge does not know
       expect(new Set(atVendor).size).toBe(atVendor.length);
-      const links = (await store.allLinks("t")).filter((l) => l.userName.startsWith("k1-"));
+      const links = (await store.links.all("t")).filter((l) => l.userName.startsWith("k1-"));
       expect(links).toHaveLength(stored.length);
     } finally {
-      await store.close();
+      await store.admin.close();
     }
   }, 120_000);
 
   it("in the middle of 200 deactivations: every deactivation the bridge accepted is disabled at the vendor", async () => {
     const people = Array.from({ length: 200 }, (_, i) => `k2-${i}@example.com`);
-    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const store = postgresStores(POSTGRES_URL, { schema });
     try {
       const setup = await startProcess();
       const ids: string[] = [];
@@ -228,7 +227,7 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
           });
           ids.push(((await res.json()) as { id: string }).id);
         }
-        await outboxDrained(store);
+        await outboxDrained(store.outbox);
       } finally {
         setup.child.kill("SIGTERM");
         await new Promise((r) => setup.child.once("exit", r));
@@ -238,18 +237,18 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
       const off = { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", path: "active", value: false }] };
       const load = pushUntilKilled(first.child, ids, 16, (id) => patch(first.base, id, off));
       // Killed once 60 deactivations are recorded: the rest of the push never happens.
-      const recorded = async () => (await store.list("t", "User", { predicate: (r) => r.doc.active === false, startIndex: 1, count: 1 })).total;
+      const recorded = async () => (await store.resources.list("t", "User", { predicate: (r) => r.doc.active === false, startIndex: 1, count: 1 })).total;
       await eventually(async () => (await recorded()) >= 60, 30_000, 5);
       first.child.kill("SIGKILL");
       await exited;
       await load;
-      expect((await store.listWork({ target: "t", state: "pending", limit: 5000 })).filter((w) => w.deprovision).length).toBeGreaterThan(0);
+      expect((await store.outbox.list({ target: "t", state: "pending", limit: 5000 })).filter((w) => w.deprovision).length).toBeGreaterThan(0);
       await restartUntilDrained(store);
-      const inactive = (await store.list("t", "User", { startIndex: 1, count: 5000 })).resources.filter(
+      const inactive = (await store.resources.list("t", "User", { startIndex: 1, count: 5000 })).resources.filter(
         (u) => String(u.doc.userName).startsWith("k2-") && u.doc.active === false,
       );
       expect(inactive.length).toBeGreaterThan(0);
-      const links = await store.linksOf(
+      const links = await store.links.of(
         "t",
         inactive.map((u) => u.id),
       );
@@ -261,7 +260,7 @@ describe("kill -9, then a restart and no IdP retries at all", () => {
         });
       }
     } finally {
-      await store.close();
+      await store.admin.close();
     }
   }, 120_000);
 });
@@ -289,7 +288,7 @@ async function startVendorProcess(
 describe("SIGTERM", () => {
   it("stops intake, leaves work it could not finish in the outbox with its leases released, exits 0; the next start delivers it", async () => {
     const names = ["term-1@example.com", "term-2@example.com", "term-3@example.com"];
-    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const store = postgresStores(POSTGRES_URL, { schema });
     const bridge = await startProcess();
     sandbox.outage(true);
     try {
@@ -297,9 +296,10 @@ describe("SIGTERM", () => {
       const exited = new Promise<number | null>((r) => bridge.child.once("exit", (code) => r(code)));
       bridge.child.kill("SIGTERM");
       expect(await exited).toBe(0);
-      const users = (await store.list("t", "User", { lookups: names.map((value) => ({ attribute: "userName" as const, value })), startIndex: 1, count: 10 }))
-        .resources;
-      const work = await store.workOf(
+      const users = (
+        await store.resources.list("t", "User", { lookups: names.map((value) => ({ attribute: "userName" as const, value })), startIndex: 1, count: 10 })
+      ).resources;
+      const work = await store.outbox.workOf(
         "t",
         users.map((u) => u.id),
       );
@@ -316,7 +316,7 @@ describe("SIGTERM", () => {
           .sort(),
       ).toEqual(names);
     } finally {
-      await store.close();
+      await store.admin.close();
     }
   }, 60_000);
 });
@@ -327,19 +327,19 @@ describe("the rate limit, as a vendor in its own process sees it", () => {
     const vendorProcess = await startVendorProcess(25);
     const config = join(dir, "bridge-25.yaml");
     writeConfig(config, { ...VENDORS.find((v) => v.name === "tencent-cic")!.vendor(vendorProcess.url), rateLimit: { perSecond: 25 } });
-    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const store = postgresStores(POSTGRES_URL, { schema });
     const bridge = await startProcess(config);
     try {
       const statuses = await pushUntilKilled(bridge.child, people, 16, (name) => post(bridge.base, name));
       expect(statuses.filter((s) => s !== 201)).toEqual([]);
-      await outboxDrained(store, 60_000);
+      await outboxDrained(store.outbox, 60_000);
       const stats = await vendorProcess.stats();
       expect(stats.users.sort()).toEqual([...people].sort());
       expect(stats.maxCallsInAnySecond).toBeLessThanOrEqual(25);
       expect(stats.throttled).toBe(0);
     } finally {
       await stopAll([bridge.child, vendorProcess.child]);
-      await store.close();
+      await store.admin.close();
     }
   }, 120_000);
 });
@@ -358,7 +358,7 @@ describe("two bridge processes on one PostgreSQL database", () => {
     const vendorProcess = await startVendorProcess(LIMIT);
     const limited = join(dir, "bridge-limited.yaml");
     writeConfig(limited, { ...VENDORS.find((v) => v.name === "tencent-cic")!.vendor(vendorProcess.url), rateLimit: { perSecond: LIMIT } });
-    const store = new PostgresStore(POSTGRES_URL, { schema });
+    const store = postgresStores(POSTGRES_URL, { schema });
     const replicas = [await startProcess(limited), await startProcess(limited)];
     try {
       // Half the IdP's requests reach each replica (a load balancer); none is retried.
@@ -374,7 +374,7 @@ describe("two bridge processes on one PostgreSQL database", () => {
         ),
       );
       expect(statuses.flat().filter((s) => s !== 201)).toEqual([]);
-      await outboxDrained(store, 120_000);
+      await outboxDrained(store.outbox, 120_000);
       const seconds = (performance.now() - started) / 1000;
       const stats = await vendorProcess.stats();
       expect(stats.users.sort()).toEqual([...people].sort());
@@ -384,7 +384,7 @@ describe("two bridge processes on one PostgreSQL database", () => {
       expect(seconds).toBeGreaterThan(2000 / LIMIT - 1);
     } finally {
       await stopAll([...replicas.map((r) => r.child), vendorProcess.child]);
-      await store.close();
+      await store.admin.close();
     }
   }, 180_000);
 });

@@ -9,7 +9,7 @@ import { outboxCommand, type OutboxArgs } from "../src/cli/outbox";
 import { auditCommand } from "../src/cli/audit";
 import { configFrom } from "../src/config/load";
 import type { Config } from "../src/config/schema";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 
 const dir = mkdtempSync(join(tmpdir(), "scim-bridge-outbox-cli-"));
 let config: Config;
@@ -26,11 +26,11 @@ beforeEach(async () => {
       { name: "u", tokens: [{ sha256: "b".repeat(64) }] },
     ],
   });
-  const store = new SqliteStore(path);
-  await store.migrate();
+  const store = sqliteStores(path);
+  await store.admin.migrate();
   const order = { deprovision: false, resendStatus: false, horizonMs: 86_400_000 };
-  await store.create("t", "User", "u-ann", { userName: "ann@example.com", active: true }, { userName: "ann@example.com", emails: [] }, order);
-  await store.create(
+  await store.resources.create("t", "User", "u-ann", { userName: "ann@example.com", active: true }, { userName: "ann@example.com", emails: [] }, order);
+  await store.resources.create(
     "t",
     "User",
     "u-bob",
@@ -38,18 +38,18 @@ beforeEach(async () => {
     { userName: "bob@example.com", emails: [] },
     { ...order, deprovision: true },
   );
-  await store.recordLink({ target: "t", scimId: "u-bob", vendor: "tencent-cic", vendorKey: "vk-bob", link: "created", userName: "bob@example.com" });
-  await store.enqueueWork("u", "u-cat", order);
+  await store.links.record({ target: "t", scimId: "u-bob", vendor: "tencent-cic", vendorKey: "vk-bob", link: "created", userName: "bob@example.com" });
+  await store.resources.create("u", "User", "u-cat", { userName: "cat@example.com" }, { userName: "cat@example.com", emails: [] }, order);
   // Ann's delivery failed for good: a dead letter with the vendor's code.
-  const [ann] = (await store.claimWork("worker", 60_000, 10, ["t", "u"])).filter((w) => w.scimId === "u-ann");
-  await store.settleWork("t", "u-ann", "worker", ann!.generation, {
+  const [ann] = (await store.outbox.claim("worker", 60_000, 10, ["t", "u"])).filter((w) => w.scimId === "u-ann");
+  await store.outbox.settle("t", "u-ann", "worker", ann!.generation, {
     state: "failed",
     code: "InvalidParameter.UsernameFormatError",
     detail: "tencent-cic refused the user",
     vendorRequestId: "req-1",
   });
-  await store.releaseLeases("worker");
-  await store.close();
+  await store.outbox.releaseLeases("worker");
+  await store.admin.close();
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashToken } from "../src/http/auth";
 import type { RecordedCall } from "../src/sandbox/sandbox";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { eventually, patchOp, user } from "./helpers/bridge";
 import { cicVendor, compileBridge, inPool, scim, startBridgeProcess, startVendorProcess, stopChild } from "./helpers/processes";
 
@@ -39,8 +39,8 @@ async function bridgeOn(name: string, vendorUrl: string, vendor: Record<string, 
     outbox: { pollMs: 50, ...outbox },
     targets: [{ name: "t", tokens: [{ sha256: hashToken(TOKEN) }], vendor: cicVendor(vendorUrl, vendor) }],
   });
-  const store = new SqliteStore(path, { scanWorker: false });
-  const open = async (state: "pending" | "failed") => store.listWork({ state, limit: 10_000 });
+  const store = sqliteStores(path, { scanWorker: false });
+  const open = async (state: "pending" | "failed") => store.outbox.list({ state, limit: 10_000 });
   return { ...bridge, store, open, drained: () => eventually(async () => (await open("pending")).length === 0, 60_000, 100) };
 }
 
@@ -109,7 +109,7 @@ it("an outage of three times the circuit's longest open period while an IdP that
     expect((await vendor.stats()).maxCallsInAnySecond).toBeLessThanOrEqual(LIMIT);
   } finally {
     await stopChild(bridge.child);
-    await bridge.store.close();
+    await bridge.store.admin.close();
     await stopChild(vendor.child);
   }
 }, 110_000);
@@ -143,7 +143,7 @@ it("strict mode: a create that hangs past the deadline is 504 with Retry-After; 
     expect(retried.filter((s) => s === 201).length).toBeGreaterThan(0);
   } finally {
     await stopChild(bridge.child);
-    await bridge.store.close();
+    await bridge.store.admin.close();
     await stopChild(vendor.child);
   }
 }, 60_000);

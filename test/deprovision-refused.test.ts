@@ -26,7 +26,7 @@ it("CIC refuses every deactivation: a dead letter with the reason and remedy, pa
       .patch(`/Users/${created.id}`, patchOp({ op: "replace", path: "active", value: false }))
       .expect(200);
     const [row] = await eventually(async () => {
-      const failed = await bridge.store.listWork({ state: "failed", limit: 10 });
+      const failed = await bridge.stores.outbox.list({ state: "failed", limit: 10 });
       return failed.length > 0 && failed;
     });
     expect(row).toMatchObject({ scimId: created.id, deprovision: true, lastCode: "InvalidParameter" });
@@ -37,13 +37,13 @@ it("CIC refuses every deactivation: a dead letter with the reason and remedy, pa
     expect(view).toMatchObject({ provisioning: "failed", provisioningVendorCode: "InvalidParameter" });
     expect(view.provisioningReason).toContain("last administrator");
     expect(view.provisioningRemedy).toMatch(/leaver may still have access.*outbox retry/);
-    expect((await bridge.store.outboxStats()).oldestDeprovision).toEqual([{ target: "t", since: row!.deprovisionAt }]);
+    expect((await bridge.stores.outbox.stats()).oldestDeprovision).toEqual([{ target: "t", since: row!.deprovisionAt }]);
     expect(bridge.logs.some((l) => l.includes('"level":"error"') && l.includes("the leaver may still have access") && l.includes(created.id))).toBe(true);
     expect(sandbox.callsOf("UpdateUserStatus")).toHaveLength(tries);
 
     // The administrator fixes the cause at the vendor and re-drives it: the leaver is disabled.
     sandbox.clearFaults();
-    expect(await bridge.store.redriveWork("t", { scimId: created.id }, 60_000)).toBe(1);
+    expect(await bridge.stores.outbox.redrive("t", { scimId: created.id }, 60_000)).toBe(1);
     await eventually(() => [...sandbox.users.values()].every((u) => u.UserStatus === "Disabled"));
-    await eventually(async () => (await bridge.store.outboxStats()).oldestDeprovision.length === 0);
+    await eventually(async () => (await bridge.stores.outbox.stats()).oldestDeprovision.length === 0);
   }));

@@ -25,7 +25,7 @@ async function memberOfTier1(bridge: TestBridge): Promise<{ id: string; key: str
   return { id: created.id, key: created[VENDOR_LINK].vendorUserId as string };
 }
 
-const pendingWork = (bridge: TestBridge) => bridge.store.listWork({ target: "t", state: "pending", limit: 10 });
+const pendingWork = (bridge: TestBridge) => bridge.stores.outbox.list({ target: "t", state: "pending", limit: 10 });
 
 describe.each(VENDORS)("$name: DELETE of a user who is in a group", (fixture) => {
   it("removes the vendor user and leaves no work pending", () =>
@@ -36,11 +36,11 @@ describe.each(VENDORS)("$name: DELETE of a user who is in a group", (fixture) =>
       else expect(JSON.stringify(sandbox.users.get(key))).toContain(fixture.groups.seed.id);
 
       await bridge.as("t").delete(`/Users/${id}`).expect(204);
-      await outboxDrained(bridge.store, 10_000);
+      await outboxDrained(bridge.stores.outbox, 10_000);
       expect(sandbox.users.has(key)).toBe(false);
       expect([...sandbox.groups.values()].some((g) => g.members.has(key))).toBe(false);
       expect(await pendingWork(bridge)).toEqual([]);
-      expect((await bridge.store.linksOf("t", [id])).get(id)).toMatchObject({ state: "removed" });
+      expect((await bridge.stores.links.of("t", [id])).get(id)).toMatchObject({ state: "removed" });
     }));
 });
 
@@ -50,7 +50,7 @@ describe("CIC: a deletion the vendor holds up", () => {
       const { id, key } = await memberOfTier1(bridge);
       const seen = sandbox.calls.length;
       await bridge.as("t").delete(`/Users/${id}`).expect(204);
-      await outboxDrained(bridge.store, 10_000);
+      await outboxDrained(bridge.stores.outbox, 10_000);
       // Access goes first, then what holds the delete up, then the delete.
       expect(sandbox.calls.slice(seen).map((c) => `${c.action} ${c.answer}`)).toEqual([
         "DeleteUser InvalidParameter.UserAlreadyExistsGroup",
@@ -79,14 +79,14 @@ describe("CIC: a deletion the vendor holds up", () => {
       expect([...sandbox.groups.values()].some((g) => g.members.has(key))).toBe(false); // what the bridge could clear, it did
       // Paged: an error line that says the user is disabled, and the oldest-pending-deprovision age.
       expect(bridge.logs.some((l) => l.includes('"level":"error"') && l.includes("vendor user disabled") && l.includes(id))).toBe(true);
-      expect((await bridge.store.outboxStats()).oldestDeprovision.map((o) => o.target)).toEqual(["t"]);
-      expect((await bridge.store.linksOf("t", [id])).get(id)).toMatchObject({ state: "disabled" });
+      expect((await bridge.stores.outbox.stats()).oldestDeprovision.map((o) => o.target)).toEqual(["t"]);
+      expect((await bridge.stores.links.of("t", [id])).get(id)).toMatchObject({ state: "disabled" });
 
       // The administrator removes the assignment: the next retry deletes the user.
       sandbox.roleAssignments.delete(key);
-      await outboxDrained(bridge.store, 10_000);
+      await outboxDrained(bridge.stores.outbox, 10_000);
       expect(sandbox.users.has(key)).toBe(false);
-      expect((await bridge.store.linksOf("t", [id])).get(id)).toMatchObject({ state: "removed" });
+      expect((await bridge.stores.links.of("t", [id])).get(id)).toMatchObject({ state: "removed" });
     }));
 
   it("in a group made outside the bridge: disabled, paged with what to do, deleted once it has left", () =>
@@ -106,7 +106,7 @@ describe("CIC: a deletion the vendor holds up", () => {
       expect(outside.members.has(key)).toBe(true); // the bridge never touches a group it knows nothing of
 
       outside.members.delete(key);
-      await outboxDrained(bridge.store, 10_000);
+      await outboxDrained(bridge.stores.outbox, 10_000);
       expect(sandbox.users.has(key)).toBe(false);
     }));
 });

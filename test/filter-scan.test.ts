@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
 import { CORE_USER, startTestBridge, type TestBridge } from "./helpers/bridge";
 
 const USERS = 10_000;
@@ -15,20 +16,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.each([
   // Chunks of the smallest size: the scan gives the event loop back about a hundred times.
-  { how: "on the event loop, in chunks", open: () => new SqliteStore(":memory:", { scanChunkMs: 0.01 }) },
-  { how: "in a worker thread", open: () => new SqliteStore(join(dir, "scan.db")) },
+  { how: "on the event loop, in chunks", open: () => sqliteStores(":memory:", { scanChunkMs: 0.01 }) },
+  { how: "in a worker thread", open: () => sqliteStores(join(dir, "scan.db")) },
 ])("a filter no index answers, $how", ({ open }) => {
   let bridge: TestBridge;
-  let store: SqliteStore;
+  let store: Stores;
   /** Resolved when the store is asked for a list (the filter's scan has begun). */
   let listCalled: () => void = () => undefined;
 
   beforeAll(async () => {
     store = open();
-    await store.migrate();
+    await store.admin.migrate();
     for (let i = 0; i < USERS; i++) {
       const userName = `user${i}@example.com`;
-      await store.create(
+      await store.resources.create(
         "acme",
         "User",
         `id-${i}`,
@@ -38,17 +39,25 @@ describe.each([
     }
     for (const target of ["tight", "quick"])
       for (let i = 0; i < 10; i++)
-        await store.create(target, "User", `${target}-${i}`, { schemas: [CORE_USER], userName: `u${i}`, title: "Engineer" }, { userName: `u${i}`, emails: [] });
-    const list = store.list.bind(store);
-    jest.spyOn(store, "list").mockImplementation((...args) => {
+        await store.resources.create(
+          target,
+          "User",
+          `${target}-${i}`,
+          { schemas: [CORE_USER], userName: `u${i}`, title: "Engineer" },
+          { userName: `u${i}`, emails: [] },
+        );
+    const list = store.resources.list.bind(store.resources);
+    jest.spyOn(store.resources, "list").mockImplementation((...args) => {
       listCalled();
       return list(...args);
     });
-    bridge = await startTestBridge([{ name: "acme" }, { name: "tight", filterBudget: { rows: 5 } }, { name: "quick", filterBudget: { ms: 0 } }], { store });
+    bridge = await startTestBridge([{ name: "acme" }, { name: "tight", filterBudget: { rows: 5 } }, { name: "quick", filterBudget: { ms: 0 } }], {
+      stores: store,
+    });
   }, 60_000);
   afterAll(async () => {
     await bridge.close();
-    await store.close();
+    await store.admin.close();
   });
 
   it("finds the right users at 10,000 rows, and a GET by id is answered while it reads them", async () => {

@@ -7,8 +7,8 @@ import fc from "fast-check";
 import type { Filter } from "scim2-parse-filter";
 import { predicateOf } from "../src/scim-model/filter";
 import { baseView } from "../src/scim/views";
-import { postgresCondition, sqliteCondition } from "../src/store/filter-sql";
-import type { Store } from "../src/store/types";
+import { postgresCondition, sqliteCondition } from "../src/store/resources/filter-sql";
+import type { Stores } from "../src/store/stores";
 import { STORES } from "./helpers/stores";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -99,7 +99,7 @@ const { filter } = fc.letrec<{ filter: Filter }>((tie) => ({
 
 describe.each(STORES)("$name: the filter in the database and in memory agree", (factory) => {
   let opened: Awaited<ReturnType<typeof factory.open>>;
-  let store: Store;
+  let store: Stores;
   let target = 0;
   beforeAll(async () => {
     opened = await factory.open();
@@ -123,13 +123,13 @@ describe.each(STORES)("$name: the filter in the database and in memory agree", (
         for (const [i, raw] of docs.entries()) {
           const doc = clean({ userName: `U${i}ä`, ...raw });
           const emails = ((doc.emails ?? []) as { value?: string }[]).flatMap((e) => (e.value ? [e.value] : []));
-          await store.create(t, "User", `${t}-id-${i}`, doc, { userName: doc.userName, emails, displayName: doc.displayName });
+          await store.resources.create(t, "User", `${t}-id-${i}`, doc, { userName: doc.userName, emails, displayName: doc.displayName });
         }
-        const all = (await store.list(t, "User", { startIndex: 1, count: 100 })).resources;
+        const all = (await store.resources.list(t, "User", { startIndex: 1, count: 100 })).resources;
         for (const f of filters) {
           const predicate = predicateOf(f, "User");
           const expected = all.filter((r) => predicate(baseView(r))).map((r) => r.id);
-          const page = await store.list(t, "User", { filter: f, startIndex: 1, count: 100 });
+          const page = await store.resources.list(t, "User", { filter: f, startIndex: 1, count: 100 });
           expect({ filter: f, ids: page.resources.map((r) => r.id), total: page.total }).toEqual({ filter: f, ids: expected, total: expected.length });
         }
       }),

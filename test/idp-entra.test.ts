@@ -121,7 +121,7 @@ describe("Entra ID provisioning", () => {
       .patch(`/Users/${u.id}`, patchOp({ op: "Replace", path: "active", value: "False" }))
       .expect(200);
     expect(off.body.active).toBe(false);
-    expect((await bridge.store.get("entra", "User", u.id))!.doc.active).toBe(false);
+    expect((await bridge.stores.resources.get("entra", "User", u.id))!.doc.active).toBe(false);
     const on = await bridge
       .as("entra")
       .patch(`/Users/${u.id}`, patchOp({ op: "Replace", path: "active", value: "True" }))

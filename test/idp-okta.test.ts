@@ -76,7 +76,7 @@ describe("Okta provisioning", () => {
 
   it("import: integer paging with a stable order, 1, 101, 201 …", async () => {
     for (let i = 0; i < 250; i++)
-      await bridge.store.create(
+      await bridge.stores.resources.create(
         "okta",
         "User",
         `id-${String(i).padStart(3, "0")}`,

@@ -4,7 +4,7 @@ import { KeyedLock } from "../src/lib/keyed-lock";
 import { CredentialGovernor } from "../src/provisioning/rate-limiter";
 import { mappingAt } from "../src/provisioning/targets";
 import { VendorCalls } from "../src/provisioning/vendor-calls";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import type { VendorConnector } from "../src/vendors/types";
 import { configFrom } from "../src/config/load";
 
@@ -17,8 +17,8 @@ it("CIC's initial password in the CreateUser answer never reaches the rest of th
     invoke: async () => ({ kind: "success", status: 200, result: { UserInfo: { UserId: "u-1", Password: "Init!s3cret" }, RequestId: "r" } }),
     close: async () => undefined,
   };
-  const store = new SqliteStore(":memory:");
-  await store.migrate();
+  const store = sqliteStores(":memory:");
+  await store.admin.migrate();
   const connection = configFrom({
     targets: [
       {
@@ -33,8 +33,17 @@ it("CIC's initial password in the CreateUser answer never reaches the rest of th
     mapping,
     connector,
     connection,
-    governor: new CredentialGovernor(store, "c-test", { perSecond: 100 }, { failures: 5, openMs: 1000, maxOpenMs: 1000, probeMs: 1000, probeEveryMs: 1000 }),
-    store,
+    governor: new CredentialGovernor(
+      store.credentials,
+      "c-test",
+      { perSecond: 100 },
+      { failures: 5, openMs: 1000, maxOpenMs: 1000, probeMs: 1000, probeEveryMs: 1000 },
+    ),
+    resources: store.resources,
+    members: store.members,
+    links: store.links,
+    trail: store.trail,
+    locks: store.admin,
     log: createLogger("error"),
     accountTargets: ["t"],
     adoptionLock: new KeyedLock(),
@@ -44,5 +53,5 @@ it("CIC's initial password in the CreateUser answer never reaches the rest of th
   const outcome = await calls.call(built, { target: "t", requestId: "q", signal: AbortSignal.timeout(5000) }, "s-1");
   expect(outcome).toMatchObject({ kind: "success", result: { UserInfo: { UserId: "u-1" } } });
   expect(JSON.stringify(outcome)).not.toContain("Init!s3cret");
-  await store.close();
+  await store.admin.close();
 });

@@ -7,7 +7,8 @@ import { hashToken } from "../src/http/auth";
 import { createLogger } from "../src/log";
 import { startBridge, type RunningBridge } from "../src/main";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
 import { eventually, patchOp, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -41,7 +42,7 @@ function value(samples: Map<string, number>, name: string, labels: Record<string
 
 let sandbox: VendorSandbox;
 let bridge: RunningBridge;
-let store: SqliteStore;
+let store: Stores;
 const env = { ...process.env };
 
 beforeAll(async () => {
@@ -54,8 +55,8 @@ beforeAll(async () => {
     retry: { firstDelayMs: 50, maxDelayMs: 200, deprovisionMaxDelayMs: 200 },
     circuit: { failures: 3, openMs: 300, maxOpenMs: 600 },
   };
-  store = new SqliteStore(":memory:");
-  await store.migrate();
+  store = sqliteStores(":memory:");
+  await store.admin.migrate();
   const config = configFrom({
     server: { port: 0 },
     log: { level: "error" },
@@ -63,12 +64,12 @@ beforeAll(async () => {
     outbox: { pollMs: 20 },
     targets: [{ name: "t", tokens: [{ sha256: hashToken(TOKEN) }], vendor }],
   });
-  bridge = await startBridge(config, { store, log: createLogger("error") });
+  bridge = await startBridge(config, { stores: store, log: createLogger("error") });
 });
 
 afterAll(async () => {
   await bridge.close();
-  await store.close();
+  await store.admin.close();
   await sandbox.close();
   process.env = env;
 });

@@ -17,7 +17,7 @@ import { LiveTargets } from "../src/http/live-targets";
 import { createLogger } from "../src/log";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
 import { STATUS_MOUNT, statusRoutes } from "../src/status/routes";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 const dir = mkdtempSync(join(tmpdir(), "scim-bridge-commands-"));
@@ -38,10 +38,10 @@ function configFile(name: string, data: Record<string, unknown>): string {
 describe("backup", () => {
   it("copies the SQLite store while it is open, and refuses to overwrite", async () => {
     const path = join(dir, "live.db");
-    const store = new SqliteStore(path);
-    await store.migrate();
+    const store = sqliteStores(path);
+    await store.admin.migrate();
     try {
-      await store.recordVendorCall({
+      await store.trail.record({
         target: "okta",
         at: new Date().toISOString(),
         requestId: "r-1",
@@ -55,12 +55,12 @@ describe("backup", () => {
       const to = join(dir, "copy.db");
       const result = await backupCommand(config, to);
       expect(result).toMatchObject({ code: 0, out: [expect.stringMatching(/^backed up .*live\.db to .*copy\.db \(\d+ pages, \d+ ms\)$/)] });
-      const copy = new SqliteStore(to);
-      expect((await copy.vendorCalls("okta", { limit: 10 })).map((c) => c.requestId)).toEqual(["r-1"]);
-      await copy.close();
+      const copy = sqliteStores(to);
+      expect((await copy.trail.calls("okta", { limit: 10 })).map((c) => c.requestId)).toEqual(["r-1"]);
+      await copy.admin.close();
       expect((await backupCommand(config, to)).code).toBe(2);
     } finally {
-      await store.close();
+      await store.admin.close();
     }
   });
 
@@ -73,13 +73,13 @@ describe("backup", () => {
 describe("audit --since --json", () => {
   it("answers only the calls since then, as JSON", async () => {
     const path = join(dir, "audit.db");
-    const store = new SqliteStore(path);
-    await store.migrate();
+    const store = sqliteStores(path);
+    await store.admin.migrate();
     const call = (at: string, requestId: string) =>
-      store.recordVendorCall({ target: "okta", at, requestId, operation: "disable", call: "UpdateUserStatus", outcome: "success", attempts: 1, ms: 3 });
+      store.trail.record({ target: "okta", at, requestId, operation: "disable", call: "UpdateUserStatus", outcome: "success", attempts: 1, ms: 3 });
     await call("2026-01-01T00:00:00.000Z", "old");
     await call(new Date(Date.now() - 60_000).toISOString(), "recent");
-    await store.close();
+    await store.admin.close();
     const file = configFile("audit", { store: { kind: "sqlite", path }, targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] });
     const recent = await cli(["audit", "--config", file, "--target", "okta", "--since", "1h", "--json"]);
     expect(recent.code).toBe(0);
@@ -124,9 +124,9 @@ describe("the request log", () => {
   it("logs health probes at debug, and requests with the client's address and user agent", async () => {
     const lines: Record<string, unknown>[] = [];
     const log = createLogger("debug", new Writable({ write: (chunk, _e, done) => (lines.push(JSON.parse(String(chunk)) as Record<string, unknown>), done()) }));
-    const store = new SqliteStore(":memory:");
-    await store.migrate();
-    const app = createApp({ config: configFrom({ targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] }), store, log });
+    const store = sqliteStores(":memory:");
+    await store.admin.migrate();
+    const app = createApp({ config: configFrom({ targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] }), stores: store, log });
     await request(app).get("/healthz").expect(200);
     await request(app).get("/scim/v2/Users").set("Authorization", "Bearer t").set("User-Agent", "Okta SCIM Client 1.0").expect(200);
     const requests = lines.filter((l) => l.message === "request");
@@ -135,20 +135,20 @@ describe("the request log", () => {
       ["/scim/v2/Users", "info"],
     ]);
     expect(requests[1]).toMatchObject({ client: expect.stringMatching(/127\.0\.0\.1/), userAgent: "Okta SCIM Client 1.0", target: "okta" });
-    await store.close();
+    await store.admin.close();
   });
 });
 
 describe("the status page", () => {
   it("does not exist while no admin token is configured", async () => {
-    const store = new SqliteStore(":memory:");
-    await store.migrate();
+    const store = sqliteStores(":memory:");
+    await store.admin.migrate();
     const config = configFrom({ targets: [{ name: "okta", tokens: [{ sha256: hashToken("t") }] }] });
     const log = createLogger("error", new Writable({ write: (_c, _e, done) => done() }));
     const live = new LiveTargets(config);
-    const app = createApp({ config, store, log, live, mounts: [{ path: STATUS_MOUNT, router: statusRoutes(live, store, log) }] });
+    const app = createApp({ config, stores: store, log, live, mounts: [{ path: STATUS_MOUNT, router: statusRoutes(live, store, log) }] });
     await request(app).get("/status").set("Authorization", "Bearer t").expect(404);
     await request(app).get("/status/data.json").expect(404);
-    await store.close();
+    await store.admin.close();
   });
 });

@@ -14,7 +14,7 @@ import { configFrom } from "../src/config/load";
 import { hashToken } from "../src/http/auth";
 import { createLogger } from "../src/log";
 import { startBridge, type RunningBridge } from "../src/main";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { VERSION } from "../src/version";
 import { compileCli, type CompiledCli } from "./helpers/cli-process";
 
@@ -79,7 +79,7 @@ describe("HTTPS", () => {
   beforeAll(async () => {
     tls = first();
     bridge = await startBridge(configWith(tls), {
-      store: new SqliteStore(":memory:"),
+      stores: sqliteStores(":memory:"),
       log: createLogger("error", new Writable({ write: (_c, _e, done) => done() })),
     });
   });

@@ -18,15 +18,15 @@ describe.each(VENDORS)("$name", (fixture) => {
     try {
       const body = user("ada@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] });
       const first = await bridge.as("t").post("/Users", body).expect(201);
-      await outboxDrained(bridge.store);
+      await outboxDrained(bridge.stores.outbox);
       sandbox.outage(true);
       await bridge.as("t").delete(`/Users/${first.body.id}`).expect(204);
       const second = await bridge.as("t").post("/Users", body);
       expect(second.status).toBe(201);
       sandbox.outage(false);
-      await outboxDrained(bridge.store, 20_000);
+      await outboxDrained(bridge.stores.outbox, 20_000);
       const view = (await bridge.as("t").get(`/Users/${second.body.id}`).expect(200)).body[VENDOR_LINK];
-      expect(await bridge.store.listWork({ state: "failed", limit: 10 })).toEqual([]);
+      expect(await bridge.stores.outbox.list({ state: "failed", limit: 10 })).toEqual([]);
       expect(view.provisioning).toBe("applied");
       expect(sandbox.users.size).toBe(1);
     } finally {

@@ -46,17 +46,17 @@ async function exactlyOnce(
 ): Promise<void> {
   const atVendor = [...sandbox.users.values()].map(nameOf).sort();
   expect(atVendor).toEqual([...names].sort());
-  const links = (await bridge.store.allLinks("t")).filter((l) => !l.deletedAt);
+  const links = (await bridge.stores.links.all("t")).filter((l) => !l.deletedAt);
   expect(links).toHaveLength(names.length);
   expect(new Set(links.map((l) => l.vendorKey)).size).toBe(names.length);
   const built = buildProvisioners(
     configFrom({ targets: [{ name: "t", tokens: [{ sha256: "e".repeat(64) }], vendor }] }),
-    bridge.store,
+    bridge.stores,
     createLogger("error"),
     ENV,
   );
   try {
-    const report = await reconcile("t", built.vendorProvisioners.get("t")!, bridge.store, { fix: false });
+    const report = await reconcile("t", built.vendorProvisioners.get("t")!, bridge.stores, { fix: false });
     expect(report.drifts).toEqual([]);
   } finally {
     await built.close();
@@ -80,8 +80,8 @@ it(
       // An IdP that never retries was told success for everyone: the bridge owns the rest.
       expect(statuses.filter((s) => s !== 201)).toEqual([]);
       expect(sandbox.callsOf("CreateUser").some((c) => c.answer === "InternalError")).toBe(true);
-      await outboxDrained(bridge.store, 60_000);
-      expect(await bridge.store.listWork({ state: "failed", limit: 10 })).toEqual([]);
+      await outboxDrained(bridge.stores.outbox, 60_000);
+      expect(await bridge.stores.outbox.list({ state: "failed", limit: 10 })).toEqual([]);
       await exactlyOnce(bridge, sandbox, names, vendor, cicName);
       // The circuit opened: the outage did not get one call per pending user per retry.
       expect(bridge.logs.some((l) => l.includes("circuit is open"))).toBe(true);
@@ -97,7 +97,7 @@ it(
       const names = Array.from({ length: 60 }, (_, i) => `slow-${i}@example.com`);
       const statuses = await push(bridge, names, 16);
       expect(statuses.filter((s) => s !== 201)).toEqual([]);
-      await outboxDrained(bridge.store, 90_000);
+      await outboxDrained(bridge.stores.outbox, 90_000);
       await exactlyOnce(bridge, sandbox, names, vendor, cicName);
       const creates = sandbox.callsOf("CreateUser");
       const throttled = creates.filter((c) => c.answer === "RequestLimitExceeded").length;
@@ -121,11 +121,11 @@ describe.each(VENDORS)("(c) $name: a create the vendor commits and then", (fixtu
         .as("t")
         .post("/Users", user("commit@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }))
         .expect(201);
-      await outboxDrained(bridge.store, 30_000);
+      await outboxDrained(bridge.stores.outbox, 30_000);
       const view = (await bridge.as("t").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK];
       expect(view).toMatchObject({ provisioning: "applied", link: "created" });
       expect([...sandbox.users.values()].map(nameOf)).toEqual([expectedName("commit@example.com")]);
-      const links = await bridge.store.allLinks("t");
+      const links = await bridge.stores.links.all("t");
       expect(links.map((l) => l.vendorKey)).toEqual([view.vendorUserId]);
       // The held answer, if any, arrives after the bridge gave up on it: still only the one create was sent.
       await eventually(() => sandbox.callsOf(fixture.createAction).length === 1);

@@ -29,7 +29,7 @@ describe.each(VENDORS)("$name: create committed, answer dropped", (fixture) => {
         const res = await postLost(bridge, sandbox, fixture, user("leaver@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }));
         expect(sandbox.users.size).toBe(1); // committed at the vendor
         await bridge.as("t").delete(`/Users/${res.body.id}`).expect(204);
-        await outboxDrained(bridge.store, 10_000);
+        await outboxDrained(bridge.stores.outbox, 10_000);
         expect([...sandbox.users.values()]).toEqual([]);
       }),
     30_000,
@@ -44,7 +44,7 @@ describe.each(VENDORS)("$name: create committed, answer dropped", (fixture) => {
           .as("t")
           .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "active", value: false }))
           .expect(200);
-        await outboxDrained(bridge.store, 10_000);
+        await outboxDrained(bridge.stores.outbox, 10_000);
         expect([...sandbox.users.values()].filter(enabled)).toEqual([]);
       }),
     30_000,
@@ -63,8 +63,8 @@ describe.each(VENDORS.filter((f) => mappingAt(f.vendor("http://127.0.0.1:1").map
       () =>
         withSandboxBridge(fixture, { retry: { firstDelayMs: 100, maxDelayMs: 100 }, deadlineMs: 1_000 }, async (bridge, sandbox) => {
           const res = await postLost(bridge, sandbox, fixture, person({ password: PASSWORD }));
-          await outboxDrained(bridge.store, 10_000);
-          expect((await bridge.store.linksOf("t", [res.body.id])).get(res.body.id)).toMatchObject({ link: "created", state: "active" });
+          await outboxDrained(bridge.stores.outbox, 10_000);
+          expect((await bridge.stores.links.of("t", [res.body.id])).get(res.body.id)).toMatchObject({ link: "created", state: "active" });
           // The create carried it (Huawei, CIAM), or the one call that sets it after the create (CCC, Volcengine).
           expect(carrying(sandbox.calls, PASSWORD)).toHaveLength(1);
         }),
@@ -80,7 +80,7 @@ describe.each(VENDORS.filter((f) => mappingAt(f.vendor("http://127.0.0.1:1").map
             .as("t")
             .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "password", value: "Changed-Since-Pw-8" }))
             .expect(200);
-          await outboxDrained(bridge.store, 10_000);
+          await outboxDrained(bridge.stores.outbox, 10_000);
           expect(carrying(sandbox.calls, "Changed-Since-Pw-8")).toHaveLength(1);
           expect(carrying(sandbox.calls, PASSWORD)).toHaveLength(fixture.name === "huawei-aicc" || fixture.name === "tencent-ciam" ? 1 : 0);
         }),

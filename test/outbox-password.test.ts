@@ -3,7 +3,7 @@
  * runs the work (the first one restarted, or lost the race for the retry), the password is not delivered,
  * and the work says so (failed, with the remedy) rather than "applied".
  */
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { outboxDrained, patchOp, startTestBridge, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
@@ -28,19 +28,19 @@ it.each([
     const sandbox = ccc.sandbox();
     const url = await sandbox.listen();
     const file = join(mkdtempSync(join(tmpdir(), "rv-")), "bridge.db");
-    const storeA = new SqliteStore(file);
-    await storeA.migrate();
-    const storeB = new SqliteStore(file);
+    const storeA = sqliteStores(file);
+    await storeA.admin.migrate();
+    const storeB = sqliteStores(file);
     const vendor = { ...ccc.vendor(url), ...QUICK };
     const tokenless = [{ name: "t", token: "tok-t", vendor }];
-    const a = await startTestBridge(tokenless, { env: ENV, store: storeA, outbox: { pollMs: restart ? 20 : 60_000 } });
-    const b = await startTestBridge(tokenless, { env: ENV, store: storeB, outbox: { pollMs: 20 } });
+    const a = await startTestBridge(tokenless, { env: ENV, stores: storeA, outbox: { pollMs: restart ? 20 : 60_000 } });
+    const b = await startTestBridge(tokenless, { env: ENV, stores: storeB, outbox: { pollMs: 20 } });
     try {
       const res = await a
         .as("t")
         .post("/Users", user("pw@example.com", { phoneNumbers: [{ value: "13800138000", type: "mobile" }] }))
         .expect(201);
-      await outboxDrained(storeA);
+      await outboxDrained(storeA.outbox);
       const before = sandbox.callsOf("UpdateLoginProfile").length;
       sandbox.outage(true);
       await a
@@ -49,7 +49,7 @@ it.each([
         .expect(200);
       if (restart) await a.close(); // replica A is restarted (rolling deploy); B carries on
       sandbox.outage(false);
-      await outboxDrained(storeB, 15_000);
+      await outboxDrained(storeB.outbox, 15_000);
       const view = (await b.as("t").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK];
       const after = sandbox.callsOf("UpdateLoginProfile").slice(before);
       const sent = after.filter((c) => c.answer === "ok" && c.params.Password === "N3w-Secret-after-leak!").length;
@@ -60,8 +60,8 @@ it.each([
     } finally {
       if (!restart) await a.close();
       await b.close();
-      await storeB.close();
-      await storeA.close();
+      await storeB.admin.close();
+      await storeA.admin.close();
       await sandbox.close();
     }
   },

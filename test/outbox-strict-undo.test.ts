@@ -17,14 +17,14 @@ it(
         .as("t")
         .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "active", value: false }))
         .expect(200);
-      await outboxDrained(bridge.store);
+      await outboxDrained(bridge.stores.outbox);
       expect([...sandbox.users.values()].map((u) => u.UserStatus)).toEqual(["Disabled"]);
       // The enable commits at the vendor, its answer comes after the bridge's deadline.
       sandbox.failNext({ action: "UpdateUserStatus", commit: true, delayMs: 2_500 });
       expect((await bridge.as("t").patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "active", value: true }))).status).toBe(504);
       // Once the held enable has landed, the undo's status call (sent again) leaves the vendor user disabled.
       await eventually(() => sandbox.callsOf("UpdateUserStatus").some((c) => c.answer !== "ok"));
-      await outboxDrained(bridge.store);
+      await outboxDrained(bridge.stores.outbox);
       expect((await bridge.as("t").get(`/Users/${res.body.id}`).expect(200)).body.active).toBe(false);
       await eventually(() => [...sandbox.users.values()].every((u) => u.UserStatus === "Disabled"));
     }),
@@ -37,7 +37,7 @@ it(
     withSandboxBridge(cic, STRICT, async (bridge, sandbox) => {
       sandbox.failNext({ action: cic.createAction, commit: true, drop: true });
       const res = await bridge.as("t").post("/Users", user("ghost@example.com"));
-      await outboxDrained(bridge.store);
+      await outboxDrained(bridge.stores.outbox);
       const listed = (await bridge.as("t").get(`/Users`).expect(200)).body.totalResults;
       expect(res.status).toBeGreaterThanOrEqual(500);
       expect(listed).toBe(0);

@@ -24,7 +24,7 @@ describe("PATCH of schemas", () => {
     const t = bridge.as("a");
     const created = await fresh();
     await t.patch(`/Users/${String(created.id)}`, patchOp({ op: "replace", path: "schemas", value: ["urn:example:not-a-schema"] }));
-    const stored = await bridge.store.get("a", "User", String(created.id));
+    const stored = await bridge.stores.resources.get("a", "User", String(created.id));
     expect(JSON.stringify(stored!.doc.schemas ?? [])).not.toContain("urn:example:not-a-schema");
     expect((await t.get(`/Users/${String(created.id)}`).expect(200)).body.schemas).toEqual([CORE_USER]);
   });
@@ -44,7 +44,7 @@ describe("PATCH values scimmy passes through", () => {
     const t = bridge.as("a");
     const created = await fresh();
     const res = await t.patch(`/Users/${String(created.id)}`, patchOp({ op: "replace", path: "emails", value: null }));
-    const stored = await bridge.store.get("a", "User", String(created.id));
+    const stored = await bridge.stores.resources.get("a", "User", String(created.id));
     expect(stored!.doc.emails).not.toEqual([null]);
     if (res.status === 200) expect(res.body.emails).not.toEqual([null]);
   });

@@ -15,7 +15,7 @@ describe("two bridges on one PostgreSQL database", () => {
     const opened = await postgres.open();
     dispose = opened.dispose;
     const target = [{ name: "acme", token: "replica-token" }];
-    bridges = [await startTestBridge(target, { store: opened.store }), await startTestBridge(target, { store: await opened.another() })];
+    bridges = [await startTestBridge(target, { stores: opened.store }), await startTestBridge(target, { stores: await opened.another() })];
   });
   afterEach(async () => {
     for (const b of bridges) await b.close();

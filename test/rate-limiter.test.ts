@@ -15,9 +15,8 @@ import {
   type CredentialState,
 } from "../src/provisioning/rate-limiter";
 import { admitThrough, circuitAfter, closedCircuit, recovered } from "../src/provisioning/circuit";
-import { SqliteStore } from "../src/store/sqlite";
-import { PostgresStore } from "../src/store/postgres";
-import { POSTGRES_URL } from "./helpers/stores";
+import { postgresStores, sqliteStores } from "../src/store/open";
+import { dropSchema, POSTGRES_URL } from "./helpers/stores";
 
 const circuit = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500, probeEveryMs: 2_000 };
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
@@ -185,22 +184,22 @@ describe("deprovisionings and an open circuit", () => {
   });
 
   it("the circuit of a credential written by an earlier release is read with the new fields", async () => {
-    const store = new SqliteStore(":memory:");
-    await store.migrate();
+    const store = sqliteStores(":memory:");
+    await store.admin.migrate();
     const old = { nextSlot: 0, rate: 20, rateAt: 0, circuit: { failures: 5, openUntil: Date.now() + 60_000, opens: 1, probeUntil: 0 } };
-    await store.updateCredentialState("c-old", () => ({ state: JSON.stringify(old), result: undefined }));
-    const governor = new CredentialGovernor(store, "c-old", { perSecond: 20 }, circuit);
+    await store.credentials.update("c-old", () => ({ state: JSON.stringify(old), result: undefined }));
+    const governor = new CredentialGovernor(store.credentials, "c-old", { perSecond: 20 }, circuit);
     await expect(governor.admit(AbortSignal.timeout(1_000), 1_000)).rejects.toBeInstanceOf(HeldBack);
     expect(await governor.admit(AbortSignal.timeout(1_000), 1_000, true)).toMatchObject({ probe: true });
-    await store.close();
+    await store.admin.close();
   });
 });
 
 describe("governor on a store", () => {
   it("SQLite: spaces calls, and the circuit holds calls back with HeldBack", async () => {
-    const store = new SqliteStore(":memory:");
-    await store.migrate();
-    const governor = new CredentialGovernor(store, "c-1", { perSecond: 50 }, circuit);
+    const store = sqliteStores(":memory:");
+    await store.admin.migrate();
+    const governor = new CredentialGovernor(store.credentials, "c-1", { perSecond: 50 }, circuit);
     const sent: number[] = [];
     await Promise.all(Array.from({ length: 30 }, async () => (await governor.admit(AbortSignal.timeout(5_000), 5_000), sent.push(performance.now()))));
     expect(densest(sent)).toBeLessThanOrEqual(50);
@@ -208,17 +207,17 @@ describe("governor on a store", () => {
     const slot = { probe: false, reservedAt: 0 };
     for (let i = 0; i < 3; i++) await governor.report(slot, "failed");
     await expect(governor.admit(AbortSignal.timeout(1_000), 5_000)).rejects.toBeInstanceOf(HeldBack);
-    await store.close();
+    await store.admin.close();
   });
 
   it("PostgreSQL: two governors (two replicas) on one credential keep to one rate together", async () => {
     const schema = `t_gov_${process.pid}_${Date.now() % 100000}`;
-    const a = new PostgresStore(POSTGRES_URL, { schema });
-    await a.migrate();
-    const b = new PostgresStore(POSTGRES_URL, { schema });
+    const a = postgresStores(POSTGRES_URL, { schema });
+    await a.admin.migrate();
+    const b = postgresStores(POSTGRES_URL, { schema });
     try {
       const limit = { perSecond: 20 };
-      const replicas = [new CredentialGovernor(a, "c-shared", limit, circuit), new CredentialGovernor(b, "c-shared", limit, circuit)];
+      const replicas = [new CredentialGovernor(a.credentials, "c-shared", limit, circuit), new CredentialGovernor(b.credentials, "c-shared", limit, circuit)];
       const sent: number[] = [];
       await Promise.all(
         Array.from({ length: 40 }, async (_, i) => (await replicas[i % 2]!.admit(AbortSignal.timeout(10_000), 10_000), sent.push(performance.now()))),
@@ -228,9 +227,9 @@ describe("governor on a store", () => {
       // Together, not each: 40 calls at 20/s take about two seconds.
       expect(Math.max(...sent) - Math.min(...sent)).toBeGreaterThan(1_800);
     } finally {
-      await a.dropSchema();
-      await a.close();
-      await b.close();
+      await a.admin.close();
+      await b.admin.close();
+      await dropSchema(schema);
     }
   });
 });

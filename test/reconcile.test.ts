@@ -39,9 +39,9 @@ describe.each(VENDORS.filter((v) => ["tencent-cic", "volcengine-cloudidentity"].
 
   async function run(fix: boolean) {
     const config = configFrom({ targets: [{ name: "t", tokens: [{ sha256: "b".repeat(64) }], vendor }] });
-    const built = buildProvisioners(config, bridge.store, createLogger("error"), ENV);
+    const built = buildProvisioners(config, bridge.stores, createLogger("error"), ENV);
     try {
-      return await reconcile("t", built.vendorProvisioners.get("t")!, bridge.store, { fix });
+      return await reconcile("t", built.vendorProvisioners.get("t")!, bridge.stores, { fix });
     } finally {
       await built.close();
     }

@@ -63,12 +63,12 @@ beforeAll(async () => {
   for (const u of USERS) ids.push((await t.post("/Users", u).expect(201)).body.id);
   await t.post("/Groups", { schemas: [CORE_GROUP], displayName: "Engineers", members: ids.slice(0, 2).map((value) => ({ value })) }).expect(201);
   await t.post("/Groups", { schemas: [CORE_GROUP], displayName: "Empty" }).expect(201);
-  ctx = { store: bridge.store, target: { name: "acme" }, request: { baseUrl: BASE }, scratch: { wantMembers: true } } as unknown as ScimContext;
+  ctx = { stores: bridge.stores, target: { name: "acme" }, request: { baseUrl: BASE }, scratch: { wantMembers: true } } as unknown as ScimContext;
 });
 afterAll(() => bridge.close());
 
 async function views(kind: ResourceKind): Promise<Record<string, unknown>[]> {
-  const page = await bridge.store.list("acme", kind, { startIndex: 1, count: 100 });
+  const page = await bridge.stores.resources.list("acme", kind, { startIndex: 1, count: 100 });
   return kind === "User" ? userViews(page.resources, ctx) : groupViews(page.resources, ctx);
 }
 

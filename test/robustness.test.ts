@@ -63,10 +63,10 @@ it("the server is still serving and nothing was lost", async () => {
 });
 
 it("a store that cannot be reached is a 503 with Retry-After, not a 500; the server stays up", async () => {
-  const { PostgresStore } = await import("../src/store/postgres");
+  const { postgresStores } = await import("../src/store/open");
   // nothing listens on port 1: every query fails with ECONNREFUSED
-  const down = new PostgresStore("postgres://nobody@127.0.0.1:1/none", { poolSize: 1 });
-  const broken = await startTestBridge([{ name: "acme" }], { store: down });
+  const down = postgresStores("postgres://nobody@127.0.0.1:1/none", { poolSize: 1 });
+  const broken = await startTestBridge([{ name: "acme" }], { stores: down });
   try {
     const res = await broken.as("acme").get("/Users").expect(503);
     expect(res.headers["retry-after"]).toBe("5");
@@ -75,6 +75,6 @@ it("a store that cannot be reached is a 503 with Retry-After, not a 500; the ser
     expect((await broken.raw().get("/healthz").expect(200)).body.status).toBe("ok");
   } finally {
     await broken.close();
-    await down.close();
+    await down.admin.close();
   }
 });

@@ -73,7 +73,7 @@ describe("attributes on multi-valued types and the vendor extension", () => {
       expect(shown).not.toContain("u-fake");
       expect(shown).not.toContain("adopted");
       expect(shown).not.toContain("fake-vendor");
-      expect(JSON.stringify(await bridge.store.get("t", "User", forged.body.id))).not.toContain("u-fake");
+      expect(JSON.stringify(await bridge.stores.resources.get("t", "User", forged.body.id))).not.toContain("u-fake");
     }));
 });
 

@@ -168,19 +168,19 @@ describe("Groups", () => {
   it("a membership PATCH on a large group touches rows, not the whole group (stored as rows)", async () => {
     const g = await group("Large");
     const members = Array.from({ length: 5000 }, (_, i) => ({ value: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}` }));
-    await bridge.store.addMembers("acme", g.id, members);
+    await bridge.stores.members.add("acme", g.id, members);
     const [a] = await users(1);
     await bridge
       .as("acme")
       .patch(`/Groups/${g.id}?excludedAttributes=members`, patchOp({ op: "add", path: "members", value: [{ value: a }] }))
       .expect(200);
-    expect(await bridge.store.members("acme", g.id)).toHaveLength(5001);
+    expect(await bridge.stores.members.of("acme", g.id)).toHaveLength(5001);
   });
 
   it("projects member sub-attributes: attributes=members.value, excludedAttributes=members.display", async () => {
     const [a] = await users(1);
     const g = await group("Projected", [a!]);
-    await bridge.store.addMembers("acme", g.id, [{ value: a!, display: "Shown" }]);
+    await bridge.stores.members.add("acme", g.id, [{ value: a!, display: "Shown" }]);
     const only = await bridge.as("acme").get(`/Groups/${g.id}?attributes=displayName,members.value`).expect(200);
     expect(only.body.members).toEqual([{ value: a }]);
     const without = await bridge.as("acme").get(`/Groups/${g.id}?excludedAttributes=members.display`).expect(200);
@@ -190,7 +190,7 @@ describe("Groups", () => {
   it("reads a large group whole: every member, in order", async () => {
     const g = await group("Big Read");
     const members = Array.from({ length: 5000 }, (_, i) => ({ value: `m-${String(i).padStart(5, "0")}` }));
-    await bridge.store.addMembers("acme", g.id, members);
+    await bridge.stores.members.add("acme", g.id, members);
     const res = await bridge.as("acme").get(`/Groups/${g.id}`).expect(200);
     expect(res.body.members.map((m: { value: string }) => m.value)).toEqual(members.map((m) => m.value));
     const list = await bridge.as("acme").get('/Groups?filter=displayName eq "Big Read"').expect(200);

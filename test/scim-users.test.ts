@@ -254,7 +254,7 @@ describe("passwords", () => {
       .as("acme")
       .patch(`/Users/${res.body.id}`, patchOp({ op: "replace", path: "password", value: secret }))
       .expect(200);
-    const stored = await bridge.store.get("acme", "User", res.body.id);
+    const stored = await bridge.stores.resources.get("acme", "User", res.body.id);
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(bridge.logs.length).toBeGreaterThan(0);
     expect(bridge.logs.join("\n")).not.toContain(secret);

@@ -13,7 +13,7 @@ import { Drain } from "../src/http/drain";
 import { createLogger } from "../src/log";
 import { startBridge } from "../src/main";
 import type { Provisioner } from "../src/provisioning/provisioner";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { startTestBridge, user, type TestBridge } from "./helpers/bridge";
 
 describe("requests", () => {
@@ -80,9 +80,9 @@ describe("shutdown", () => {
   it("a request that reaches a draining bridge is answered 503 with Connection: close", async () => {
     const drain = new Drain();
     const config = configFrom({ targets: [{ name: "acme", tokens: [{ sha256: hashToken("t") }] }] });
-    const store = new SqliteStore(":memory:");
-    await store.migrate();
-    const app = createApp({ config, store, log: createLogger("error"), drain });
+    const store = sqliteStores(":memory:");
+    await store.admin.migrate();
+    const app = createApp({ config, stores: store, log: createLogger("error"), drain });
     try {
       await request(app).get("/scim/v2/Users").set("Authorization", "Bearer t").expect(200);
       expect(await drain.start(1_000)).toBe(0);
@@ -91,7 +91,7 @@ describe("shutdown", () => {
       expect(res.headers["retry-after"]).toBe("5");
       await request(app).get("/readyz").expect(503);
     } finally {
-      await store.close();
+      await store.admin.close();
     }
   });
 
@@ -111,9 +111,9 @@ describe("shutdown", () => {
     };
     const token = "shutdown-token";
     const config = configFrom({ server: { port: 0 }, targets: [{ name: "acme", tokens: [{ sha256: hashToken(token) }] }] });
-    const store = new SqliteStore(":memory:");
-    await store.migrate();
-    const running = await startBridge(config, { store, log: createLogger("error"), provisioners: new Map([["acme", slow]]) });
+    const store = sqliteStores(":memory:");
+    await store.admin.migrate();
+    const running = await startBridge(config, { stores: store, log: createLogger("error"), provisioners: new Map([["acme", slow]]) });
     const port = (running.server.address() as AddressInfo).port;
     const send = (agent: http.Agent, method: string, path: string, body?: unknown) =>
       new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
@@ -150,7 +150,7 @@ describe("shutdown", () => {
       release();
       kept.destroy();
       other.destroy();
-      await store.close();
+      await store.admin.close();
     }
   });
 });

@@ -272,7 +272,7 @@ describe("malformed input is a 4xx SCIM error, never a 500", () => {
       .patch(`/Groups/${group.id}`, patchOp({ op: "add", path: "members", value: [{ value: userId }] }))
       .set("If-Match", group.meta.version)
       .expect(412);
-    expect(await bridge.store.members("acme", group.id)).toEqual([]);
+    expect(await bridge.stores.members.of("acme", group.id)).toEqual([]);
   });
 
   it("the server still serves, and the base user is intact", async () => {

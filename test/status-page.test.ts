@@ -12,7 +12,7 @@ import { hashToken } from "../src/http/auth";
 import { createLogger } from "../src/log";
 import { startBridge, type RunningBridge } from "../src/main";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { eventually, patchOp, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -47,10 +47,10 @@ beforeAll(async () => {
       { name: "conformance", tokens: [{ sha256: hashToken("store-only") }] },
     ],
   });
-  const store = new SqliteStore(":memory:");
-  await store.migrate();
+  const store = sqliteStores(":memory:");
+  await store.admin.migrate();
   bridge = await startBridge(config, {
-    store,
+    stores: store,
     log: createLogger(
       process.env.STATUS_TEST_LOG ?? "error",
       new Writable({ write: (c, _e, done) => (process.env.STATUS_TEST_LOG && process.stderr.write(c), done()) }),
@@ -64,7 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await bridge?.close();
-  await bridge?.store.close();
+  await bridge?.stores.admin.close();
   await sandbox?.close();
 });
 
@@ -89,7 +89,7 @@ describe("the status page", () => {
     const deactivated = await scim(`/Users/${id}`, { method: "PATCH", body: patchOp({ op: "replace", path: "active", value: false }) });
     expect(deactivated.status).toBe(200);
     const [failed] = await eventually(async () => {
-      const calls = await bridge.store.vendorCalls("cic-prod", { scimId: id, limit: 10 });
+      const calls = await bridge.stores.trail.calls("cic-prod", { scimId: id, limit: 10 });
       return calls.some((c) => c.operation === "disable" && c.outcome !== "success") && calls.filter((c) => c.operation === "disable");
     });
 

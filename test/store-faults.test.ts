@@ -9,11 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { PostgresStore } from "../src/store/postgres";
-import { SqliteStore } from "../src/store/sqlite";
+import { postgresStores, sqliteStores } from "../src/store/open";
+import type { Stores } from "../src/store/stores";
 import { StoreUnavailableError } from "../src/store/types";
 import { patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
-import { POSTGRES_URL } from "./helpers/stores";
+import { dropSchema, POSTGRES_URL } from "./helpers/stores";
 import { ENV, VENDORS } from "./helpers/vendors";
 
 function expectStore503(res: { status: number; headers: Record<string, string>; body: Record<string, unknown> }): void {
@@ -32,13 +32,13 @@ describe("SQLite", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function bridgeOn(store: SqliteStore, targets = [{ name: "acme" }] as Parameters<typeof startTestBridge>[0]): Promise<TestBridge> {
-    await store.migrate();
-    return startTestBridge(targets, { store, env: ENV });
+  async function bridgeOn(store: Stores, targets = [{ name: "acme" }] as Parameters<typeof startTestBridge>[0]): Promise<TestBridge> {
+    await store.admin.migrate();
+    return startTestBridge(targets, { stores: store, env: ENV });
   }
 
   it("a file removed while running: writes answer 503 (never an acknowledged write that a restart loses), /readyz is unready", async () => {
-    const store = new SqliteStore(path);
+    const store = sqliteStores(path);
     const bridge = await bridgeOn(store);
     try {
       await bridge.as("acme").post("/Users", user("before@example.com")).expect(201);
@@ -49,17 +49,17 @@ describe("SQLite", () => {
       await bridge.raw().get("/healthz").expect(200);
     } finally {
       await bridge.close();
-      await store.close();
+      await store.admin.close();
     }
   });
 
   it("a read-only file: reads still answer, writes are 503 'read-only', /readyz is unready", async () => {
-    const seed = new SqliteStore(path);
-    await seed.migrate();
-    await seed.close();
+    const seed = sqliteStores(path);
+    await seed.admin.migrate();
+    await seed.admin.close();
     execFileSync("chattr", ["+i", path]);
     try {
-      const store = new SqliteStore(path);
+      const store = sqliteStores(path);
       const bridge = await bridgeOn(store);
       try {
         await bridge.as("acme").get("/Users").expect(200);
@@ -69,7 +69,7 @@ describe("SQLite", () => {
         await bridge.raw().get("/readyz").expect(503);
       } finally {
         await bridge.close();
-        await store.close();
+        await store.admin.close();
       }
     } finally {
       execFileSync("chattr", ["-i", path]);
@@ -77,7 +77,7 @@ describe("SQLite", () => {
   });
 
   it("a lock another process holds: the event loop keeps serving while a write waits, and the write lands once the lock goes", async () => {
-    const store = new SqliteStore(path);
+    const store = sqliteStores(path);
     const bridge = await bridgeOn(store);
     const other = new Database(path);
     try {
@@ -96,7 +96,7 @@ describe("SQLite", () => {
     } finally {
       other.close();
       await bridge.close();
-      await store.close();
+      await store.admin.close();
     }
   });
 
@@ -104,7 +104,7 @@ describe("SQLite", () => {
     const fixture = VENDORS.find((v) => v.name === "tencent-cic")!;
     const sandbox = fixture.sandbox();
     const url = await sandbox.listen();
-    const store = new SqliteStore(path, { busyBudgetMs: 300 });
+    const store = sqliteStores(path, { busyBudgetMs: 300 });
     const bridge = await bridgeOn(store, [{ name: "acme" }, { name: "cic", vendor: fixture.vendor(url) }]);
     const other = new Database(path);
     try {
@@ -120,7 +120,7 @@ describe("SQLite", () => {
     } finally {
       other.close();
       await bridge.close();
-      await store.close();
+      await store.admin.close();
       await sandbox.close();
     }
   });
@@ -136,9 +136,10 @@ describe("PostgreSQL", () => {
   const urlFor = (application: string) => `${POSTGRES_URL}${POSTGRES_URL.includes("?") ? "&" : "?"}application_name=${application}`;
 
   it("3 × poolSize concurrent writes all complete (a writer never waits for a second connection), and /readyz answers meanwhile", async () => {
-    const store = new PostgresStore(POSTGRES_URL, { poolSize: 3, schema: schema() });
-    await store.migrate();
-    const bridge = await startTestBridge([{ name: "acme" }], { store });
+    const own = schema();
+    const store = postgresStores(POSTGRES_URL, { poolSize: 3, schema: own });
+    await store.admin.migrate();
+    const bridge = await startTestBridge([{ name: "acme" }], { stores: store });
     try {
       const groups: string[] = [];
       for (let i = 0; i < 9; i++)
@@ -173,16 +174,17 @@ describe("PostgreSQL", () => {
       expect(await ready).toBe(200);
     } finally {
       await bridge.close();
-      await store.dropSchema();
-      await store.close();
+      await store.admin.close();
+      await dropSchema(own);
     }
   });
 
   it("terminated backends (a failover): the process stays up, a request on a lost connection is a 503, and the next ones are served", async () => {
     const application = appName();
-    const store = new PostgresStore(urlFor(application), { poolSize: 4, schema: schema() });
-    await store.migrate();
-    const bridge = await startTestBridge([{ name: "acme" }], { store });
+    const own = schema();
+    const store = postgresStores(urlFor(application), { poolSize: 4, schema: own });
+    await store.admin.migrate();
+    const bridge = await startTestBridge([{ name: "acme" }], { stores: store });
     try {
       const id = (await bridge.as("acme").post("/Users", user("fo@example.com")).expect(201)).body.id;
       // Idle connections ended: each emits 'error' in the pool, which must not end the process.
@@ -191,9 +193,9 @@ describe("PostgreSQL", () => {
       expect([200, 503]).toContain((await bridge.as("acme").get(`/Users/${id}`)).status);
       await bridge.as("acme").get(`/Users/${id}`).expect(200);
       // A connection ended while a writer holds it (with its advisory lock).
-      const held = store.exclusive("fault-key", async () => {
+      const held = store.admin.exclusive("fault-key", async () => {
         await terminate(application);
-        return store.get("acme", "User", id);
+        return store.resources.get("acme", "User", id);
       });
       await expect(held).rejects.toBeInstanceOf(StoreUnavailableError);
       await bridge
@@ -203,20 +205,20 @@ describe("PostgreSQL", () => {
       await bridge.raw().get("/readyz").expect(200);
     } finally {
       await bridge.close();
-      await store.dropSchema();
-      await store.close();
+      await store.admin.close();
+      await dropSchema(own);
     }
   });
 
   it("a database that is away: 503 with Retry-After that names the store; /readyz answers unready within its bound", async () => {
-    const store = new PostgresStore("postgres://nobody@127.0.0.1:1/none", { poolSize: 2, connectTimeoutMs: 500 });
-    const bridge = await startTestBridge([{ name: "acme" }], { store });
+    const store = postgresStores("postgres://nobody@127.0.0.1:1/none", { poolSize: 2, connectTimeoutMs: 500 });
+    const bridge = await startTestBridge([{ name: "acme" }], { stores: store });
     try {
       expectStore503(await bridge.as("acme").post("/Users", user("away@example.com")));
       await bridge.raw().get("/readyz").expect(503);
     } finally {
       await bridge.close();
-      await store.close();
+      await store.admin.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { SqliteStore } from "../src/store/sqlite";
+import { sqliteStores } from "../src/store/open";
 import { startTestBridge, user } from "./helpers/bridge";
 import { ENV, VENDORS } from "./helpers/vendors";
 
@@ -38,9 +38,9 @@ it("while another process holds the write lock for 10 s, /healthz and discovery 
   const dir = mkdtempSync(join(tmpdir(), "scim-bridge-lock-"));
   const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
   const sandbox = cic.sandbox();
-  const store = new SqliteStore(join(dir, "bridge.db"));
-  await store.migrate();
-  const bridge = await startTestBridge([{ name: "acme" }, { name: "cic", vendor: cic.vendor(await sandbox.listen()) }], { store, env: ENV });
+  const store = sqliteStores(join(dir, "bridge.db"));
+  await store.admin.migrate();
+  const bridge = await startTestBridge([{ name: "acme" }, { name: "cic", vendor: cic.vendor(await sandbox.listen()) }], { stores: store, env: ENV });
   try {
     const lock = await holdLock(join(dir, "bridge.db"), HOLD_MS);
     let locked = true;
@@ -74,7 +74,7 @@ it("while another process holds the write lock for 10 s, /healthz and discovery 
     await bridge.raw().get("/readyz").expect(200);
   } finally {
     await bridge.close();
-    await store.close();
+    await store.admin.close();
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -40,9 +40,9 @@ async function reconcileTarget(bridge: TestBridge, targets: { name: string; vend
   const config = configFrom({
     targets: targets.map((t) => ({ name: t.name, tokens: [{ sha256: randomUUID().replace(/-/g, "").padEnd(64, "0") }], vendor: t.vendor })),
   });
-  const built = buildProvisioners(config, bridge.store, createLogger("error"), ENV);
+  const built = buildProvisioners(config, bridge.stores, createLogger("error"), ENV);
   try {
-    return await reconcile(name, built.vendorProvisioners.get(name)!, bridge.store, { fix });
+    return await reconcile(name, built.vendorProvisioners.get(name)!, bridge.stores, { fix });
   } finally {
     await built.close();
   }
@@ -65,7 +65,7 @@ describe("targets sharing a vendor account", () => {
         expect(res.body.detail).not.toMatch(/alice/); // another target's user is not named to this one
         expect((await bridge.as("d").get("/Users").expect(200)).body.totalResults).toBe(0);
         expect(sandbox.users.has(key)).toBe(true);
-        expect((await bridge.store.linksHolding(["c", "d"], key)).map((l) => l.target)).toEqual(["c"]);
+        expect((await bridge.stores.links.holding(["c", "d"], key)).map((l) => l.target)).toEqual(["c"]);
         // C's user still works: deactivation reaches the vendor.
         await bridge
           .as("c")
@@ -100,7 +100,7 @@ describe("targets sharing a vendor account", () => {
             },
           ],
         }),
-        bridge.store,
+        bridge.stores,
         createLogger("error"),
         ENV,
       );
@@ -125,7 +125,7 @@ describe("one target", () => {
         .post("/Users", user("ann_example.com", { emails: [{ value: "ann@example.com", primary: true }] }))
         .expect(409);
       expect(res.body.detail).toMatch(/ann@example.com/);
-      expect((await bridge.store.allLinks("t")).map((l) => l.scimId)).toEqual([first.id]);
+      expect((await bridge.stores.links.all("t")).map((l) => l.scimId)).toEqual([first.id]);
       expect(sandbox.users.size).toBe(1);
     }));
 
@@ -158,7 +158,7 @@ describe("one target", () => {
           .as("b")
           .put(`/Groups/${group}`, { schemas: [CORE_GROUP], displayName: "G", members: [{ value: mine }, { value: "made-up" }] })
           .expect(400);
-        expect((await bridge.store.members("b", group)).map((m) => m.value)).toEqual([mine]);
+        expect((await bridge.stores.members.of("b", group)).map((m) => m.value)).toEqual([mine]);
       },
     ));
 });
@@ -167,17 +167,17 @@ describe("a user and its vendor link are one write", () => {
   it("the SCIM user is recorded before any vendor call: a create the store refuses never reaches the vendor", () =>
     withVendor(fixture("tencent-cic"), [{ name: "t", vendor: true }], async (bridge, sandbox) => {
       // Another replica stores the same userName between this request's check and its write.
-      const list = bridge.store.list.bind(bridge.store);
-      bridge.store.list = async (...args) => {
+      const list = bridge.stores.resources.list.bind(bridge.stores.resources);
+      bridge.stores.resources.list = async (...args) => {
         const page = await list(...args);
         const doc = user("race@example.com");
-        if (page.total === 0) await bridge.store.create("t", "User", randomUUID(), doc, userKeys(doc));
-        bridge.store.list = list;
+        if (page.total === 0) await bridge.stores.resources.create("t", "User", randomUUID(), doc, userKeys(doc));
+        bridge.stores.resources.list = list;
         return page;
       };
       await bridge.as("t").post("/Users", user("race@example.com")).expect(409);
       expect(sandbox.callsOf("CreateUser")).toEqual([]);
-      expect(await bridge.store.allLinks("t")).toEqual([]);
+      expect(await bridge.stores.links.all("t")).toEqual([]);
     }));
 
   it("a create whose later step the deadline cuts off is kept, pending, and the bridge's own retry finishes it on the vendor user it made", () =>
@@ -206,11 +206,11 @@ describe("a user and its vendor link are one write", () => {
         .post("/Users", user("late@example.com", { active: false, password: "Correct-Horse-9", phoneNumbers: [{ value: "13800138000", type: "mobile" }] }))
         .expect(504);
       expect(res.body.detail).toMatch(/Nothing was kept/);
-      expect(await bridge.store.allLinks("t")).toEqual([]);
+      expect(await bridge.stores.links.all("t")).toEqual([]);
       expect((await bridge.as("t").get("/Users").expect(200)).body.totalResults).toBe(0);
       // Nothing is kept at the vendor either: the bridge finds the vendor user the cut-off create made and
       // removes it. The IdP's retry (minutes later) then creates the user anew, and freezes it.
-      await outboxDrained(bridge.store);
+      await outboxDrained(bridge.stores.outbox);
       expect(sandbox.users.size).toBe(0);
       const retried = (
         await bridge
@@ -226,7 +226,7 @@ describe("a user and its vendor link are one write", () => {
       const live = (await bridge.as("t").post("/Users", user("live@example.com")).expect(201)).body;
       const key = live[VENDOR_LINK].vendorUserId as string;
       // A link without its SCIM user, to the same vendor user (what a crash between two writes used to leave).
-      await bridge.store.recordLink({
+      await bridge.stores.links.record({
         target: "t",
         scimId: randomUUID(),
         vendor: "tencent-cic",
@@ -246,13 +246,13 @@ describe("a user and its vendor link are one write", () => {
       sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
       const res = await bridge.as("t").post("/Users", user("lost@example.com")).expect(201);
       // The bridge would look it up on its next try; an operator gives the work up first.
-      expect(await bridge.store.dropWork("t", res.body.id)).toBe(true);
+      expect(await bridge.stores.outbox.drop("t", res.body.id)).toBe(true);
       const made = [...sandbox.users.values()].find((u) => u.UserName === "lost@example.com")!;
       const report = await reconcileTarget(bridge, [{ name: "t", vendor }], "t", false);
       const unlinked = report.drifts.filter((d) => d.kind === "unlinked");
       expect(unlinked.map((d) => [d.vendorKey, d.userName, d.repair])).toEqual([[made.id, "lost@example.com", "none"]]);
       // The trail names the user by a hash, never by the name itself.
-      expect(JSON.stringify(await bridge.store.vendorCalls("t", { limit: 10 }))).not.toMatch(/lost@example/);
+      expect(JSON.stringify(await bridge.stores.trail.calls("t", { limit: 10 }))).not.toMatch(/lost@example/);
     }));
 });
 
@@ -264,7 +264,7 @@ describe("existingUsers: reject", () => {
       async (bridge, sandbox) => {
         sandbox.failNext({ action: "CreateUser", status: 200, code: "InternalError", message: "lost", commit: true, delayMs: 1500 });
         await bridge.as("t").post("/Users", user("own@example.com")).expect(504);
-        await outboxDrained(bridge.store);
+        await outboxDrained(bridge.stores.outbox);
         const retried = (await bridge.as("t").post("/Users", user("own@example.com")).expect(201)).body;
         expect(retried[VENDOR_LINK].link).toBe("created");
         expect(sandbox.users.size).toBe(1);

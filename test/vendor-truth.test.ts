@@ -42,12 +42,12 @@ async function withVendor(
 async function reconcileReport(bridge: TestBridge, vendor: Record<string, unknown>) {
   const built = buildProvisioners(
     configFrom({ targets: [{ name: "t", tokens: [{ sha256: "c".repeat(64) }], vendor }] }),
-    bridge.store,
+    bridge.stores,
     createLogger("error"),
     ENV,
   );
   try {
-    return await reconcile("t", built.vendorProvisioners.get("t")!, bridge.store, { fix: false });
+    return await reconcile("t", built.vendorProvisioners.get("t")!, bridge.stores, { fix: false });
   } finally {
     await built.close();
   }

@@ -70,13 +70,13 @@ describe.each(VENDORS)("$name", (fixture) => {
     expect(creates[0]!.params).toMatchObject(fixture.expectedCreate("ada@example.com"));
     const [vendorUser] = [...sandbox.users.values()];
     expect(res.body[VENDOR_LINK]).toEqual({ vendor: fixture.name, vendorUserId: fixture.keyOf(vendorUser!), link: "created", provisioning: "applied" });
-    const links = await bridge.store.linksOf("adopting", [res.body.id]);
+    const links = await bridge.stores.links.of("adopting", [res.body.id]);
     expect(links.get(res.body.id)).toMatchObject({ vendorKey: fixture.keyOf(vendorUser!), link: "created", userName: "ada@example.com" });
     expect((await bridge.as("adopting").get(`/Users/${res.body.id}`).expect(200)).body[VENDOR_LINK].vendorUserId).toBe(fixture.keyOf(vendorUser!));
     // the IdP's password reaches the vendor where the vendor takes one, and nothing else
     const sentPassword = creates[0]!.params.Password ?? creates[0]!.params.password;
     if (sentPassword !== undefined) expect(sentPassword).toBe("Okta-Synced-Pw-1!");
-    const everything = bridge.logs.join("\n") + JSON.stringify(res.body) + JSON.stringify(await bridge.store.get("adopting", "User", res.body.id));
+    const everything = bridge.logs.join("\n") + JSON.stringify(res.body) + JSON.stringify(await bridge.stores.resources.get("adopting", "User", res.body.id));
     expect(everything).not.toContain("Okta-Synced-Pw-1!");
     for (const secret of [ENV.TEST_ALIYUN_SECRET, ENV.TEST_TENCENT_KEY, ENV.TEST_VOLC_SK, ENV.TEST_HUAWEI_SECRET]) expect(everything).not.toContain(secret);
   });
@@ -149,7 +149,7 @@ describe.each(VENDORS)("$name", (fixture) => {
     expect(first.status).toBe(504);
     expect((await bridge.as("strict-delay").get('/Users?filter=userName eq "late@example.com"').expect(200)).body.totalResults).toBe(0);
     // The bridge finds the vendor user the cut-off create made, and removes it.
-    await eventually(async () => sandbox.users.size === 0 && (await bridge.store.listWork({ state: "pending", limit: 1 })).length === 0, 15_000);
+    await eventually(async () => sandbox.users.size === 0 && (await bridge.stores.outbox.list({ state: "pending", limit: 1 })).length === 0, 15_000);
     const retry = await bridge.as("strict-delay").post("/Users", oktaUser("late@example.com")).expect(201);
     expect(retry.body[VENDOR_LINK]).toMatchObject({ link: "created", provisioning: "applied" });
     expect(sandbox.users.size).toBe(1);

@@ -254,7 +254,7 @@ describe.each(VENDORS)("$name lifecycle", (fixture: VendorFixture) => {
     // the group: its vendor group is deleted only because the bridge created it
     await t.delete(`/Groups/${group.id}`).expect(204);
     expect(step().map((c) => c.action)).toEqual(expected.groupDelete);
-    const links = await bridge.store.allLinks("t");
+    const links = await bridge.stores.links.all("t");
     expect(links).toHaveLength(1);
     expect(links[0]).toMatchObject({ scimId: created.id, state: "removed" });
     expect(links[0]!.deletedAt).toBeDefined();

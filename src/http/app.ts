@@ -5,10 +5,10 @@ import type { Logger } from "../log";
 import type { Provisioner } from "../provisioning/provisioner";
 import type { Delivery } from "../provisioning/targets";
 import { storeOnly } from "../provisioning/provisioner";
-import type { RequestScratch, ScimContext, ScimRequest } from "../scim/context";
+import type { RequestScratch, ScimContext, ScimRequest, ScimStores } from "../scim/context";
 import { ScimError } from "../scim/errors";
 import { declareResources } from "../scim/handlers";
-import type { Store } from "../store/types";
+import type { AdminStore } from "../store/admin/port";
 import { requireBearer } from "./auth";
 import { LiveTargets } from "./live-targets";
 import { Drain } from "./drain";
@@ -22,7 +22,8 @@ import { resourceRoutes, SCIM_MOUNT } from "./resource-routes";
 
 export interface AppDeps {
   config: Config;
-  store: Store;
+  /** The ports the SCIM handlers use, and the store's readiness. */
+  stores: ScimStores & { readonly admin: AdminStore };
   log: Logger;
   /** The provisioner of each target by name; targets not listed are store-only. */
   provisioners?: Map<string, Provisioner>;
@@ -46,7 +47,7 @@ function baseUrlOf(req: Request, config: Config): string {
 
 export function createApp({
   config,
-  store,
+  stores,
   log,
   provisioners,
   deliveries,
@@ -65,7 +66,7 @@ export function createApp({
   app.set("query parser", "simple");
   app.use(requestLog(log));
   app.use(drain.middleware);
-  app.use(healthRoutes(store));
+  app.use(healthRoutes(stores.admin));
   for (const { path, router } of mounts) app.use(path, router);
   if (metrics && serveMetrics) app.get("/metrics", metricsHandler(metrics));
 
@@ -85,7 +86,7 @@ export function createApp({
     // Frozen, without prototypes: the request is only ever what the router read from this request.
     const ctx: ScimContext = Object.freeze({
       target,
-      store,
+      stores,
       provisioner: provisioners.get(target.name) ?? storeOnly,
       delivery: deliveries.get(target.name),
       log,

@@ -3,7 +3,7 @@
  * a bound — a store that hangs is as unready as one that refuses). No auth; no detail beyond the store kind and the version.
  */
 import { Router } from "express";
-import type { Store } from "../store/types";
+import type { AdminStore } from "../store/admin/port";
 import { VERSION } from "../version";
 
 const READY_TIMEOUT_MS = 3_000;
@@ -14,7 +14,7 @@ function withinBound(check: Promise<void>): Promise<void> {
   return Promise.race([check, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function healthRoutes(store: Store): Router {
+export function healthRoutes(store: Pick<AdminStore, "ping" | "kind">): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
     res.json({ status: "ok", version: VERSION });

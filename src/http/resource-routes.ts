@@ -157,7 +157,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
   // One writer per resource: in this process (the lock), and across processes sharing a store (the store's lock).
   const exclusive = <T>(ctx: ScimContext, id: string, work: () => Promise<T>) => {
     const key = `${ctx.target.name}/${kind}/${id}`;
-    return locks.run(key, () => ctx.store.exclusive(key, work));
+    return locks.run(key, () => ctx.stores.admin.exclusive(key, work));
   };
 
   const locationOf = (ctx: ScimContext, view: Json): string => `${ctx.request.baseUrl}${endpoint}/${String(view.id)}`;
@@ -281,7 +281,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
               const operations = normalisePatch(kind, body).Operations;
               const plan = kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
               if (plan) {
-                const existing = await ctx.store.get(ctx.target.name, kind, id);
+                const existing = await ctx.stores.resources.get(ctx.target.name, kind, id);
                 if (!existing) throw new ScimError(404, null, `${kind} ${id} not found.`);
                 // If-Match holds before any member reaches the vendor.
                 if (ctx.request.expectedVersion !== undefined && existing.version !== ctx.request.expectedVersion) throw staleVersion(kind, existing.version);
@@ -322,7 +322,7 @@ export function resourceRoutes(kind: ResourceKind, limits: { maxResults: number;
 
   /** The ETag of the resource as stored now (a cheap read: no members, no views). */
   async function currentVersion(ctx: ScimContext, id: string): Promise<string | undefined> {
-    const stored = await ctx.store.get(ctx.target.name, kind, id);
+    const stored = await ctx.stores.resources.get(ctx.target.name, kind, id);
     return stored ? etagOf(stored.version) : undefined;
   }
 

@@ -1,12 +1,12 @@
 /** The vendor call trail is kept for `audit.retainDays`: older records are pruned at start and once a day. */
 import type { Logger } from "../log";
-import type { Store } from "../store/types";
+import type { TrailStore } from "../store/trail/port";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function pruneAuditTrail(store: Store, retainDays: number, log: Logger, now = Date.now()): Promise<number> {
+export async function pruneAuditTrail(trail: TrailStore, retainDays: number, log: Logger, now = Date.now()): Promise<number> {
   try {
-    const removed = await store.pruneVendorCalls(new Date(now - retainDays * DAY_MS).toISOString());
+    const removed = await trail.prune(new Date(now - retainDays * DAY_MS).toISOString());
     if (removed > 0) log.info("vendor call trail pruned", { removed, retainDays });
     return removed;
   } catch (error) {
@@ -17,9 +17,9 @@ export async function pruneAuditTrail(store: Store, retainDays: number, log: Log
 }
 
 /** Prunes now and then daily; the answer stops the schedule. */
-export function scheduleAuditRetention(store: Store, retainDays: number, log: Logger): () => void {
-  void pruneAuditTrail(store, retainDays, log);
-  const timer = setInterval(() => void pruneAuditTrail(store, retainDays, log), DAY_MS);
+export function scheduleAuditRetention(trail: TrailStore, retainDays: number, log: Logger): () => void {
+  void pruneAuditTrail(trail, retainDays, log);
+  const timer = setInterval(() => void pruneAuditTrail(trail, retainDays, log), DAY_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -7,7 +7,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "../log";
-import { StoreUnavailableError, type ScimDocument, type Store, type WorkItem } from "../store/types";
+import type { StoreLocks } from "../store/admin/port";
+import type { OutboxStore } from "../store/outbox/port";
+import { StoreUnavailableError, type ScimDocument, type WorkItem } from "../store/types";
 import { endOf, outcomeOf, settlementOf, type DeliveryOutcome, type RetryPolicy, type RunEnd } from "./outbox";
 import type { Step } from "./provisioner";
 import { VendorRefusal } from "./refusal";
@@ -69,7 +71,9 @@ export class OutboxWorker {
   private wake?: () => void;
 
   constructor(
-    private readonly store: Store,
+    private readonly outbox: OutboxStore,
+    /** A run steps out of the lock of the request that started it. */
+    private readonly locks: StoreLocks,
     private readonly targets: Map<string, OutboxTarget>,
     private readonly settings: WorkerSettings,
     private readonly log: Logger,
@@ -91,7 +95,7 @@ export class OutboxWorker {
    */
   async release(targets: string[]): Promise<void> {
     try {
-      const rows = await this.store.releaseWork(targets);
+      const rows = await this.outbox.release(targets);
       this.log.info("outbox: the vendor answers again; the work its circuit held is due now", { targets, rows });
     } catch (error) {
       // Not released, not lost: each row comes due on its own schedule.
@@ -107,7 +111,7 @@ export class OutboxWorker {
       if (free > 0) {
         try {
           // Only the targets this process serves: another target's work waits for a process that has it.
-          const items = await this.store.claimWork(this.owner, this.settings.leaseMs, free, [...this.targets.keys()]);
+          const items = await this.outbox.claim(this.owner, this.settings.leaseMs, free, [...this.targets.keys()]);
           claimed = items.length;
           for (const item of items) void this.begin(item).catch(() => undefined);
         } catch (error) {
@@ -140,7 +144,7 @@ export class OutboxWorker {
     const cutOff = this.running.size;
     for (const run of this.running.values()) run.abort.abort(new Error("the bridge is shutting down"));
     await allDone;
-    await this.store.releaseLeases(this.owner).catch(() => undefined);
+    await this.outbox.releaseLeases(this.owner).catch(() => undefined);
     return { finished: inFlight.length - cutOff, cutOff };
   }
 
@@ -163,7 +167,7 @@ export class OutboxWorker {
     const key = keyOf(target, scimId);
     if (request.password) this.passwords.set(key, request.password);
     const deadline = performance.now() + request.waitMs;
-    const recorded = (await this.store.workOf(target, [scimId])).get(scimId);
+    const recorded = (await this.outbox.workOf(target, [scimId])).get(scimId);
     const wanted = recorded?.generation ?? 0;
     // Even a request that does not wait starts its change's run at once — unless this process already runs
     // as much as its worker may (a backlog: the worker takes it in its turn). A deprovisioning always does.
@@ -180,7 +184,7 @@ export class OutboxWorker {
         if (run.generation >= wanted) return outcomeOf(run.end);
         continue;
       }
-      const row = (await this.store.workOf(target, [scimId])).get(scimId);
+      const row = (await this.outbox.workOf(target, [scimId])).get(scimId);
       if (!row) return { state: "applied" };
       if (row.state !== "pending" && row.generation >= wanted) return row.state === "done" ? { state: "applied" } : { state: "pending" };
       // Another process holds the work: look again shortly.
@@ -192,7 +196,7 @@ export class OutboxWorker {
   /** Claims the resource's work and starts its run; answers the run (a box, so the run is not awaited here). */
   private async claim(target: string, scimId: string, requestId: string): Promise<{ run: Promise<Run> } | undefined> {
     if (this.stopping) return undefined;
-    const item = await this.store.claimWorkOf(target, scimId, this.owner, this.settings.leaseMs);
+    const item = await this.outbox.claimOne(target, scimId, this.owner, this.settings.leaseMs);
     return item ? { run: this.begin(item, requestId) } : undefined;
   }
 
@@ -200,7 +204,7 @@ export class OutboxWorker {
     const key = keyOf(item.target, item.scimId);
     const abort = new AbortController();
     // The run may outlive the request that started it: it never borrows that request's store connection.
-    const promise = this.store
+    const promise = this.locks
       .detached(() => this.run(item, abort, requestId))
       .finally(() => {
         if (this.running.get(key)?.promise === promise) this.running.delete(key);
@@ -215,14 +219,14 @@ export class OutboxWorker {
     if (!target) {
       // Work of a target this process does not serve (removed from the configuration): left for one that does.
       const detail = `The target '${item.target}' is not configured in this bridge process.`;
-      await this.store
-        .settleWork(item.target, item.scimId, this.owner, item.generation, { state: "pending", retryInMs: 300_000, attempted: false, detail })
+      await this.outbox
+        .settle(item.target, item.scimId, this.owner, item.generation, { state: "pending", retryInMs: 300_000, attempted: false, detail })
         .catch(() => undefined);
       return { generation: item.generation, end: { kind: "retry", refusal: new VendorRefusal("unavailable", detail), attempted: false } };
     }
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(target.runMs)]);
     const renew = setInterval(
-      () => void this.store.renewLeases(this.owner, this.settings.leaseMs, [item]).catch(() => undefined),
+      () => void this.outbox.renew(this.owner, this.settings.leaseMs, [item]).catch(() => undefined),
       Math.max(100, this.settings.leaseMs / 3),
     );
     const step: Step = {
@@ -237,14 +241,14 @@ export class OutboxWorker {
         lookupFirst: item.createIntent,
         // A run that lost its lease (another process has the row) must not send a create nobody records.
         sent: async () => {
-          if (!(await this.store.markCreateIntent(item.target, item.scimId, this.owner, true))) throw new LeaseLost();
+          if (!(await this.outbox.markCreateIntent(item.target, item.scimId, this.owner, true))) throw new LeaseLost();
           if (step.password === undefined) this.createdWith.delete(key);
           else this.createdWith.set(key, digestOf(step.password));
         },
         carried: (password) => this.createdWith.get(key) === digestOf(password),
         answered: async () => {
           step.intent!.lookupFirst = false;
-          await this.store.markCreateIntent(item.target, item.scimId, this.owner, false);
+          await this.outbox.markCreateIntent(item.target, item.scimId, this.owner, false);
         },
       },
     };
@@ -275,7 +279,7 @@ export class OutboxWorker {
     const about = { target: item.target, scimId: item.scimId, deprovision: item.deprovision, attempts: item.attempts + 1 };
     let after: WorkItem | undefined;
     try {
-      after = await this.store.settleWork(item.target, item.scimId, this.owner, item.generation, settlement);
+      after = await this.outbox.settle(item.target, item.scimId, this.owner, item.generation, settlement);
     } catch (error) {
       // The lease runs out and the work is claimed again: nothing is lost, at worst run twice (idempotently).
       this.log.warn("outbox: could not record the end of a run; it will run again", { ...about, error: (error as Error).message });

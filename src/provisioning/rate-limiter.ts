@@ -8,7 +8,7 @@
  * reserved before the last cut say nothing new) and pushes the next slot past the vendor's Retry-After; it then
  * recovers linearly to the configured rate over `RECOVERY_SECONDS`.
  */
-import type { Store } from "../store/types";
+import type { CredentialStore } from "../store/credentials/port";
 import { admitThrough, circuitAfter, closedCircuit, recovered, type CircuitConfig, type CircuitState } from "./circuit";
 
 export interface RateLimit {
@@ -169,7 +169,7 @@ export class CredentialGovernor {
   private calm = true;
 
   constructor(
-    private readonly store: Store,
+    private readonly credentials: CredentialStore,
     /** An opaque id of the credential (a hash; never the key). */
     readonly credential: string,
     private readonly limit: RateLimit,
@@ -179,7 +179,7 @@ export class CredentialGovernor {
 
   /** The circuit as the store holds it now, for the status page: closed, open (calls wait) or letting a probe through. */
   async circuitNow(): Promise<"closed" | "open" | "probing"> {
-    return this.store.updateCredentialState(this.credential, (text, now) => {
+    return this.credentials.update(this.credential, (text, now) => {
       const { circuit } = parse(text, this.limit, now);
       const view = circuit.openUntil === 0 ? "closed" : now < circuit.openUntil ? "open" : "probing";
       // Written back as read: a look changes nothing.
@@ -197,7 +197,7 @@ export class CredentialGovernor {
       // The slot is relative to the store's clock as the state was read; the write and commit after that
       // take time too, which the wait makes up for (else every call would go out that much late).
       let readAt = 0;
-      const admission = await this.store.updateCredentialState(this.credential, (text, now) => {
+      const admission = await this.credentials.update(this.credential, (text, now) => {
         readAt = performance.now();
         const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs, deprovision);
         return { state: JSON.stringify(state), result: admission };
@@ -219,7 +219,7 @@ export class CredentialGovernor {
 
   async report(slot: Slot, result: CallResult, retryAfterSeconds?: number): Promise<void> {
     if (result === "success" && this.calm && !slot.probe) return;
-    const { state, back } = await this.store.updateCredentialState(this.credential, (text, now) => {
+    const { state, back } = await this.credentials.update(this.credential, (text, now) => {
       const before = parse(text, this.limit, now);
       const next = afterCall(before, this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe, slot.reservedAt);
       return { state: JSON.stringify(next), result: { state: next, back: recovered(before.circuit, next.circuit) } };

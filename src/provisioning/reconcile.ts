@@ -5,7 +5,8 @@
  * and never touches a vendor user it did not create or adopt.
  */
 import { randomUUID } from "node:crypto";
-import type { Store, StoredResource, VendorLink } from "../store/types";
+import type { Stores } from "../store/stores";
+import type { StoredResource, VendorLink } from "../store/types";
 import type { VendorProvisioner } from "./vendor-provisioner";
 
 export type DriftKind = "status" | "missing" | "orphan" | "unlinked" | "fields";
@@ -42,16 +43,16 @@ function touchedSince(link: VendorLink, scim: StoredResource | undefined, since:
 export async function reconcile(
   target: string,
   provisioner: VendorProvisioner,
-  store: Store,
+  stores: Pick<Stores, "links" | "resources">,
   options: { fix: boolean; since?: number },
 ): Promise<ReconcileReport> {
   const context = { target, requestId: `reconcile-${randomUUID()}` };
   const vendorUsers = await provisioner.listVendorUsers(context);
-  const links = await store.allLinks(target);
+  const links = await stores.links.all(target);
   const drifts: (Drift & { link?: VendorLink; user: Record<string, unknown> })[] = [];
   for (const link of links) {
     const record = vendorUsers.get(link.vendorKey);
-    const scim = link.deletedAt ? undefined : await store.get(target, "User", link.scimId);
+    const scim = link.deletedAt ? undefined : await stores.resources.get(target, "User", link.scimId);
     if (options.since !== undefined && !touchedSince(link, scim, options.since)) continue;
     const base = { scimId: link.scimId, userName: link.userName, vendorKey: link.vendorKey, link, user: scim?.doc ?? {} };
     if (!scim) {

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { Config, TargetConfig } from "../config/schema";
 import type { Logger } from "../log";
 import { loadMapping, type CompiledMapping } from "../mapping/compile";
-import type { Store } from "../store/types";
+import type { Stores } from "../store/stores";
 import { createConnector, credentialsOf, protocolOf, VendorConfigError } from "./connectors";
 import type { VendorConnector } from "../vendors/types";
 import type { Provisioner } from "./provisioner";
@@ -79,7 +79,7 @@ function vendorAccountOf(credential: string): string {
 
 export function buildProvisioners(
   config: Config,
-  store: Store,
+  stores: Stores,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
   events: ProvisioningEvents = {},
@@ -88,7 +88,7 @@ export function buildProvisioners(
   const vendorProvisioners = new Map<string, VendorProvisioner>();
   const deliveries = new Map<string, Delivery>();
   const outboxTargets = new Map<string, OutboxTarget>();
-  const worker = new OutboxWorker(store, outboxTargets, config.outbox, log, events);
+  const worker = new OutboxWorker(stores.outbox, stores.admin, outboxTargets, config.outbox, log, events);
   const connectors: VendorConnector[] = [];
   try {
     const vendorTargets = config.targets.flatMap((target) => {
@@ -114,7 +114,7 @@ export function buildProvisioners(
       if (!governors.has(account))
         governors.set(
           account,
-          new CredentialGovernor(store, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, {
+          new CredentialGovernor(stores.credentials, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, {
             ...events,
             recovered: () => void worker.release(accountTargets),
           }),
@@ -128,7 +128,11 @@ export function buildProvisioners(
         connection,
         governor: governors.get(account)!,
         called: events.vendorCall?.bind(events),
-        store,
+        resources: stores.resources,
+        members: stores.members,
+        links: stores.links,
+        trail: stores.trail,
+        locks: stores.admin,
         log,
         account,
         accountTargets,

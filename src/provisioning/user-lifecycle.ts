@@ -104,7 +104,7 @@ export class UserLifecycle {
   private async createdByThisTarget(built: BuiltCall, key: string): Promise<boolean> {
     const name = this.calls.uniqueNameOf(built);
     if (name === undefined) return false;
-    const earlier = await this.calls.deps.store.createCalls(this.calls.deps.target, [nameHashOf(name)]);
+    const earlier = await this.calls.deps.trail.createCalls(this.calls.deps.target, [nameHashOf(name)]);
     return earlier.some((call) => call.vendorKey === undefined || call.vendorKey === key);
   }
 
@@ -162,9 +162,9 @@ export class UserLifecycle {
     };
     const lockKey = `vendor-user:${deps.account}:${made.key}`;
     const link = await deps.adoptionLock.run(lockKey, () =>
-      deps.store.exclusive(lockKey, async () => {
+      deps.locks.exclusive(lockKey, async () => {
         await this.refuseIfHeld(id, made);
-        return deps.store.recordLink(record);
+        return deps.links.record(record);
       }),
     );
     // The create's outcome is recorded now: a later run never has to look it up.
@@ -192,12 +192,12 @@ export class UserLifecycle {
   /** A vendor user belongs to one SCIM user: 409 when another link (this target's or another's on the same account) holds it. */
   private async refuseIfHeld(id: string, made: MadeUser): Promise<void> {
     const { deps } = this.calls;
-    const holders = (await deps.store.linksHolding(deps.accountTargets, made.key)).filter((l) => !(l.target === deps.target && l.scimId === id));
+    const holders = (await deps.links.holding(deps.accountTargets, made.key)).filter((l) => !(l.target === deps.target && l.scimId === id));
     if (holders.length === 0) return;
     const holder = holders[0]!;
     // Held by a deleted user whose vendor user is still being removed (a delete, then the same name again):
     // not a conflict for ever, only until that removal is through.
-    if (!(await deps.store.get(holder.target, "User", holder.scimId)))
+    if (!(await deps.resources.get(holder.target, "User", holder.scimId)))
       throw new VendorRefusal(
         "unavailable",
         `${this.calls.vendor} user ${made.key} still belongs to a deleted user whose removal at the vendor is pending; this user is linked once it is through.`,
@@ -314,7 +314,7 @@ export class UserLifecycle {
     if (policy === "disable") {
       // A vendor user already gone cannot sign in: the leaver is off, and a reactivation creates it again.
       const { outcome } = await this.calls.run("disable", link, user, step, ["notFound"]);
-      await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: outcome.kind === "notFound" ? "removed" : "disabled" });
+      await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: outcome.kind === "notFound" ? "removed" : "disabled" });
     } else {
       await this.removeVendorUser(link, user, step);
     }
@@ -328,7 +328,7 @@ export class UserLifecycle {
     for (const operation of this.calls.deps.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, step, ["notFound"]);
     const refused = await this.tryDelete(link, user, step);
     if (refused) await this.unblock(link, user, step, refused);
-    await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "removed" });
+    await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "removed" });
   }
 
   /** The delete call: undefined once the vendor user is gone (deleted, or not found), else the vendor's refusal. */
@@ -376,7 +376,7 @@ export class UserLifecycle {
     if (!this.calls.deps.mapping.has("disable")) return "enabled";
     const { outcome } = await this.calls.run("disable", link, user, step, ["notFound"]);
     if (outcome.kind === "notFound") return "gone";
-    await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "disabled" });
+    await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "disabled" });
     return "disabled";
   }
 
@@ -396,7 +396,7 @@ export class UserLifecycle {
     const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
     if (link && link.state === "disabled") {
       await this.calls.run("enable", link, user, step);
-      await this.calls.deps.store.updateLink(this.calls.deps.target, id, { state: "active" });
+      await this.calls.deps.links.update(this.calls.deps.target, id, { state: "active" });
       return { ...link, state: "active" };
     }
     if (link && link.state === "active") return link;
@@ -447,8 +447,8 @@ export class UserLifecycle {
   /** A link of another SCIM user that exists (not deleted) holding this vendor user, on any target of the account. */
   private async liveHolderOf(id: string, vendorKey: string): Promise<VendorLink | undefined> {
     const { deps } = this.calls;
-    for (const holder of await deps.store.linksHolding(deps.accountTargets, vendorKey))
-      if (!(holder.target === deps.target && holder.scimId === id) && (await deps.store.get(holder.target, "User", holder.scimId))) return holder;
+    for (const holder of await deps.links.holding(deps.accountTargets, vendorKey))
+      if (!(holder.target === deps.target && holder.scimId === id) && (await deps.resources.get(holder.target, "User", holder.scimId))) return holder;
     return undefined;
   }
 
@@ -468,7 +468,7 @@ export class UserLifecycle {
   }
 
   async linkOf(id: string): Promise<VendorLink | undefined> {
-    return (await this.calls.deps.store.linksOf(this.calls.deps.target, [id])).get(id);
+    return (await this.calls.deps.links.of(this.calls.deps.target, [id])).get(id);
   }
 
   /**
@@ -534,7 +534,7 @@ export class UserLifecycle {
    */
   private async lost(link: VendorLink, user: ScimDocument, active: boolean, step: Step): Promise<void> {
     const { deps } = this.calls;
-    await deps.store.updateLink(deps.target, link.scimId, { state: "removed" });
+    await deps.links.update(deps.target, link.scimId, { state: "removed" });
     deps.log.warn("vendor user deleted outside the bridge; link marked removed", {
       target: deps.target,
       scimId: link.scimId,
@@ -606,7 +606,7 @@ export class UserLifecycle {
     const outcome = await this.calls.call(sent, step, link.scimId);
     if (outcome.kind === "notFound") throw new VendorUserLost();
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
-    await this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
+    await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
   }
 
   /**
@@ -616,7 +616,7 @@ export class UserLifecycle {
   async deleted(id: string, step: Step, removed: ScimDocument = {}): Promise<void> {
     const link = await this.linkOf(id);
     if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, removed, step));
-    if (link) await this.calls.deps.store.markLinkDeleted(this.calls.deps.target, id);
+    if (link) await this.calls.deps.links.markDeleted(this.calls.deps.target, id);
   }
 
   keyOf(built: BuiltCall, result: Record<string, unknown>): string {

@@ -6,7 +6,12 @@ import { createHash } from "node:crypto";
 import type { VendorConnection } from "../config/schema";
 import { MASK, type Logger } from "../log";
 import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
-import type { ScimDocument, Store, VendorCallRecord, VendorLink } from "../store/types";
+import type { StoreLocks } from "../store/admin/port";
+import type { LinkStore } from "../store/links/port";
+import type { MemberStore } from "../store/members/port";
+import type { ResourceStore } from "../store/resources/port";
+import type { TrailStore } from "../store/trail/port";
+import type { ScimDocument, VendorCallRecord, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { VendorConnector, VendorOutcome } from "../vendors/types";
 import type { KeyedLock } from "../lib/keyed-lock";
@@ -24,7 +29,13 @@ export interface VendorProvisionerDeps {
   governor: CredentialGovernor;
   /** Counts each vendor call (metrics). */
   called?: (vendor: string, action: string, outcome: string, seconds: number) => void;
-  store: Store;
+  /** The SCIM users and groups the vendor side reads. */
+  resources: ResourceStore;
+  members: MemberStore;
+  links: LinkStore;
+  trail: TrailStore;
+  /** Serialises, across processes, the check that a vendor user is free with the link that takes it. */
+  locks: StoreLocks;
   log: Logger;
   /** Every target (this one included) on the same vendor account: a vendor user belongs to one link among them. */
   accountTargets: string[];
@@ -190,7 +201,7 @@ export class VendorCalls {
     result: Pick<VendorCallRecord, "outcome" | "code" | "vendorRequestId" | "attempts" | "ms" | "nameHash" | "vendorKey">,
   ): Promise<void> {
     try {
-      await this.deps.store.recordVendorCall({
+      await this.deps.trail.record({
         target: this.deps.target,
         at: new Date().toISOString(),
         requestId: step.requestId,

@@ -25,12 +25,12 @@ export class GroupSync {
   /** The vendor ids of a user's groups (after an optional pending change), for userAttribute mappings. */
   async userGroupIds(userId: string, change?: { add?: string; remove?: string }): Promise<string[]> {
     if (this.groupModel !== "userAttribute") return [];
-    const groups = (await this.calls.deps.store.groupsOf(this.calls.deps.target, [userId])).get(userId) ?? [];
+    const groups = (await this.calls.deps.members.groupsOf(this.calls.deps.target, [userId])).get(userId) ?? [];
     const ids = groups.map((g) => g.id).filter((id) => id !== change?.remove);
     if (change?.add && !ids.includes(change.add)) ids.push(change.add);
     const out: string[] = [];
     for (const id of ids) {
-      const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", id);
+      const group = await this.calls.deps.resources.get(this.calls.deps.target, "Group", id);
       const vendorId = group ? this.mappedGroup(group.doc) : undefined;
       if (vendorId !== undefined) out.push(vendorId);
     }
@@ -60,10 +60,10 @@ export class GroupSync {
    */
   async vendorGroupOf(groupId: string, group: ScimDocument, step: Step): Promise<string | undefined> {
     if (this.groupModel !== "membership") return undefined;
-    const known = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
+    const known = await this.calls.deps.links.groupLinkOf(this.calls.deps.target, groupId);
     if (known) return known.vendorGroupId;
     const record = async (vendorGroupId: string, createdByBridge: boolean) => {
-      await this.calls.deps.store.recordGroupLink({ target: this.calls.deps.target, scimId: groupId, vendorGroupId, createdByBridge });
+      await this.calls.deps.links.recordGroupLink({ target: this.calls.deps.target, scimId: groupId, vendorGroupId, createdByBridge });
       return vendorGroupId;
     };
     const mapped = this.mappedGroup(group);
@@ -114,9 +114,9 @@ export class GroupSync {
     step: Step,
     applied: (added: string[], removed: string[]) => Promise<void> = async () => undefined,
   ): Promise<void> {
-    const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", groupId);
+    const group = await this.calls.deps.resources.get(this.calls.deps.target, "Group", groupId);
     if (!group || !this.groupModel) return;
-    const links = await this.calls.deps.store.linksOf(this.calls.deps.target, [...added, ...removed]);
+    const links = await this.calls.deps.links.of(this.calls.deps.target, [...added, ...removed]);
     // A member without a vendor user (not provisioned, or removed while inactive) is applied when it gets one.
     const present = (id: string) => {
       const link = links.get(id);
@@ -145,7 +145,7 @@ export class GroupSync {
     ] as const) {
       for (const id of ids) {
         const link = present(id);
-        const user = link ? await this.calls.deps.store.get(this.calls.deps.target, "User", id) : undefined;
+        const user = link ? await this.calls.deps.resources.get(this.calls.deps.target, "User", id) : undefined;
         // An inactive user's vendor record waits for its reactivation, whose update carries its groups then
         // (as its profile: a soft-deleted user's changed name must not reach the vendor through here either).
         if (link && user && user.doc.active !== false) await this.updateUser(link, user.doc, step, await this.userGroupIds(id, { [change]: groupId }));
@@ -157,9 +157,9 @@ export class GroupSync {
   /** A newly created or re-created vendor user joins the vendor groups of its SCIM groups again. */
   async restoreMemberships(link: VendorLink, step: Step): Promise<void> {
     if (this.groupModel !== "membership") return;
-    const groups = (await this.calls.deps.store.groupsOf(this.calls.deps.target, [link.scimId])).get(link.scimId) ?? [];
+    const groups = (await this.calls.deps.members.groupsOf(this.calls.deps.target, [link.scimId])).get(link.scimId) ?? [];
     for (const g of groups) {
-      const group = await this.calls.deps.store.get(this.calls.deps.target, "Group", g.id);
+      const group = await this.calls.deps.resources.get(this.calls.deps.target, "Group", g.id);
       const vendorGroupId = group ? await this.vendorGroupOf(g.id, group.doc, step) : undefined;
       if (vendorGroupId !== undefined) await this.calls.run("addMember", link, {}, step, ["conflict"], { groupKey: vendorGroupId, groups: [] });
     }
@@ -170,20 +170,20 @@ export class GroupSync {
    * group member): its SCIM groups now, and those a deleted user was in when deleted (`user.groups`).
    */
   async leaveGroups(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
-    const { store, target } = this.calls.deps;
-    const current = ((await store.groupsOf(target, [link.scimId])).get(link.scimId) ?? []).map((g) => g.id);
+    const { members, links, target } = this.calls.deps;
+    const current = ((await members.groupsOf(target, [link.scimId])).get(link.scimId) ?? []).map((g) => g.id);
     const atDeletion = Array.isArray(user.groups) ? user.groups.map((g) => String((g as { value?: unknown }).value)) : [];
     for (const groupId of new Set([...current, ...atDeletion])) {
-      const known = await store.groupLinkOf(target, groupId);
+      const known = await links.groupLinkOf(target, groupId);
       if (known) await this.calls.run("removeMember", link, {}, step, ["notFound"], { groupKey: known.vendorGroupId, groups: [] });
     }
   }
 
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
   async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
-    const members = (await this.calls.deps.store.members(this.calls.deps.target, groupId)).map((m) => m.value);
+    const members = (await this.calls.deps.members.of(this.calls.deps.target, groupId)).map((m) => m.value);
     if (this.groupModel === "membership") {
-      const link = await this.calls.deps.store.groupLinkOf(this.calls.deps.target, groupId);
+      const link = await this.calls.deps.links.groupLinkOf(this.calls.deps.target, groupId);
       if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
         const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
         const outcome = await this.calls.call(call, step, groupId);
@@ -191,7 +191,7 @@ export class GroupSync {
       } else if (link) {
         await this.membersChanged(groupId, [], members, step);
       }
-      if (link) await this.calls.deps.store.removeGroupLink(this.calls.deps.target, groupId);
+      if (link) await this.calls.deps.links.removeGroupLink(this.calls.deps.target, groupId);
       return;
     }
     if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, step);

@@ -66,7 +66,7 @@ export class VendorProvisioner implements Provisioner {
 
   /** The outbox's run for a user: the vendor brought in line with the SCIM user as stored now; gone → removed. */
   async deliver(scimId: string, step: Step, removedDoc?: ScimDocument): Promise<void> {
-    const resource = await this.calls.deps.store.get(this.calls.deps.target, "User", scimId);
+    const resource = await this.calls.deps.resources.get(this.calls.deps.target, "User", scimId);
     // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
     const known = resource?.doc ?? removedDoc;
     if (known) await this.users.resolveLostCreate(scimId, known, step);
@@ -110,10 +110,10 @@ export class VendorProvisioner implements Provisioner {
    * removed as an orphan: the orphan is the stale link, not the account.
    */
   private async refuseIfLinkedByLiveUser(link: VendorLink): Promise<void> {
-    const { store, accountTargets } = this.calls.deps;
-    for (const holder of await store.linksHolding(accountTargets, link.vendorKey)) {
+    const { links, resources, accountTargets } = this.calls.deps;
+    for (const holder of await links.holding(accountTargets, link.vendorKey)) {
       if (holder.target === link.target && holder.scimId === link.scimId) continue;
-      if (await store.get(holder.target, "User", holder.scimId))
+      if (await resources.get(holder.target, "User", holder.scimId))
         throw new Error(
           `vendor user ${link.vendorKey} is linked to a live SCIM user (${holder.target === link.target ? `'${holder.userName}'` : "of another target"}); not removed`,
         );
@@ -126,15 +126,15 @@ export class VendorProvisioner implements Provisioner {
    * answered with, else by the hash of the unique name.
    */
   async unlinkedCreations(vendorUsers: Map<string, Record<string, unknown>>): Promise<UnlinkedCreation[]> {
-    const { store, accountTargets, target, mapping } = this.calls.deps;
-    const creations = await store.createCalls(target);
+    const { trail, links, accountTargets, target, mapping } = this.calls.deps;
+    const creations = await trail.createCalls(target);
     if (creations.length === 0) return [];
     const byKey = new Map(creations.filter((c) => c.vendorKey).map((c) => [c.vendorKey!, c]));
     const byName = new Map(creations.filter((c) => c.nameHash).map((c) => [c.nameHash!, c]));
     const nameField = mapping.has("lookup") ? mapping.operation("lookup").match?.field : undefined;
     // Any link, in any state, already accounts for its vendor user (as live, disabled, missing or orphan).
     const linked = new Set<string>();
-    for (const t of accountTargets) for (const link of await store.allLinks(t)) linked.add(link.vendorKey);
+    for (const t of accountTargets) for (const link of await links.all(t)) linked.add(link.vendorKey);
     const found: UnlinkedCreation[] = [];
     for (const [key, record] of vendorUsers) {
       if (linked.has(key)) continue;
@@ -170,7 +170,7 @@ export class VendorProvisioner implements Provisioner {
         return this.users.deactivate({ ...link, state: "active" }, user, step);
       case "enable":
         await this.calls.run("enable", link, user, step);
-        return this.calls.deps.store.updateLink(this.calls.deps.target, link.scimId, { state: "active" });
+        return this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "active" });
       case "remove":
         await this.refuseIfLinkedByLiveUser(link);
         return this.users.removeVendorUser(link, user, step);

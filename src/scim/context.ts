@@ -3,7 +3,9 @@ import type { TargetConfig } from "../config/schema";
 import type { Logger } from "../log";
 import type { Provisioner } from "../provisioning/provisioner";
 import type { Delivery } from "../provisioning/targets";
-import type { ListQuery, Store } from "../store/types";
+import type { StoreLocks } from "../store/admin/port";
+import type { Stores } from "../store/stores";
+import type { ListQuery } from "../store/types";
 
 export interface ListRequest {
   filter?: ListQuery["predicate"];
@@ -51,10 +53,13 @@ export interface RecordedChange {
   undo?: () => Promise<void>;
 }
 
+/** The ports the SCIM handlers use: resources, memberships, links and outbox rows (read for views), and the writers' locks. */
+export type ScimStores = Pick<Stores, "resources" | "members" | "links" | "outbox"> & { readonly admin: StoreLocks };
+
 /** What every SCIM handler knows: the target and its services, the request (fixed), and its scratch. */
 export interface ScimContext {
   readonly target: TargetConfig;
-  readonly store: Store;
+  readonly stores: ScimStores;
   readonly provisioner: Provisioner;
   /** A vendor target's outbox side: user changes are recorded with their work and waited for here. */
   readonly delivery?: Delivery;

@@ -87,7 +87,7 @@ function requireVersion(before: StoredResource, ctx: ScimContext): void {
 /** A page of a list read: the store cuts it (filter, order, page) and counts what matched. */
 export async function listViews(kind: ResourceKind, ctx: ScimContext): Promise<{ views: Json[]; total: number }> {
   const list = ctx.request.list ?? { startIndex: 1, count: 100 };
-  const page = await ctx.store.list(ctx.target.name, kind, {
+  const page = await ctx.stores.resources.list(ctx.target.name, kind, {
     lookups: list.lookups,
     predicate: list.filter,
     filter: list.expression,
@@ -101,7 +101,7 @@ export async function listViews(kind: ResourceKind, ctx: ScimContext): Promise<{
 
 /** One resource as stored, with its derived attributes; 404 when the target has no such resource. */
 export async function readView(kind: ResourceKind, id: string, ctx: ScimContext): Promise<{ view: Json; version: number }> {
-  const found = await ctx.store.get(ctx.target.name, kind, id);
+  const found = await ctx.stores.resources.get(ctx.target.name, kind, id);
   if (!found) throw notFound(kind, id);
   return { view: (await viewsOf(kind, [found], ctx))[0]!, version: found.version };
 }
@@ -219,7 +219,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
   try {
     let stored: StoredResource;
     if (resource.id) {
-      const before = await ctx.store.get(target, "User", resource.id);
+      const before = await ctx.stores.resources.get(target, "User", resource.id);
       if (!before) throw notFound("User", resource.id);
       requireVersion(before, ctx);
       // A user is reactivated only by saying so: removing `active` (or a PUT without it) keeps an inactive user inactive.
@@ -227,7 +227,10 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
       ctx.provisioner.checkUser?.(resource.id, doc, ctx.request.password);
       const deprovision = doc.active === false && (before.doc.active !== false || ctx.request.deactivates === true);
       const work = delivery?.order({ deprovision, resendStatus: ctx.request.deactivates, password: ctx.request.password !== undefined });
-      stored = await ctx.store.replace(target, "User", resource.id, doc, userKeys(doc), ctx.request.expectedVersion ?? ctx.scratch.readVersion, work);
+      stored = await ctx.stores.resources.replace(target, "User", resource.id, doc, userKeys(doc), {
+        expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
+        work,
+      });
       if (delivery) {
         const id = resource.id;
         // Undone: the document before, recorded with work that brings the vendor back to it — for an inactive
@@ -238,24 +241,23 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
           id,
           deprovision,
           undo: async () =>
-            void (await ctx.store.replace(
-              target,
-              "User",
-              id,
-              before.doc,
-              userKeys(before.doc),
-              version,
-              delivery.order({ deprovision: inactive, resendStatus: inactive }),
-            )),
+            void (await ctx.stores.resources.replace(target, "User", id, before.doc, userKeys(before.doc), {
+              expectedVersion: version,
+              work: delivery.order({ deprovision: inactive, resendStatus: inactive }),
+            })),
         };
       }
     } else {
       // Refuse a taken userName, or a user the mapping cannot provision, before anything is recorded.
-      const taken = await ctx.store.list(target, "User", { lookups: [{ attribute: "userName", value: String(doc.userName) }], startIndex: 1, count: 1 });
+      const taken = await ctx.stores.resources.list(target, "User", {
+        lookups: [{ attribute: "userName", value: String(doc.userName) }],
+        startIndex: 1,
+        count: 1,
+      });
       if (taken.total > 0) throw userNameTaken(doc.userName, taken.resources[0]!.id);
       const id = randomUUID();
       ctx.provisioner.checkUser?.(id, doc, ctx.request.password);
-      stored = await ctx.store.create(
+      stored = await ctx.stores.resources.create(
         target,
         "User",
         id,
@@ -267,7 +269,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
         ctx.scratch.recorded = {
           id,
           deprovision: false,
-          undo: () => ctx.store.remove(target, "User", id, undefined, delivery.order({ deprovision: true, removedDoc: doc })),
+          undo: () => ctx.stores.resources.remove(target, "User", id, { work: delivery.order({ deprovision: true, removedDoc: doc }) }),
         };
     }
     // Recorded: a store that fails while the answer is read back does not turn that into an error.
@@ -288,7 +290,7 @@ async function writeUser(resource: ScimResource, instance: unknown, ctx: ScimCon
  */
 async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: Member[]): Promise<void> {
   if (added.length === 0 || !ctx.target.vendor) return;
-  const kinds = await ctx.store.kindsOf(
+  const kinds = await ctx.stores.resources.kindsOf(
     ctx.target.name,
     added.map((m) => m.value),
   );
@@ -313,12 +315,14 @@ async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: 
  * Nothing else of the request is applied. Answers whether anything changed.
  */
 export async function deactivateUser(ctx: ScimContext, id: string): Promise<boolean> {
-  const before = await ctx.store.get(ctx.target.name, "User", id);
+  const before = await ctx.stores.resources.get(ctx.target.name, "User", id);
   if (!before || !ctx.delivery) return false;
   // Even a user already inactive here goes through: its vendor user may still be enabled (a failed step).
   const after = { ...before.doc, active: false };
   try {
-    await ctx.store.replace(ctx.target.name, "User", id, after, userKeys(after), undefined, ctx.delivery.order({ deprovision: true, resendStatus: true }));
+    await ctx.stores.resources.replace(ctx.target.name, "User", id, after, userKeys(after), {
+      work: ctx.delivery.order({ deprovision: true, resendStatus: true }),
+    });
     ctx.scratch.recorded = { id, deprovision: true };
   } catch (error) {
     return storeError(error, "User", after);
@@ -329,7 +333,7 @@ export async function deactivateUser(ctx: ScimContext, id: string): Promise<bool
 
 /** Applies a new member list as a difference, so unchanged members are not rewritten. */
 export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Member[]): Promise<void> {
-  const current = await ctx.store.members(ctx.target.name, groupId);
+  const current = await ctx.stores.members.of(ctx.target.name, groupId);
   const currentIds = new Set(current.map((m) => m.value));
   const wantedIds = new Set(wanted.map((m) => m.value));
   const added = wanted.filter((m) => !currentIds.has(m.value));
@@ -353,8 +357,8 @@ export async function changeMembers(ctx: ScimContext, groupId: string, added: Me
     const left = removedIds.filter((id) => leaving.has(id));
     joined.forEach((m) => joining.delete(m.value));
     left.forEach((id) => leaving.delete(id));
-    if (left.length > 0) await ctx.store.removeMembers(target, groupId, left);
-    if (joined.length > 0) await ctx.store.addMembers(target, groupId, joined);
+    if (left.length > 0) await ctx.stores.members.remove(target, groupId, left);
+    if (joined.length > 0) await ctx.stores.members.add(target, groupId, joined);
   };
   await ctx.provisioner.apply(
     { op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record },
@@ -370,17 +374,19 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
   try {
     let id = resource.id;
     if (id) {
-      const before = await ctx.store.get(ctx.target.name, "Group", id);
+      const before = await ctx.stores.resources.get(ctx.target.name, "Group", id);
       if (!before) throw notFound("Group", id);
       requireVersion(before, ctx);
-      await ctx.store.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), ctx.request.expectedVersion ?? ctx.scratch.readVersion);
+      await ctx.stores.resources.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), {
+        expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
+      });
     } else {
       id = randomUUID();
       await ctx.provisioner.apply({ op: "create", kind: "Group", id, after: doc }, change);
-      await ctx.store.create(ctx.target.name, "Group", id, doc, groupKeys(doc));
+      await ctx.stores.resources.create(ctx.target.name, "Group", id, doc, groupKeys(doc));
     }
     await syncMembers(ctx, id, members);
-    const stored = await ctx.store.get(ctx.target.name, "Group", id);
+    const stored = await ctx.stores.resources.get(ctx.target.name, "Group", id);
     return (await groupViews([stored!], { ...ctx, scratch: { ...ctx.scratch, wantMembers: true } }))[0]!;
   } catch (error) {
     return storeError(error, "Group", doc, ctx);
@@ -392,20 +398,20 @@ async function writeGroup(resource: ScimResource, instance: unknown, ctx: ScimCo
  * with it), for a vendor that refuses to delete a group member until it has left its groups.
  */
 async function removedUser(ctx: ScimContext, before: StoredResource): Promise<ScimDocument> {
-  const groups = (await ctx.store.groupsOf(ctx.target.name, [before.id])).get(before.id) ?? [];
+  const groups = (await ctx.stores.members.groupsOf(ctx.target.name, [before.id])).get(before.id) ?? [];
   return groups.length === 0 ? before.doc : { ...before.doc, groups: groups.map((g) => ({ value: g.id, display: g.displayName })) };
 }
 
 /** A DELETE: checked against If-Match, then removed; a user's vendor user is removed through the outbox. */
 export async function disposeResource(kind: ResourceKind, id: string, ctx: ScimContext): Promise<void> {
   try {
-    const before = await ctx.store.get(ctx.target.name, kind, id);
+    const before = await ctx.stores.resources.get(ctx.target.name, kind, id);
     if (!before) throw notFound(kind, id);
     requireVersion(before, ctx);
     if (kind === "Group") await ctx.provisioner.apply({ op: "delete", kind, id, before }, { target: ctx.target.name, requestId: ctx.request.requestId });
     // A user's vendor user is removed by the outbox: the delete is recorded with that work, then waited for.
     const work = kind === "User" && ctx.delivery ? ctx.delivery.order({ deprovision: true, removedDoc: await removedUser(ctx, before) }) : undefined;
-    await ctx.store.remove(ctx.target.name, kind, id, ctx.request.expectedVersion, work);
+    await ctx.stores.resources.remove(ctx.target.name, kind, id, { expectedVersion: ctx.request.expectedVersion, work });
     if (work) ctx.scratch.recorded = { id, deprovision: true };
   } catch (error) {
     storeError(error, kind);

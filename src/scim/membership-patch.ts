@@ -87,7 +87,7 @@ export function planMembershipPatch(operations: unknown[]): MembershipPlan | und
 
 /** Which of `ids` are members of the group now (an indexed lookup per id, never the whole member list). */
 async function membersAmong(ctx: ScimContext, groupId: string, ids: string[]): Promise<Set<string>> {
-  const groups = await ctx.store.groupsOf(ctx.target.name, [...new Set(ids)]);
+  const groups = await ctx.stores.members.groupsOf(ctx.target.name, [...new Set(ids)]);
   return new Set([...groups].filter(([, of]) => of.some((g) => g.id === groupId)).map(([id]) => id));
 }
 
@@ -112,7 +112,8 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
           break;
         }
         case "remove": {
-          const ids = step.ids === "all" ? (await ctx.store.members(target, groupId)).map((m) => m.value) : [...(await membersAmong(ctx, groupId, step.ids))];
+          const ids =
+            step.ids === "all" ? (await ctx.stores.members.of(target, groupId)).map((m) => m.value) : [...(await membersAmong(ctx, groupId, step.ids))];
           await changeMembers(ctx, groupId, [], ids);
           break;
         }
@@ -120,7 +121,7 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
           await syncMembers(ctx, groupId, step.members);
           break;
         case "rename": {
-          const before = await ctx.store.get(target, "Group", groupId);
+          const before = await ctx.stores.resources.get(target, "Group", groupId);
           if (!before) throw new ScimError(404, null, `Group ${groupId} not found.`);
           const doc = { ...before.doc };
           if (step.displayName !== undefined) doc.displayName = step.displayName;
@@ -130,7 +131,7 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
           }
           if (JSON.stringify(doc) === JSON.stringify(before.doc)) break;
           await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, { target, requestId: ctx.request.requestId });
-          await ctx.store.replace(target, "Group", groupId, doc, groupKeys(doc), ctx.request.expectedVersion);
+          await ctx.stores.resources.replace(target, "Group", groupId, doc, groupKeys(doc), { expectedVersion: ctx.request.expectedVersion });
           break;
         }
       }

@@ -37,9 +37,9 @@ function provisioningAttributes(view: ProvisioningView): Record<string, unknown>
 
 export async function userViews(resources: StoredResource[], ctx: ScimContext): Promise<Record<string, unknown>[]> {
   const ids = resources.map((r) => r.id);
-  const groups = await ctx.store.groupsOf(ctx.target.name, ids);
-  const links = ctx.target.vendor ? await ctx.store.linksOf(ctx.target.name, ids) : new Map<string, VendorLink>();
-  const work = ctx.delivery ? await ctx.store.workOf(ctx.target.name, ids) : new Map<string, WorkItem>();
+  const groups = await ctx.stores.members.groupsOf(ctx.target.name, ids);
+  const links = ctx.target.vendor ? await ctx.stores.links.of(ctx.target.name, ids) : new Map<string, VendorLink>();
+  const work = ctx.delivery ? await ctx.stores.outbox.workOf(ctx.target.name, ids) : new Map<string, WorkItem>();
   return resources.map((r) => {
     const memberships = groups.get(r.id) ?? [];
     const view = baseView(r);
@@ -71,7 +71,7 @@ export async function groupViews(resources: StoredResource[], ctx: ScimContext):
   for (const r of resources) {
     const view = baseView(r);
     if (ctx.scratch.wantMembers) {
-      const members = (await ctx.store.members(ctx.target.name, r.id)).map((m) => memberView(m, ctx.request.baseUrl));
+      const members = (await ctx.stores.members.of(ctx.target.name, r.id)).map((m) => memberView(m, ctx.request.baseUrl));
       if (members.length > 0) view.members = members;
     }
     views.push(view);

@@ -7,9 +7,8 @@ import { Router, type NextFunction, type Request, type Response } from "express"
 import { clientKeyOf, FailedAuthLimiter, tokenMatches } from "../http/auth";
 import type { LiveTargets } from "../http/live-targets";
 import type { Logger } from "../log";
-import type { Store } from "../store/types";
 import { STATUS_CSS, STATUS_JS, statusHtml } from "./page";
-import { statusSnapshot } from "./snapshot";
+import { statusSnapshot, type StatusStores } from "./snapshot";
 
 export const STATUS_MOUNT = "/status";
 
@@ -48,7 +47,7 @@ function requireAdmin(live: LiveTargets, limiter: FailedAuthLimiter) {
   };
 }
 
-export function statusRoutes(live: LiveTargets, store: Store, log: Logger): Router {
+export function statusRoutes(live: LiveTargets, stores: StatusStores, log: Logger): Router {
   const router = Router();
   router.use(requireAdmin(live, new FailedAuthLimiter()));
   router.use((_req: Request, res: Response, next: NextFunction) => {
@@ -67,7 +66,7 @@ export function statusRoutes(live: LiveTargets, store: Store, log: Logger): Rout
   router.get("/page.css", (_req, res) => void res.type("text/css").send(STATUS_CSS));
   router.get("/data.json", async (_req, res) => {
     try {
-      res.json(await statusSnapshot(live, store));
+      res.json(await statusSnapshot(live, stores));
     } catch (error) {
       log.warn("status page: the snapshot could not be read", { error: (error as Error).message });
       res.status(503).json({ error: "the store could not be read" });

@@ -6,7 +6,8 @@
 import type { LiveTargets } from "../http/live-targets";
 import { mappingAt } from "../provisioning/targets";
 import { VendorProvisioner } from "../provisioning/vendor-provisioner";
-import type { OutboxStats, Store, VendorCallRecord, WorkItem } from "../store/types";
+import type { Stores } from "../store/stores";
+import type { OutboxStats, VendorCallRecord, WorkItem } from "../store/types";
 import { VERSION } from "../version";
 
 /** The mapping operations that take access away: a leaver's path at the vendor. */
@@ -69,7 +70,7 @@ async function circuitOf(live: LiveTargets, name: string): Promise<TargetStatus[
 
 async function targetStatus(
   live: LiveTargets,
-  store: Store,
+  stores: StatusStores,
   stats: OutboxStats,
   target: { name: string; vendor?: { mapping: string } },
   now: number,
@@ -77,9 +78,9 @@ async function targetStatus(
   const count = (state: "pending" | "failed") => stats.depth.find((d) => d.target === target.name && d.state === state)?.count ?? 0;
   const deprovision = stats.oldestDeprovision.find((o) => o.target === target.name);
   const [pending, failed, calls, circuit] = await Promise.all([
-    store.listWork({ target: target.name, state: "pending", limit: OLDEST_SCAN }),
-    store.listWork({ target: target.name, state: "failed", limit: OLDEST_SCAN }),
-    target.vendor ? store.vendorCalls(target.name, { limit: RECENT_CALLS }) : Promise.resolve([]),
+    stores.outbox.list({ target: target.name, state: "pending", limit: OLDEST_SCAN }),
+    stores.outbox.list({ target: target.name, state: "failed", limit: OLDEST_SCAN }),
+    target.vendor ? stores.trail.calls(target.name, { limit: RECENT_CALLS }) : Promise.resolve([]),
     circuitOf(live, target.name),
   ]);
   return {
@@ -99,8 +100,11 @@ async function targetStatus(
   };
 }
 
-export async function statusSnapshot(live: LiveTargets, store: Store, now = Date.now()): Promise<StatusSnapshot> {
-  const stats = await store.outboxStats();
-  const targets = await Promise.all(live.current.config.targets.map((t) => targetStatus(live, store, stats, t, now)));
+/** What the status page reads: the outbox and the trail. */
+export type StatusStores = Pick<Stores, "outbox" | "trail">;
+
+export async function statusSnapshot(live: LiveTargets, stores: StatusStores, now = Date.now()): Promise<StatusSnapshot> {
+  const stats = await stores.outbox.stats();
+  const targets = await Promise.all(live.current.config.targets.map((t) => targetStatus(live, stores, stats, t, now)));
   return { version: VERSION, at: new Date(now).toISOString(), targets };
 }

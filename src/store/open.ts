@@ -1,19 +1,32 @@
-/** Opens the configured store and brings its schema up to date. */
+/** Opens the configured store, every port over one database, and brings its schema up to date. */
 import type { StoreConfig } from "../config/schema";
 import type { Logger } from "../log";
-import { PostgresStore } from "./postgres";
-import { SqliteStore } from "./sqlite";
-import type { Store } from "./types";
+import { PostgresDatabase, type PostgresOptions } from "./postgres/database";
+import { PostgresLists } from "./resources/postgres-lists";
+import { SqliteLists } from "./resources/sqlite-lists";
+import { SqliteDatabase, type SqliteOptions } from "./sqlite/database";
+import { storesOver, type Stores } from "./stores";
 
-export async function openStore(config: StoreConfig, log?: Logger): Promise<Store> {
-  const store =
-    config.kind === "postgres" ? new PostgresStore(config.url, { poolSize: config.poolSize, schema: config.schema, log }) : new SqliteStore(config.path);
+/** The ports over a SQLite file (or ":memory:"), its schema not yet migrated. */
+export function sqliteStores(path: string, options: SqliteOptions = {}): Stores {
+  const db = new SqliteDatabase(path, options);
+  return storesOver(db, new SqliteLists(db, options.scanChunkMs));
+}
+
+/** The ports over a PostgreSQL database, its schema not yet migrated. */
+export function postgresStores(url: string, options: PostgresOptions = {}): Stores {
+  const db = new PostgresDatabase(url, options);
+  return storesOver(db, new PostgresLists(db));
+}
+
+export async function openStores(config: StoreConfig, log?: Logger): Promise<Stores> {
+  const stores = config.kind === "postgres" ? postgresStores(config.url, { poolSize: config.poolSize, schema: config.schema, log }) : sqliteStores(config.path);
   try {
-    await store.migrate();
+    await stores.admin.migrate();
   } catch (error) {
     // A schema that cannot be brought up to date (or is newer than this release) leaves nothing open.
-    await store.close().catch(() => undefined);
+    await stores.admin.close().catch(() => undefined);
     throw error;
   }
-  return store;
+  return stores;
 }

@@ -1,6 +1,6 @@
 /**
- * The store: where SCIM resources, group memberships and their versions live. SQLite embedded, PostgreSQL
- * to scale out; both implement this interface and pass the same tests.
+ * The store's vocabulary: the values its ports (stores.ts) take and answer, and its errors. SQLite
+ * embedded, PostgreSQL to scale out; both pass the same tests.
  */
 
 import type { Filter } from "scim2-parse-filter";
@@ -247,103 +247,4 @@ export class StoreUnavailableError extends Error {
     super(`the store is unavailable: ${reason}${cause instanceof Error ? ` (${cause.message})` : ""}`, { cause });
     this.name = "StoreUnavailableError";
   }
-}
-
-export interface Store {
-  readonly kind: "sqlite" | "postgres";
-  migrate(): Promise<number>;
-  /**
-   * Runs `work` while no other process holds the same key (one writer per resource across replicas).
-   * The in-process lock is taken first, so a process waits here with at most one connection per key.
-   */
-  exclusive<T>(key: string, work: () => Promise<T>): Promise<T>;
-  /**
-   * Runs `work` outside any `exclusive` of the caller: work that outlives the caller's lock (an outbox run
-   * a request starts and may stop waiting for) must not use the connection the caller gives back.
-   */
-  detached<T>(work: () => T): T;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-
-  /** Stores a new resource; with `work`, the vendor work it implies in the same transaction (both or neither). */
-  create<K extends ResourceKind>(target: string, kind: K, id: string, doc: ScimDocument, keys: KeysOf<K>, work?: WorkOrder): Promise<StoredResource>;
-  /** Replaces the document; with `expectedVersion`, only if the stored version still equals it; `work` in the same transaction. */
-  replace<K extends ResourceKind>(
-    target: string,
-    kind: K,
-    id: string,
-    doc: ScimDocument,
-    keys: KeysOf<K>,
-    expectedVersion?: number,
-    work?: WorkOrder,
-  ): Promise<StoredResource>;
-  get(target: string, kind: ResourceKind, id: string): Promise<StoredResource | undefined>;
-  remove(target: string, kind: ResourceKind, id: string, expectedVersion?: number, work?: WorkOrder): Promise<void>;
-  list(target: string, kind: ResourceKind, query: ListQuery): Promise<ListPage>;
-  count(target: string, kind: ResourceKind): Promise<number>;
-
-  /** Group membership is stored as rows: these touch only the rows named, and bump the group's version. */
-  members(target: string, groupId: string): Promise<Member[]>;
-  addMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
-  removeMembers(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource>;
-  replaceMembers(target: string, groupId: string, members: Member[]): Promise<StoredResource>;
-  /** Vendor links: written when the vendor acknowledges a create or an adoption; never deleted. */
-  recordLink(link: NewVendorLink): Promise<VendorLink>;
-  updateLink(target: string, scimId: string, change: Partial<Pick<VendorLink, "state" | "acknowledged" | "vendorKey" | "link">>): Promise<void>;
-  markLinkDeleted(target: string, scimId: string): Promise<void>;
-  linksOf(target: string, scimIds: string[]): Promise<Map<string, VendorLink>>;
-  /** The links of any of `targets` that hold this vendor key now (not deleted, vendor user not removed). */
-  linksHolding(targets: string[], vendorKey: string): Promise<VendorLink[]>;
-  allLinks(target: string): Promise<VendorLink[]>;
-
-  groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined>;
-  recordGroupLink(link: VendorGroupLink): Promise<void>;
-  removeGroupLink(target: string, scimGroupId: string): Promise<void>;
-
-  /** The audit trail of vendor calls: written once per call, read newest first, pruned by age. */
-  recordVendorCall(record: VendorCallRecord): Promise<void>;
-  vendorCalls(target: string, filter: { scimId?: string; limit: number }): Promise<VendorCallRecord[]>;
-  /** Create calls that succeeded or may have (deadline, transient), for these name hashes or all: newest first. */
-  createCalls(target: string, nameHashes?: string[]): Promise<VendorCallRecord[]>;
-  /** Removes records older than `before` (ISO time); answers how many went. */
-  pruneVendorCalls(before: string): Promise<number>;
-
-  /**
-   * The outbox. Work is recorded with the change that implies it (create / replace / remove), or here; a
-   * process claims due work under a lease (another process's expired lease falls back), and settles it.
-   */
-  enqueueWork(target: string, scimId: string, order: WorkOrder): Promise<void>;
-  /** Due pending work of `targets` (those the process serves) no live lease holds, deprovisioning first, leased to `owner` for `leaseMs`. */
-  claimWork(owner: string, leaseMs: number, limit: number, targets: string[]): Promise<WorkItem[]>;
-  /** One resource's work, if it is pending and no live lease holds it (due or not). */
-  claimWorkOf(target: string, scimId: string, owner: string, leaseMs: number): Promise<WorkItem | undefined>;
-  renewLeases(owner: string, leaseMs: number, items: { target: string; scimId: string }[]): Promise<void>;
-  /** Records that a create is about to go out (`on`), or that its answer arrived (`off`); false when `owner` no longer holds the row. */
-  markCreateIntent(target: string, scimId: string, owner: string, on: boolean): Promise<boolean>;
-  /**
-   * Ends `owner`'s run of `generation`. A change recorded meanwhile (a newer generation) keeps the row
-   * pending and due now, whatever the run's outcome. Answers the row as it is after.
-   */
-  settleWork(target: string, scimId: string, owner: string, generation: number, settlement: WorkSettlement): Promise<WorkItem | undefined>;
-  workOf(target: string, scimIds: string[]): Promise<Map<string, WorkItem>>;
-  listWork(filter: { target?: string; state?: WorkItem["state"]; limit: number }): Promise<WorkItem[]>;
-  /** A failed (or pending) row made due now, attempts and horizon restarted; answers how many rows. */
-  redriveWork(target: string, which: { scimId: string } | { failed: true }, horizonMs: number): Promise<number>;
-  dropWork(target: string, scimId: string): Promise<boolean>;
-  /** Gives up `owner`'s leases (shutdown): the work is due again for any process. */
-  releaseLeases(owner: string): Promise<void>;
-  /** Pending work of `targets` that waits is made due now (their vendor's circuit closed); answers how many rows. */
-  releaseWork(targets: string[]): Promise<number>;
-  outboxStats(): Promise<OutboxStats>;
-  /**
-   * Read-modify-write of one credential's shared state (rate limiter, circuit), atomic across every process
-   * on the store; `now` is the store's clock, in ms, the same for every process.
-   */
-  updateCredentialState<T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }): Promise<T>;
-
-  /** Which of `ids` are resources of the target, and of which kind. */
-  kindsOf(target: string, ids: string[]): Promise<Map<string, ResourceKind>>;
-
-  /** The groups each of `memberIds` belongs to directly. */
-  groupsOf(target: string, memberIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
 }

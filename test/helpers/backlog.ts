@@ -10,12 +10,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashToken } from "../../src/http/auth";
-import { PostgresStore } from "../../src/store/postgres";
-import { SqliteStore } from "../../src/store/sqlite";
-import type { Store } from "../../src/store/types";
+import { postgresStores, sqliteStores } from "../../src/store/open";
 import { eventually, patchOp, user } from "./bridge";
 import { cicVendor, compileBridge, inPool, scim, startBridgeProcess, startVendorProcess, stopChild } from "./processes";
-import { POSTGRES_URL } from "./stores";
+import { dropSchema, POSTGRES_URL } from "./stores";
 
 /** The vendor's limit (calls a second), and the bridge's. */
 const LIMIT = 2;
@@ -64,9 +62,9 @@ async function deactivationsBehindBacklog(kind: "sqlite" | "postgres"): Promise<
   };
   const bridges = [await startBridgeProcess(dist, join(dir, "a.json"), config)];
   if (kind === "postgres") bridges.push(await startBridgeProcess(dist, join(dir, "b.json"), config));
-  const store: Store = kind === "sqlite" ? new SqliteStore(join(dir, "bridge.db"), { scanWorker: false }) : new PostgresStore(POSTGRES_URL, { schema });
+  const store = kind === "sqlite" ? sqliteStores(join(dir, "bridge.db"), { scanWorker: false }) : postgresStores(POSTGRES_URL, { schema });
   const base = (i: number) => bridges[i % bridges.length]!.base;
-  const pending = async () => (await store.listWork({ state: "pending", limit: 100_000 })).length;
+  const pending = async () => (await store.outbox.list({ state: "pending", limit: 100_000 })).length;
   try {
     const names = DEACTIVATE_AT_MS.map((_, i) => `leaver-${i}@example.com`);
     const leavers = await inPool(names, 5, (name, i) => scim(base(i), token, "POST", "/Users", user(name)));
@@ -110,8 +108,8 @@ async function deactivationsBehindBacklog(kind: "sqlite" | "postgres"): Promise<
     // What is left of the backlog is of no interest: no clean shutdown waits for its runs.
     for (const bridge of bridges) await stopChild(bridge.child, "SIGKILL");
     await stopChild(vendor.child);
-    if (store instanceof PostgresStore) await store.dropSchema();
-    await store.close();
+    await store.admin.close();
+    if (kind === "postgres") await dropSchema(schema);
     rmSync(dir, { recursive: true, force: true });
   }
 }

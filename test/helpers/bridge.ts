@@ -9,8 +9,9 @@ import { createApp } from "../../src/http/app";
 import { createLogger } from "../../src/log";
 import type { Provisioner } from "../../src/provisioning/provisioner";
 import { buildProvisioners } from "../../src/provisioning/targets";
-import { SqliteStore } from "../../src/store/sqlite";
-import type { Store } from "../../src/store/types";
+import { sqliteStores } from "../../src/store/open";
+import type { OutboxStore } from "../../src/store/outbox/port";
+import type { Stores } from "../../src/store/stores";
 
 export const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 export const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -27,7 +28,7 @@ export interface TestTarget {
 
 export interface TestBridge {
   server: Server;
-  store: Store;
+  stores: Stores;
   logs: string[];
   base: string;
   /** supertest bound to the server with the target's token already set. */
@@ -50,7 +51,7 @@ export async function startTestBridge(
     maxResults?: number;
     provisioners?: Map<string, Provisioner>;
     env?: NodeJS.ProcessEnv;
-    store?: Store;
+    stores?: Stores;
     outbox?: Record<string, unknown>;
   } = {},
 ): Promise<TestBridge> {
@@ -66,8 +67,8 @@ export async function startTestBridge(
       ...(t.filterBudget ? { filterBudget: t.filterBudget } : {}),
     })),
   });
-  const store = options.store ?? new SqliteStore(":memory:");
-  if (!options.store) await store.migrate();
+  const stores = options.stores ?? sqliteStores(":memory:");
+  if (!options.stores) await stores.admin.migrate();
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -76,10 +77,10 @@ export async function startTestBridge(
     },
   });
   const log = createLogger("debug", sink);
-  const built = targets.some((t) => t.vendor) ? buildProvisioners(config, store, log, options.env ?? process.env) : undefined;
+  const built = targets.some((t) => t.vendor) ? buildProvisioners(config, stores, log, options.env ?? process.env) : undefined;
   const app = createApp({
     config,
-    store,
+    stores,
     log,
     provisioners: options.provisioners ?? built?.provisioners,
     deliveries: options.provisioners ? undefined : built?.deliveries,
@@ -93,7 +94,7 @@ export async function startTestBridge(
   const auth = (t: request.Test, target: string) => t.set("Authorization", `Bearer ${tokens.get(target)}`).set("Content-Type", "application/scim+json");
   return {
     server,
-    store,
+    stores,
     logs,
     base: `http://127.0.0.1:${port}/scim/v2`,
     as(target) {
@@ -112,7 +113,7 @@ export async function startTestBridge(
       server.closeAllConnections();
       await built?.worker.stop(5_000);
       await built?.close();
-      if (!options.store) await store.close();
+      if (!options.stores) await stores.admin.close();
     },
   };
 }
@@ -151,6 +152,6 @@ export async function eventually<T>(check: () => Promise<T | false> | T | false,
 }
 
 /** Resolves once the store's outbox holds no pending work (failed rows stay: they are dead letters). */
-export async function outboxDrained(store: Store, timeoutMs = 30_000): Promise<void> {
-  await eventually(async () => (await store.listWork({ state: "pending", limit: 1 })).length === 0, timeoutMs);
+export async function outboxDrained(outbox: OutboxStore, timeoutMs = 30_000): Promise<void> {
+  await eventually(async () => (await outbox.list({ state: "pending", limit: 1 })).length === 0, timeoutMs);
 }

@@ -3,7 +3,7 @@
  * bounded chunks (in insertion order) and this keeps what the page needs between them, and the budget.
  */
 import { sortInMemory } from "./paging";
-import { FILTER_BUDGET, FilterTooCostlyError, type ListQuery, type ResourceKind, type StoredResource } from "./types";
+import { FILTER_BUDGET, FilterTooCostlyError, type ListQuery, type ResourceKind, type StoredResource } from "../types";
 
 /** One match of a chunk: its insertion order, the column it is sorted by (if any), and the resource when it was read. */
 export interface Match {

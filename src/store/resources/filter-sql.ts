@@ -10,12 +10,12 @@
  * the store falls back to the predicate. Comparison values are always parameters.
  */
 import type { Filter } from "scim2-parse-filter";
-import { instantOf, pathParts, type Scope } from "../scim-model/filter";
-import { attributeInfo, type AttributeInfo } from "../scim-model/schema";
-import type { ResourceKind } from "./types";
+import { instantOf, pathParts, type Scope } from "../../scim-model/filter";
+import { attributeInfo, type AttributeInfo } from "../../scim-model/schema";
+import type { ResourceKind } from "../types";
 
 /** Where a JSON value is: how each database spells reading it. */
-interface Dialect {
+interface JsonDialect {
   /** The document's root. */
   root: Location;
   /** The value under `key` of the object at `at`. */
@@ -50,7 +50,7 @@ type Location = { expr: string; path?: string; literal?: string };
 const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** SQLite: locations are (document, JSON path) pairs; an array element's path is json_each's fullkey. */
-function sqliteDialect(params: unknown[]): Dialect {
+function sqliteJson(params: unknown[]): JsonDialect {
   const path = (at: Location) => at.path ?? "'$'";
   return {
     root: { expr: "doc", path: "'$'", literal: "$" },
@@ -81,7 +81,7 @@ function sqliteDialect(params: unknown[]): Dialect {
 }
 
 /** PostgreSQL: locations are jsonb expressions. */
-function postgresDialect(params: unknown[], firstParam: number): Dialect {
+function postgresJson(params: unknown[], firstParam: number): JsonDialect {
   return {
     root: { expr: "doc" },
     child: (at, key) => ({ expr: `(${at.expr} -> ${sqlString(key)})` }),
@@ -128,7 +128,7 @@ interface Step {
 class Translation {
   private aliases = 0;
   constructor(
-    private readonly d: Dialect,
+    private readonly d: JsonDialect,
     private readonly kind: ResourceKind,
   ) {}
 
@@ -243,7 +243,7 @@ export interface SqlCondition {
   params: unknown[];
 }
 
-function translate(dialect: (params: unknown[]) => Dialect, filter: Filter, kind: ResourceKind): SqlCondition | undefined {
+function translate(dialect: (params: unknown[]) => JsonDialect, filter: Filter, kind: ResourceKind): SqlCondition | undefined {
   const params: unknown[] = [];
   const d = dialect(params);
   try {
@@ -256,13 +256,13 @@ function translate(dialect: (params: unknown[]) => Dialect, filter: Filter, kind
 
 /** The filter as a SQLite condition (its params: one object of named values; needs the scim_lower function), or undefined. */
 export function sqliteCondition(filter: Filter, kind: ResourceKind): SqlCondition | undefined {
-  const condition = translate(sqliteDialect, filter, kind);
+  const condition = translate(sqliteJson, filter, kind);
   return condition && { sql: condition.sql, params: [Object.fromEntries(condition.params.map((value, i) => [`f${i}`, value]))] };
 }
 
 /** The filter as a PostgreSQL condition whose parameters are numbered from `firstParam`, or undefined. */
 export function postgresCondition(filter: Filter, kind: ResourceKind, firstParam: number): SqlCondition | undefined {
-  return translate((params) => postgresDialect(params, firstParam), filter, kind);
+  return translate((params) => postgresJson(params, firstParam), filter, kind);
 }
 
 /** A filter whose only conjunct that narrows is a time range on meta.lastModified or meta.created: the index answers it. */

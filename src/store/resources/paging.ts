@@ -1,5 +1,5 @@
 /** Paging over a stream of candidates, shared by the stores for filters no index can answer. */
-import type { ListPage, ListQuery, SortColumn, StoredResource } from "./types";
+import type { ListPage, ListQuery, SortColumn, StoredResource } from "../types";
 
 const COLUMN_VALUE: Record<SortColumn, (r: StoredResource) => unknown> = {
   created: (r) => r.created,
