@@ -26,6 +26,7 @@ export default {
         "**/filter.test.ts",
         "**/render.test.ts",
         "**/mapping-language.test.ts",
+        "**/mapping-compile-rules.test.ts",
       ],
       transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
       testTimeout: 30000,
