@@ -6,14 +6,15 @@
  *
  * Usage: npm run bench:provision [-- --users 2000 --limit 20 --replicas 1,2]
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hashToken } from "../src/http/auth";
 import { PostgresStore } from "../src/store/postgres";
+import { cicVendor, startBridgeProcess, startVendorProcess, stopChild } from "./processes";
 
 const { values } = parseArgs({
   options: { users: { type: "string", default: "2000" }, limit: { type: "string", default: "20" }, replicas: { type: "string", default: "1,2" } },
@@ -26,69 +27,32 @@ const DIST = resolve(__dirname, "..");
 const TOKEN = `bench-${randomBytes(8).toString("hex")}`;
 const SECRETS = { BENCH_CIC_ID: "AKID-bench", BENCH_CIC_KEY: "bench-secret-key" };
 
-/** Starts a compiled entry point and answers the first line it prints that `match` accepts. */
-function start(args: string[], env: NodeJS.ProcessEnv, match: RegExp): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolveStart, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split("\n").find((l) => match.test(l));
-      if (line) resolveStart({ child, line });
-    });
-    child.once("exit", (code) => reject(new Error(`${args[0]} exited (${code}): ${out}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await exited;
-}
-
 async function round(replicas: number): Promise<{ seconds: number; maxInAnySecond: number; throttled: number; atVendor: number }> {
   const dir = mkdtempSync(join(tmpdir(), "scim-bridge-bench-"));
   const schema = `bench_${randomBytes(5).toString("hex")}`;
-  const vendor = await start(
-    [join(DIST, "src/sandbox/standalone.js"), "--vendor", "tencent-cic", "--limit", String(LIMIT)],
-    { SANDBOX_SECRET_ID: SECRETS.BENCH_CIC_ID, SANDBOX_SECRET_KEY: SECRETS.BENCH_CIC_KEY },
-    /"url"/,
-  );
-  const { url, control } = JSON.parse(vendor.line) as { url: string; control: string };
-  const config = join(dir, "bridge.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      server: { port: 0 },
-      store: { kind: "postgres", url: POSTGRES_URL, schema, poolSize: 8 },
-      log: { level: "error" },
-      metrics: { enabled: false },
-      targets: [
-        {
-          name: "t",
-          tokens: [{ sha256: hashToken(TOKEN) }],
-          vendor: {
-            mapping: "mappings/tencent-cic.yaml",
-            credentials: { secretId: "BENCH_CIC_ID", secretKey: "BENCH_CIC_KEY" },
-            settings: { CIC_ZONE_ID: "z-1" },
-            connectTo: url,
-            allowInsecureHttp: true,
-            rateLimit: { perSecond: LIMIT },
-          },
-        },
-      ],
-    }),
-  );
+  const vendor = await startVendorProcess(DIST, { id: SECRETS.BENCH_CIC_ID, key: SECRETS.BENCH_CIC_KEY }, LIMIT);
+  const config = {
+    server: { port: 0 },
+    store: { kind: "postgres", url: POSTGRES_URL, schema, poolSize: 8 },
+    log: { level: "error" },
+    metrics: { enabled: false },
+    targets: [
+      {
+        name: "t",
+        tokens: [{ sha256: hashToken(TOKEN) }],
+        vendor: cicVendor(vendor.url, { secretId: "BENCH_CIC_ID", secretKey: "BENCH_CIC_KEY" }, { rateLimit: { perSecond: LIMIT } }),
+      },
+    ],
+  };
   const store = new PostgresStore(POSTGRES_URL, { schema });
   await store.migrate();
   const bridges: ChildProcess[] = [];
   try {
     const bases: string[] = [];
     for (let i = 0; i < replicas; i++) {
-      const bridge = await start([join(DIST, "src/cli.js"), "serve", "--config", config], { ...SECRETS }, /SCIM base URL/);
+      const bridge = await startBridgeProcess(DIST, join(dir, "bridge.json"), config, { env: SECRETS });
       bridges.push(bridge.child);
-      bases.push(/SCIM base URL: (\S+)/.exec(bridge.line)![1]!);
+      bases.push(bridge.base);
     }
     const names = Array.from({ length: USERS }, (_, i) => `bench-${i}@example.com`);
     const started = performance.now();
@@ -112,7 +76,7 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
       }),
     );
     for (;;) {
-      const stats = (await (await fetch(`${control}/stats`)).json()) as { users: string[]; maxCallsInAnySecond: number; throttled: number };
+      const stats = await vendor.stats();
       if (stats.users.length >= USERS && (await store.listWork({ state: "pending", limit: 1 })).length === 0)
         return {
           seconds: (performance.now() - started) / 1000,
@@ -123,8 +87,8 @@ async function round(replicas: number): Promise<{ seconds: number; maxInAnySecon
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    for (const bridge of bridges) await stop(bridge);
-    await stop(vendor.child);
+    for (const bridge of bridges) await stopChild(bridge);
+    await stopChild(vendor.child);
     await store.dropSchema();
     await store.close();
     rmSync(dir, { recursive: true, force: true });

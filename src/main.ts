@@ -43,6 +43,7 @@ function eventsOf(metrics: BridgeMetrics): ProvisioningEvents {
     vendorCall: (vendor, action, outcome, seconds) => metrics.vendorCall(vendor, action, outcome as VendorOutcome, seconds),
     retry: (target) => metrics.retry(target),
     deadLetter: (target) => metrics.deadLetter(target),
+    deprovisioned: (target, seconds) => metrics.deprovisioned(target, seconds),
     waited: (credential, seconds) => metrics.limiterWait(credential, seconds),
     rate: (credential, perSecond) => metrics.rate(credential, perSecond),
     circuit: (credential, open) => metrics.circuit(credential, open),

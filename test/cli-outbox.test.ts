@@ -79,6 +79,8 @@ it("shows a row with what the IdP believes and what the vendor holds", async () 
   expect(shown.code).toBe(0);
   expect(shown.out[1]).toMatch(/the IdP believes the user exists and is inactive/);
   expect(shown.out[2]).toMatch(/the vendor holds vk-bob as active/);
+  // A dead letter says what a person does about it.
+  expect((await run({ sub: "show", id: "u-ann" })).out).toContainEqual(expect.stringMatching(/^ {2}what to do: Correct the cause/));
   expect(await run({ sub: "show", id: "u-nobody" })).toMatchObject({ code: 1 });
 });
 

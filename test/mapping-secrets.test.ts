@@ -33,7 +33,7 @@ it("CIC's initial password in the CreateUser answer never reaches the rest of th
     mapping,
     connector,
     connection,
-    governor: new CredentialGovernor(store, "c-test", { perSecond: 100 }, { failures: 5, openMs: 1000, maxOpenMs: 1000, probeMs: 1000 }),
+    governor: new CredentialGovernor(store, "c-test", { perSecond: 100 }, { failures: 5, openMs: 1000, maxOpenMs: 1000, probeMs: 1000, probeEveryMs: 1000 }),
     store,
     log: createLogger("error"),
     accountTargets: ["t"],

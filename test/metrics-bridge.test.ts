@@ -80,7 +80,7 @@ const scim = (method: string, path: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-it("every series exists and moves: requests, vendor calls, outbox depth and age, retries, dead letters, limiter, circuit", async () => {
+it("every series exists and moves: requests, vendor calls, outbox depth and age, retries, dead letters, limiter, circuit, time to deprovision", async () => {
   const before = await scrape(bridge);
   expect(value(before, "scim_bridge_outbox_depth", { target: "t", state: "pending" })).toBe(0);
   expect(value(before, "scim_bridge_outbox_dead_letters_total", { target: "t" })).toBe(0);
@@ -130,4 +130,8 @@ it("every series exists and moves: requests, vendor calls, outbox depth and age,
   expect(value(now, "scim_bridge_outbox_oldest_pending_deprovision_seconds", { target: "t" })).toBe(0);
   expect(value(now, "scim_bridge_circuit_open")).toBe(0);
   expect(value(now, "scim_bridge_scim_requests_total", { route: "/Users/:id", method: "PATCH", status: "200" })).toBe(1);
+  // The leaver's time from the IdP's request to the vendor's confirmation: the outage's length, in the p99 alert's histogram.
+  expect(value(now, "scim_bridge_deprovision_to_vendor_seconds_count", { target: "t" })).toBe(1);
+  expect(value(now, "scim_bridge_deprovision_to_vendor_seconds_sum", { target: "t" })).toBeGreaterThan(0.1);
+  expect(value(now, "scim_bridge_deprovision_to_vendor_seconds_bucket", { target: "t", le: "60" })).toBe(1);
 });

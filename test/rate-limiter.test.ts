@@ -14,12 +14,12 @@ import {
   reserve,
   type CredentialState,
 } from "../src/provisioning/rate-limiter";
-import { admitThrough, circuitAfter, closedCircuit } from "../src/provisioning/circuit";
+import { admitThrough, circuitAfter, closedCircuit, recovered } from "../src/provisioning/circuit";
 import { SqliteStore } from "../src/store/sqlite";
 import { PostgresStore } from "../src/store/postgres";
 import { POSTGRES_URL } from "./helpers/stores";
 
-const circuit = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500 };
+const circuit = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500, probeEveryMs: 2_000 };
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 
 /** The most of `times` (ms) inside any half-open window of `window` ms. */
@@ -121,6 +121,78 @@ describe("circuit rules", () => {
     let calm = closedCircuit();
     for (let i = 0; i < 10; i++) calm = circuitAfter(calm, circuit, 0, i % 2 ? "refused" : "throttled", false);
     expect(calm).toEqual(closedCircuit());
+  });
+});
+
+describe("deprovisionings and an open circuit", () => {
+  /** Opened at 0 after three failures; open for 1 s, then 2, 4, up to 8 s on failed probes. */
+  function opened(): ReturnType<typeof closedCircuit> {
+    let state = closedCircuit();
+    for (let i = 0; i < 3; i++) state = circuitAfter(state, circuit, 0, "failed", false);
+    return state;
+  }
+
+  it("a deprovisioning probes every probeEveryMs while the doubling keeps other work waiting for minutes", () => {
+    let state = opened();
+    // Ten failed probes: the open period is at its maximum, the deprovisionings' probes stay 2 s apart.
+    const probes: number[] = [];
+    for (let now = 0; now <= 30_000; now += 100) {
+      const gate = admitThrough(state, circuit, now, true);
+      if (!gate.go) {
+        state = gate.circuit;
+        continue;
+      }
+      probes.push(now);
+      state = circuitAfter(gate.circuit, circuit, now + 50, "failed", true);
+    }
+    // The first at the end of the first open period, as any call's; then every 2 s.
+    expect(probes.slice(0, 4)).toEqual([1_000, 3_000, 5_000, 7_000]);
+    expect(Math.max(...probes.slice(1).map((p, i) => p - probes[i]!))).toBe(circuit.probeEveryMs);
+    expect(state.openUntil - 30_000).toBeGreaterThan(circuit.maxOpenMs / 2);
+    expect(admitThrough(state, circuit, 30_050, false)).toMatchObject({ go: false, reason: "circuit open" });
+    // The first success closes it for everyone.
+    const gate = admitThrough(state, circuit, 32_000, true);
+    expect(gate).toMatchObject({ go: true, probe: true });
+    const after = circuitAfter(gate.circuit, circuit, 32_050, "success", true);
+    expect(after).toEqual(closedCircuit());
+    expect(recovered(gate.circuit, after)).toBe(true);
+    expect(recovered(closedCircuit(), closedCircuit())).toBe(false);
+  });
+
+  it("of the deprovisionings held, the first is told the next probe's time, the others the open period's end; a turn not taken lapses", () => {
+    let state = circuitAfter(opened(), circuit, 0, "failed", true); // a failed probe at 0: open until 2 s, next deprovisioning probe at 2 s
+    state = { ...state, openUntil: 8_000 };
+    const first = admitThrough(state, circuit, 500, true);
+    expect(first).toMatchObject({ go: false, retryInMs: 1_500 });
+    state = first.circuit;
+    expect(admitThrough(state, circuit, 600, true)).toMatchObject({ go: false, retryInMs: 7_400 });
+    expect(admitThrough(state, circuit, 600, false)).toMatchObject({ go: false, retryInMs: 7_400 });
+    // Nobody came for the 2 s turn: a deprovisioning held at 4.5 s is told to come at once.
+    expect(admitThrough(state, circuit, 4_500, true)).toMatchObject({ go: true, probe: true });
+  });
+
+  it("a probe's allowance (the vendor's deadline) does not push the next deprovisioning's turn back; a hanging probe is waited for a second at a time", () => {
+    const slow = { ...circuit, probeMs: 21_000 };
+    let state = { ...opened(), openUntil: 30_000 }; // open for a while yet
+    const probe = admitThrough(state, slow, 2_000, true);
+    expect(probe).toMatchObject({ go: true, probe: true });
+    state = probe.circuit;
+    expect(admitThrough(state, slow, 2_100, true)).toMatchObject({ go: false, retryInMs: 1_900 });
+    // The probe hangs past the next turn: the turn's deprovisioning looks again in a second, not in 19.
+    expect(admitThrough(state, slow, 4_000, true)).toMatchObject({ go: false, reason: "probe in flight", retryInMs: 1_000 });
+    state = circuitAfter(state, slow, 4_500, "failed", true);
+    expect(admitThrough(state, slow, 4_600, true)).toMatchObject({ go: true, probe: true });
+  });
+
+  it("the circuit of a credential written by an earlier release is read with the new fields", async () => {
+    const store = new SqliteStore(":memory:");
+    await store.migrate();
+    const old = { nextSlot: 0, rate: 20, rateAt: 0, circuit: { failures: 5, openUntil: Date.now() + 60_000, opens: 1, probeUntil: 0 } };
+    await store.updateCredentialState("c-old", () => ({ state: JSON.stringify(old), result: undefined }));
+    const governor = new CredentialGovernor(store, "c-old", { perSecond: 20 }, circuit);
+    await expect(governor.admit(AbortSignal.timeout(1_000), 1_000)).rejects.toBeInstanceOf(HeldBack);
+    expect(await governor.admit(AbortSignal.timeout(1_000), 1_000, true)).toMatchObject({ probe: true });
+    await store.close();
   });
 });
 

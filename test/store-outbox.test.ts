@@ -112,6 +112,39 @@ describe.each(STORES)("$name outbox", (factory) => {
     ]);
   });
 
+  it("a deprovisioning keeps when it was asked, through later changes and a refusal; a refused one stays open", async () => {
+    await current.store.enqueueWork("t", "u-1", change);
+    await new Promise((r) => setTimeout(r, 20));
+    await current.store.enqueueWork("t", "u-1", leaver); // joins the pending create: asked now, not when the create was
+    const [run] = await current.store.claimWork("p1", 10_000, 1, ["t"]);
+    expect(run!.deprovisionAt).toBeGreaterThan(run!.firstAt);
+    await current.store.settleWork("t", "u-1", "p1", run!.generation, { state: "failed", code: "InvalidParameter", detail: "refused" });
+    // The vendor refused it: still the leaver's open deprovisioning, as old as it was.
+    expect((await current.store.outboxStats()).oldestDeprovision).toEqual([{ target: "t", since: run!.deprovisionAt }]);
+    await current.store.enqueueWork("t", "u-1", change); // a profile change of the inactive user does not make it ordinary work
+    expect((await current.store.workOf("t", ["u-1"])).get("u-1")).toMatchObject({ state: "pending", deprovision: true, deprovisionAt: run!.deprovisionAt });
+    expect((await current.store.workOf("t", ["u-1"])).get("u-1")!.horizonAt).toBeUndefined();
+  });
+
+  it("work a circuit held is released: due now for the targets named, and only those", async () => {
+    for (const [target, id] of [
+      ["t", "u-1"],
+      ["t", "u-2"],
+      ["other", "u-3"],
+    ])
+      await current.store.enqueueWork(target!, id!, change);
+    for (const item of await current.store.claimWork("p1", 10_000, 10, ["t", "other"]))
+      await current.store.settleWork(item.target, item.scimId, "p1", item.generation, {
+        state: "pending",
+        retryInMs: 600_000,
+        attempted: false,
+        detail: "held",
+      });
+    expect(await current.store.claimWork("p1", 10_000, 10, ["t", "other"])).toEqual([]);
+    expect(await current.store.releaseWork(["t"])).toBe(2);
+    expect((await current.store.claimWork("p1", 10_000, 10, ["t", "other"])).map((w) => w.scimId).sort()).toEqual(["u-1", "u-2"]);
+  });
+
   it("credential state is read and written atomically across processes", async () => {
     const other = await current.another();
     const bump = (s: Store) =>

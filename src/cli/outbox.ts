@@ -82,6 +82,7 @@ export async function outboxCommand(config: Config, args: OutboxArgs): Promise<C
           out: [
             line(item),
             ...(await standing(store, item)),
+            ...(viewOf(item).remedy ? [`  what to do: ${viewOf(item).remedy}`] : []),
             ...calls.map((c) => `  ${c.at} ${c.outcome} ${c.operation} (${c.call})${c.code ? ` ${c.code}` : ""} requestId=${c.requestId}`),
           ],
         };

@@ -115,12 +115,17 @@ export const VendorConnectionSchema = z
       })
       .strict()
       .prefault({}),
-    /** After this many vendor failures in a row, calls wait (the circuit opens) for openMs, doubling up to maxOpenMs. */
+    /**
+     * After this many vendor failures in a row, calls wait (the circuit opens) for openMs, doubling up to
+     * maxOpenMs. While it is open, a pending deprovisioning probes the vendor every probeEveryMs (at most
+     * retry.deprovisionMaxDelayMs), and the first success releases the held work.
+     */
     circuit: z
       .object({
         failures: z.number().int().min(1).default(5),
         openMs: z.number().int().min(100).default(10_000),
         maxOpenMs: z.number().int().min(100).default(300_000),
+        probeEveryMs: z.number().int().min(100).max(600_000).default(5_000),
       })
       .strict()
       .prefault({}),

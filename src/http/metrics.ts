@@ -6,6 +6,8 @@
  * What an operator alerts on:
  * - `scim_bridge_outbox_oldest_pending_deprovision_seconds > 300`: someone the IdP removed still has an
  *   account at a vendor after five minutes (the security-relevant backlog).
+ * - `histogram_quantile(0.99, sum by (target, le) (rate(scim_bridge_deprovision_to_vendor_seconds_bucket[1h]))) > 60`:
+ *   deprovisionings take more than a minute from the IdP's request to the vendor's confirmation.
  * - `increase(scim_bridge_outbox_dead_letters_total[15m]) > 0`: changes the bridge gave up on; they need a human.
  * - `scim_bridge_circuit_open == 1` for 5 minutes (`for: 5m`): a vendor credential has been refused or
  *   throttled long enough that nothing reaches that vendor.
@@ -92,6 +94,8 @@ export interface BridgeMetrics {
   retry(target: string): void;
   /** One outbox entry was given up on. */
   deadLetter(target: string): void;
+  /** A deprovisioning reached the vendor, `seconds` after the IdP asked for it. */
+  deprovisioned(target: string, seconds: number): void;
   /** A call waited this long for the rate limiter of a credential. */
   limiterWait(credential: string, seconds: number): void;
   /** The rate limit in force for a credential now (it falls when the vendor throttles). */
@@ -107,6 +111,8 @@ export interface BridgeMetrics {
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const VENDOR_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Around the one-minute target, and far enough past it to tell an outage's tail from a stuck queue. */
+const DEPROVISION_BUCKETS = [0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1800, 3600];
 
 const SAFE_LABEL = /^[A-Za-z0-9._:-]{1,64}$/;
 const SAFE_CREDENTIAL = /^[A-Za-z0-9._:-]{1,32}$/;
@@ -262,7 +268,7 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
   });
   const oldestDeprovision = new Gauge({
     name: name("outbox_oldest_pending_deprovision_seconds"),
-    help: "Age of the oldest pending deprovision (delete or deactivation) per target; alert above 300.",
+    help: "Age of the oldest open deprovision (delete or deactivation, pending or refused by the vendor) per target; alert above 300.",
     labelNames: ["target"] as const,
     registers,
   });
@@ -276,6 +282,13 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     name: name("outbox_dead_letters_total"),
     help: "Outbox entries given up on, by target; any increase needs a human.",
     labelNames: ["target"] as const,
+    registers,
+  });
+  const deprovisionTime = new Histogram({
+    name: name("deprovision_to_vendor_seconds"),
+    help: "Time from the IdP's deactivation or delete to the vendor's confirmation, by target; alert when its p99 passes 60.",
+    labelNames: ["target"] as const,
+    buckets: DEPROVISION_BUCKETS,
     registers,
   });
   const limiterWait = new Histogram({
@@ -376,6 +389,10 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     deadLetter(target) {
       deadLetters.inc({ target: know(target) });
+    },
+    deprovisioned(target, seconds) {
+      const s = finiteSeconds(seconds);
+      if (s !== undefined) deprovisionTime.observe({ target: know(target) }, s);
     },
     limiterWait(credential, seconds) {
       const s = finiteSeconds(seconds);

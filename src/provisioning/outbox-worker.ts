@@ -32,6 +32,8 @@ export interface WorkerSettings {
 export interface WorkerEvents {
   retry?(target: string): void;
   deadLetter?(target: string): void;
+  /** A deprovisioning reached the vendor (its run is done), `seconds` after it was asked for. */
+  deprovisioned?(target: string, seconds: number): void;
 }
 
 interface Run {
@@ -81,6 +83,21 @@ export class OutboxWorker {
   /** Work is waiting: look now rather than at the next poll. */
   poke(): void {
     this.wake?.();
+  }
+
+  /**
+   * The vendor of these targets answers again (their credential's circuit closed): the work it held is due
+   * now, deprovisionings first (the claim's order), at the credential's full rate.
+   */
+  async release(targets: string[]): Promise<void> {
+    try {
+      const rows = await this.store.releaseWork(targets);
+      this.log.info("outbox: the vendor answers again; the work its circuit held is due now", { targets, rows });
+    } catch (error) {
+      // Not released, not lost: each row comes due on its own schedule.
+      this.log.warn("outbox: could not release the work a circuit held; it runs when due", { targets, error: (error as Error).message });
+    }
+    this.poke();
   }
 
   private async loop(): Promise<void> {
@@ -146,10 +163,13 @@ export class OutboxWorker {
     const key = keyOf(target, scimId);
     if (request.password) this.passwords.set(key, request.password);
     const deadline = performance.now() + request.waitMs;
-    const wanted = (await this.store.workOf(target, [scimId])).get(scimId)?.generation ?? 0;
-    // Even a request that does not wait starts its change's run at once.
+    const recorded = (await this.store.workOf(target, [scimId])).get(scimId);
+    const wanted = recorded?.generation ?? 0;
+    // Even a request that does not wait starts its change's run at once — unless this process already runs
+    // as much as its worker may (a backlog: the worker takes it in its turn). A deprovisioning always does.
     if (request.waitMs <= 0) {
-      if (!this.running.has(key)) await this.claim(target, scimId, request.requestId);
+      if (!this.running.has(key) && (recorded?.deprovision || this.running.size < this.settings.concurrency))
+        await this.claim(target, scimId, request.requestId);
       return { state: "pending" };
     }
     while (performance.now() < deadline && !this.stopping) {
@@ -211,6 +231,7 @@ export class OutboxWorker {
       requestId: requestId ?? `outbox:${item.scimId.slice(0, 8)}:${item.generation}.${item.attempts + 1}`,
       password: this.passwords.get(key),
       deactivates: item.resendStatus,
+      deprovision: item.deprovision,
       deadlineAt: performance.now() + target.runMs,
       intent: {
         lookupFirst: item.createIntent,
@@ -264,11 +285,14 @@ export class OutboxWorker {
       this.passwords.delete(keyOf(item.target, item.scimId));
       this.createdWith.delete(keyOf(item.target, item.scimId));
     }
+    if (after?.state === "done" && item.deprovision) this.events.deprovisioned?.(item.target, Math.max(0, now - (item.deprovisionAt ?? item.firstAt)) / 1000);
     if (end.kind === "applied") return;
     const vendor = { code: end.refusal.vendorCode, requestIdAtVendor: end.refusal.vendorRequestId, detail: end.refusal.message };
     if (settlement.state === "failed") {
       this.events.deadLetter?.(item.target);
-      this.log.error("outbox: dead letter — a person must act", { ...about, ...vendor });
+      if (item.deprovision)
+        this.log.error("outbox: the vendor refuses a deprovisioning — the leaver may still have access; a person must act", { ...about, ...vendor });
+      else this.log.error("outbox: dead letter — a person must act", { ...about, ...vendor });
     } else if (settlement.state === "pending") {
       this.events.retry?.(item.target);
       const line = { ...about, ...vendor, retryInMs: settlement.retryInMs };

@@ -11,7 +11,7 @@ import { DeadlineExceeded } from "./retry";
 export interface RetryPolicy {
   firstDelayMs: number;
   maxDelayMs: number;
-  /** Deprovisioning is retried without end, at least this often. */
+  /** Deprovisioning is retried without end, at least this often — with the vendor's circuit open too. */
   deprovisionMaxDelayMs: number;
   /** Other work that keeps failing this long becomes a dead letter. */
   horizonMs: number;
@@ -55,20 +55,25 @@ export function backoffMs(attempts: number, firstDelayMs: number, capMs: number,
   return Math.round(Math.min(capMs, Math.max(jittered, (retryAfterSeconds ?? 0) * 1000)));
 }
 
+/**
+ * Tries of a deprovisioning the vendor refuses before it is a dead letter: a vendor's passing refusal
+ * (a login removal refused once) is ridden out; one that stays is a person's to resolve, and pages.
+ */
+export const DEPROVISION_REFUSALS = 3;
+
 /** The row's next state after a run of `item` ended as `end`, at `now`. */
 export function settlementOf(item: WorkItem, end: RunEnd, policy: RetryPolicy, now: number): WorkSettlement {
   if (end.kind === "applied") return { state: "done" };
   const said = { code: end.refusal.vendorCode, detail: end.refusal.message, vendorRequestId: end.refusal.vendorRequestId };
-  if (end.kind === "refused" && !item.deprovision) return { state: "failed", ...said };
   const attempts = item.attempts + (end.kind === "retry" && !end.attempted ? 0 : 1);
+  if (end.kind === "refused" && (!item.deprovision || attempts >= DEPROVISION_REFUSALS)) return { state: "failed", ...said };
   const cap = item.deprovision ? policy.deprovisionMaxDelayMs : policy.maxDelayMs;
-  // A refused deprovisioning is not given up: it is tried again at the slowest pace, for an operator to see.
+  // A wait the limiter or the circuit asks for is kept, up to the cap: a deprovisioning is looked at again
+  // at least every deprovisionMaxDelayMs, whatever the circuit's open period.
   const delay =
-    end.kind === "refused"
-      ? cap
-      : end.waitMs !== undefined
-        ? Math.round(end.waitMs + Math.random() * 250)
-        : backoffMs(attempts, policy.firstDelayMs, cap, end.refusal.retryAfter);
+    end.kind === "retry" && end.waitMs !== undefined
+      ? Math.min(cap, Math.round(end.waitMs + Math.random() * 250))
+      : backoffMs(attempts, policy.firstDelayMs, cap, end.refusal.retryAfter);
   if (!item.deprovision && item.horizonAt !== undefined && now + delay > item.horizonAt)
     return {
       state: "failed",
@@ -99,6 +104,12 @@ export interface ProvisioningView {
   remedy?: string;
 }
 
+const CHANGE_REMEDY =
+  "Correct the cause (the user's attributes, the mapping or the target), then change the user again or run `scim-bridge outbox retry` with its id.";
+
+const DEPROVISION_REMEDY =
+  "The leaver may still have access at the vendor: disable or remove the vendor user there now (the vendor's code and RequestId say why it refused the bridge's call). Then correct the cause and run `scim-bridge outbox retry` with this id, so the bridge confirms it; until then this stays paged.";
+
 export function viewOf(item: WorkItem): ProvisioningView {
   if (item.state === "done") return { state: "applied" };
   const said = { ...(item.lastCode ? { vendorCode: item.lastCode } : {}), ...(item.lastVendorRequestId ? { vendorRequestId: item.lastVendorRequestId } : {}) };
@@ -108,7 +119,7 @@ export function viewOf(item: WorkItem): ProvisioningView {
       reason: item.lastDetail ?? "The vendor refused the change.",
       attempts: item.attempts,
       ...said,
-      remedy: "Correct the cause (the user's attributes, the mapping or the target), then change the user again or run `scim-bridge outbox retry` with its id.",
+      remedy: item.deprovision ? DEPROVISION_REMEDY : CHANGE_REMEDY,
     };
   return {
     state: "pending",

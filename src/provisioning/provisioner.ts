@@ -36,6 +36,8 @@ export interface ChangeContext {
   deadlineAt?: number;
   /** The outbox's record of creates whose answer never came (see UserLifecycle.createAtVendor). */
   intent?: CreateIntent;
+  /** The work removes a leaver's access: its calls go ahead of other work (see callVendor). */
+  deprovision?: boolean;
 }
 
 /**

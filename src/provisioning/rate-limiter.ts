@@ -9,7 +9,7 @@
  * recovers linearly to the configured rate over `RECOVERY_SECONDS`.
  */
 import type { Store } from "../store/types";
-import { admitThrough, circuitAfter, closedCircuit, type CircuitConfig, type CircuitState } from "./circuit";
+import { admitThrough, circuitAfter, closedCircuit, recovered, type CircuitConfig, type CircuitState } from "./circuit";
 
 export interface RateLimit {
   perSecond: number;
@@ -22,6 +22,12 @@ export interface RateLimit {
 const SPACING_MARGIN = 0.08;
 /** How late (ms) a call may wake for its slot and still go out in it; later, it takes a new slot. */
 export const LATE_TOLERANCE_MS = 10;
+/**
+ * The same for a call that removes a leaver's access: half the spacing margin (80 ms of a second), so it
+ * still reaches the vendor inside it. On a busy event loop a call often wakes 10-40 ms late, and each new
+ * slot is the end of the schedule: a deactivation that kept missing its slot waited 20 s behind a backlog.
+ */
+const DEPROVISION_LATE_TOLERANCE_MS = 40;
 /** After a throttling answer, the rate climbs back to the configured one over this long. */
 const RECOVERY_SECONDS = 30;
 /** A throttling answer multiplies the rate by this. */
@@ -58,18 +64,23 @@ export type Admission = { go: true; waitMs: number; probe: boolean; rate: number
 
 export type HoldReason = "circuit open" | "probe in flight" | "rate limit";
 
-/** Takes the next slot, unless the circuit holds calls back, or the slot is further away than `maxWaitMs`. */
+/**
+ * Takes the next slot, unless the circuit holds calls back, or the slot is further away than `maxWaitMs`.
+ * `deprovision`: the call removes a leaver's access (the circuit lets such calls probe while open).
+ */
 export function reserve(
   state: CredentialState,
   limit: RateLimit,
   circuit: CircuitConfig,
   now: number,
   maxWaitMs: number,
+  deprovision = false,
 ): { state: CredentialState; admission: Admission } {
-  const gate = admitThrough(state.circuit, circuit, now);
+  const gate = admitThrough(state.circuit, circuit, now, deprovision);
   if (!gate.go) return { state: { ...state, circuit: gate.circuit }, admission: { go: false, retryInMs: gate.retryInMs, reason: gate.reason } };
   const rate = currentRate(state, limit, now);
   const slot = Math.max(state.nextSlot, now);
+  // No call goes: a probe it would have been is left to the next caller.
   if (slot - now > maxWaitMs) return { state, admission: { go: false, retryInMs: slot - now, reason: "rate limit" } };
   return {
     state: { ...state, nextSlot: slot + spacingMs(rate), circuit: gate.circuit },
@@ -108,8 +119,9 @@ function parse(text: string | undefined, limit: RateLimit, now: number): Credent
   if (!text) return freshState(limit, now);
   try {
     const state = JSON.parse(text) as CredentialState;
-    // A configured rate lowered since (a restart with a new setting) applies at once.
-    return { ...state, rate: Math.min(state.rate, limit.perSecond) };
+    // A configured rate lowered since (a restart with a new setting) applies at once; a circuit written by
+    // an earlier release lacks the fields added since.
+    return { ...state, rate: Math.min(state.rate, limit.perSecond), circuit: { ...closedCircuit(), ...state.circuit } };
   } catch {
     return freshState(limit, now);
   }
@@ -120,6 +132,8 @@ export interface GovernorEvents {
   waited?(credential: string, seconds: number): void;
   rate?(credential: string, perSecond: number): void;
   circuit?(credential: string, open: boolean): void;
+  /** The credential's circuit was open and an answer closed it: the vendor is back. */
+  recovered?(credential: string): void;
 }
 
 /** A call let through: when to send it, and whether it is the circuit's probe. */
@@ -173,8 +187,11 @@ export class CredentialGovernor {
     });
   }
 
-  /** Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on `signal`. */
-  async admit(signal: AbortSignal, maxWaitMs: number): Promise<Slot> {
+  /**
+   * Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on
+   * `signal`. `deprovision`: the call removes a leaver's access (it may probe an open circuit).
+   */
+  async admit(signal: AbortSignal, maxWaitMs: number, deprovision = false): Promise<Slot> {
     for (;;) {
       signal.throwIfAborted();
       // The slot is relative to the store's clock as the state was read; the write and commit after that
@@ -182,7 +199,7 @@ export class CredentialGovernor {
       let readAt = 0;
       const admission = await this.store.updateCredentialState(this.credential, (text, now) => {
         readAt = performance.now();
-        const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs);
+        const { state, admission } = reserve(parse(text, this.limit, now), this.limit, this.circuit, now, maxWaitMs, deprovision);
         return { state: JSON.stringify(state), result: admission };
       });
       const spent = performance.now() - readAt;
@@ -195,19 +212,23 @@ export class CredentialGovernor {
       const due = readAt + admission.waitMs;
       if (admission.waitMs - spent > 0) await sleep(admission.waitMs - spent, signal);
       // Woken too late (a busy event loop), the call would crowd the next window: it takes a new slot.
-      if (performance.now() - due <= LATE_TOLERANCE_MS || admission.probe) return { probe: admission.probe, reservedAt: admission.reservedAt };
+      const tolerance = deprovision ? DEPROVISION_LATE_TOLERANCE_MS : LATE_TOLERANCE_MS;
+      if (performance.now() - due <= tolerance || admission.probe) return { probe: admission.probe, reservedAt: admission.reservedAt };
     }
   }
 
   async report(slot: Slot, result: CallResult, retryAfterSeconds?: number): Promise<void> {
     if (result === "success" && this.calm && !slot.probe) return;
-    const state = await this.store.updateCredentialState(this.credential, (text, now) => {
-      const next = afterCall(parse(text, this.limit, now), this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe, slot.reservedAt);
-      return { state: JSON.stringify(next), result: next };
+    const { state, back } = await this.store.updateCredentialState(this.credential, (text, now) => {
+      const before = parse(text, this.limit, now);
+      const next = afterCall(before, this.limit, this.circuit, now, result, retryAfterSeconds, slot.probe, slot.reservedAt);
+      return { state: JSON.stringify(next), result: { state: next, back: recovered(before.circuit, next.circuit) } };
     });
     this.calm = state.circuit.failures === 0 && state.circuit.openUntil === 0;
     this.events.circuit?.(this.credential, state.circuit.openUntil > 0);
     if (result === "throttled") this.events.rate?.(this.credential, state.rate);
+    // Seen by this one process only (the change is atomic in the store): it releases what the circuit held.
+    if (back) this.events.recovered?.(this.credential);
   }
 }
 

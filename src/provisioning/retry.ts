@@ -69,6 +69,11 @@ export async function callVendor(
    * answer says it created nothing (a refusal, throttling). A success or an unknown outcome leaves it.
    */
   intent?: { sent(): Promise<void>; answered(): Promise<void> },
+  /**
+   * The call removes a leaver's access: it may probe the credential's open circuit, and it waits for a
+   * rate-limit slot as long as its deadline allows (other work at most MAX_SLOT_WAIT_MS).
+   */
+  deprovision = false,
 ): Promise<{ outcome: VendorOutcome; attempts: number }> {
   for (let attempt = 0; ; attempt++) {
     // Recorded before the slot is taken, so no store write sits between the slot and the call going out.
@@ -78,7 +83,7 @@ export async function callVendor(
       // A slot the caller gave up on would be lost to everyone: never wait longer than the time left allows
       // (keeping a quarter second, at least, for the call itself).
       const left = deadlineAt === undefined ? MAX_SLOT_WAIT_MS : deadlineAt - performance.now() - 250;
-      slot = await governor.admit(signal, Math.max(0, Math.min(MAX_SLOT_WAIT_MS, left)));
+      slot = await governor.admit(signal, Math.max(0, deprovision ? left : Math.min(MAX_SLOT_WAIT_MS, left)), deprovision);
     } catch (error) {
       // Held back (or cut off) before it went out: this attempt created nothing.
       await intent?.answered();
@@ -119,5 +124,10 @@ export async function callVendor(
   }
 }
 
-/** The longest a call waits for a rate-limit slot inside a run; beyond it the outbox reschedules the work. */
-const MAX_SLOT_WAIT_MS = 10_000;
+/**
+ * The longest a call waits for a rate-limit slot inside a run; beyond it the outbox reschedules the work.
+ * It is also how far ahead other work books the credential's slots: a deprovisioning, which may book past
+ * it, is never more than this behind a backlog (with 10 s, a busy event loop that missed a slot and booked
+ * again left a deactivation 20 s behind).
+ */
+const MAX_SLOT_WAIT_MS = 3_000;

@@ -103,12 +103,24 @@ export function buildProvisioners(
     const governors = new Map<string, CredentialGovernor>();
     const adoptionLock = new KeyedLock();
     for (const { target, connection, mapping, account } of vendorTargets) {
-      const circuit = { ...connection.circuit, probeMs: connection.deadlineMs + 1_000 };
-      // One governor per credential (the account hash names it: never the key id itself).
-      if (!governors.has(account)) governors.set(account, new CredentialGovernor(store, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, events));
+      const circuit = {
+        ...connection.circuit,
+        probeMs: connection.deadlineMs + 1_000,
+        probeEveryMs: Math.min(connection.circuit.probeEveryMs, connection.retry.deprovisionMaxDelayMs),
+      };
+      const accountTargets = vendorTargets.filter((t) => t.account === account).map((t) => t.target.name);
+      // One governor per credential (the account hash names it: never the key id itself). When its circuit
+      // closes, the work of every target on the credential is released.
+      if (!governors.has(account))
+        governors.set(
+          account,
+          new CredentialGovernor(store, `c-${account.slice(0, 12)}`, limits.get(account)!, circuit, {
+            ...events,
+            recovered: () => void worker.release(accountTargets),
+          }),
+        );
       const connector = createConnector(mapping, connection, env);
       connectors.push(connector);
-      const accountTargets = vendorTargets.filter((t) => t.account === account).map((t) => t.target.name);
       const provisioner = new VendorProvisioner({
         target: target.name,
         mapping,

@@ -27,7 +27,7 @@ class VendorUserLost extends VendorRefusal {
 
 /**
  * The vendor refuses to delete the user while something holds it that the bridge could not clear: the
- * deletion waits for an administrator (paged as a refused deprovisioning, retried at the slowest pace).
+ * deletion waits for an administrator (paged as a refused deprovisioning, then `outbox retry`).
  * `disabled`: the user was disabled first, so it cannot sign in meanwhile.
  */
 class DeletionBlocked extends VendorRefusal {
@@ -387,8 +387,8 @@ export class UserLifecycle {
         ? `${vendor} refuses to delete this user while it is in a group, and it still is after the bridge took it out of the groups it knows (${vendorDetail(refused)}): remove it from its other groups at ${vendor}`
         : `${vendor} refuses to delete this user while something only an administrator can remove holds it (${vendorDetail(refused)}): remove that at ${vendor}`;
     const meanwhile = disabled
-      ? `The user is disabled at ${vendor} and cannot sign in; the deletion is retried and goes through once that is done.`
-      : `${vendor} has no disable call, so the user may still have access until then; the deletion is retried.`;
+      ? `The user is disabled at ${vendor} and cannot sign in; once that is done, \`scim-bridge outbox retry\` with this user's id deletes it.`
+      : `${vendor} has no disable call, so the user may still have access until then; once that is done, \`scim-bridge outbox retry\` with this user's id deletes it.`;
     return new DeletionBlocked(disabled, `${why}. ${meanwhile}`, refused);
   }
 
@@ -427,9 +427,29 @@ export class UserLifecycle {
     const built = await this.createCall(id, user, step);
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
+    // Another live SCIM user has linked it meanwhile — the IdP's retry of this same create, after a strict
+    // 504 undid this one: the vendor user is that user's now, neither this one's to link nor to remove.
+    const holder = await this.liveHolderOf(id, existing);
+    if (holder) {
+      this.calls.deps.log.warn("a lost create's vendor user is linked to another SCIM user (the IdP's retry of the create); left to it", {
+        target: this.calls.deps.target,
+        scimId: id,
+        vendorKey: existing,
+        heldBy: { target: holder.target, scimId: holder.scimId },
+      });
+      return step.intent.answered();
+    }
     // The create that made it sent the password this step carries, if it takes one: the vendor holds it.
     if (step.password !== undefined && built.secretParams.length > 0 && step.intent.carried?.(step.password)) step.passwordDelivered = true;
     await this.linkMade(id, user, { key: existing, link: "created", built }, step, { state: "active" });
+  }
+
+  /** A link of another SCIM user that exists (not deleted) holding this vendor user, on any target of the account. */
+  private async liveHolderOf(id: string, vendorKey: string): Promise<VendorLink | undefined> {
+    const { deps } = this.calls;
+    for (const holder of await deps.store.linksHolding(deps.accountTargets, vendorKey))
+      if (!(holder.target === deps.target && holder.scimId === id) && (await deps.store.get(holder.target, "User", holder.scimId))) return holder;
+    return undefined;
   }
 
   /**

@@ -170,6 +170,7 @@ export class VendorCalls {
         call.operation !== "create",
         step.deadlineAt,
         call.operation === "create" ? step.intent : undefined,
+        step.deprovision,
       );
       await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success"

@@ -34,6 +34,8 @@ export interface RecordedCall {
   params: Json;
   /** The outcome the sandbox answered: "ok", the error code (throttled and outage calls too), or "dropped" (no answer). */
   answer: string;
+  /** When the call arrived (wall clock, ms since the epoch: comparable across processes on one machine). */
+  receivedAt: number;
 }
 
 export interface Fault {
@@ -273,6 +275,7 @@ export abstract class VendorSandbox {
    * limit, then an injected fault, then the operation itself.
    */
   async handle(req: SandboxRequest): Promise<SandboxResponse> {
+    const receivedAt = Date.now();
     const at = this.tick();
     let action = "?";
     let params: Json = {};
@@ -284,7 +287,7 @@ export abstract class VendorSandbox {
       if (!this.admit(at)) {
         this.throttled++;
         const error = this.throttlingError();
-        this.calls.push({ action, params, answer: error.code });
+        this.calls.push({ action, params, answer: error.code, receivedAt });
         const answer = this.failure(action, error);
         if (this.retryAfterSeconds === undefined) return answer;
         return { ...answer, headers: { ...answer.headers, "retry-after": String(Math.max(0, Math.ceil(this.retryAfterSeconds))) } };
@@ -295,17 +298,17 @@ export abstract class VendorSandbox {
         // unref: a held answer must not keep a finished test run or a stopping demo alive
         if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs).unref());
         if (f.drop) {
-          this.calls.push({ action, params, answer: "dropped" });
+          this.calls.push({ action, params, answer: "dropped", receivedAt });
           return { status: 0, body: undefined, drop: true };
         }
         throw f.code === undefined ? this.outageError() : new VendorError(f.status ?? 500, f.code, f.message ?? f.code);
       }
       const result = routed.run();
-      this.calls.push({ action, params, answer: "ok" });
+      this.calls.push({ action, params, answer: "ok", receivedAt });
       return this.success(action, result);
     } catch (error) {
       if (!(error instanceof VendorError)) throw error;
-      this.calls.push({ action, params, answer: error.code });
+      this.calls.push({ action, params, answer: error.code, receivedAt });
       return this.failure(action, error);
     }
   }

@@ -8,12 +8,15 @@
  * Credentials come from SANDBOX_SECRET_ID / SANDBOX_SECRET_KEY; settings are the test fixtures' (zone z-1).
  * Prints one JSON line: {"url": vendor URL, "control": control URL}. The control listener (a port of its
  * own, loopback only) answers GET /stats (calls, throttled, the most calls in any second, users' names)
- * and POST /reset-stats.
+ * and POST /reset-stats; GET /calls?from=N (the calls it received from the Nth on, each with when it
+ * arrived) and GET /users (id, name and status of each user); POST /outage with {"on": true|false}, and
+ * POST /fail-next with a fault (see Fault) — the vendor's own faults, for tests of how the bridge rides them.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import type { VendorSandbox } from "./sandbox";
+import type { IncomingMessage } from "node:http";
+import type { Fault, VendorSandbox } from "./sandbox";
 import { CicSandbox } from "./tencent";
 
 function sandboxOf(vendor: string, env: NodeJS.ProcessEnv): VendorSandbox {
@@ -22,13 +25,25 @@ function sandboxOf(vendor: string, env: NodeJS.ProcessEnv): VendorSandbox {
   throw new Error(`no standalone sandbox for '${vendor}' (tencent-cic is the one benchmarks use)`);
 }
 
+async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { vendor: { type: "string", default: "tencent-cic" }, limit: { type: "string" } } });
   const sandbox = sandboxOf(values.vendor!, process.env);
   if (values.limit !== undefined) sandbox.limitRate(Number(values.limit));
   const url = await sandbox.listen();
-  const control = createServer((req, res) => {
+  const control = createServer(async (req, res) => {
     const send = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const url = new URL(req.url ?? "/", "http://control");
+    if (req.method === "GET" && url.pathname === "/calls") return send(sandbox.calls.slice(Number(url.searchParams.get("from") ?? 0)));
+    if (req.method === "GET" && url.pathname === "/users")
+      return send([...sandbox.users.values()].map((u) => ({ id: u.id, name: String(u.UserName), status: u.UserStatus })));
+    if (req.method === "POST" && url.pathname === "/outage") return (sandbox.outage((await bodyOf(req)).on === true), send({}));
+    if (req.method === "POST" && url.pathname === "/fail-next") return (sandbox.failNext((await bodyOf(req)) as unknown as Fault), send({}));
     if (req.method === "GET" && req.url === "/stats")
       return send({
         calls: sandbox.calls.length,

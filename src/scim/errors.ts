@@ -65,7 +65,8 @@ const REFUSAL_STATUS: Record<RefusalReason, { status: number; scimType?: ScimTyp
 
 export function refusalAnswer(refusal: VendorRefusal): { status: number; scimType?: string; detail: string; retryAfter?: number } {
   const { status, scimType } = REFUSAL_STATUS[refusal.reason];
-  const retryAfter = status === 429 || status === 503 ? (refusal.retryAfter ?? 30) : undefined;
+  // 504 too: the change may still land, and the bridge settles it (undoes or adopts it) before a retry is due.
+  const retryAfter = status === 429 || status === 503 || status === 504 ? (refusal.retryAfter ?? 30) : undefined;
   return { status, ...(scimType ? { scimType } : {}), detail: refusal.message, ...(retryAfter !== undefined ? { retryAfter } : {}) };
 }
 

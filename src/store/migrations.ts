@@ -79,6 +79,12 @@ const OUTBOX_TABLES = `
     );
   `;
 
+/** When each row's deprovisioning was asked for (its time to the vendor is measured from there). */
+const DEPROVISION_AT = `
+    ALTER TABLE outbox ADD COLUMN deprovision_at BIGINT;
+    UPDATE outbox SET deprovision_at = first_at WHERE deprovision = 1 AND state <> 'done';
+  `;
+
 export const sqliteMigrations: Migration[] = [
   {
     version: 1,
@@ -177,6 +183,7 @@ export const sqliteMigrations: Migration[] = [
   { version: 5, name: "vendor call audit trail", sql: vendorCallsTable("INTEGER PRIMARY KEY AUTOINCREMENT") },
   { version: 6, name: "vendor call subjects", sql: CREATE_SUBJECT },
   { version: 7, name: "outbox and credential state", sql: OUTBOX_TABLES },
+  { version: 8, name: "deprovisioning time", sql: DEPROVISION_AT },
 ];
 
 /** The same schema for PostgreSQL (the scale-out store). */
@@ -258,6 +265,7 @@ export const postgresMigrations: Migration[] = [
   { version: 3, name: "vendor call audit trail", sql: vendorCallsTable("BIGSERIAL PRIMARY KEY") },
   { version: 4, name: "vendor call subjects", sql: CREATE_SUBJECT },
   { version: 5, name: "outbox and credential state", sql: OUTBOX_TABLES },
+  { version: 6, name: "deprovisioning time", sql: DEPROVISION_AT },
 ];
 
 /** The store's schema was migrated by a newer release: this one would misread it, so it does not start. */

@@ -18,26 +18,32 @@ export function postgresDialect(names: string[]): Dialect {
 
 /**
  * Records a change's work: a new pending row, or the resource's row reset to pending and due now. Work
- * already pending keeps its attempts, age and deprovisioning (a deactivation is never dropped by a later
- * change); a row that was done or failed starts over. Parameters: ENQUEUE_PARAMS.
+ * already pending keeps its attempts and age; work not done keeps its deprovisioning and when that was asked
+ * (a deactivation is never dropped by a later change, nor one the vendor refused); otherwise a row that was
+ * done or failed starts over. Parameters: ENQUEUE_PARAMS.
  */
-export function enqueueSql({ param: p, greatest }: Dialect): string {
+export function enqueueSql({ param: p, greatest, bigint }: Dialect): string {
   return `
-  INSERT INTO outbox (target, scim_id, state, generation, deprovision, resend_status, attempts, next_at, first_at, horizon_at, removed_doc, password_pending)
-  VALUES (${p("target")}, ${p("scimId")}, 'pending', 1, ${p("deprovision")}, ${p("resend")}, 0, ${p("now")}, ${p("now")}, ${p("horizon")}, ${p("removedDoc")}, ${p("password")})
+  INSERT INTO outbox (target, scim_id, state, generation, deprovision, resend_status, attempts, next_at, first_at, horizon_at, removed_doc, password_pending, deprovision_at)
+  VALUES (${p("target")}, ${p("scimId")}, 'pending', 1, ${p("deprovision")}, ${p("resend")}, 0, ${p("now")}, ${p("now")}, ${p("horizon")}, ${p("removedDoc")}, ${p("password")},
+          CASE WHEN ${p("deprovision")} = 1 THEN ${bigint(p("now"))} END)
   ON CONFLICT (target, scim_id) DO UPDATE SET
     generation = outbox.generation + 1,
-    deprovision = CASE WHEN outbox.state = 'pending' THEN ${greatest}(outbox.deprovision, excluded.deprovision) ELSE excluded.deprovision END,
-    resend_status = CASE WHEN outbox.state = 'pending' THEN ${greatest}(outbox.resend_status, excluded.resend_status) ELSE excluded.resend_status END,
+    deprovision = CASE WHEN outbox.state <> 'done' THEN ${greatest}(outbox.deprovision, excluded.deprovision) ELSE excluded.deprovision END,
+    deprovision_at = CASE WHEN outbox.state <> 'done' AND outbox.deprovision = 1 THEN outbox.deprovision_at ELSE excluded.deprovision_at END,
+    resend_status = CASE WHEN outbox.state <> 'done' THEN ${greatest}(outbox.resend_status, excluded.resend_status) ELSE excluded.resend_status END,
     attempts = CASE WHEN outbox.state = 'pending' THEN outbox.attempts ELSE 0 END,
     first_at = CASE WHEN outbox.state = 'pending' THEN outbox.first_at ELSE excluded.first_at END,
-    horizon_at = CASE WHEN excluded.deprovision = 1 OR (outbox.state = 'pending' AND outbox.deprovision = 1) THEN NULL
+    horizon_at = CASE WHEN excluded.deprovision = 1 OR (outbox.state <> 'done' AND outbox.deprovision = 1) THEN NULL
                       WHEN outbox.state = 'pending' THEN outbox.horizon_at ELSE excluded.horizon_at END,
     removed_doc = COALESCE(excluded.removed_doc, outbox.removed_doc),
     password_pending = CASE WHEN outbox.state = 'pending' THEN ${greatest}(outbox.password_pending, excluded.password_pending) ELSE excluded.password_pending END,
     state = 'pending',
     next_at = excluded.next_at`;
 }
+
+/** When an open deprovisioning was asked for (rows from before the column have their first change's time). */
+export const OPEN_DEPROVISION_SINCE = "COALESCE(deprovision_at, first_at)";
 
 export const ENQUEUE_PARAMS = ["target", "scimId", "deprovision", "resend", "now", "horizon", "removedDoc", "password"];
 

@@ -12,7 +12,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import type { Logger } from "../log";
 import { postgresMigrations, refuseNewerSchema } from "./migrations";
-import { ENQUEUE_PARAMS, enqueueSql, postgresDialect, SETTLE_PARAMS, settleSql } from "./outbox-sql";
+import { ENQUEUE_PARAMS, enqueueSql, OPEN_DEPROVISION_SINCE, postgresDialect, SETTLE_PARAMS, settleSql } from "./outbox-sql";
 import { pageOf, pageOfAsync, sortInMemory } from "./paging";
 import { postgresCondition, timeRangeOf, type SqlCondition } from "./filter-sql";
 import { budgetOf, checkRowBudget } from "./scan";
@@ -427,9 +427,19 @@ export class PostgresStore implements Store {
     await this.query("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1", [owner]);
   }
 
+  async releaseWork(targets: string[]): Promise<number> {
+    const { rowCount } = await this.query("UPDATE outbox SET next_at = $1 WHERE state = 'pending' AND next_at > $1 AND target = ANY($2)", [
+      Date.now(),
+      targets,
+    ]);
+    return rowCount ?? 0;
+  }
+
   async outboxStats(): Promise<OutboxStats> {
     const depth = await this.query("SELECT target, state, COUNT(*)::int AS count FROM outbox WHERE state <> 'done' GROUP BY target, state");
-    const oldest = await this.query("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target");
+    const oldest = await this.query(
+      `SELECT target, MIN(${OPEN_DEPROVISION_SINCE}) AS since FROM outbox WHERE state <> 'done' AND deprovision = 1 GROUP BY target`,
+    );
     return {
       depth: depth.rows as OutboxStats["depth"],
       oldestDeprovision: (oldest.rows as { target: string; since: string }[]).map((r) => ({ target: r.target, since: Number(r.since) })),

@@ -143,6 +143,7 @@ export interface OutboxRow {
   lease_until: number | string | null;
   removed_doc: string | null;
   password_pending: number;
+  deprovision_at: number | string | null;
 }
 
 /** PostgreSQL hands BIGINT back as text. */
@@ -169,6 +170,7 @@ export function toWorkItem(row: OutboxRow): WorkItem {
     ...optional("lastVendorRequestId", row.last_vendor_request_id),
     ...optional("leaseOwner", row.lease_owner),
     ...optional("leaseUntil", ms(row.lease_until)),
+    ...optional("deprovisionAt", ms(row.deprovision_at)),
     ...optional("removedDoc", row.removed_doc === null ? null : (JSON.parse(row.removed_doc) as ScimDocument)),
   } as WorkItem;
 }

@@ -4,14 +4,14 @@
  * Every operation runs through `attempt`, which turns the file's failures into StoreUnavailableError (the
  * request answers 503 and names the store): a file removed or replaced while running (its writes would be
  * lost at restart), a read-only file, a full disk, and a lock another process holds. SQLite's own busy wait
- * would block the event loop — every target's requests — for the whole wait, so it is kept short and the
- * wait is done here, asynchronously, within a bound.
+ * would block the event loop — every target's requests — for the whole wait, so it is off, and the wait is
+ * done here, asynchronously, within a bound.
  */
 import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { refuseNewerSchema, sqliteMigrations } from "./migrations";
-import { enqueueSql, settleSql, SQLITE } from "./outbox-sql";
+import { enqueueSql, OPEN_DEPROVISION_SINCE, settleSql, SQLITE } from "./outbox-sql";
 import {
   NotFoundError,
   UniquenessError,
@@ -88,8 +88,12 @@ function unavailableReason(error: unknown): string | undefined {
 /** The most matches of an indexed time range that are ordered in one statement (more are read in chunks). */
 const RANGE_SORT_LIMIT = 10_000;
 
-/** SQLite's own busy wait, in ms: it blocks the event loop, so it stays short; longer waits happen in `attempt`. */
-const SYNC_BUSY_MS = 20;
+/**
+ * SQLite's own busy wait, in ms: none. It blocks the event loop for as long as it waits, once per waiting
+ * operation: even 20 ms a try, with a few writers retrying against another process's lock, held /healthz
+ * for over a second. A lock held elsewhere is waited for in `attempt`, asynchronously.
+ */
+const SYNC_BUSY_MS = 0;
 
 export interface SqliteOptions {
   /** How long an operation waits for a lock another process holds before it answers 503. */
@@ -179,7 +183,8 @@ export class SqliteStore implements Store {
         return result;
       } catch (error) {
         if (isBusy(error) && Date.now() - started + wait <= this.busyBudgetMs) {
-          await sleep(wait);
+          // Jittered, so operations waiting for the same lock do not all try again at once.
+          await sleep(wait * (0.5 + Math.random()));
           continue;
         }
         const reason = unavailableReason(error);
@@ -773,11 +778,21 @@ export class SqliteStore implements Store {
     });
   }
 
+  async releaseWork(targets: string[]): Promise<number> {
+    return this.attempt(
+      () =>
+        this.sql("UPDATE outbox SET next_at = @now WHERE state = 'pending' AND next_at > @now AND target IN (SELECT value FROM json_each(@targets))").run({
+          now: Date.now(),
+          targets: JSON.stringify(targets),
+        }).changes,
+    );
+  }
+
   async outboxStats(): Promise<OutboxStats> {
     return this.attempt(() => ({
       depth: this.sql("SELECT target, state, COUNT(*) AS count FROM outbox WHERE state <> 'done' GROUP BY target, state").all() as OutboxStats["depth"],
       oldestDeprovision: (
-        this.sql("SELECT target, MIN(first_at) AS since FROM outbox WHERE state = 'pending' AND deprovision = 1 GROUP BY target").all() as {
+        this.sql(`SELECT target, MIN(${OPEN_DEPROVISION_SINCE}) AS since FROM outbox WHERE state <> 'done' AND deprovision = 1 GROUP BY target`).all() as {
           target: string;
           since: number;
         }[]

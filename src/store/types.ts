@@ -132,6 +132,8 @@ export interface WorkItem {
   generation: number;
   /** The row carries a deactivation or a delete: claimed first, retried without a horizon, never dropped. */
   deprovision: boolean;
+  /** When the deprovisioning was asked for (kept while later changes coalesce into the row). */
+  deprovisionAt?: number;
   /** The IdP asked for the deactivation itself: the status call is sent even to a user held disabled. */
   resendStatus: boolean;
   attempts: number;
@@ -173,7 +175,7 @@ export type WorkSettlement =
 
 export interface OutboxStats {
   depth: { target: string; state: "pending" | "failed"; count: number }[];
-  /** Per target, when the oldest open deprovisioning was recorded. */
+  /** Per target, when the oldest open deprovisioning (pending, or a dead letter) was asked for. */
   oldestDeprovision: { target: string; since: number }[];
 }
 
@@ -330,6 +332,8 @@ export interface Store {
   dropWork(target: string, scimId: string): Promise<boolean>;
   /** Gives up `owner`'s leases (shutdown): the work is due again for any process. */
   releaseLeases(owner: string): Promise<void>;
+  /** Pending work of `targets` that waits is made due now (their vendor's circuit closed); answers how many rows. */
+  releaseWork(targets: string[]): Promise<number>;
   outboxStats(): Promise<OutboxStats>;
   /**
    * Read-modify-write of one credential's shared state (rate limiter, circuit), atomic across every process
