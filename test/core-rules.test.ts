@@ -45,7 +45,7 @@ describe("the outbox's backoff", () => {
 });
 
 describe("the circuit", () => {
-  const config = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500 };
+  const config = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500, probeEveryMs: 2_000 };
 
   it("opens only after failures in a row: a success or a refusal between them starts the count again", () => {
     for (const between of ["success", "refused", "throttled"] as const) {

@@ -4,7 +4,7 @@
  * vendor's reason and a remedy that says the leaver may still have access, counted as an open
  * deprovisioning for the "leaver still has access" alert, re-driven by `outbox retry` once the cause is gone.
  */
-import { VENDOR_LINK } from "../src/scim/vendor-extension";
+import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { eventually, patchOp, user } from "./helpers/bridge";
 import { VENDORS, withSandboxBridge } from "./helpers/vendors";
 
