@@ -30,6 +30,8 @@ export default {
         "**/retry-rules.test.ts",
         "**/outbox-rules.test.ts",
         "**/outbox-settlement.test.ts",
+        "**/circuit-rules.test.ts",
+        "**/rate-limiter-rules.test.ts",
       ],
       transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
       testTimeout: 30000,
