@@ -297,6 +297,7 @@ describe("tables, maps, transforms, defaults", () => {
     expect(paramsOf({ Note: { const: "", default: "n/a" } })).toEqual({ Note: "n/a" });
     expect(paramsOf({ Groups: { groups: true, default: "none" } }, {}, { groups: [] })).toEqual({ Groups: "none" });
     expect(paramsOf({ Region: { from: "locale", default: "cn" } }, { locale: "en-GB" })).toEqual({ Region: "en-GB" });
+    expect(paramsOf({ Tags: { from: "entitlements.value", list: true, default: "none" } }, { entitlements: [{ value: "a" }] })).toEqual({ Tags: ["a"] });
   });
 
   it("an empty value of a field that is not required is left out", () => {
@@ -474,8 +475,8 @@ describe("the call an operation builds", () => {
       },
     );
     expect(withSettings.requiredSettings()).toEqual(["ZONE", "TENANT"]);
-    expect(withSettings.settingsWithDefaults({ ZONE: "z" })).toEqual({ REGION: "cn-east", ZONE: "z" });
-    expect(withSettings.settingsWithDefaults({ REGION: "eu" })).toEqual({ REGION: "eu" });
+    expect(withSettings.settingsWithDefaults({ ZONE: "z" })).toStrictEqual({ REGION: "cn-east", ZONE: "z" });
+    expect(withSettings.settingsWithDefaults({ REGION: "eu" })).toStrictEqual({ REGION: "eu" });
   });
 });
 
@@ -501,6 +502,9 @@ describe("loading a mapping file", () => {
       "operations.create.params.C.from: 'displayNme' names no attribute of the SCIM User schema (did you mean 'displayName'?)",
     ]);
     expect(issuesOf(mappingFile({ B: { fallback: "nickname" } }))).toEqual([]);
+    expect(issuesOf(mappingFile({ B: { from: "userName", fallback: "nick[" } }))).toEqual([
+      "operations.create.params.B.fallback: 'nick[' is not a SCIM attribute path",
+    ]);
   });
 
   it("reads an item's paths inside the entry, and checks the attribute the items come from", () => {
