@@ -23,6 +23,7 @@ export default {
         "**/core-rules.test.ts",
         "**/rate-limiter.test.ts",
         "**/filter-sql.test.ts",
+        "**/filter-sql-rules.test.ts",
         "**/filter.test.ts",
         "**/render.test.ts",
         "**/mapping-language.test.ts",
