@@ -26,6 +26,7 @@ export default {
         "**/filter-sql-rules.test.ts",
         "**/filter.test.ts",
         "**/render.test.ts",
+        "**/render-rules.test.ts",
         "**/mapping-language.test.ts",
         "**/mapping-compile-rules.test.ts",
         "**/retry-rules.test.ts",
