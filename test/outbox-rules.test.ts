@@ -3,33 +3,16 @@
  * can end is read, the backoff, how a run's end becomes the row's next state (done, tried again, a dead
  * letter) and what the IdP is shown of it.
  */
-import { backoffMs, DEPROVISION_REFUSALS, endOf, orderOf, outcomeOf, settlementOf, viewOf, type RetryPolicy, type RunEnd } from "../src/provisioning/outbox";
+import { backoffMs, DEPROVISION_REFUSALS, endOf, orderOf, outcomeOf, settlementOf, viewOf, type RunEnd } from "../src/provisioning/outbox";
 import { HeldBack } from "../src/provisioning/rate-limiter";
 import { VendorRefusal } from "../src/provisioning/refusal";
 import { DeadlineExceeded } from "../src/provisioning/retry";
 import { StoreUnavailableError, type WorkItem } from "../src/store/types";
+import { POLICY as policy, workItem } from "./helpers/work-items";
 
-const policy: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 600_000, deprovisionMaxDelayMs: 120_000, horizonMs: 86_400_000 };
 const NOW = 1_700_000_000_000;
 const MINUTE = 60_000;
-
-function row(extra: Partial<WorkItem> = {}): WorkItem {
-  return {
-    target: "t",
-    scimId: "u-1",
-    state: "pending",
-    generation: 1,
-    deprovision: false,
-    resendStatus: false,
-    attempts: 0,
-    nextAt: NOW,
-    createIntent: false,
-    firstAt: NOW,
-    horizonAt: NOW + policy.horizonMs,
-    passwordPending: false,
-    ...extra,
-  };
-}
+const row = (extra: Partial<WorkItem> = {}) => workItem(NOW, extra);
 const leaver = (extra: Partial<WorkItem> = {}) => row({ deprovision: true, horizonAt: undefined, ...extra });
 
 const throttled = new VendorRefusal("throttled", "Slow down.", "Throttling", "req-t", 45);

@@ -136,15 +136,18 @@ describe("what is tried again", () => {
     }
   });
 
-  it("throttling is tried again (three calls at most), each report carrying the vendor's Retry-After", async () => {
-    const h = harness([throttled, throttled, throttled]);
-    await expect(settle(h.run())).resolves.toEqual({ outcome: throttled, attempts: 3 });
+  it.each([
+    ["throttling", throttled, "throttled", 7],
+    ["a failure with an unknown outcome", down, "failed", 3],
+  ] as const)("%s is tried again, three calls at most, each report (%s) with the vendor's Retry-After", async (_, outcome, result, retryAfter) => {
+    const h = harness([outcome, outcome, outcome]);
+    await expect(settle(h.run())).resolves.toEqual({ outcome, attempts: 3 });
     expect(h.reports.map((r) => [r.result, r.retryAfter])).toEqual([
-      ["throttled", 7],
-      ["throttled", 7],
-      ["throttled", 7],
+      [result, retryAfter],
+      [result, retryAfter],
+      [result, retryAfter],
     ]);
-    const again = harness([throttled, ok]);
+    const again = harness([outcome, ok]);
     await expect(settle(again.run())).resolves.toEqual({ outcome: ok, attempts: 2 });
   });
 
@@ -155,18 +158,6 @@ describe("what is tried again", () => {
     expect(h.invokedAt).toHaveLength(2);
     expect(h.invokedAt[1]).toBe(h.invokedAt[0]);
     await expect(result).resolves.toEqual({ outcome: ok, attempts: 2 });
-  });
-
-  it("a failure with an unknown outcome is tried again, three calls at most, each a failure for the circuit", async () => {
-    const h = harness([down, down, down]);
-    await expect(settle(h.run())).resolves.toEqual({ outcome: down, attempts: 3 });
-    expect(h.reports.map((r) => [r.result, r.retryAfter])).toEqual([
-      ["failed", 3],
-      ["failed", 3],
-      ["failed", 3],
-    ]);
-    const again = harness([down, ok]);
-    await expect(settle(again.run())).resolves.toEqual({ outcome: ok, attempts: 2 });
   });
 
   it("…but never for a create, which may have landed: the outbox looks the user up first", async () => {
@@ -242,31 +233,24 @@ describe("an exception instead of an answer", () => {
 });
 
 describe("the wait for a rate-limit slot", () => {
+  /** The slot wait asked of the governor, for a deadline `inMs` away (none: undefined). */
+  async function slotWait(inMs: number | undefined, deprovision: boolean): Promise<string> {
+    const h = harness([ok], { deadlineAt: inMs === undefined ? undefined : performance.now() + inMs, deprovision });
+    await h.run();
+    return h.trail[0]!;
+  }
+
   it("other work waits 3 s at most, less when its deadline is nearer (a quarter second kept for the call)", async () => {
-    const now = performance.now();
-    for (const [deadlineAt, wait] of [
-      [undefined, 3_000],
-      [now + 60_000, 3_000],
-      [now + 2_000, 1_750],
-      [now + 100, 0],
-    ] as const) {
-      const h = harness([ok], { deadlineAt });
-      await h.run();
-      expect(h.trail[0]).toBe(`admit ${wait}`);
-    }
+    expect(await slotWait(undefined, false)).toBe("admit 3000");
+    expect(await slotWait(60_000, false)).toBe("admit 3000");
+    expect(await slotWait(2_000, false)).toBe("admit 1750");
+    expect(await slotWait(100, false)).toBe("admit 0");
   });
 
   it("a deprovisioning waits as long as its deadline allows, and may probe an open circuit", async () => {
-    const now = performance.now();
-    for (const [deadlineAt, wait] of [
-      [undefined, 3_000],
-      [now + 60_000, 59_750],
-      [now + 100, 0],
-    ] as const) {
-      const h = harness([ok], { deadlineAt, deprovision: true });
-      await h.run();
-      expect(h.trail[0]).toBe(`admit ${wait} deprovision`);
-    }
+    expect(await slotWait(undefined, true)).toBe("admit 3000 deprovision");
+    expect(await slotWait(60_000, true)).toBe("admit 59750 deprovision");
+    expect(await slotWait(100, true)).toBe("admit 0 deprovision");
   });
 
   it("held back by the circuit or the limiter: the hold goes to the caller, nothing was sent", async () => {
