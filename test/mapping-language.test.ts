@@ -31,9 +31,20 @@ describe("transforms", () => {
     expect(applyTransform(["a", "b"], { join: ";" }, ctx)).toBe("a;b");
     expect(applyTransform("x", { template: "{{ name.givenName }} <{{userName}}> {{value}}" }, ctx)).toBe("Ada <ada@x> x");
   });
-  it("a value that is no phone number or date says so", () => {
+  it("a value that is no phone number or date says so, and how to fix it", () => {
     expect(() => applyTransform("not a phone", "e164", ctx)).toThrow(TransformError);
+    expect(() => applyTransform("12", "e164", ctx)).toThrow(
+      new TransformError("'12' is not a phone number that can be written in international form (default region CN)"),
+    );
+    expect(() => applyTransform("12", "e164", { lookup: ctx.lookup })).toThrow(
+      new TransformError("'12' is not a phone number that can be written in international form; give it a +country code or set the target's phoneRegion"),
+    );
     expect(() => applyTransform("yesterday-ish", "epochMillis", ctx)).toThrow(/is not a date/);
+  });
+  it("takes numbers and booleans as their text", () => {
+    expect(applyTransform(13800138000, "e164", ctx)).toBe("+8613800138000");
+    expect(applyTransform(true, "upper", ctx)).toBe("TRUE");
+    expect(applyTransform(1234567, { truncate: { chars: 3 } }, ctx)).toBe("123");
   });
   it("applies to each element of a list (join excepted)", () => expect(applyTransform([" a", "b "], "trim", ctx)).toEqual(["a", "b"]));
 });

@@ -1,29 +1,12 @@
 /** How a run's end becomes the row's next state: the waits a deprovisioning may be given, and when a refusal ends it. */
-import { DEPROVISION_REFUSALS, endOf, settlementOf, viewOf, type RetryPolicy } from "../src/provisioning/outbox";
+import { DEPROVISION_REFUSALS, endOf, settlementOf, viewOf } from "../src/provisioning/outbox";
 import { HeldBack } from "../src/provisioning/rate-limiter";
 import { VendorRefusal } from "../src/provisioning/refusal";
 import type { WorkItem } from "../src/store/types";
+import { POLICY as policy, workItem } from "./helpers/work-items";
 
-const policy: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 600_000, deprovisionMaxDelayMs: 120_000, horizonMs: 86_400_000 };
 const NOW = 1_700_000_000_000;
-
-function row(extra: Partial<WorkItem> = {}): WorkItem {
-  return {
-    target: "t",
-    scimId: "u-1",
-    state: "pending",
-    generation: 1,
-    deprovision: false,
-    resendStatus: false,
-    attempts: 0,
-    nextAt: NOW,
-    createIntent: false,
-    firstAt: NOW,
-    horizonAt: NOW + policy.horizonMs,
-    passwordPending: false,
-    ...extra,
-  };
-}
+const row = (extra: Partial<WorkItem> = {}) => workItem(NOW, extra);
 
 describe("the outbox's settlement", () => {
   it("a deprovisioning the circuit holds for five minutes is looked at again within deprovisionMaxDelayMs; other work waits the circuit out", () => {

@@ -83,6 +83,13 @@ describe("filters: every operator of RFC 7644 §3.4.2.2", () => {
     expect(await filter(`id eq "${ids.anna}"`)).toEqual(["anna"]);
     expect(await filter(`id eq "${ids.anna!.toUpperCase()}"`)).toEqual([]);
   });
+
+  it("meta.version and meta itself (no column holds them) are matched like any attribute", async () => {
+    const anna = (await bridge.as("acme").get(`/Users/${ids.anna}`).expect(200)).body;
+    expect(await filter(`meta.version eq ${JSON.stringify(anna.meta.version)}`)).toEqual(["anna", "bert", "cleo", "dirk"]);
+    expect(await filter('meta.version eq "W/\\"999\\""')).toEqual([]);
+    expect(await filter("meta pr")).toEqual(["anna", "bert", "cleo", "dirk"]);
+  });
 });
 
 describe("filters that cannot be answered as asked are 400 invalidFilter, never an empty list", () => {

@@ -7,7 +7,7 @@ import { randomInt } from "node:crypto";
 import { FileValidationError, loadYamlFile } from "../config/yaml-file";
 import { MappingSchema, type FieldSpec, type MappingFile, type OperationSpec } from "./schema";
 import { isValidPath, resolvePath, unknownAttribute } from "./paths";
-import { applyTransform, TransformError } from "./transforms";
+import { applyTransform, templatePaths, TransformError } from "./transforms";
 import type { BuiltCall } from "../vendors/types";
 import type { Json } from "../lib/json";
 
@@ -80,7 +80,8 @@ function sourceOf(spec: FieldSpec): string | undefined {
   return spec.from ?? spec.items?.from ?? (spec.generate ? "password" : undefined);
 }
 
-function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
+/** The values a field reads; a violation of one of its own fields (object, items) is `param.field`'s. */
+function rawValue(param: string, spec: FieldSpec, scope: Scope, violations: Violation[]): unknown[] {
   if (spec.const !== undefined) return [substituteSettings(spec.const, scope.input.settings)];
   if (spec.key) return scope.input.vendorKey === undefined ? [] : [scope.input.vendorKey];
   if (spec.groupKey) return scope.input.groupKey === undefined ? [] : [scope.input.groupKey];
@@ -101,7 +102,7 @@ function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
   if (spec.object) {
     const out: Json = {};
     for (const [name, field] of Object.entries(spec.object)) {
-      const v = valueOf(name, field, scope, []);
+      const v = valueOf(`${param}.${name}`, field, scope, violations);
       if (v !== undefined && v !== SKIP) out[name] = v;
     }
     return [out];
@@ -111,7 +112,7 @@ function rawValue(spec: FieldSpec, scope: Scope): unknown[] {
       .map((element) => {
         const out: Json = {};
         for (const [name, field] of Object.entries(spec.items!.fields)) {
-          const v = valueOf(name, field, { ...scope, node: element as Json }, []);
+          const v = valueOf(`${param}.${name}`, field, { ...scope, node: element as Json }, violations);
           if (v === SKIP) return SKIP;
           if (v !== undefined) out[name] = v;
         }
@@ -172,7 +173,7 @@ function coerce(param: string, spec: FieldSpec, value: unknown, violations: Viol
 }
 
 function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Violation[]): unknown {
-  let values = rawValue(spec, scope);
+  let values = rawValue(param, spec, scope, violations);
   if (spec.table) {
     const mapped: unknown[] = [];
     for (const v of values) {
@@ -289,26 +290,30 @@ export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {
   // `kind`: the SCIM resource the operation builds from (a group operation reads the SCIM Group).
   // `within`: the field reads an item of a multi-valued attribute (items.fields), not the resource: its paths are relative.
   const checkField = (field: FieldSpec, path: (string | number)[], kind: "User" | "Group", within = false) => {
-    const fallbacks = Array.isArray(field.fallback) ? field.fallback : field.fallback ? [field.fallback] : [];
-    for (const [p, key] of [[field.from, "from"], ...fallbacks.map((f) => [f, "fallback"]), [field.items?.from, "items"]] as [string | undefined, string][]) {
-      if (p === undefined) continue;
-      if (!isValidPath(p)) ctx.addIssue({ code: "custom", path: [...path, key], message: `'${p}' is not a SCIM attribute path` });
-      else if (!within || key === "items") {
+    const checkPath = (p: string, at: (string | number)[], relative: boolean) => {
+      if (!isValidPath(p)) ctx.addIssue({ code: "custom", path: at, message: `'${p}' is not a SCIM attribute path` });
+      else if (!relative) {
         const unknown = unknownAttribute(p, kind);
-        if (unknown) ctx.addIssue({ code: "custom", path: [...path, key], message: unknown });
+        if (unknown) ctx.addIssue({ code: "custom", path: at, message: unknown });
       }
-    }
-    for (const [i, rule] of [field, ...(field.rules ?? [])].entries()) {
-      if (rule.pattern === undefined) continue;
+    };
+    const invalidRegex = (pattern: string, at: (string | number)[]) => {
       try {
-        new RegExp(rule.pattern);
+        new RegExp(pattern);
       } catch {
-        ctx.addIssue({
-          code: "custom",
-          path: i === 0 ? [...path, "pattern"] : [...path, "rules", i - 1, "pattern"],
-          message: `'${rule.pattern}' is not a valid regular expression`,
-        });
+        ctx.addIssue({ code: "custom", path: at, message: `'${pattern}' is not a valid regular expression` });
       }
+    };
+    const fallbacks = Array.isArray(field.fallback) ? field.fallback : field.fallback ? [field.fallback] : [];
+    for (const [p, key] of [[field.from, "from"], ...fallbacks.map((f) => [f, "fallback"]), [field.items?.from, "items"]] as [string | undefined, string][])
+      if (p !== undefined) checkPath(p, [...path, key], within && key !== "items");
+    for (const [i, rule] of [field, ...(field.rules ?? [])].entries())
+      if (rule.pattern !== undefined) invalidRegex(rule.pattern, i === 0 ? [...path, "pattern"] : [...path, "rules", i - 1, "pattern"]);
+    // A transform's regex or template path that cannot work would fail every call: refused with the file.
+    for (const [i, t] of (field.transform ?? []).entries()) {
+      if (typeof t !== "object") continue;
+      if ("replace" in t) invalidRegex(t.replace.pattern, [...path, "transform", i, "replace", "pattern"]);
+      if ("template" in t) for (const p of templatePaths(t.template)) checkPath(p, [...path, "transform", i, "template"], within);
     }
     for (const text of [field.const, field.default, ...Object.values(field.table ?? {})]) {
       if (typeof text !== "string") continue;

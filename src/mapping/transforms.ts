@@ -11,6 +11,14 @@ export interface TransformContext {
 
 export class TransformError extends Error {}
 
+/** `{{ path }}` in a template; `{{ value }}` is the value being transformed. */
+const PLACEHOLDER = /\{\{\s*([^}]+?)\s*\}\}/g;
+
+/** The SCIM paths a template's placeholders read (`value` aside). */
+export function templatePaths(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((path) => path !== "value");
+}
+
 function truncateBytes(text: string, bytes: number): string {
   let out = "";
   let used = 0;
@@ -67,6 +75,6 @@ export function applyTransform(value: unknown, transform: Transform, ctx: Transf
   if ("e164" in transform) return phone(text, ctx.defaultRegion, transform.e164.dashAfterCountryCode);
   if ("join" in transform) return Array.isArray(value) ? value.map(String).join(transform.join) : text;
   if ("template" in transform)
-    return transform.template.replace(/\{\{\s*([^}]+?)\s*\}\}/g, (_, path: string) => (path === "value" ? text : String(ctx.lookup(path) ?? ""))).trim();
+    return transform.template.replace(PLACEHOLDER, (_, path: string) => (path === "value" ? text : String(ctx.lookup(path) ?? ""))).trim();
   return value;
 }

@@ -6,8 +6,9 @@
  * never NULL, so `not` reads as it does in memory. Documents are the ones the store wrote: attribute names as
  * the schemas spell them, arrays exactly where the schemas say multi-valued.
  *
- * What it cannot say the same way (meta.version, meta.location) makes the whole filter untranslatable, and
- * the store falls back to the predicate. Comparison values are always parameters.
+ * What it cannot say the same way makes the whole filter untranslatable, and the store falls back to the
+ * predicate: dateTimes in the document, and the meta the document does not hold (meta.version, meta.location:
+ * only created, lastModified and resourceType have columns). Comparison values are always parameters.
  */
 import type { Filter } from "scim2-parse-filter";
 import { instantOf, pathParts, type Scope } from "../../scim-model/filter";
@@ -155,6 +156,8 @@ class Translation {
     const { parts, schemaPath } = pathParts(scope, attrPath);
     const urn = parts[0]?.startsWith("urn:") ? parts[0] : undefined;
     const local = urn ? parts.slice(1) : parts;
+    // Stored documents hold no meta: what no column answers is the predicate's (it reads the view).
+    if (!urn && !scope.prefix && local[0]?.toLowerCase() === "meta") throw new Untranslatable();
     const steps: Step[] = urn ? [{ key: urn, multiValued: false }] : [];
     let prefix = urn ? `${urn}:` : scope.prefix ? `${scope.prefix}.` : "";
     for (const part of local) {
