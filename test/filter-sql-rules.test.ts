@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import { Client } from "pg";
 import { parseFilter, predicateOf } from "../src/scim-model/filter";
-import { postgresCondition, sqliteCondition, timeRangeOf } from "../src/store/filter-sql";
+import { postgresCondition, sqliteCondition, timeRangeOf } from "../src/store/resources/filter-sql";
 import type { ResourceKind } from "../src/store/types";
 import { POSTGRES_URL } from "./helpers/stores";
 

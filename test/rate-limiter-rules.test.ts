@@ -15,7 +15,7 @@ import {
   type CredentialState,
   type GovernorEvents,
 } from "../src/provisioning/rate-limiter";
-import type { Store } from "../src/store/types";
+import type { CredentialStore } from "../src/store/credentials/port";
 
 const circuit: CircuitConfig = { failures: 3, openMs: 1_000, maxOpenMs: 8_000, probeMs: 500, probeEveryMs: 2_000 };
 const limit = { perSecond: 10 };
@@ -136,14 +136,14 @@ describe("HeldBack", () => {
 /** A store that keeps credential rows in memory, with the fake clock as its clock, counting writes. */
 function memoryStore(rows = new Map<string, string>()) {
   let writes = 0;
-  const store = {
-    updateCredentialState: async <T>(credential: string, update: (state: string | undefined, now: number) => { state: string; result: T }) => {
-      const { state, result } = update(rows.get(credential), performance.now());
+  const store: CredentialStore = {
+    update: async <T>(credential: string, change: (state: string | undefined, now: number) => { state: string; result: T }) => {
+      const { state, result } = change(rows.get(credential), performance.now());
       rows.set(credential, state);
       writes++;
       return result;
     },
-  } as unknown as Store;
+  };
   return { store, rows, writes: () => writes };
 }
 
