@@ -14,6 +14,11 @@ import { ENV, VENDORS } from "./helpers/vendors";
 
 const HOLD_MS = 10_000;
 
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil((p / 100) * sorted.length) - 1]!;
+}
+
 /** A process of its own that takes the file's write lock, says so, and gives it back after `ms`. */
 async function holdLock(path: string, ms: number): Promise<{ child: ChildProcess; released: Promise<void> }> {
   const script = `
@@ -67,9 +72,12 @@ it("while another process holds the write lock for 10 s, /healthz and discovery 
     expect(new Set(statuses)).toEqual(new Set([503, 201]));
     // Sampled all along the 10 s (a blocked loop would have given few, slow samples).
     expect(health.length).toBeGreaterThan(HOLD_MS / 200);
-    // Their usual time is a few ms; a wait for the lock on the event loop made them take 1-3 s.
-    expect(Math.max(...health)).toBeLessThan(500);
-    expect(Math.max(...discovery)).toBeLessThan(500);
+    // Their usual time is a few ms (a loaded machine adds a spike now and then); a wait for the lock on the
+    // event loop made them take seconds.
+    for (const times of [health, discovery]) {
+      expect(percentile(times, 95)).toBeLessThan(250);
+      expect(Math.max(...times)).toBeLessThan(1_000);
+    }
     await bridge.as("acme").post("/Users", user("after@example.com")).expect(201);
     await bridge.raw().get("/readyz").expect(200);
   } finally {
