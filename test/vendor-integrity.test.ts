@@ -9,7 +9,7 @@ import { createLogger } from "../src/log";
 import { reconcile } from "../src/provisioning/reconcile";
 import { buildProvisioners } from "../src/provisioning/targets";
 import type { VendorSandbox } from "../src/sandbox/sandbox";
-import { userKeys } from "../src/scim/handlers";
+import { userKeys } from "../src/scim/documents";
 import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { CORE_GROUP, patchOp, startTestBridge, user, type TestBridge } from "./helpers/bridge";
 import { eventually, outboxDrained } from "./helpers/bridge";

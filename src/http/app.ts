@@ -7,7 +7,7 @@ import type { Delivery } from "../provisioning/targets";
 import { storeOnly } from "../provisioning/provisioner";
 import type { RequestScratch, ScimContext, ScimRequest, ScimStores } from "../scim/context";
 import { ScimError } from "../scim/errors";
-import { declareResources } from "../scim/handlers";
+import { declareResources } from "../scim-model/schema";
 import type { AdminStore } from "../store/admin/port";
 import { requireBearer } from "./auth";
 import { LiveTargets } from "./live-targets";

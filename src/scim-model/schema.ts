@@ -18,6 +18,16 @@ export function resourceClass(kind: ResourceKind): ResourceClass {
   return kind === "User" ? UserResource : GroupResource;
 }
 
+let declared = false;
+
+/** Declares Users and Groups in scimmy's process-wide registry, once (discovery lists them from there). */
+export function declareResources(): void {
+  if (declared) return;
+  declared = true;
+  SCIMMY.Resources.declare(UserResource);
+  SCIMMY.Resources.declare(GroupResource);
+}
+
 /** The schema URIs a resource of this kind may list in `schemas`. */
 export function knownSchemas(kind: ResourceKind): string[] {
   return kind === "User" ? [CORE_USER, ENTERPRISE_USER] : [CORE_GROUP];

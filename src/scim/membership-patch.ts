@@ -6,7 +6,8 @@
 import type { Member } from "../store/types";
 import type { ScimContext } from "./context";
 import { membersOf } from "./compat";
-import { changeMembers, groupKeys, storeError, syncMembers } from "./handlers";
+import { groupKeys, storeError } from "./documents";
+import { changeMembers, syncMembers } from "./groups";
 import { ScimError } from "./errors";
 
 type Step =

@@ -53,6 +53,8 @@ export async function startTestBridge(
     env?: NodeJS.ProcessEnv;
     stores?: Stores;
     outbox?: Record<string, unknown>;
+    /** What the SCIM side is given in place of the stores (the outbox worker keeps the real ones). */
+    scimStores?: (stores: Stores) => Stores;
   } = {},
 ): Promise<TestBridge> {
   const tokens = new Map(targets.map((t) => [t.name, t.token ?? `token-${t.name}-${Math.random().toString(36).slice(2)}`]));
@@ -80,7 +82,7 @@ export async function startTestBridge(
   const built = targets.some((t) => t.vendor) ? buildProvisioners(config, stores, log, options.env ?? process.env) : undefined;
   const app = createApp({
     config,
-    stores,
+    stores: options.scimStores ? options.scimStores(stores) : stores,
     log,
     provisioners: options.provisioners ?? built?.provisioners,
     deliveries: options.provisioners ? undefined : built?.deliveries,

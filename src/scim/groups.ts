@@ -1,0 +1,123 @@
+/**
+ * A group's changes: handed to the target's provisioner first (a change the vendor refuses is not
+ * recorded), then stored; members as differences, each recorded as the vendor acknowledges it.
+ */
+import { randomUUID } from "node:crypto";
+import type { Member, StoredResource } from "../store/types";
+import type { ScimContext } from "./context";
+import { ScimError } from "./errors";
+import { documentOf, groupKeys, notFound, requireVersion, storeError } from "./documents";
+import { groupViews } from "./views";
+import type { Json } from "../lib/json";
+
+/** The members a group body lists, each once. */
+function listedMembers(instance: unknown): Member[] {
+  const members = (instance as { members?: { value?: unknown; display?: unknown }[] }).members ?? [];
+  const seen = new Set<string>();
+  const out: Member[] = [];
+  for (const m of members) {
+    if (typeof m.value !== "string" || seen.has(m.value)) continue;
+    seen.add(m.value);
+    out.push({ value: m.value, ...(typeof m.display === "string" ? { display: m.display } : {}) });
+  }
+  return out;
+}
+
+/** At most five ids named, and how many more. */
+function someOf(ids: string[]): string {
+  const named = ids
+    .slice(0, 5)
+    .map((v) => `'${v}'`)
+    .join(", ");
+  return ids.length > 5 ? `${named} and ${ids.length - 5} more` : named;
+}
+
+/**
+ * On a vendor target a member is a user or group of the same target: an id from anywhere else (another
+ * target's user, a typo) is refused rather than stored, so no membership reaches across targets or turns
+ * into a vendor call for someone else. A store-only target (IdP setup tests, conformance suites that add
+ * made-up ids) keeps RFC 7644's leniency: its members are opaque references that reach no vendor.
+ */
+async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: Member[]): Promise<void> {
+  if (added.length === 0 || !ctx.target.vendor) return;
+  const kinds = await ctx.stores.resources.kindsOf(
+    ctx.target.name,
+    added.map((m) => m.value),
+  );
+  const unknown = added.filter((m) => !kinds.has(m.value)).map((m) => m.value);
+  if (unknown.length > 0)
+    throw new ScimError(
+      400,
+      "invalidValue",
+      `members: ${someOf(unknown)} ${unknown.length === 1 ? "is not a user or group" : "are not users or groups"} of this target; add members by the id the bridge gave them.`,
+    );
+  if (added.some((m) => m.value === groupId)) throw new ScimError(400, "invalidValue", "members: a group cannot be a member of itself.");
+}
+
+/** Applies a new member list as a difference, so unchanged members are not rewritten. */
+export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Member[]): Promise<void> {
+  const current = await ctx.stores.members.of(ctx.target.name, groupId);
+  const currentIds = new Set(current.map((m) => m.value));
+  const wantedIds = new Set(wanted.map((m) => m.value));
+  const added = wanted.filter((m) => !currentIds.has(m.value));
+  const removed = current.filter((m) => !wantedIds.has(m.value)).map((m) => m.value);
+  await changeMembers(ctx, groupId, added, removed);
+}
+
+/**
+ * Hands members joining and leaving a group to the provisioner, and records them. Each member is recorded
+ * as soon as the provisioner reports it applied, so a request the vendor deadline cuts off keeps what the
+ * vendor acknowledged, and the IdP's retry (which only sends what is still missing) converges.
+ */
+export async function changeMembers(ctx: ScimContext, groupId: string, added: Member[], removed: string[]): Promise<void> {
+  if (added.length === 0 && removed.length === 0) return;
+  const target = ctx.target.name;
+  await requireMembersOfTarget(ctx, groupId, added);
+  const joining = new Map(added.map((m) => [m.value, m]));
+  const leaving = new Set(removed);
+  const record = async (addedIds: string[], removedIds: string[]) => {
+    const joined = addedIds.flatMap((id) => (joining.has(id) ? [joining.get(id)!] : []));
+    const left = removedIds.filter((id) => leaving.has(id));
+    joined.forEach((m) => joining.delete(m.value));
+    left.forEach((id) => leaving.delete(id));
+    if (left.length > 0) await ctx.stores.members.remove(target, groupId, left);
+    if (joined.length > 0) await ctx.stores.members.add(target, groupId, joined);
+  };
+  await ctx.provisioner.apply(
+    { op: "members", groupId, added: [...joining.keys()], removed: [...leaving], applied: record },
+    { target, requestId: ctx.request.requestId },
+  );
+  await record([...joining.keys()], [...leaving]);
+}
+
+/** A POST (no id), PUT or PATCH of a group; answers the stored view with its members. */
+export async function writeGroup(ctx: ScimContext, id: string | undefined, instance: unknown): Promise<Json> {
+  const doc = documentOf(instance);
+  const members = listedMembers(instance);
+  const change = { target: ctx.target.name, requestId: ctx.request.requestId };
+  try {
+    if (id) {
+      const before = await ctx.stores.resources.get(ctx.target.name, "Group", id);
+      if (!before) throw notFound("Group", id);
+      requireVersion(before, ctx);
+      await ctx.stores.resources.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), {
+        expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
+      });
+    } else {
+      id = randomUUID();
+      await ctx.provisioner.apply({ op: "create", kind: "Group", id, after: doc }, change);
+      await ctx.stores.resources.create(ctx.target.name, "Group", id, doc, groupKeys(doc));
+    }
+    await syncMembers(ctx, id, members);
+    const stored = await ctx.stores.resources.get(ctx.target.name, "Group", id);
+    return (await groupViews([stored!], { ...ctx, scratch: { ...ctx.scratch, wantMembers: true } }))[0]!;
+  } catch (error) {
+    return storeError(error, "Group", doc, ctx);
+  }
+}
+
+/** A DELETE of a group: the vendor's group first, then the store's. */
+export async function removeGroup(ctx: ScimContext, before: StoredResource): Promise<void> {
+  await ctx.provisioner.apply({ op: "delete", kind: "Group", id: before.id, before }, { target: ctx.target.name, requestId: ctx.request.requestId });
+  await ctx.stores.resources.remove(ctx.target.name, "Group", before.id, { expectedVersion: ctx.request.expectedVersion });
+}
