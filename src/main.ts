@@ -13,7 +13,7 @@ import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
 import { scheduleAuditRetention } from "./provisioning/audit-retention";
 import { buildProvisioners, type ProvisioningEvents, type TargetProvisioners } from "./provisioning/targets";
-import { createMetrics, metricsHandler, type BridgeMetrics, type VendorOutcome } from "./http/metrics";
+import { createMetrics, metricsHandler, type BridgeMetrics, type CallOutcomeLabel } from "./http/metrics";
 import express from "express";
 import { openStores } from "./store/open";
 import type { OutboxStore } from "./store/outbox/port";
@@ -41,7 +41,7 @@ export interface RunningBridge {
 /** The provisioning side's events, as metrics. */
 function eventsOf(metrics: BridgeMetrics): ProvisioningEvents {
   return {
-    vendorCall: (vendor, action, outcome, seconds) => metrics.vendorCall(vendor, action, outcome as VendorOutcome, seconds),
+    vendorCall: (vendor, action, outcome, seconds) => metrics.vendorCall(vendor, action, outcome as CallOutcomeLabel, seconds),
     retry: (target) => metrics.retry(target),
     deadLetter: (target) => metrics.deadLetter(target),
     deprovisioned: (target, seconds) => metrics.deprovisioned(target, seconds),

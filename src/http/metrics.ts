@@ -26,7 +26,7 @@ export const METRIC_PREFIX = "scim_bridge_";
 
 export const VENDOR_OUTCOMES = ["success", "conflict", "notFound", "invalid", "throttled", "transient", "auth", "deadline"] as const;
 /** How one vendor call ended (the same classes as the store's VendorCallOutcome). */
-export type VendorOutcome = (typeof VENDOR_OUTCOMES)[number];
+export type CallOutcomeLabel = (typeof VENDOR_OUTCOMES)[number];
 
 export const OUTBOX_STATES = ["pending", "failed"] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
@@ -84,7 +84,7 @@ export interface BridgeMetrics {
   /** One SCIM request answered (`scimRequestMetrics` calls this). */
   scimRequest(target: string, method: string, route: ScimRoute, status: number, seconds: number): void;
   /** One call to a vendor's API and how long it took, retries not included. */
-  vendorCall(vendor: string, action: string, outcome: VendorOutcome, seconds: number): void;
+  vendorCall(vendor: string, action: string, outcome: CallOutcomeLabel, seconds: number): void;
   /**
    * Replaces the outbox gauges with this snapshot: every target seen before (or declared) falls to 0 unless
    * a row names it, so a drained outbox shows 0 rather than its last depth. Rows of one target and state add up.

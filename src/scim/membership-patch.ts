@@ -10,13 +10,13 @@ import { groupKeys, storeError } from "./documents";
 import { changeMembers, syncMembers } from "./groups";
 import { ScimError } from "./errors";
 
-type Step =
+type MembershipStep =
   | { kind: "add"; members: Member[] }
   | { kind: "remove"; ids: string[] | "all" }
   | { kind: "replace"; members: Member[] }
   | { kind: "rename"; displayName?: string; externalId?: string };
 
-export type MembershipPlan = Step[];
+export type MembershipPlan = MembershipStep[];
 
 const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$/i;
 
@@ -33,8 +33,8 @@ function asMembers(value: unknown): Member[] {
   return membersOf(value).map((m) => ({ value: m.value as string, ...(typeof m.display === "string" ? { display: m.display } : {}) }));
 }
 
-function renameOf(value: Record<string, unknown>): Step | undefined {
-  const step: Step = { kind: "rename" };
+function renameOf(value: Record<string, unknown>): MembershipStep | undefined {
+  const step: MembershipStep = { kind: "rename" };
   for (const [key, v] of Object.entries(value)) {
     const lower = key.toLowerCase();
     if (lower === "displayname" && typeof v === "string" && v.trim()) step.displayName = v;
@@ -44,7 +44,7 @@ function renameOf(value: Record<string, unknown>): Step | undefined {
   return step;
 }
 
-function stepOf(op: { op?: unknown; path?: unknown; value?: unknown }): Step[] | undefined {
+function stepOf(op: { op?: unknown; path?: unknown; value?: unknown }): MembershipStep[] | undefined {
   const path = typeof op.path === "string" ? op.path : undefined;
   switch (op.op) {
     case "add":
@@ -77,7 +77,7 @@ function stepOf(op: { op?: unknown; path?: unknown; value?: unknown }): Step[] |
 /** The plan for a normalised PatchOp message, or undefined when it touches more than members and names. */
 export function planMembershipPatch(operations: unknown[]): MembershipPlan | undefined {
   if (operations.length === 0) return undefined; // scimmy answers an empty PatchOp with invalidSyntax
-  const plan: Step[] = [];
+  const plan: MembershipStep[] = [];
   for (const op of operations) {
     const steps = op && typeof op === "object" ? stepOf(op as Record<string, unknown>) : undefined;
     if (!steps) return undefined;

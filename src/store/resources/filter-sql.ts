@@ -120,8 +120,8 @@ const COLUMN_OF: Record<string, { column: string; type: "string" | "dateTime" }>
 
 const ORDERING: Record<string, string> = { eq: "=", gt: ">", ge: ">=", lt: "<", le: "<=" };
 
-/** One step of an attribute path, as the document spells it. */
-interface Step {
+/** One segment of an attribute path, as the document spells it. */
+interface PathSegment {
   key: string;
   multiValued: boolean;
 }
@@ -152,13 +152,13 @@ class Translation {
   }
 
   /** The document keys of an attribute path, each with whether it holds an array. */
-  private path(scope: Scope, attrPath: string): { steps: Step[]; info?: AttributeInfo; schemaPath: string } {
+  private path(scope: Scope, attrPath: string): { steps: PathSegment[]; info?: AttributeInfo; schemaPath: string } {
     const { parts, schemaPath } = pathParts(scope, attrPath);
     const urn = parts[0]?.startsWith("urn:") ? parts[0] : undefined;
     const local = urn ? parts.slice(1) : parts;
     // Stored documents hold no meta: what no column answers is the predicate's (it reads the view).
     if (!urn && !scope.prefix && local[0]?.toLowerCase() === "meta") throw new Untranslatable();
-    const steps: Step[] = urn ? [{ key: urn, multiValued: false }] : [];
+    const steps: PathSegment[] = urn ? [{ key: urn, multiValued: false }] : [];
     let prefix = urn ? `${urn}:` : scope.prefix ? `${scope.prefix}.` : "";
     for (const part of local) {
       const info = attributeInfo(this.kind, `${prefix}${part}`);
@@ -170,7 +170,7 @@ class Translation {
   }
 
   /** `condition` holds for some value the path reaches (arrays flattened, as the predicate's valuesAt does). */
-  private values(at: Location, steps: Step[], condition: (v: Location) => string): string {
+  private values(at: Location, steps: PathSegment[], condition: (v: Location) => string): string {
     const [head, ...rest] = steps;
     if (!head) return condition(at);
     const next = this.d.child(at, head.key);
