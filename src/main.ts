@@ -13,8 +13,9 @@ import { createLogger, type Logger } from "./log";
 import type { Provisioner } from "./provisioning/provisioner";
 import { scheduleAuditRetention } from "./provisioning/audit-retention";
 import { buildProvisioners, type ProvisioningEvents, type TargetProvisioners } from "./provisioning/targets";
-import { createMetrics, metricsHandler, type BridgeMetrics, type VendorOutcome } from "./http/metrics";
+import { createMetrics, METRIC_PREFIX, metricsHandler, type BridgeMetrics, type VendorOutcome } from "./http/metrics";
 import express from "express";
+import { Counter } from "prom-client";
 import { openStores } from "./store/open";
 import type { OutboxStore } from "./store/outbox/port";
 import type { Stores } from "./store/stores";
@@ -38,10 +39,22 @@ export interface RunningBridge {
   close(): Promise<void>;
 }
 
+/** Vendor calls that failed inside the bridge's own code (a bug, not a vendor outcome), on the bridge's registry. */
+function vendorCallBugs(metrics: BridgeMetrics): Counter<"target" | "operation"> {
+  return new Counter({
+    name: `${METRIC_PREFIX}vendor_call_bugs_total`,
+    help: "Vendor calls that failed inside the bridge's own code (a bug: logged with its stack), by target and mapping operation.",
+    labelNames: ["target", "operation"] as const,
+    registers: [metrics.registry],
+  });
+}
+
 /** The provisioning side's events, as metrics. */
 function eventsOf(metrics: BridgeMetrics): ProvisioningEvents {
+  const bugs = vendorCallBugs(metrics);
   return {
     vendorCall: (vendor, action, outcome, seconds) => metrics.vendorCall(vendor, action, outcome as VendorOutcome, seconds),
+    vendorCallBug: (target, operation) => bugs.inc({ target, operation }),
     retry: (target) => metrics.retry(target),
     deadLetter: (target) => metrics.deadLetter(target),
     deprovisioned: (target, seconds) => metrics.deprovisioned(target, seconds),
