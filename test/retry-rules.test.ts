@@ -90,19 +90,19 @@ function harness(script: Step[], options: Options = {}) {
       }
     : undefined;
   const run = () =>
-    callVendor(
+    callVendor({
       connector,
       governor,
-      CALL,
-      controller.signal,
+      call: CALL,
+      signal: controller.signal,
       log,
-      { target: "t1", scimId: "u1" },
-      { called: (outcome, seconds) => called.push([outcome, seconds]), internalError: (operation) => bugs.push(operation) },
-      options.repeatUnknown ?? true,
-      options.deadlineAt,
+      context: { target: "t1", scimId: "u1" },
+      events: { called: (outcome, seconds) => called.push([outcome, seconds]), internalError: (operation) => bugs.push(operation) },
+      repeatUnknown: options.repeatUnknown,
+      deadlineAt: options.deadlineAt,
       intent,
-      options.deprovision ?? false,
-    );
+      deprovision: options.deprovision,
+    });
   return { run, trail, reports, lines, called, bugs, invokedAt, controller, left: () => script.length };
 }
 

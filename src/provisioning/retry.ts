@@ -85,32 +85,47 @@ async function once(connector: VendorConnector, call: BuiltCall, signal: AbortSi
   }
 }
 
-export async function callVendor(
-  connector: VendorConnector,
-  governor: CredentialGovernor,
-  call: BuiltCall,
-  signal: AbortSignal,
-  log: Logger,
-  context: Record<string, unknown>,
-  events: { called?(outcome: VendorOutcome["kind"] | "deadline", seconds: number): void; internalError?(operation: string): void } = {},
+/** What a call reports, for metrics. */
+export interface CallEvents {
+  /** A call went out and ended so (or was cut off by the deadline) after `seconds`; each retry counts. */
+  called?(outcome: VendorOutcome["kind"] | "deadline", seconds: number): void;
+  /** The call failed inside the bridge's own code (a bug). */
+  internalError?(operation: string): void;
+}
+
+/** One vendor call to make, and how. */
+export interface CallOptions {
+  connector: VendorConnector;
+  /** The credential's limiter and circuit. */
+  governor: CredentialGovernor;
+  call: BuiltCall;
+  /** Ends the call: the run's deadline, or shutdown. */
+  signal: AbortSignal;
+  log: Logger;
+  /** What the call's log lines name besides the call itself (target, request id, SCIM id). */
+  context: Record<string, unknown>;
+  events?: CallEvents;
   /**
-   * Whether a failure whose outcome is unknown (5xx, dropped connection) may be sent again at once. Never
-   * for a create: it may have landed, and the outbox's next run looks the user up before creating again.
+   * Whether a failure whose outcome is unknown (5xx, dropped connection) may be sent again at once (the
+   * default). Never for a create: it may have landed, and the outbox's next run looks the user up first.
    */
-  repeatUnknown = true,
+  repeatUnknown?: boolean;
   /** When the caller's time runs out (performance.now()): no rate-limit slot is taken that it cannot wait for. */
-  deadlineAt?: number,
+  deadlineAt?: number;
   /**
    * A create's intent: recorded before the call takes its slot, and cleared when it never went out or an
    * answer says it created nothing (a refusal, throttling). A success or an unknown outcome leaves it.
    */
-  intent?: { sent(): Promise<void>; answered(): Promise<void> },
+  intent?: { sent(): Promise<void>; answered(): Promise<void> };
   /**
    * The call removes a leaver's access: it may probe the credential's open circuit, and it waits for a
    * rate-limit slot as long as its deadline allows (other work at most MAX_SLOT_WAIT_MS).
    */
-  deprovision = false,
-): Promise<{ outcome: VendorOutcome; attempts: number }> {
+  deprovision?: boolean;
+}
+
+export async function callVendor(options: CallOptions): Promise<{ outcome: VendorOutcome; attempts: number }> {
+  const { connector, governor, call, signal, log, context, events = {}, repeatUnknown = true, deadlineAt, intent, deprovision = false } = options;
   for (let attempt = 0; ; attempt++) {
     // Recorded before the slot is taken, so no store write sits between the slot and the call going out.
     await intent?.sent();
@@ -131,7 +146,7 @@ export async function callVendor(
     try {
       outcome = await once(connector, call, signal, attempt);
     } catch (error) {
-      if (error instanceof InternalCallError) throw internal(error, call, connector.vendor, log, context, events);
+      if (error instanceof InternalCallError) throw internal(error, options);
       // Cut off by the deadline: the vendor may still answer; for the circuit it is a failure.
       await governor.report(slot, "failed").catch(() => undefined);
       events.called?.("deadline", (performance.now() - started) / 1000);
@@ -166,18 +181,11 @@ export async function callVendor(
  * nothing: the circuit is not told (a probe's slot left unreported lets another call probe once its time is
  * up), no vendor call is counted, and a create's intent stays (the call may have gone out before the bug).
  */
-function internal(
-  error: InternalCallError,
-  call: BuiltCall,
-  vendor: string,
-  log: Logger,
-  context: Record<string, unknown>,
-  events: { internalError?(operation: string): void },
-): InternalCallError {
-  events.internalError?.(call.operation);
+function internal(error: InternalCallError, { call, connector, log, context, events }: CallOptions): InternalCallError {
+  events?.internalError?.(call.operation);
   log.error("vendor call failed inside the bridge: a bug, not the vendor", {
     ...context,
-    vendor,
+    vendor: connector.vendor,
     call: call.call,
     operation: call.operation,
     error: error.message,

@@ -6,7 +6,14 @@ import type { NewVendorLink, ScimDocument, VendorLink } from "../store/types";
 import { codeMatches } from "../vendors/classify";
 import { pick } from "../vendors/connector-base";
 import { ERROR_CLASSES } from "../vendors/types";
-import type { BuiltCall } from "../mapping/compile";
+import type { VendorConnection } from "../config/schema";
+import type { KeyedLock } from "../lib/keyed-lock";
+import type { Logger } from "../log";
+import type { BuiltCall, CompiledMapping } from "../mapping/compile";
+import type { StoreLocks } from "../store/admin/port";
+import type { LinkStore } from "../store/links/port";
+import type { ResourceStore } from "../store/resources/port";
+import type { TrailStore } from "../store/trail/port";
 import type { ProvisioningOutcome, Step } from "./provisioner";
 import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls, type VendorFailure } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
@@ -53,10 +60,26 @@ interface MadeUser {
 }
 
 export class UserLifecycle {
+  private readonly target: string;
+  private readonly mapping: CompiledMapping;
+  private readonly connection: VendorConnection;
+  private readonly resources: ResourceStore;
+  private readonly links: LinkStore;
+  private readonly trail: TrailStore;
+  private readonly log: Logger;
+  /** Serialise, in this process and across processes, the check that a vendor user is free with the link that takes it. */
+  private readonly adoptionLock: KeyedLock;
+  private readonly locks: StoreLocks;
+  private readonly account: string;
+  private readonly accountTargets: string[];
+
   constructor(
     private readonly calls: VendorCalls,
     private readonly groups: GroupSync,
-  ) {}
+  ) {
+    ({ target: this.target, mapping: this.mapping, connection: this.connection, resources: this.resources, links: this.links, trail: this.trail } = calls.deps);
+    ({ log: this.log, adoptionLock: this.adoptionLock, locks: this.locks, account: this.account, accountTargets: this.accountTargets } = calls.deps);
+  }
 
   /**
    * Creates (or adopts) the vendor user; returns its key and how it was linked. A create whose answer never
@@ -64,7 +87,7 @@ export class UserLifecycle {
    */
   async createAtVendor(id: string, user: ScimDocument, step: Step, again = false): Promise<MadeUser> {
     const built = await this.createCall(id, user, step);
-    if (step.intent?.lookupFirst && this.calls.deps.mapping.has("lookup")) {
+    if (step.intent?.lookupFirst && this.mapping.has("lookup")) {
       const existing = await this.lookup(built, step, id, true);
       if (existing !== undefined) return { key: existing, link: "created", built };
       // The vendor answered that it has no such user: the lost create did not land; no need to look again.
@@ -75,9 +98,9 @@ export class UserLifecycle {
     if (outcome.kind === "success") return { key: this.keyOf(built, outcome.result), link: "created", built, fresh: true };
     // The vendor may have refused because the user is already there under a code we do not know.
     if (outcome.kind === "conflict" || outcome.kind === "invalid") {
-      const existing = this.calls.deps.mapping.has("lookup") ? await this.lookup(built, step, id) : undefined;
+      const existing = this.mapping.has("lookup") ? await this.lookup(built, step, id) : undefined;
       if (existing !== undefined) {
-        if (this.calls.deps.connection.existingUsers === "adopt") return { key: existing, link: "adopted", built };
+        if (this.connection.existingUsers === "adopt") return { key: existing, link: "adopted", built };
         // Under reject, a vendor user this target's own earlier create made (its answer lost) is still ours.
         if (await this.createdByThisTarget(built, existing)) return { key: existing, link: "created", built };
         throw new VendorRefusal(
@@ -104,7 +127,7 @@ export class UserLifecycle {
   private async createdByThisTarget(built: BuiltCall, key: string): Promise<boolean> {
     const name = this.calls.uniqueNameOf(built);
     if (name === undefined) return false;
-    const earlier = await this.calls.deps.trail.createCalls(this.calls.deps.target, [nameHashOf(name)]);
+    const earlier = await this.trail.createCalls(this.target, [nameHashOf(name)]);
     return earlier.some((call) => call.vendorKey === undefined || call.vendorKey === key);
   }
 
@@ -113,7 +136,7 @@ export class UserLifecycle {
    * its follow-up calls. An inactive user is disabled before it is linked: a leaver never gets an open account.
    */
   async created(id: string, user: ScimDocument, step: Step): Promise<ProvisioningOutcome> {
-    const { lifecycle } = this.calls.deps.mapping.file;
+    const { lifecycle } = this.mapping.file;
     const inactive = user.active === false;
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
     if (inactive && lifecycle.deactivate === "delete") return {};
@@ -132,7 +155,7 @@ export class UserLifecycle {
   /** The link a vendor user just made will have, before it is recorded. */
   private pendingLink(id: string, user: ScimDocument, made: MadeUser): VendorLink {
     return {
-      target: this.calls.deps.target,
+      target: this.target,
       scimId: id,
       vendor: this.calls.vendor,
       vendorKey: made.key,
@@ -149,9 +172,8 @@ export class UserLifecycle {
    * target, any other SCIM user) already holds it — then its follow-up calls and its groups.
    */
   async linkMade(id: string, user: ScimDocument, made: MadeUser, step: Step, options: { state?: VendorLink["state"] } = {}): Promise<VendorLink> {
-    const { deps } = this.calls;
     const record: NewVendorLink = {
-      target: deps.target,
+      target: this.target,
       scimId: id,
       vendor: this.calls.vendor,
       vendorKey: made.key,
@@ -160,28 +182,28 @@ export class UserLifecycle {
       state: options.state ?? "active",
       acknowledged: this.acknowledgedAfterCreate(made.built, { ...user, id }, made.key, await this.groups.userGroupIds(id)),
     };
-    const lockKey = `vendor-user:${deps.account}:${made.key}`;
-    const link = await deps.adoptionLock.run(lockKey, () =>
-      deps.locks.exclusive(lockKey, async () => {
+    const lockKey = `vendor-user:${this.account}:${made.key}`;
+    const link = await this.adoptionLock.run(lockKey, () =>
+      this.locks.exclusive(lockKey, async () => {
         await this.refuseIfHeld(id, made);
-        return deps.links.record(record);
+        return this.links.record(record);
       }),
     );
     // The create's outcome is recorded now: a later run never has to look it up.
     await step.intent?.answered();
-    deps.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", {
-      target: deps.target,
+    this.log.info(made.link === "created" ? "vendor user created" : "vendor user adopted", {
+      target: this.target,
       scimId: id,
       vendor: this.calls.vendor,
       vendorKey: made.key,
     });
     if (link.state === "removed") return link;
     try {
-      await this.followUps(deps.mapping.file.lifecycle.afterCreate, link, user, step);
+      await this.followUps(this.mapping.file.lifecycle.afterCreate, link, user, step);
       await this.groups.restoreMemberships(link, step);
     } catch (error) {
-      deps.log.error("vendor user created, but its group memberships were not all restored", {
-        target: deps.target,
+      this.log.error("vendor user created, but its group memberships were not all restored", {
+        target: this.target,
         scimId: id,
         detail: (error as Error).message,
       });
@@ -191,24 +213,23 @@ export class UserLifecycle {
 
   /** A vendor user belongs to one SCIM user: 409 when another link (this target's or another's on the same account) holds it. */
   private async refuseIfHeld(id: string, made: MadeUser): Promise<void> {
-    const { deps } = this.calls;
-    const holders = (await deps.links.holding(deps.accountTargets, made.key)).filter((l) => !(l.target === deps.target && l.scimId === id));
+    const holders = (await this.links.holding(this.accountTargets, made.key)).filter((l) => !(l.target === this.target && l.scimId === id));
     if (holders.length === 0) return;
     const holder = holders[0]!;
     // Held by a deleted user whose vendor user is still being removed (a delete, then the same name again):
     // not a conflict for ever, only until that removal is through.
-    if (!(await deps.resources.get(holder.target, "User", holder.scimId)))
+    if (!(await this.resources.get(holder.target, "User", holder.scimId)))
       throw new VendorRefusal(
         "unavailable",
         `${this.calls.vendor} user ${made.key} still belongs to a deleted user whose removal at the vendor is pending; this user is linked once it is through.`,
       );
-    deps.log.warn("vendor user already linked; not linked again", {
-      target: deps.target,
+    this.log.warn("vendor user already linked; not linked again", {
+      target: this.target,
       scimId: id,
       vendorKey: made.key,
       heldBy: { target: holder.target, scimId: holder.scimId },
     });
-    if (holder.target === deps.target)
+    if (holder.target === this.target)
       throw new VendorRefusal(
         "conflict",
         `${this.calls.vendor} user ${made.key} already belongs to the SCIM user '${holder.userName}' of this target (their names map to the same vendor user); one vendor user is linked to one SCIM user.`,
@@ -223,13 +244,13 @@ export class UserLifecycle {
   acknowledgedAfterCreate(built: BuiltCall, user: ScimDocument, key: string, groups: string[]): Record<string, Record<string, unknown>> {
     const strip = (call: BuiltCall) => Object.fromEntries(Object.entries(call.params).filter(([k]) => !call.secretParams.includes(k)));
     const acknowledged: Record<string, Record<string, unknown>> = { create: strip(built) };
-    if (this.calls.deps.mapping.has("update")) {
+    if (this.mapping.has("update")) {
       try {
         acknowledged.update = strip(
-          this.calls.deps.mapping.build("update", {
+          this.mapping.build("update", {
             user,
             settings: this.calls.settings,
-            phoneRegion: this.calls.deps.connection.phoneRegion,
+            phoneRegion: this.connection.phoneRegion,
             created: acknowledged.create,
             vendorKey: key,
             groups,
@@ -249,8 +270,8 @@ export class UserLifecycle {
         if (operation === "password" && step.password !== undefined) step.passwordDelivered = true;
       } catch (error) {
         // The vendor user exists; a follow-up (a login password) that fails is reported, not undone.
-        this.calls.deps.log.error("vendor follow-up call failed", {
-          target: this.calls.deps.target,
+        this.log.error("vendor follow-up call failed", {
+          target: this.target,
           scimId: link.scimId,
           operation,
           detail: (error as Error).message,
@@ -270,12 +291,12 @@ export class UserLifecycle {
     } catch (error) {
       if (error instanceof VendorRefusal && !error.retryable) {
         const disabled = error instanceof DeletionBlocked && error.disabled;
-        this.calls.deps.log.error(
+        this.log.error(
           disabled
             ? "vendor user disabled, but the vendor refuses to delete it until an administrator acts"
             : "vendor refused a deprovisioning step; the user may still have access",
           {
-            target: this.calls.deps.target,
+            target: this.target,
             scimId: link.scimId,
             vendorKey: link.vendorKey,
             what,
@@ -296,13 +317,13 @@ export class UserLifecycle {
    * the IdP's next deactivation, not only by reconcile.
    */
   async deactivate(link: VendorLink, user: ScimDocument, step: Step, again = false): Promise<void> {
-    const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
+    const policy = this.mapping.file.lifecycle.deactivate;
     if (policy === "none" || link.state === "removed") return;
     // Under the delete policy a disabled link is a deletion the vendor held up: it is tried again.
     if (link.state === "disabled" && policy === "disable" && !again) return;
     await this.deprovisioning("deactivate", link, () => this.deactivateAtVendor(policy, link, user, step));
-    this.calls.deps.log.info("vendor user deactivated", {
-      target: this.calls.deps.target,
+    this.log.info("vendor user deactivated", {
+      target: this.target,
       scimId: link.scimId,
       vendor: this.calls.vendor,
       vendorKey: link.vendorKey,
@@ -314,7 +335,7 @@ export class UserLifecycle {
     if (policy === "disable") {
       // A vendor user already gone cannot sign in: the leaver is off, and a reactivation creates it again.
       const { outcome } = await this.calls.run("disable", link, user, step, ["notFound"]);
-      await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: outcome.kind === "notFound" ? "removed" : "disabled" });
+      await this.links.update(this.target, link.scimId, { state: outcome.kind === "notFound" ? "removed" : "disabled" });
     } else {
       await this.removeVendorUser(link, user, step);
     }
@@ -325,10 +346,10 @@ export class UserLifecycle {
    * refuses while something holds the user (the mapping's lifecycle.deleteBlocked) is cleared: see `unblock`.
    */
   async removeVendorUser(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
-    for (const operation of this.calls.deps.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, step, ["notFound"]);
+    for (const operation of this.mapping.file.lifecycle.beforeDelete) await this.calls.run(operation, link, user, step, ["notFound"]);
     const refused = await this.tryDelete(link, user, step);
     if (refused) await this.unblock(link, user, step, refused);
-    await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "removed" });
+    await this.links.update(this.target, link.scimId, { state: "removed" });
   }
 
   /** The delete call: undefined once the vendor user is gone (deleted, or not found), else the vendor's refusal. */
@@ -338,7 +359,7 @@ export class UserLifecycle {
   }
 
   private holdOf(refused: VendorFailure): DeletionHold | undefined {
-    const blocked = this.calls.deps.mapping.file.lifecycle.deleteBlocked;
+    const blocked = this.mapping.file.lifecycle.deleteBlocked;
     const named = (entries: string[]) => entries.some((entry) => codeMatches(entry, refused.code, refused.message));
     return named(blocked.memberships) ? "memberships" : named(blocked.manual) ? "manual" : undefined;
   }
@@ -357,8 +378,8 @@ export class UserLifecycle {
       await this.groups.leaveGroups(link, user, step);
       const again = await this.tryDelete(link, user, step);
       if (!again) {
-        this.calls.deps.log.info("vendor user taken out of its groups, then deleted", {
-          target: this.calls.deps.target,
+        this.log.info("vendor user taken out of its groups, then deleted", {
+          target: this.target,
           scimId: link.scimId,
           vendorKey: link.vendorKey,
         });
@@ -373,10 +394,10 @@ export class UserLifecycle {
 
   /** Takes access away before a held-up deletion: the vendor's status call, where it has one. */
   private async disableBeforeDelete(link: VendorLink, user: ScimDocument, step: Step): Promise<"disabled" | "gone" | "enabled"> {
-    if (!this.calls.deps.mapping.has("disable")) return "enabled";
+    if (!this.mapping.has("disable")) return "enabled";
     const { outcome } = await this.calls.run("disable", link, user, step, ["notFound"]);
     if (outcome.kind === "notFound") return "gone";
-    await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "disabled" });
+    await this.links.update(this.target, link.scimId, { state: "disabled" });
     return "disabled";
   }
 
@@ -393,10 +414,10 @@ export class UserLifecycle {
   }
 
   async reactivate(link: VendorLink | undefined, id: string, user: ScimDocument, step: Step): Promise<VendorLink> {
-    const policy = this.calls.deps.mapping.file.lifecycle.deactivate;
+    const policy = this.mapping.file.lifecycle.deactivate;
     if (link && link.state === "disabled") {
       await this.calls.run("enable", link, user, step);
-      await this.calls.deps.links.update(this.calls.deps.target, id, { state: "active" });
+      await this.links.update(this.target, id, { state: "active" });
       return { ...link, state: "active" };
     }
     if (link && link.state === "active") return link;
@@ -408,13 +429,7 @@ export class UserLifecycle {
 
   /** The vendor's create call for this user as it is now (with the password this step carries, and its groups). */
   private async createCall(id: string, user: ScimDocument, step: Step) {
-    return buildVendorCall(
-      this.calls.deps.mapping,
-      this.calls.deps.connection,
-      "create",
-      { ...user, id },
-      { password: step.password, groups: await this.groups.userGroupIds(id) },
-    );
+    return buildVendorCall(this.mapping, this.connection, "create", { ...user, id }, { password: step.password, groups: await this.groups.userGroupIds(id) });
   }
 
   /**
@@ -423,7 +438,7 @@ export class UserLifecycle {
    * reaches it; none found, the intent is answered and the next create goes out as usual.
    */
   async resolveLostCreate(id: string, user: ScimDocument, step: Step): Promise<void> {
-    if (!step.intent?.lookupFirst || !this.calls.deps.mapping.has("lookup") || (await this.linkOf(id))) return;
+    if (!step.intent?.lookupFirst || !this.mapping.has("lookup") || (await this.linkOf(id))) return;
     const built = await this.createCall(id, user, step);
     const existing = await this.lookup(built, step, id, true);
     if (existing === undefined) return step.intent.answered();
@@ -431,8 +446,8 @@ export class UserLifecycle {
     // 504 undid this one: the vendor user is that user's now, neither this one's to link nor to remove.
     const holder = await this.liveHolderOf(id, existing);
     if (holder) {
-      this.calls.deps.log.warn("a lost create's vendor user is linked to another SCIM user (the IdP's retry of the create); left to it", {
-        target: this.calls.deps.target,
+      this.log.warn("a lost create's vendor user is linked to another SCIM user (the IdP's retry of the create); left to it", {
+        target: this.target,
         scimId: id,
         vendorKey: existing,
         heldBy: { target: holder.target, scimId: holder.scimId },
@@ -446,9 +461,8 @@ export class UserLifecycle {
 
   /** A link of another SCIM user that exists (not deleted) holding this vendor user, on any target of the account. */
   private async liveHolderOf(id: string, vendorKey: string): Promise<VendorLink | undefined> {
-    const { deps } = this.calls;
-    for (const holder of await deps.links.holding(deps.accountTargets, vendorKey))
-      if (!(holder.target === deps.target && holder.scimId === id) && (await deps.resources.get(holder.target, "User", holder.scimId))) return holder;
+    for (const holder of await this.links.holding(this.accountTargets, vendorKey))
+      if (!(holder.target === this.target && holder.scimId === id) && (await this.resources.get(holder.target, "User", holder.scimId))) return holder;
     return undefined;
   }
 
@@ -468,7 +482,7 @@ export class UserLifecycle {
   }
 
   async linkOf(id: string): Promise<VendorLink | undefined> {
-    return (await this.calls.deps.links.of(this.calls.deps.target, [id])).get(id);
+    return (await this.links.of(this.target, [id])).get(id);
   }
 
   /**
@@ -486,7 +500,7 @@ export class UserLifecycle {
     if (reactivating) link = await this.reactivate(link, id, after, step);
     if (!link || link.state === "removed") return; // no vendor user: it is made from the SCIM state when reactivated
     // Under the delete policy an inactive user has no vendor user (this link may predate the delete just made).
-    if (!isActive && this.calls.deps.mapping.file.lifecycle.deactivate === "delete") return;
+    if (!isActive && this.mapping.file.lifecycle.deactivate === "delete") return;
     const deactivating = !isActive && (wasActive || step.deactivates === true);
     try {
       // An inactive user's vendor user gets its status (and a password the IdP sets) and nothing else: its
@@ -497,7 +511,7 @@ export class UserLifecycle {
         link = await this.renamed(link, before, after, step);
         await this.updateProfile(link, after, step);
       }
-      if (step.password && !step.passwordDelivered && this.calls.deps.mapping.has("password")) {
+      if (step.password && !step.passwordDelivered && this.mapping.has("password")) {
         const { outcome } = await this.calls.run("password", link, after, step, ["notFound"]);
         if (outcome.kind === "notFound") throw new VendorUserLost();
       }
@@ -507,8 +521,8 @@ export class UserLifecycle {
       // vendor user must not stay enabled.
       if (reactivating) await this.undoReactivation(link, after, step);
       if (!deactivating) throw error;
-      this.calls.deps.log.warn("profile change not applied at the vendor; the deactivation was", {
-        target: this.calls.deps.target,
+      this.log.warn("profile change not applied at the vendor; the deactivation was", {
+        target: this.target,
         scimId: id,
         detail: (error as Error).message,
       });
@@ -519,8 +533,8 @@ export class UserLifecycle {
     try {
       await this.deactivate(link, { ...user, active: false }, step);
     } catch (error) {
-      this.calls.deps.log.error("a refused reactivation could not be undone: the vendor user is enabled while the bridge holds it inactive", {
-        target: this.calls.deps.target,
+      this.log.error("a refused reactivation could not be undone: the vendor user is enabled while the bridge holds it inactive", {
+        target: this.target,
         scimId: link.scimId,
         detail: (error as Error).message,
       });
@@ -533,10 +547,9 @@ export class UserLifecycle {
    * what the IdP asked for — rather than failing every later update with the same 400.
    */
   private async lost(link: VendorLink, user: ScimDocument, active: boolean, step: Step): Promise<void> {
-    const { deps } = this.calls;
-    await deps.links.update(deps.target, link.scimId, { state: "removed" });
-    deps.log.warn("vendor user deleted outside the bridge; link marked removed", {
-      target: deps.target,
+    await this.links.update(this.target, link.scimId, { state: "removed" });
+    this.log.warn("vendor user deleted outside the bridge; link marked removed", {
+      target: this.target,
       scimId: link.scimId,
       vendorKey: link.vendorKey,
       recreate: active,
@@ -558,7 +571,7 @@ export class UserLifecycle {
 
   /** A change of a parameter the vendor never lets change: refused, or the vendor user re-created. */
   async renamed(link: VendorLink, before: ScimDocument, after: ScimDocument, step: Step): Promise<VendorLink> {
-    const { immutable, rename } = this.calls.deps.mapping.file.lifecycle;
+    const { immutable, rename } = this.mapping.file.lifecycle;
     if (immutable.length === 0) return link;
     const next = this.calls.build("create", { ...after, id: link.scimId }, step);
     const previous = link.acknowledged.create ?? {};
@@ -575,11 +588,11 @@ export class UserLifecycle {
 
   /** The update call with only what changed since the vendor last acknowledged it (patch), or everything (replace). */
   async updateProfile(link: VendorLink, user: ScimDocument, step: Step, groups?: string[]): Promise<void> {
-    if (!this.calls.deps.mapping.has("update")) return;
-    const op = this.calls.deps.mapping.operation("update");
+    if (!this.mapping.has("update")) return;
+    const op = this.mapping.operation("update");
     const call = buildVendorCall(
-      this.calls.deps.mapping,
-      this.calls.deps.connection,
+      this.mapping,
+      this.connection,
       "update",
       { ...user, id: link.scimId },
       {
@@ -606,7 +619,7 @@ export class UserLifecycle {
     const outcome = await this.calls.call(sent, step, link.scimId);
     if (outcome.kind === "notFound") throw new VendorUserLost();
     if (outcome.kind !== "success") throw this.calls.refusal(outcome);
-    await this.calls.deps.links.update(this.calls.deps.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
+    await this.links.update(this.target, link.scimId, { acknowledged: { ...link.acknowledged, update: call.params } });
   }
 
   /**
@@ -616,13 +629,13 @@ export class UserLifecycle {
   async deleted(id: string, step: Step, removed: ScimDocument = {}): Promise<void> {
     const link = await this.linkOf(id);
     if (link && link.state !== "removed") await this.deprovisioning("delete", link, () => this.removeVendorUser(link, removed, step));
-    if (link) await this.calls.deps.links.markDeleted(this.calls.deps.target, id);
+    if (link) await this.links.markDeleted(this.target, id);
   }
 
   keyOf(built: BuiltCall, result: Record<string, unknown>): string {
     const key = this.calls.vendorKeyOf(built, result);
     if (key === undefined) {
-      const op = this.calls.deps.mapping.operation("create");
+      const op = this.mapping.operation("create");
       throw new VendorRefusal("malformed", `${this.calls.vendor} acknowledged the user without the id the mapping expects at '${op.id ?? op.keyParam}'.`);
     }
     return key;
@@ -630,7 +643,7 @@ export class UserLifecycle {
 
   /** The vendor's key for the user with the same unique name, if the vendor has one (every page of its search read). */
   async lookup(built: BuiltCall, step: Step, subject?: string, mustAnswer = false): Promise<string | undefined> {
-    const op = this.calls.deps.mapping.operation("lookup");
+    const op = this.mapping.operation("lookup");
     const match = op.match;
     if (!match) return undefined;
     const call = this.calls.build("lookup", {}, step, built.params);
@@ -638,7 +651,7 @@ export class UserLifecycle {
     // `mustAnswer`: "not found" is only believed from an answer; a lookup that failed says nothing.
     if (failed && mustAnswer && failed.kind !== "notFound") throw this.calls.refusal(failed);
     if (!found) return undefined;
-    if (this.calls.deps.connection.adoptOnlyIf === "emailMatches" && op.email) {
+    if (this.connection.adoptOnlyIf === "emailMatches" && op.email) {
       const theirs = String(pick(found, op.email.field) ?? "").toLowerCase();
       if (theirs !== String(built.params[op.email.param] ?? "").toLowerCase()) return undefined;
     }

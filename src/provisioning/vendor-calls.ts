@@ -161,22 +161,22 @@ export class VendorCalls {
     const trail = (answer: TrailAnswer, attempts: number, outcome?: VendorOutcome) =>
       this.audit(call, step, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
     try {
-      const { outcome, attempts } = await callVendor(
-        this.deps.connector,
-        this.deps.governor,
+      const { outcome, attempts } = await callVendor({
+        connector: this.deps.connector,
+        governor: this.deps.governor,
         call,
-        step.signal,
-        this.deps.log,
-        { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) },
-        {
+        signal: step.signal,
+        log: this.deps.log,
+        context: { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) },
+        events: {
           called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
           internalError: (operation) => this.deps.internalError?.(this.deps.target, operation),
         },
-        call.operation !== "create",
-        step.deadlineAt,
-        call.operation === "create" ? step.intent : undefined,
-        step.deprovision,
-      );
+        repeatUnknown: call.operation !== "create",
+        deadlineAt: step.deadlineAt,
+        intent: call.operation === "create" ? step.intent : undefined,
+        deprovision: step.deprovision,
+      });
       await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success"
         ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) }

@@ -18,7 +18,7 @@ export class VendorProvisioner implements Provisioner {
   private readonly groups: GroupSync;
   private readonly users: UserLifecycle;
 
-  constructor(deps: VendorProvisionerDeps) {
+  constructor(private readonly deps: VendorProvisionerDeps) {
     this.calls = new VendorCalls(deps);
     this.groups = new GroupSync(this.calls);
     this.users = new UserLifecycle(this.calls, this.groups);
@@ -31,12 +31,12 @@ export class VendorProvisioner implements Provisioner {
 
   /** The state of this target's credential circuit (shared with every target and process using the credential). */
   circuitNow(): Promise<"closed" | "open" | "probing"> {
-    return this.calls.deps.governor.circuitNow();
+    return this.deps.governor.circuitNow();
   }
 
   /** A group change, applied before the store records it (users go through the outbox: `deliver`). */
   async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
-    const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
+    const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     try {
       if (change.op === "members") {
         await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
@@ -47,7 +47,7 @@ export class VendorProvisioner implements Provisioner {
       return {};
     } catch (error) {
       if (error instanceof DeadlineExceeded || (step.signal.aborted && !(error instanceof StoreUnavailableError))) {
-        const waited = `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s`;
+        const waited = `${this.calls.vendor} did not answer within ${this.deps.connection.deadlineMs / 1000} s`;
         if (change.op === "members") throw new VendorRefusal("timeout", `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);
         throw new VendorRefusal("timeout", `${waited}; nothing was kept. Retrying is safe.`);
       }
@@ -57,16 +57,16 @@ export class VendorProvisioner implements Provisioner {
 
   /** The mapping's rules for the user, checked without calling anyone (they are the create's). */
   get takesPasswords(): boolean {
-    return this.calls.deps.mapping.has("password");
+    return this.deps.mapping.has("password");
   }
 
   checkUser(id: string, user: ScimDocument, password?: string): void {
-    buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password });
+    buildVendorCall(this.deps.mapping, this.deps.connection, "create", { ...user, id }, { password });
   }
 
   /** The outbox's run for a user: the vendor brought in line with the SCIM user as stored now; gone → removed. */
   async deliver(scimId: string, step: Step, removedDoc?: ScimDocument): Promise<void> {
-    const resource = await this.calls.deps.resources.get(this.calls.deps.target, "User", scimId);
+    const resource = await this.deps.resources.get(this.deps.target, "User", scimId);
     // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
     const known = resource?.doc ?? removedDoc;
     if (known) await this.users.resolveLostCreate(scimId, known, step);
@@ -78,10 +78,10 @@ export class VendorProvisioner implements Provisioner {
 
   /** Every vendor user, by the vendor's key, walking the `list` operation's pages. */
   async listVendorUsers(context: ChangeContext): Promise<Map<string, Record<string, unknown>>> {
-    const op = this.calls.deps.mapping.operation("list");
-    const step: Step = { ...context, signal: AbortSignal.timeout(Math.max(this.calls.deps.connection.deadlineMs, 60_000) * 10) };
+    const op = this.deps.mapping.operation("list");
+    const step: Step = { ...context, signal: AbortSignal.timeout(Math.max(this.deps.connection.deadlineMs, 60_000) * 10) };
     const users = new Map<string, Record<string, unknown>>();
-    const base = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "list", {});
+    const base = buildVendorCall(this.deps.mapping, this.deps.connection, "list", {});
     const failed = await this.calls.eachPage(base, step, undefined, (list) => {
       for (const r of list) users.set(String(pick(r, op.id ?? "")), r);
       return false;
@@ -92,13 +92,13 @@ export class VendorProvisioner implements Provisioner {
 
   /** Whether a vendor record says the user cannot sign in. */
   vendorDisabled(record: Record<string, unknown>): boolean {
-    const status = this.calls.deps.mapping.operation("list").status;
+    const status = this.deps.mapping.operation("list").status;
     return status ? status.disabled.includes(String(pick(record, status.field))) : false;
   }
 
   /** Fields whose vendor value differs from what the vendor last acknowledged from the bridge. */
   fieldDrift(link: VendorLink, record: Record<string, unknown>): { field: string; vendor: unknown; bridge: unknown }[] {
-    const compare = this.calls.deps.mapping.operation("list").compare ?? {};
+    const compare = this.deps.mapping.operation("list").compare ?? {};
     const last = link.acknowledged.update ?? {};
     return Object.entries(compare)
       .filter(([field, param]) => last[param] !== undefined && String(last[param]) !== String(pick(record, field) ?? ""))
@@ -110,7 +110,7 @@ export class VendorProvisioner implements Provisioner {
    * removed as an orphan: the orphan is the stale link, not the account.
    */
   private async refuseIfLinkedByLiveUser(link: VendorLink): Promise<void> {
-    const { links, resources, accountTargets } = this.calls.deps;
+    const { links, resources, accountTargets } = this.deps;
     for (const holder of await links.holding(accountTargets, link.vendorKey)) {
       if (holder.target === link.target && holder.scimId === link.scimId) continue;
       if (await resources.get(holder.target, "User", holder.scimId))
@@ -126,7 +126,7 @@ export class VendorProvisioner implements Provisioner {
    * answered with, else by the hash of the unique name.
    */
   async unlinkedCreations(vendorUsers: Map<string, Record<string, unknown>>): Promise<UnlinkedCreation[]> {
-    const { trail, links, accountTargets, target, mapping } = this.calls.deps;
+    const { trail, links, accountTargets, target, mapping } = this.deps;
     const creations = await trail.createCalls(target);
     if (creations.length === 0) return [];
     const byKey = new Map(creations.filter((c) => c.vendorKey).map((c) => [c.vendorKey!, c]));
@@ -154,7 +154,7 @@ export class VendorProvisioner implements Provisioner {
   }
 
   get deactivationPolicy(): "disable" | "delete" | "none" {
-    return this.calls.deps.mapping.file.lifecycle.deactivate;
+    return this.deps.mapping.file.lifecycle.deactivate;
   }
 
   /** Repairs, as reconcile --fix makes them. Each is what the lifecycle would have done. */
@@ -164,13 +164,13 @@ export class VendorProvisioner implements Provisioner {
     user: ScimDocument,
     context: ChangeContext,
   ): Promise<void> {
-    const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
+    const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     switch (action) {
       case "deactivate":
         return this.users.deactivate({ ...link, state: "active" }, user, step);
       case "enable":
         await this.calls.run("enable", link, user, step);
-        return this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "active" });
+        return this.deps.links.update(this.deps.target, link.scimId, { state: "active" });
       case "remove":
         await this.refuseIfLinkedByLiveUser(link);
         return this.users.removeVendorUser(link, user, step);
