@@ -59,7 +59,7 @@ async function serve(
     settings: { CIC_ZONE_ID: "z-bench" },
     connectTo: cicUrl,
     allowInsecureHttp: true,
-    rateLimit: { perSecond: 100000, burst: 1000 },
+    rateLimit: { perSecond: 100000 },
   };
   const config = configFrom({
     server: { port: 0 },

@@ -14,7 +14,7 @@ import type { StoreLocks } from "../store/admin/port";
 import type { LinkStore } from "../store/links/port";
 import type { ResourceStore } from "../store/resources/port";
 import type { TrailStore } from "../store/trail/port";
-import type { ProvisioningOutcome, Step } from "./provisioner";
+import type { Step } from "./provisioner";
 import { buildVendorCall, nameHashOf, vendorDetail, type VendorCalls, type VendorFailure } from "./vendor-calls";
 import type { GroupSync } from "./vendor-groups";
 import { VendorRefusal } from "./refusal";
@@ -135,11 +135,11 @@ export class UserLifecycle {
    * A user with no vendor user yet: created at the vendor (in the status the user has), then linked, then
    * its follow-up calls. An inactive user is disabled before it is linked: a leaver never gets an open account.
    */
-  async created(id: string, user: ScimDocument, step: Step): Promise<ProvisioningOutcome> {
+  async created(id: string, user: ScimDocument, step: Step): Promise<void> {
     const { lifecycle } = this.mapping.file;
     const inactive = user.active === false;
     // Under the delete policy an inactive user has no vendor user: nothing is created until reactivation.
-    if (inactive && lifecycle.deactivate === "delete") return {};
+    if (inactive && lifecycle.deactivate === "delete") return;
     const made = await this.createAtVendor(id, user, step);
     let state: VendorLink["state"] = "active";
     // Only a vendor user this run created is in the status its create asked for; one found may be enabled.
@@ -148,8 +148,7 @@ export class UserLifecycle {
       const { outcome } = await this.calls.run("disable", this.pendingLink(id, user, made), user, step, ["notFound"]);
       state = outcome.kind === "notFound" ? "removed" : "disabled";
     }
-    const link = await this.linkMade(id, user, made, step, { state });
-    return { annotations: { vendorKey: made.key, link: link.link } };
+    await this.linkMade(id, user, made, step, { state });
   }
 
   /** The link a vendor user just made will have, before it is recorded. */
@@ -474,10 +473,7 @@ export class UserLifecycle {
    */
   async converge(id: string, user: ScimDocument, step: Step): Promise<void> {
     const link = await this.linkOf(id);
-    if (!link) {
-      await this.created(id, user, step);
-      return;
-    }
+    if (!link) return this.created(id, user, step);
     await this.changed(id, { ...user, active: link.state === "active" }, user, step);
   }
 
@@ -486,8 +482,9 @@ export class UserLifecycle {
   }
 
   /**
-   * A PUT or PATCH. The status change goes first and nothing else in the request can stop it: once a
-   * deactivation reached the vendor, a profile field the vendor would refuse is logged, not answered.
+   * A linked user changed (a PUT or PATCH, as the outbox runs it). The status change goes first and nothing
+   * else in the change can stop it: once a deactivation reached the vendor, a profile field the vendor would
+   * refuse is logged, not answered.
    */
   async changed(id: string, before: ScimDocument, after: ScimDocument, step: Step): Promise<void> {
     let link = await this.linkOf(id);

@@ -1,10 +1,11 @@
 /**
  * The provisioner of a target with a vendor: a SCIM change becomes the mapped, signed vendor calls, and the
- * vendor's answers decide what the IdP is told. A user is stored only once its vendor user exists.
+ * vendor's answers decide what the IdP is told. A user is recorded with its outbox work first, and the
+ * outbox brings the vendor in line (`deliver`); a group change is applied before the store records it.
  */
 import { StoreUnavailableError, type ScimDocument, type VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
-import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange, Step } from "./provisioner";
+import type { ChangeContext, Provisioner, ResourceChange, Step } from "./provisioner";
 import { UserLifecycle } from "./user-lifecycle";
 import { VendorRefusal } from "./refusal";
 import { DeadlineExceeded } from "./retry";
@@ -34,17 +35,16 @@ export class VendorProvisioner implements Provisioner {
     return this.deps.governor.circuitNow();
   }
 
-  /** A group change, applied before the store records it (users go through the outbox: `deliver`). */
-  async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
+  /**
+   * A group change, applied before the store records it (users go through the outbox: `deliver`). A
+   * group's `replace` (a new displayName or externalId) calls nothing: the vendor group is found by its link.
+   */
+  async apply(change: ResourceChange, context: ChangeContext): Promise<void> {
     const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     try {
-      if (change.op === "members") {
-        await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
-        return {};
-      }
-      if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, step);
-      if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, step);
-      return {};
+      if (change.op === "members") await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
+      else if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, step);
+      else if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, step);
     } catch (error) {
       if (error instanceof DeadlineExceeded || (step.signal.aborted && !(error instanceof StoreUnavailableError))) {
         const waited = `${this.calls.vendor} did not answer within ${this.deps.connection.deadlineMs / 1000} s`;
