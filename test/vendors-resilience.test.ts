@@ -5,7 +5,7 @@
  */
 import { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { HuaweiAiccSandbox } from "../src/sandbox/huawei-aicc";
-import { CicSandbox } from "../src/sandbox/tencent";
+import { CicSandbox } from "../src/sandbox/tencent-cic";
 import { configFrom } from "../src/config/load";
 import { createConnector } from "../src/provisioning/connectors";
 import { mappingAt } from "../src/provisioning/targets";

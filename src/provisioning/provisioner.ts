@@ -28,7 +28,7 @@ export interface ChangeContext {
   deactivates?: boolean;
   /** When the work's time runs out (performance.now()); calls do not wait for the rate limiter beyond it. */
   deadlineAt?: number;
-  /** The outbox's record of creates whose answer never came (see UserLifecycle.createAtVendor). */
+  /** The outbox's record of creates whose answer never came (see UserCreation.createAtVendor). */
   intent?: CreateIntent;
   /** The work removes a leaver's access: its calls go ahead of other work (see callVendor). */
   deprovision?: boolean;

@@ -6,6 +6,8 @@
 import { StoreUnavailableError, type ScimDocument, type VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
 import type { ChangeContext, Provisioner, ResourceChange, Step } from "./provisioner";
+import { UserCreation } from "./user-creation";
+import { UserDeprovisioning } from "./user-deprovisioning";
 import { UserLifecycle } from "./user-lifecycle";
 import { VendorRefusal } from "./refusal";
 import { DeadlineExceeded } from "./retry";
@@ -18,11 +20,15 @@ export class VendorProvisioner implements Provisioner {
   private readonly calls: VendorCalls;
   private readonly groups: GroupSync;
   private readonly users: UserLifecycle;
+  private readonly creation: UserCreation;
+  private readonly deprovisioning: UserDeprovisioning;
 
   constructor(private readonly deps: VendorProvisionerDeps) {
     this.calls = new VendorCalls(deps);
     this.groups = new GroupSync(this.calls);
-    this.users = new UserLifecycle(this.calls, this.groups);
+    this.creation = new UserCreation(this.calls, this.groups);
+    this.deprovisioning = new UserDeprovisioning(this.calls, this.groups);
+    this.users = new UserLifecycle(this.calls, this.groups, this.creation, this.deprovisioning);
     this.groups.updateUser = (link, user, step, groups) => this.users.updateProfile(link, user, step, groups);
   }
 
@@ -69,8 +75,8 @@ export class VendorProvisioner implements Provisioner {
     const resource = await this.deps.resources.get(this.deps.target, "User", scimId);
     // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
     const known = resource?.doc ?? removedDoc;
-    if (known) await this.users.resolveLostCreate(scimId, known, step);
-    if (!resource) return this.users.deleted(scimId, step, removedDoc);
+    if (known) await this.creation.resolveLostCreate(scimId, known, step);
+    if (!resource) return this.deprovisioning.deleted(scimId, step, removedDoc);
     return this.users.converge(scimId, resource.doc, step);
   }
 
@@ -167,13 +173,13 @@ export class VendorProvisioner implements Provisioner {
     const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     switch (action) {
       case "deactivate":
-        return this.users.deactivate({ ...link, state: "active" }, user, step);
+        return this.deprovisioning.deactivate({ ...link, state: "active" }, user, step);
       case "enable":
         await this.calls.run("enable", link, user, step);
         return this.deps.links.update(this.deps.target, link.scimId, { state: "active" });
       case "remove":
         await this.refuseIfLinkedByLiveUser(link);
-        return this.users.removeVendorUser(link, user, step);
+        return this.deprovisioning.removeVendorUser(link, user, step);
       case "recreate":
         await this.users.reactivate({ ...link, state: "removed" }, link.scimId, user, step);
         return;
