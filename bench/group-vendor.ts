@@ -17,7 +17,7 @@ import { hashToken } from "../src/http/auth";
 import { createApp } from "../src/http/app";
 import { createLogger } from "../src/log";
 import { buildProvisioners } from "../src/provisioning/targets";
-import { CicSandbox } from "../src/sandbox/tencent";
+import { CicSandbox } from "../src/sandbox/tencent-cic";
 import { sqliteStores } from "../src/store/open";
 import type { Stores } from "../src/store/stores";
 import { load, type LoadResult } from "./load";
@@ -59,7 +59,7 @@ async function serve(
     settings: { CIC_ZONE_ID: "z-bench" },
     connectTo: cicUrl,
     allowInsecureHttp: true,
-    rateLimit: { perSecond: 100000, burst: 1000 },
+    rateLimit: { perSecond: 100000 },
   };
   const config = configFrom({
     server: { port: 0 },

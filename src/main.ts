@@ -42,6 +42,7 @@ export interface RunningBridge {
 function eventsOf(metrics: BridgeMetrics): ProvisioningEvents {
   return {
     vendorCall: (vendor, action, outcome, seconds) => metrics.vendorCall(vendor, action, outcome as CallOutcomeLabel, seconds),
+    vendorCallBug: (target, operation) => metrics.vendorCallBug(target, operation),
     retry: (target) => metrics.retry(target),
     deadLetter: (target) => metrics.deadLetter(target),
     deprovisioned: (target, seconds) => metrics.deprovisioned(target, seconds),

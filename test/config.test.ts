@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile } from "../src/config/load";
-import { FileValidationError } from "../src/config/yaml-file";
+import { FileValidationError, formatIssue } from "../src/config/yaml-file";
 import { tokenMintText } from "../src/cli/token";
 import { hashToken } from "../src/http/auth";
 
@@ -56,6 +56,46 @@ describe("config files", () => {
     expect(() => loadConfigFile(file("syntax.yaml", "targets:\n  - name: a\n   tokens: [\n"), {})).toThrow(/syntax\.yaml:\d+: .*YAML syntax/);
     const shared = file("shared.yaml", `targets:\n  - name: a\n    tokens: [{ sha256: ${HASH} }]\n  - name: b\n    tokens: [{ sha256: ${HASH} }]\n`);
     expect(() => loadConfigFile(shared, {})).toThrow(/targets\[1\]\.tokens\[0\]\.sha256: this token already belongs to target 'a'/);
+  });
+});
+
+describe("settings that no longer do anything", () => {
+  const withRateLimit = (rateLimit: string) =>
+    [
+      "targets:",
+      "  - name: cic",
+      `    tokens: [{ sha256: ${HASH} }]`,
+      "    vendor:",
+      "      mapping: mappings/tencent-cic.yaml",
+      "      credentials: { secretId: CIC_ID, secretKey: CIC_KEY }",
+      `      rateLimit: ${rateLimit}`,
+      "",
+    ].join("\n");
+
+  it("rateLimit.burst: the file still loads, with a warning naming it as having no effect (on stderr unless told where)", () => {
+    const path = file("burst.yaml", withRateLimit("{ perSecond: 5, burst: 10 }"));
+    const warnings: string[] = [];
+    const config = loadConfigFile(path, {}, (issue) => warnings.push(formatIssue(issue)));
+    expect(config.targets[0]!.vendor!.rateLimit).toEqual({ perSecond: 5 });
+    expect(warnings).toEqual([
+      `${path}:7: targets[0].vendor.rateLimit.burst: has no effect (calls are spaced evenly at rateLimit.perSecond, with no burst); remove it`,
+    ]);
+    const stderr = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      loadConfigFile(path, {});
+      expect(stderr).toHaveBeenCalledWith(`warning: ${warnings[0]}\n`);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it("any other unknown key is still refused, and a file without burst loads without a word", () => {
+    expect(() => loadConfigFile(file("typo.yaml", withRateLimit("{ perSecond: 5, brust: 10 }")), {}, () => undefined)).toThrow(
+      /typo\.yaml:7: targets\[0\]\.vendor\.rateLimit: .*brust/,
+    );
+    const warn = jest.fn();
+    loadConfigFile(file("plain.yaml", withRateLimit("{ perSecond: 5 }")), {}, warn);
+    expect(warn).not.toHaveBeenCalled();
   });
 });
 

@@ -4,7 +4,7 @@
  * a reason the bridge cannot undo leaves the user disabled at the vendor and pages, until an administrator
  * clears it; then the retry deletes it.
  */
-import type { CicSandbox } from "../src/sandbox/tencent";
+import type { CicSandbox } from "../src/sandbox/tencent-cic";
 import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { CORE_GROUP, eventually, outboxDrained, type TestBridge } from "./helpers/bridge";
 import { person, VENDORS, withSandboxBridge, type VendorFixture } from "./helpers/vendors";

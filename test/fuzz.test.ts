@@ -23,7 +23,7 @@ const ids: Record<(typeof TARGETS)[number], { user: string; group: string }> = {
 beforeAll(async () => {
   const cic = VENDORS.find((v) => v.name === "tencent-cic")!;
   sandbox = cic.sandbox();
-  const vendor = { ...cic.vendor(await sandbox.listen()), rateLimit: { perSecond: 10_000, burst: 10_000 } };
+  const vendor = { ...cic.vendor(await sandbox.listen()), rateLimit: { perSecond: 10_000 } };
   bridge = await startTestBridge([{ name: "plain" }, { name: "vendor", vendor }], { env: ENV });
   for (const target of TARGETS) {
     ids[target].user = (

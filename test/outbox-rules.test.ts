@@ -6,7 +6,7 @@
 import { backoffMs, DEPROVISION_REFUSALS, endOf, orderOf, outcomeOf, settlementOf, viewOf, type RunEnd } from "../src/provisioning/outbox";
 import { HeldBack } from "../src/provisioning/rate-limiter";
 import { VendorRefusal } from "../src/provisioning/refusal";
-import { DeadlineExceeded } from "../src/provisioning/retry";
+import { DeadlineExceeded, InternalCallError } from "../src/provisioning/retry";
 import { StoreUnavailableError, type WorkItem } from "../src/store/types";
 import { POLICY as policy, workItem } from "./helpers/work-items";
 
@@ -52,6 +52,15 @@ describe("how a run ended", () => {
     expect(endOf(throttled)).toEqual({ kind: "retry", refusal: throttled, attempted: true });
     expect(endOf(new VendorRefusal("credentials", "Bad key."))).toMatchObject({ kind: "retry", attempted: true });
     expect(endOf(invalid)).toEqual({ kind: "refused", refusal: invalid });
+  });
+
+  it("a vendor call that failed inside the bridge's own code is said as such, not as the vendor being unavailable", () => {
+    const call = { operation: "create", call: "CreateUser", params: {}, identity: [], secretParams: [] };
+    const end = endOf(new InternalCallError(call, new TypeError("signer broke"))) as Extract<RunEnd, { kind: "internal" }>;
+    expect(end.kind).toBe("internal");
+    expect(end.refusal.message).toBe("internal error in create: signer broke");
+    // The request's change stands (its dead letter with it).
+    expect(outcomeOf(end)).toEqual({ state: "pending", refusal: end.refusal });
   });
 
   it("anything else is a bug of the bridge: retried (never dropped), marked unexpected, and not described by its own text", () => {
@@ -133,6 +142,19 @@ describe("the row's next state", () => {
     expect(pending(settlementOf(leaver({ attempts: 1 }), refused, policy, NOW)).retryInMs).toBe(2_000);
     expect(settlementOf(leaver({ attempts: 2 }), refused, policy, NOW)).toMatchObject({ state: "failed", code: "InvalidName" });
     expect(settlementOf(leaver({ attempts: 7 }), refused, policy, NOW)).toMatchObject({ state: "failed" });
+  });
+
+  it("a bug inside a vendor call: other work is a dead letter at once; a deprovisioning is tried again at its pace, for ever", () => {
+    jest.spyOn(Math, "random").mockReturnValue(0.5);
+    const bug: RunEnd = { kind: "internal", refusal: new VendorRefusal("unavailable", "internal error in create: signer broke") };
+    expect(settlementOf(row(), bug, policy, NOW)).toEqual({ state: "failed", detail: "internal error in create: signer broke" });
+    expect(settlementOf(leaver({ attempts: 0 }), bug, policy, NOW)).toEqual({
+      state: "pending",
+      retryInMs: 1_000,
+      attempted: true,
+      detail: "internal error in create: signer broke",
+    });
+    expect(pending(settlementOf(leaver({ attempts: 40 }), bug, policy, NOW)).retryInMs).toBe(policy.deprovisionMaxDelayMs);
   });
 
   it("tried again with the backoff of its attempts; a run that sent nothing is not counted as one", () => {

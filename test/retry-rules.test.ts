@@ -7,10 +7,17 @@
 import type { BuiltCall } from "../src/mapping/compile";
 import type { Logger } from "../src/log";
 import { HeldBack, type CallResult, type CredentialGovernor, type Slot } from "../src/provisioning/rate-limiter";
-import { callVendor, DeadlineExceeded } from "../src/provisioning/retry";
+import { callVendor, DeadlineExceeded, InternalCallError } from "../src/provisioning/retry";
+import { TransportFailure } from "../src/vendors/http";
 import { CredentialExchangeError, type VendorConnector, type VendorOutcome } from "../src/vendors/types";
 
-const CALL: BuiltCall = { operation: "disable", call: "DisableUser", params: { UserId: "v-1" }, identity: ["UserId"], secretParams: [] };
+const CALL: BuiltCall = {
+  operation: "disable",
+  call: "DisableUser",
+  params: { UserId: "v-1", Password: "Init!s3cret" },
+  identity: ["UserId"],
+  secretParams: ["Password"],
+};
 
 const ok: VendorOutcome = { kind: "success", result: {}, status: 200, requestId: "req-ok" };
 const throttled: VendorOutcome = { kind: "throttled", code: "Throttling", message: "slow down", status: 429, requestId: "req-t", retryAfter: 7 };
@@ -34,6 +41,7 @@ function harness(script: Step[], options: Options = {}) {
   const reports: { result: CallResult; retryAfter?: number; slot: Slot }[] = [];
   const lines: { level: string; message: string; line: Record<string, unknown> }[] = [];
   const called: [string, number][] = [];
+  const bugs: string[] = [];
   /** When (fake clock) each call went out. */
   const invokedAt: number[] = [];
   const controller = new AbortController();
@@ -73,6 +81,7 @@ function harness(script: Step[], options: Options = {}) {
   const log = {
     info: (message: string, line: Record<string, unknown>) => lines.push({ level: "info", message, line }),
     warn: (message: string, line: Record<string, unknown>) => lines.push({ level: "warn", message, line }),
+    error: (message: string, line: Record<string, unknown>) => lines.push({ level: "error", message, line }),
   } as unknown as Logger;
   const intent = options.intent
     ? {
@@ -81,20 +90,20 @@ function harness(script: Step[], options: Options = {}) {
       }
     : undefined;
   const run = () =>
-    callVendor(
+    callVendor({
       connector,
       governor,
-      CALL,
-      controller.signal,
+      call: CALL,
+      signal: controller.signal,
       log,
-      { target: "t1", scimId: "u1" },
-      { called: (outcome, seconds) => called.push([outcome, seconds]) },
-      options.repeatUnknown ?? true,
-      options.deadlineAt,
+      context: { target: "t1", scimId: "u1" },
+      events: { called: (outcome, seconds) => called.push([outcome, seconds]), internalError: (operation) => bugs.push(operation) },
+      repeatUnknown: options.repeatUnknown,
+      deadlineAt: options.deadlineAt,
       intent,
-      options.deprovision ?? false,
-    );
-  return { run, trail, reports, lines, called, invokedAt, controller, left: () => script.length };
+      deprovision: options.deprovision,
+    });
+  return { run, trail, reports, lines, called, bugs, invokedAt, controller, left: () => script.length };
 }
 
 beforeEach(() => jest.useFakeTimers());
@@ -204,8 +213,8 @@ describe("the backoff after a failure", () => {
 
 describe("an exception instead of an answer", () => {
   it("the vendor unreachable is a transient failure, named by its code (or its name)", async () => {
-    const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-    const timeout = Object.assign(new Error("headers took too long"), { name: "HeadersTimeoutError" });
+    const reset = new TransportFailure("ECONNRESET", "socket hang up");
+    const timeout = new TransportFailure("HeadersTimeoutError", "headers took too long");
     const h = harness([reset, timeout], { repeatUnknown: false });
     await expect(h.run()).resolves.toEqual({
       outcome: { kind: "transient", code: "ECONNRESET", message: "could not reach the vendor: socket hang up", status: 0 },
@@ -221,6 +230,41 @@ describe("an exception instead of an answer", () => {
       attempts: 1,
     });
     expect(h.reports.map((r) => r.result)).toEqual(["refused"]);
+  });
+
+  it("an error of the bridge's own code (a signer's TypeError) is a bug: thrown at once, not tried again, not held against the vendor", async () => {
+    const signer = new TypeError("Cannot read properties of undefined (reading 'secretKey') near Init!s3cret");
+    const h = harness([signer, ok], { intent: true });
+    const error = await h.run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InternalCallError);
+    expect(error).toMatchObject({
+      operation: "disable",
+      message: "internal error in disable: Cannot read properties of undefined (reading 'secretKey') near [redacted]",
+    });
+    expect(h.left()).toBe(1);
+    // The circuit and the vendor-call counts hear nothing; the intent stays (the call may have gone out).
+    expect(h.trail).toEqual(["intent sent", "admit 3000", "invoke"]);
+    expect(h.called).toEqual([]);
+    expect(h.bugs).toEqual(["disable"]);
+    expect(h.lines).toHaveLength(1);
+    const [line] = h.lines;
+    expect(line).toMatchObject({
+      level: "error",
+      line: { target: "t1", scimId: "u1", operation: "disable", call: "DisableUser", error: (error as Error).message },
+    });
+    expect(line!.line.stack).toMatch(/^TypeError: Cannot read properties.*\[redacted\]\n\s+at /);
+    expect(JSON.stringify(h.lines)).not.toContain("Init!s3cret");
+  });
+
+  it("a request the bridge built wrong is a bug too, whatever threw it; only a TransportFailure is the network", async () => {
+    for (const thrown of [new Error("plain"), Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })]) {
+      const h = harness([thrown]);
+      await expect(h.run()).rejects.toBeInstanceOf(InternalCallError);
+      expect(h.reports).toEqual([]);
+    }
   });
 
   it("a call cut off by the deadline: DeadlineExceeded with the calls made, a failure for the circuit", async () => {

@@ -13,7 +13,8 @@ import { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { HuaweiAiccSandbox } from "../src/sandbox/huawei-aicc";
 import type { Json, SandboxRequest, SandboxResponse, VendorSandbox } from "../src/sandbox/sandbox";
 import { aliyunRpcSignature, tencentAuthorization, volcengineAuthorization } from "../src/sandbox/sdk-signatures";
-import { CiamSandbox, CicSandbox } from "../src/sandbox/tencent";
+import { CiamSandbox } from "../src/sandbox/tencent-ciam";
+import { CicSandbox } from "../src/sandbox/tencent-cic";
 import { VolcengineSandbox } from "../src/sandbox/volcengine";
 import { classByCode, classByStatus } from "../src/vendors/classify";
 

@@ -106,7 +106,6 @@ describe("shutdown", () => {
           entered();
           await held;
         }
-        return {};
       },
     };
     const token = "shutdown-token";

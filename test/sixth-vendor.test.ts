@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TencentSandbox } from "../src/sandbox/tencent";
+import { TencentSandbox } from "../src/sandbox/tencent-tc3";
 import { requireParams, type Json, type SandboxUser } from "../src/sandbox/sandbox";
 import { VENDOR_LINK } from "../src/scim-model/vendor-extension";
 import { patchOp, startTestBridge, user } from "./helpers/bridge";

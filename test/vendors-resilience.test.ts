@@ -5,7 +5,7 @@
  */
 import { AliyunCccSandbox } from "../src/sandbox/aliyun-ccc";
 import { HuaweiAiccSandbox } from "../src/sandbox/huawei-aicc";
-import { CicSandbox } from "../src/sandbox/tencent";
+import { CicSandbox } from "../src/sandbox/tencent-cic";
 import { configFrom } from "../src/config/load";
 import { createConnector } from "../src/provisioning/connectors";
 import { mappingAt } from "../src/provisioning/targets";
@@ -161,7 +161,7 @@ describe("membership changes larger than one deadline", () => {
   it("a batch the deadline cuts off keeps what the vendor acknowledged; retries send only the rest and converge", async () => {
     const sandbox = new CicSandbox({ secretId: ENV.TEST_TENCENT_ID, secretKey: ENV.TEST_TENCENT_KEY }, "z-1");
     // 5 calls a second and a 1 s deadline: a PATCH of 12 members cannot be done in one request.
-    const vendor = { ...cic.vendor(await sandbox.listen()), deadlineMs: 1000, rateLimit: { perSecond: 5, burst: 1 }, groups: { unknown: "create" } };
+    const vendor = { ...cic.vendor(await sandbox.listen()), deadlineMs: 1000, rateLimit: { perSecond: 5 }, groups: { unknown: "create" } };
     const bridge = await startTestBridge([{ name: "t", vendor }], { env: ENV });
     try {
       const t = bridge.as("t");

@@ -61,7 +61,12 @@ export async function serve(file: string | undefined, env: NodeJS.ProcessEnv = p
   // SIGHUP: read the file again; tokens and targets change without dropping a request.
   process.on("SIGHUP", () => {
     if (!file) running.log.warn("SIGHUP: nothing to reload (the demo has no config file)");
-    else void running.reload(() => loadConfigFile(file, env));
+    else
+      void running.reload(() =>
+        loadConfigFile(file, env, (issue) =>
+          running.log.warn("configuration: a setting is ignored", { file: issue.file, line: issue.line, setting: issue.key, detail: issue.message }),
+        ),
+      );
   });
   // SIGTERM: stop intake at once, let work in flight finish (bounded), then exit.
   const stop = (signal: NodeJS.Signals) => {

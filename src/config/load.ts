@@ -1,15 +1,25 @@
 /** Where the configuration comes from: a YAML file (flag or SCIM_BRIDGE_CONFIG), or the embedded defaults. */
 import { StartError } from "../start-error";
 import { ConfigSchema, type Config } from "./schema";
-import { FileValidationError, loadYamlFile, type Path } from "./yaml-file";
+import { FileValidationError, formatIssue, loadYamlFile, type FileIssue, type Path } from "./yaml-file";
 
 export const CONFIG_ENV = "SCIM_BRIDGE_CONFIG";
 
 /** targets[i].vendor.credentials.* name environment variables: they are never substituted. */
 const isCredential = (path: Path) => path.length === 5 && path[0] === "targets" && path[2] === "vendor" && path[3] === "credentials";
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
-  return withListenEnv(loadYamlFile(file, ConfigSchema, { env, literal: isCredential }), env);
+/** Settings that no longer do anything: a file that still sets one loads, with a warning naming it. */
+function retired(path: Path): string | undefined {
+  if (path.length === 5 && path[0] === "targets" && path[2] === "vendor" && path[3] === "rateLimit" && path[4] === "burst")
+    return "has no effect (calls are spaced evenly at rateLimit.perSecond, with no burst); remove it";
+  return undefined;
+}
+
+/** Where a warning about the file goes unless the caller says otherwise: stderr, before any log exists. */
+const toStderr = (issue: FileIssue) => void process.stderr.write(`warning: ${formatIssue(issue)}\n`);
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, warn: (issue: FileIssue) => void = toStderr): Config {
+  return withListenEnv(loadYamlFile(file, ConfigSchema, { env, literal: isCredential, retired, warn }), env);
 }
 
 /**

@@ -85,11 +85,11 @@ export const VendorConnectionSchema = z
       .prefault({}),
     /**
      * Calls per second this target's credential may make (Tencent documents 20/s for CreateUser), for all
-     * bridge processes on the store together. Calls are spaced evenly: no second ever holds more. `burst`
-     * is accepted for older configuration files and has no effect.
+     * bridge processes on the store together. Calls are spaced evenly: no second ever holds more. (A file
+     * that still sets the former `burst` loads with a warning: load.ts.)
      */
     rateLimit: z
-      .object({ perSecond: z.number().min(0.1).default(20), burst: z.number().int().min(1).optional() })
+      .object({ perSecond: z.number().min(0.1).default(20) })
       .strict()
       .prefault({}),
     /**

@@ -133,6 +133,25 @@ export interface LoadOptions {
   substitute?: boolean;
   /** Keys whose strings are never substituted (credential fields name variables; they never hold values). */
   literal?: (path: Path) => boolean;
+  /**
+   * Settings the schema no longer has that older files may still set: answers why one has no effect. Each
+   * found is taken out before validation and told to `warn`, so the file still loads.
+   */
+  retired?: (path: Path) => string | undefined;
+  warn?: (issue: FileIssue) => void;
+}
+
+/** Takes the settings `retired` names out of `value` (in place); answers where each was and why it is ignored. */
+function dropRetired(value: unknown, retired: (path: Path) => string | undefined, path: Path = []): { path: Path; message: string }[] {
+  if (!value || typeof value !== "object") return [];
+  const node = value as Record<string | number, unknown>;
+  return Object.keys(node).flatMap((key) => {
+    const at = [...path, Array.isArray(value) ? Number(key) : key];
+    const why = retired(at);
+    if (why === undefined) return dropRetired(node[key], retired, at);
+    delete node[key];
+    return [{ path: at, message: why }];
+  });
 }
 
 /** Parses YAML text and validates it; `file` is only used in messages. */
@@ -156,6 +175,8 @@ export function parseYamlText<S extends z.ZodType>(text: string, file: string, s
   const found: Substitution = { problems: [], whole: new Set() };
   const data = options.substitute === false ? raw : substituteEnv(raw, options.env ?? process.env, [], found, options.literal);
   const issues: FileIssue[] = found.problems.map(({ path, message }) => ({ file, line: lineOf(doc, counter, path), key: keyOf(path), message }));
+  for (const { path, message } of options.retired ? dropRetired(data, options.retired) : [])
+    options.warn?.({ file, line: lineOf(doc, counter, path), key: keyOf(path), message });
   const parsed = parseWithEnvTypes(schema, data, found.whole);
   if (!parsed.success) {
     for (const issue of parsed.error!.issues) {

@@ -94,6 +94,8 @@ export interface BridgeMetrics {
   retry(target: string): void;
   /** One outbox entry was given up on. */
   deadLetter(target: string): void;
+  /** A vendor call failed inside the bridge's own code (a bug, logged with its stack), not at the vendor. */
+  vendorCallBug(target: string, operation: string): void;
   /** A deprovisioning reached the vendor, `seconds` after the IdP asked for it. */
   deprovisioned(target: string, seconds: number): void;
   /** A call waited this long for the rate limiter of a credential. */
@@ -284,6 +286,12 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     labelNames: ["target"] as const,
     registers,
   });
+  const vendorCallBugs = new Counter({
+    name: name("vendor_call_bugs_total"),
+    help: "Vendor calls that failed inside the bridge's own code (a bug: logged with its stack), by target and mapping operation.",
+    labelNames: ["target", "operation"] as const,
+    registers,
+  });
   const deprovisionTime = new Histogram({
     name: name("deprovision_to_vendor_seconds"),
     help: "Time from the IdP's deactivation or delete to the vendor's confirmation, by target; alert when its p99 passes 60.",
@@ -389,6 +397,9 @@ export function createMetrics(options: MetricsOptions = {}): BridgeMetrics {
     },
     deadLetter(target) {
       deadLetters.inc({ target: know(target) });
+    },
+    vendorCallBug(target, operation) {
+      vendorCallBugs.inc({ target: know(target), operation: bounded(operation) });
     },
     deprovisioned(target, seconds) {
       const s = finiteSeconds(seconds);

@@ -301,6 +301,7 @@ export class OutboxWorker {
       this.events.retry?.(item.target);
       const line = { ...about, ...vendor, retryInMs: settlement.retryInMs };
       if (end.kind === "refused") this.log.error("outbox: the vendor refuses a deprovisioning; retrying", line);
+      else if (end.kind === "internal") this.log.error("outbox: a bug of the bridge stops a deprovisioning — the leaver may still have access; retrying", line);
       else this.log.warn("outbox: vendor work will be retried", line);
     }
   }

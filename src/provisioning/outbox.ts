@@ -5,7 +5,7 @@
 import { StoreUnavailableError, type WorkItem, type WorkOrder, type WorkSettlement } from "../store/types";
 import { HeldBack } from "./rate-limiter";
 import { VendorRefusal } from "./refusal";
-import { DeadlineExceeded } from "./retry";
+import { DeadlineExceeded, InternalCallError } from "./retry";
 
 /** How a target's work is retried. */
 export interface RetryPolicy {
@@ -29,10 +29,17 @@ export type RunEnd =
   /** The vendor refused the change itself: trying again will not help. */
   | { kind: "refused"; refusal: VendorRefusal }
   /** The vendor could not take it now (throttled, down, slow, circuit open), or the store failed. */
-  | { kind: "retry"; refusal: VendorRefusal; attempted: boolean; waitMs?: number; unexpected?: boolean };
+  | { kind: "retry"; refusal: VendorRefusal; attempted: boolean; waitMs?: number; unexpected?: boolean }
+  /** A vendor call failed inside the bridge's own code (a bug): a dead letter, but a deprovisioning is retried. */
+  | { kind: "internal"; refusal: VendorRefusal };
 
-/** Any error of a run, as how it ended. Nothing unknown is dropped: it is retried (and logged) like an outage. */
+/**
+ * Any error of a run, as how it ended. A bug inside a vendor call is said as one; any other error unknown is
+ * not dropped: it is retried (and logged) like an outage.
+ */
 export function endOf(error: unknown): RunEnd {
+  // 503 to a request that cannot wait for the dead letter's remedy (onVendorDelay: fail).
+  if (error instanceof InternalCallError) return { kind: "internal", refusal: new VendorRefusal("unavailable", error.message) };
   if (error instanceof HeldBack)
     return { kind: "retry", refusal: new VendorRefusal("unavailable", `Waiting: ${error.message}.`), attempted: false, waitMs: error.retryInMs };
   if (error instanceof DeadlineExceeded)
@@ -67,6 +74,8 @@ export function settlementOf(item: WorkItem, end: RunEnd, policy: RetryPolicy, n
   const said = { code: end.refusal.vendorCode, detail: end.refusal.message, vendorRequestId: end.refusal.vendorRequestId };
   const attempts = item.attempts + (end.kind === "retry" && !end.attempted ? 0 : 1);
   if (end.kind === "refused" && (!item.deprovision || attempts >= DEPROVISION_REFUSALS)) return { state: "failed", ...said };
+  // Trying again meets the same bug; a deprovisioning is never dropped for one (it is paged as it waits).
+  if (end.kind === "internal" && !item.deprovision) return { state: "failed", ...said };
   const cap = item.deprovision ? policy.deprovisionMaxDelayMs : policy.maxDelayMs;
   // A wait the limiter or the circuit asks for is kept, up to the cap: a deprovisioning is looked at again
   // at least every deprovisionMaxDelayMs, whatever the circuit's open period.
@@ -80,12 +89,16 @@ export function settlementOf(item: WorkItem, end: RunEnd, policy: RetryPolicy, n
       ...said,
       detail: `Given up after ${attempts} attempts over ${Math.round((now - item.firstAt) / 60_000)} min (the target's retry horizon): ${end.refusal.message}`,
     };
-  return { state: "pending", retryInMs: delay, attempted: end.kind === "refused" || end.attempted, ...said };
+  return { state: "pending", retryInMs: delay, attempted: end.kind !== "retry" || end.attempted, ...said };
 }
 
 /** What a request is told about its own change once it has waited. */
 export type DeliveryOutcome = { state: "applied" } | { state: "pending"; refusal?: VendorRefusal } | { state: "refused"; refusal: VendorRefusal };
 
+/**
+ * A bug is not the vendor refusing the change: the change stands (undoing it would take its dead letter
+ * with it), and the resource's view shows the dead letter.
+ */
 export function outcomeOf(end: RunEnd): DeliveryOutcome {
   if (end.kind === "applied") return { state: "applied" };
   if (end.kind === "refused") return { state: "refused", refusal: end.refusal };

@@ -19,12 +19,6 @@ export type ResourceChange =
       applied?: (added: string[], removed: string[]) => Promise<void>;
     };
 
-/** What the provisioner may hand back for the bridge to keep with the resource. */
-export interface ProvisioningOutcome {
-  /** Stored with the resource and shown over SCIM (the vendor's key for it, for instance). */
-  annotations?: Record<string, unknown>;
-}
-
 export interface ChangeContext {
   target: string;
   requestId: string;
@@ -34,7 +28,7 @@ export interface ChangeContext {
   deactivates?: boolean;
   /** When the work's time runs out (performance.now()); calls do not wait for the rate limiter beyond it. */
   deadlineAt?: number;
-  /** The outbox's record of creates whose answer never came (see UserLifecycle.createAtVendor). */
+  /** The outbox's record of creates whose answer never came (see UserCreation.createAtVendor). */
   intent?: CreateIntent;
   /** The work removes a leaver's access: its calls go ahead of other work (see callVendor). */
   deprovision?: boolean;
@@ -65,7 +59,7 @@ export interface CreateIntent {
 }
 
 export interface Provisioner {
-  apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome>;
+  apply(change: ResourceChange, context: ChangeContext): Promise<void>;
   /**
    * Users of a vendor target: checks the user against the mapping before anything is recorded (a broken
    * rule is a VendorRefusal "invalid"). Store-only targets have none.
@@ -77,7 +71,5 @@ export interface Provisioner {
 
 /** A store-only target: nothing leaves the bridge (IdP setup tests, conformance runs). */
 export const storeOnly: Provisioner = {
-  async apply() {
-    return {};
-  },
+  async apply() {},
 };

@@ -149,7 +149,10 @@ const HOLD_TEXT: Record<HoldReason, string> = {
   "rate limit": "the credential's rate limit has no slot free soon enough",
 };
 
-/** The circuit holds calls of this credential back; the work waits and tries again after `retryInMs`. */
+/**
+ * The circuit holds calls of this credential back, or the rate limit has no slot free soon enough; the
+ * work waits and tries again after `retryInMs`.
+ */
 export class HeldBack extends Error {
   constructor(
     readonly retryInMs: number,
@@ -188,8 +191,9 @@ export class CredentialGovernor {
   }
 
   /**
-   * Waits for the call's slot; throws HeldBack when the circuit holds calls, DOMException-style abort on
-   * `signal`. `deprovision`: the call removes a leaver's access (it may probe an open circuit).
+   * Waits for the call's slot; throws HeldBack when the circuit holds calls or no slot is free within
+   * `maxWaitMs`, and `signal`'s reason when it aborts. `deprovision`: the call removes a leaver's access
+   * (it may probe an open circuit).
    */
   async admit(signal: AbortSignal, maxWaitMs: number, deprovision = false): Promise<Slot> {
     for (;;) {

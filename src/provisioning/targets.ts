@@ -28,6 +28,8 @@ export interface Delivery {
 /** What metrics the provisioning side reports to (all optional). */
 export interface ProvisioningEvents extends GovernorEvents, WorkerEvents {
   vendorCall?(vendor: string, action: string, outcome: string, seconds: number): void;
+  /** A vendor call failed inside the bridge's own code (a bug), by target and operation. */
+  vendorCallBug?(target: string, operation: string): void;
 }
 
 export interface TargetProvisioners {
@@ -128,6 +130,7 @@ export function buildProvisioners(
         connection,
         governor: governors.get(account)!,
         called: events.vendorCall?.bind(events),
+        internalError: events.vendorCallBug?.bind(events),
         resources: stores.resources,
         members: stores.members,
         links: stores.links,

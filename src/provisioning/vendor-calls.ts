@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { VendorConnection } from "../config/schema";
-import { MASK, type Logger } from "../log";
+import type { Logger } from "../log";
 import { MappingViolationError, type BuildInput, type BuiltCall, type CompiledMapping } from "../mapping/compile";
 import type { StoreLocks } from "../store/admin/port";
 import type { LinkStore } from "../store/links/port";
@@ -18,7 +18,7 @@ import type { KeyedLock } from "../lib/keyed-lock";
 import type { ChangeContext, Step } from "./provisioner";
 import type { CredentialGovernor } from "./rate-limiter";
 import { reasonOf, VendorRefusal } from "./refusal";
-import { callVendor, DeadlineExceeded } from "./retry";
+import { callVendor, DeadlineExceeded, scrubSecrets } from "./retry";
 
 export interface VendorProvisionerDeps {
   target: string;
@@ -29,6 +29,8 @@ export interface VendorProvisionerDeps {
   governor: CredentialGovernor;
   /** Counts each vendor call (metrics). */
   called?: (vendor: string, action: string, outcome: string, seconds: number) => void;
+  /** Counts each vendor call that failed inside the bridge's own code (metrics): a bug. */
+  internalError?: (target: string, operation: string) => void;
   /** The SCIM users and groups the vendor side reads. */
   resources: ResourceStore;
   members: MemberStore;
@@ -100,15 +102,6 @@ export function buildVendorCall(
   }
 }
 
-/**
- * Vendors echo parameter values in their error messages ("The parameter Password[…] is invalid"); those
- * messages reach SCIM error details and logs, so every secret the call carried is cut out of them first.
- */
-export function scrubSecrets(message: string, call: BuiltCall): string {
-  const secrets = call.secretParams.map((p) => call.params[p]).filter((v): v is string => typeof v === "string" && v.length > 0);
-  return secrets.reduce((text, secret) => text.split(secret).join(MASK), message);
-}
-
 export class VendorCalls {
   constructor(readonly deps: VendorProvisionerDeps) {}
 
@@ -168,21 +161,22 @@ export class VendorCalls {
     const trail = (answer: TrailAnswer, attempts: number, outcome?: VendorOutcome) =>
       this.audit(call, step, subject, { ...answer, ...this.createSubject(call, outcome), attempts, ms: Math.round(performance.now() - started) });
     try {
-      const { outcome, attempts } = await callVendor(
-        this.deps.connector,
-        this.deps.governor,
+      const { outcome, attempts } = await callVendor({
+        connector: this.deps.connector,
+        governor: this.deps.governor,
         call,
-        step.signal,
-        this.deps.log,
-        { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) },
-        {
+        signal: step.signal,
+        log: this.deps.log,
+        context: { target: this.deps.target, requestId: step.requestId, ...(subject ? { scimId: subject } : {}) },
+        events: {
           called: (kind, seconds) => this.deps.called?.(this.vendor, call.call, kind, seconds),
+          internalError: (operation) => this.deps.internalError?.(this.deps.target, operation),
         },
-        call.operation !== "create",
-        step.deadlineAt,
-        call.operation === "create" ? step.intent : undefined,
-        step.deprovision,
-      );
+        repeatUnknown: call.operation !== "create",
+        deadlineAt: step.deadlineAt,
+        intent: call.operation === "create" ? step.intent : undefined,
+        deprovision: step.deprovision,
+      });
       await trail(trailAnswer(outcome), attempts, outcome);
       return outcome.kind === "success"
         ? { ...outcome, result: this.withoutAnswerSecrets(call, outcome.result) }

@@ -3,6 +3,12 @@
  * found through the target's table, by name, or created; user-attribute vendors (CIAM, CCC skill groups,
  * Huawei skills) get the member's user record updated with its groups' vendor ids.
  */
+import type { VendorConnection } from "../config/schema";
+import type { Logger } from "../log";
+import type { CompiledMapping } from "../mapping/compile";
+import type { LinkStore } from "../store/links/port";
+import type { MemberStore } from "../store/members/port";
+import type { ResourceStore } from "../store/resources/port";
 import { VendorRefusal } from "./refusal";
 import type { ScimDocument, VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
@@ -15,22 +21,39 @@ export type UpdateUser = (link: VendorLink, user: ScimDocument, step: Step, grou
 export class GroupSync {
   /** Set once the user lifecycle exists (the two refer to each other). */
   updateUser!: UpdateUser;
+  private readonly target: string;
+  private readonly mapping: CompiledMapping;
+  private readonly connection: VendorConnection;
+  private readonly resources: ResourceStore;
+  private readonly members: MemberStore;
+  private readonly links: LinkStore;
+  private readonly log: Logger;
 
-  constructor(private readonly calls: VendorCalls) {}
+  constructor(private readonly calls: VendorCalls) {
+    ({
+      target: this.target,
+      mapping: this.mapping,
+      connection: this.connection,
+      log: this.log,
+      resources: this.resources,
+      members: this.members,
+      links: this.links,
+    } = calls.deps);
+  }
 
   get groupModel(): "membership" | "userAttribute" | undefined {
-    return this.calls.deps.mapping.file.groups?.model;
+    return this.mapping.file.groups?.model;
   }
 
   /** The vendor ids of a user's groups (after an optional pending change), for userAttribute mappings. */
   async userGroupIds(userId: string, change?: { add?: string; remove?: string }): Promise<string[]> {
     if (this.groupModel !== "userAttribute") return [];
-    const groups = (await this.calls.deps.members.groupsOf(this.calls.deps.target, [userId])).get(userId) ?? [];
+    const groups = (await this.members.groupsOf(this.target, [userId])).get(userId) ?? [];
     const ids = groups.map((g) => g.id).filter((id) => id !== change?.remove);
     if (change?.add && !ids.includes(change.add)) ids.push(change.add);
     const out: string[] = [];
     for (const id of ids) {
-      const group = await this.calls.deps.resources.get(this.calls.deps.target, "Group", id);
+      const group = await this.resources.get(this.target, "Group", id);
       const vendorId = group ? this.mappedGroup(group.doc) : undefined;
       if (vendorId !== undefined) out.push(vendorId);
     }
@@ -38,12 +61,12 @@ export class GroupSync {
   }
 
   private get resolveBy(): ("table" | "displayName" | "externalId")[] {
-    return this.calls.deps.mapping.file.groups?.resolveBy ?? ["table"];
+    return this.mapping.file.groups?.resolveBy ?? ["table"];
   }
 
   /** The vendor id a SCIM group resolves to without asking the vendor: the target's table, or its externalId. */
   mappedGroup(group: ScimDocument): string | undefined {
-    const map = this.calls.deps.connection.groups.map;
+    const map = this.connection.groups.map;
     for (const how of this.resolveBy) {
       if (how === "table") {
         const hit = map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
@@ -60,42 +83,42 @@ export class GroupSync {
    */
   async vendorGroupOf(groupId: string, group: ScimDocument, step: Step): Promise<string | undefined> {
     if (this.groupModel !== "membership") return undefined;
-    const known = await this.calls.deps.links.groupLinkOf(this.calls.deps.target, groupId);
+    const known = await this.links.groupLinkOf(this.target, groupId);
     if (known) return known.vendorGroupId;
     const record = async (vendorGroupId: string, createdByBridge: boolean) => {
-      await this.calls.deps.links.recordGroupLink({ target: this.calls.deps.target, scimId: groupId, vendorGroupId, createdByBridge });
+      await this.links.recordGroupLink({ target: this.target, scimId: groupId, vendorGroupId, createdByBridge });
       return vendorGroupId;
     };
     const mapped = this.mappedGroup(group);
     if (mapped !== undefined) return record(mapped, false);
-    if (this.resolveBy.includes("displayName") && this.calls.deps.mapping.has("findGroup")) {
+    if (this.resolveBy.includes("displayName") && this.mapping.has("findGroup")) {
       const found = await this.findVendorGroup(group, step);
       if (found !== undefined) return record(found, false);
     }
-    const policy = this.calls.deps.connection.groups.unknown ?? this.calls.deps.mapping.file.groups?.unknown ?? "skip";
+    const policy = this.connection.groups.unknown ?? this.mapping.file.groups?.unknown ?? "skip";
     if (policy === "reject")
       throw new VendorRefusal(
         "invalid",
         `The group '${String(group.displayName)}' has no group at ${this.calls.vendor}; add it to the target's vendor.groups.map or allow unknown groups.`,
       );
-    if (policy === "skip" || !this.calls.deps.mapping.has("createGroup")) return undefined;
-    const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "createGroup", group);
+    if (policy === "skip" || !this.mapping.has("createGroup")) return undefined;
+    const call = buildVendorCall(this.mapping, this.connection, "createGroup", group);
     const outcome = await this.calls.call(call, step, groupId);
     if (outcome.kind !== "success") throw this.calls.refusal(outcome, "group");
-    const op = this.calls.deps.mapping.operation("createGroup");
+    const op = this.mapping.operation("createGroup");
     const id = pick(outcome.result, op.id ?? "");
     if (typeof id !== "string" && typeof id !== "number")
       throw new VendorRefusal("malformed", `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
-    this.calls.deps.log.info("vendor group created", { target: this.calls.deps.target, scimGroupId: groupId, vendorGroupId: String(id) });
+    this.log.info("vendor group created", { target: this.target, scimGroupId: groupId, vendorGroupId: String(id) });
     return record(String(id), true);
   }
 
   /** The vendor group of the SCIM group's name, if the vendor has one (every page of its search read). */
   async findVendorGroup(group: ScimDocument, step: Step): Promise<string | undefined> {
-    const op = this.calls.deps.mapping.operation("findGroup");
+    const op = this.mapping.operation("findGroup");
     const match = op.match;
     if (!match) return undefined;
-    const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "findGroup", group);
+    const call = buildVendorCall(this.mapping, this.connection, "findGroup", group);
     const { found, failed } = await this.calls.findExact(call, step, undefined, match.field, call.params[match.param]);
     // A search that failed is not "no such group": creating one then could make a duplicate.
     if (failed && failed.kind !== "notFound") throw this.calls.refusal(failed, "group");
@@ -114,9 +137,9 @@ export class GroupSync {
     step: Step,
     applied: (added: string[], removed: string[]) => Promise<void> = async () => undefined,
   ): Promise<void> {
-    const group = await this.calls.deps.resources.get(this.calls.deps.target, "Group", groupId);
+    const group = await this.resources.get(this.target, "Group", groupId);
     if (!group || !this.groupModel) return;
-    const links = await this.calls.deps.links.of(this.calls.deps.target, [...added, ...removed]);
+    const links = await this.links.of(this.target, [...added, ...removed]);
     // A member without a vendor user (not provisioned, or removed while inactive) is applied when it gets one.
     const present = (id: string) => {
       const link = links.get(id);
@@ -145,7 +168,7 @@ export class GroupSync {
     ] as const) {
       for (const id of ids) {
         const link = present(id);
-        const user = link ? await this.calls.deps.resources.get(this.calls.deps.target, "User", id) : undefined;
+        const user = link ? await this.resources.get(this.target, "User", id) : undefined;
         // An inactive user's vendor record waits for its reactivation, whose update carries its groups then
         // (as its profile: a soft-deleted user's changed name must not reach the vendor through here either).
         if (link && user && user.doc.active !== false) await this.updateUser(link, user.doc, step, await this.userGroupIds(id, { [change]: groupId }));
@@ -157,9 +180,9 @@ export class GroupSync {
   /** A newly created or re-created vendor user joins the vendor groups of its SCIM groups again. */
   async restoreMemberships(link: VendorLink, step: Step): Promise<void> {
     if (this.groupModel !== "membership") return;
-    const groups = (await this.calls.deps.members.groupsOf(this.calls.deps.target, [link.scimId])).get(link.scimId) ?? [];
+    const groups = (await this.members.groupsOf(this.target, [link.scimId])).get(link.scimId) ?? [];
     for (const g of groups) {
-      const group = await this.calls.deps.resources.get(this.calls.deps.target, "Group", g.id);
+      const group = await this.resources.get(this.target, "Group", g.id);
       const vendorGroupId = group ? await this.vendorGroupOf(g.id, group.doc, step) : undefined;
       if (vendorGroupId !== undefined) await this.calls.run("addMember", link, {}, step, ["conflict"], { groupKey: vendorGroupId, groups: [] });
     }
@@ -170,28 +193,27 @@ export class GroupSync {
    * group member): its SCIM groups now, and those a deleted user was in when deleted (`user.groups`).
    */
   async leaveGroups(link: VendorLink, user: ScimDocument, step: Step): Promise<void> {
-    const { members, links, target } = this.calls.deps;
-    const current = ((await members.groupsOf(target, [link.scimId])).get(link.scimId) ?? []).map((g) => g.id);
+    const current = ((await this.members.groupsOf(this.target, [link.scimId])).get(link.scimId) ?? []).map((g) => g.id);
     const atDeletion = Array.isArray(user.groups) ? user.groups.map((g) => String((g as { value?: unknown }).value)) : [];
     for (const groupId of new Set([...current, ...atDeletion])) {
-      const known = await links.groupLinkOf(target, groupId);
+      const known = await this.links.groupLinkOf(this.target, groupId);
       if (known) await this.calls.run("removeMember", link, {}, step, ["notFound"], { groupKey: known.vendorGroupId, groups: [] });
     }
   }
 
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
   async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
-    const members = (await this.calls.deps.members.of(this.calls.deps.target, groupId)).map((m) => m.value);
+    const members = (await this.members.of(this.target, groupId)).map((m) => m.value);
     if (this.groupModel === "membership") {
-      const link = await this.calls.deps.links.groupLinkOf(this.calls.deps.target, groupId);
-      if (link?.createdByBridge && this.calls.deps.mapping.has("deleteGroup")) {
-        const call = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
+      const link = await this.links.groupLinkOf(this.target, groupId);
+      if (link?.createdByBridge && this.mapping.has("deleteGroup")) {
+        const call = buildVendorCall(this.mapping, this.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
         const outcome = await this.calls.call(call, step, groupId);
         if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome, "group");
       } else if (link) {
         await this.membersChanged(groupId, [], members, step);
       }
-      if (link) await this.calls.deps.links.removeGroupLink(this.calls.deps.target, groupId);
+      if (link) await this.links.removeGroupLink(this.target, groupId);
       return;
     }
     if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, step);

@@ -1,10 +1,13 @@
 /**
  * The provisioner of a target with a vendor: a SCIM change becomes the mapped, signed vendor calls, and the
- * vendor's answers decide what the IdP is told. A user is stored only once its vendor user exists.
+ * vendor's answers decide what the IdP is told. A user is recorded with its outbox work first, and the
+ * outbox brings the vendor in line (`deliver`); a group change is applied before the store records it.
  */
 import { StoreUnavailableError, type ScimDocument, type VendorLink } from "../store/types";
 import { pick } from "../vendors/connector-base";
-import type { ChangeContext, ProvisioningOutcome, Provisioner, ResourceChange, Step } from "./provisioner";
+import type { ChangeContext, Provisioner, ResourceChange, Step } from "./provisioner";
+import { UserCreation } from "./user-creation";
+import { UserDeprovisioning } from "./user-deprovisioning";
 import { UserLifecycle } from "./user-lifecycle";
 import { VendorRefusal } from "./refusal";
 import { DeadlineExceeded } from "./retry";
@@ -17,11 +20,15 @@ export class VendorProvisioner implements Provisioner {
   private readonly calls: VendorCalls;
   private readonly groups: GroupSync;
   private readonly users: UserLifecycle;
+  private readonly creation: UserCreation;
+  private readonly deprovisioning: UserDeprovisioning;
 
-  constructor(deps: VendorProvisionerDeps) {
+  constructor(private readonly deps: VendorProvisionerDeps) {
     this.calls = new VendorCalls(deps);
     this.groups = new GroupSync(this.calls);
-    this.users = new UserLifecycle(this.calls, this.groups);
+    this.creation = new UserCreation(this.calls, this.groups);
+    this.deprovisioning = new UserDeprovisioning(this.calls, this.groups);
+    this.users = new UserLifecycle(this.calls, this.groups, this.creation, this.deprovisioning);
     this.groups.updateUser = (link, user, step, groups) => this.users.updateProfile(link, user, step, groups);
   }
 
@@ -31,23 +38,22 @@ export class VendorProvisioner implements Provisioner {
 
   /** The state of this target's credential circuit (shared with every target and process using the credential). */
   circuitNow(): Promise<"closed" | "open" | "probing"> {
-    return this.calls.deps.governor.circuitNow();
+    return this.deps.governor.circuitNow();
   }
 
-  /** A group change, applied before the store records it (users go through the outbox: `deliver`). */
-  async apply(change: ResourceChange, context: ChangeContext): Promise<ProvisioningOutcome> {
-    const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
+  /**
+   * A group change, applied before the store records it (users go through the outbox: `deliver`). A
+   * group's `replace` (a new displayName or externalId) calls nothing: the vendor group is found by its link.
+   */
+  async apply(change: ResourceChange, context: ChangeContext): Promise<void> {
+    const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     try {
-      if (change.op === "members") {
-        await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
-        return {};
-      }
-      if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, step);
-      if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, step);
-      return {};
+      if (change.op === "members") await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
+      else if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, step);
+      else if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, step);
     } catch (error) {
       if (error instanceof DeadlineExceeded || (step.signal.aborted && !(error instanceof StoreUnavailableError))) {
-        const waited = `${this.calls.vendor} did not answer within ${this.calls.deps.connection.deadlineMs / 1000} s`;
+        const waited = `${this.calls.vendor} did not answer within ${this.deps.connection.deadlineMs / 1000} s`;
         if (change.op === "members") throw new VendorRefusal("timeout", `${waited}; the members it acknowledged are kept, and retrying applies the rest.`);
         throw new VendorRefusal("timeout", `${waited}; nothing was kept. Retrying is safe.`);
       }
@@ -57,20 +63,20 @@ export class VendorProvisioner implements Provisioner {
 
   /** The mapping's rules for the user, checked without calling anyone (they are the create's). */
   get takesPasswords(): boolean {
-    return this.calls.deps.mapping.has("password");
+    return this.deps.mapping.has("password");
   }
 
   checkUser(id: string, user: ScimDocument, password?: string): void {
-    buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "create", { ...user, id }, { password });
+    buildVendorCall(this.deps.mapping, this.deps.connection, "create", { ...user, id }, { password });
   }
 
   /** The outbox's run for a user: the vendor brought in line with the SCIM user as stored now; gone → removed. */
   async deliver(scimId: string, step: Step, removedDoc?: ScimDocument): Promise<void> {
-    const resource = await this.calls.deps.resources.get(this.calls.deps.target, "User", scimId);
+    const resource = await this.deps.resources.get(this.deps.target, "User", scimId);
     // A create whose answer was lost is settled first: a delete or deactivation that follows must reach it.
     const known = resource?.doc ?? removedDoc;
-    if (known) await this.users.resolveLostCreate(scimId, known, step);
-    if (!resource) return this.users.deleted(scimId, step, removedDoc);
+    if (known) await this.creation.resolveLostCreate(scimId, known, step);
+    if (!resource) return this.deprovisioning.deleted(scimId, step, removedDoc);
     return this.users.converge(scimId, resource.doc, step);
   }
 
@@ -78,10 +84,10 @@ export class VendorProvisioner implements Provisioner {
 
   /** Every vendor user, by the vendor's key, walking the `list` operation's pages. */
   async listVendorUsers(context: ChangeContext): Promise<Map<string, Record<string, unknown>>> {
-    const op = this.calls.deps.mapping.operation("list");
-    const step: Step = { ...context, signal: AbortSignal.timeout(Math.max(this.calls.deps.connection.deadlineMs, 60_000) * 10) };
+    const op = this.deps.mapping.operation("list");
+    const step: Step = { ...context, signal: AbortSignal.timeout(Math.max(this.deps.connection.deadlineMs, 60_000) * 10) };
     const users = new Map<string, Record<string, unknown>>();
-    const base = buildVendorCall(this.calls.deps.mapping, this.calls.deps.connection, "list", {});
+    const base = buildVendorCall(this.deps.mapping, this.deps.connection, "list", {});
     const failed = await this.calls.eachPage(base, step, undefined, (list) => {
       for (const r of list) users.set(String(pick(r, op.id ?? "")), r);
       return false;
@@ -92,13 +98,13 @@ export class VendorProvisioner implements Provisioner {
 
   /** Whether a vendor record says the user cannot sign in. */
   vendorDisabled(record: Record<string, unknown>): boolean {
-    const status = this.calls.deps.mapping.operation("list").status;
+    const status = this.deps.mapping.operation("list").status;
     return status ? status.disabled.includes(String(pick(record, status.field))) : false;
   }
 
   /** Fields whose vendor value differs from what the vendor last acknowledged from the bridge. */
   fieldDrift(link: VendorLink, record: Record<string, unknown>): { field: string; vendor: unknown; bridge: unknown }[] {
-    const compare = this.calls.deps.mapping.operation("list").compare ?? {};
+    const compare = this.deps.mapping.operation("list").compare ?? {};
     const last = link.acknowledged.update ?? {};
     return Object.entries(compare)
       .filter(([field, param]) => last[param] !== undefined && String(last[param]) !== String(pick(record, field) ?? ""))
@@ -110,7 +116,7 @@ export class VendorProvisioner implements Provisioner {
    * removed as an orphan: the orphan is the stale link, not the account.
    */
   private async refuseIfLinkedByLiveUser(link: VendorLink): Promise<void> {
-    const { links, resources, accountTargets } = this.calls.deps;
+    const { links, resources, accountTargets } = this.deps;
     for (const holder of await links.holding(accountTargets, link.vendorKey)) {
       if (holder.target === link.target && holder.scimId === link.scimId) continue;
       if (await resources.get(holder.target, "User", holder.scimId))
@@ -126,7 +132,7 @@ export class VendorProvisioner implements Provisioner {
    * answered with, else by the hash of the unique name.
    */
   async unlinkedCreations(vendorUsers: Map<string, Record<string, unknown>>): Promise<UnlinkedCreation[]> {
-    const { trail, links, accountTargets, target, mapping } = this.calls.deps;
+    const { trail, links, accountTargets, target, mapping } = this.deps;
     const creations = await trail.createCalls(target);
     if (creations.length === 0) return [];
     const byKey = new Map(creations.filter((c) => c.vendorKey).map((c) => [c.vendorKey!, c]));
@@ -154,7 +160,7 @@ export class VendorProvisioner implements Provisioner {
   }
 
   get deactivationPolicy(): "disable" | "delete" | "none" {
-    return this.calls.deps.mapping.file.lifecycle.deactivate;
+    return this.deps.mapping.file.lifecycle.deactivate;
   }
 
   /** Repairs, as reconcile --fix makes them. Each is what the lifecycle would have done. */
@@ -164,16 +170,16 @@ export class VendorProvisioner implements Provisioner {
     user: ScimDocument,
     context: ChangeContext,
   ): Promise<void> {
-    const step: Step = { ...context, signal: AbortSignal.timeout(this.calls.deps.connection.deadlineMs) };
+    const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     switch (action) {
       case "deactivate":
-        return this.users.deactivate({ ...link, state: "active" }, user, step);
+        return this.deprovisioning.deactivate({ ...link, state: "active" }, user, step);
       case "enable":
         await this.calls.run("enable", link, user, step);
-        return this.calls.deps.links.update(this.calls.deps.target, link.scimId, { state: "active" });
+        return this.deps.links.update(this.deps.target, link.scimId, { state: "active" });
       case "remove":
         await this.refuseIfLinkedByLiveUser(link);
-        return this.users.removeVendorUser(link, user, step);
+        return this.deprovisioning.removeVendorUser(link, user, step);
       case "recreate":
         await this.users.reactivate({ ...link, state: "removed" }, link.scimId, user, step);
         return;

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { AliyunCccSandbox } from "./aliyun-ccc";
 import { HuaweiAiccSandbox } from "./huawei-aicc";
 import type { VendorSandbox } from "./sandbox";
-import { CiamSandbox, CicSandbox } from "./tencent";
+import { CiamSandbox } from "./tencent-ciam";
+import { CicSandbox } from "./tencent-cic";
 import { VolcengineSandbox } from "./volcengine";
 
 export interface DemoVendors {

@@ -17,7 +17,7 @@ import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import type { IncomingMessage } from "node:http";
 import type { Fault, VendorSandbox } from "./sandbox";
-import { CicSandbox } from "./tencent";
+import { CicSandbox } from "./tencent-cic";
 
 function sandboxOf(vendor: string, env: NodeJS.ProcessEnv): VendorSandbox {
   const credentials = { secretId: env.SANDBOX_SECRET_ID ?? "", secretKey: env.SANDBOX_SECRET_KEY ?? "" };

@@ -17,13 +17,25 @@ export interface RawAnswer {
 /** Network failures where the host was never reached: DNS, refused or timed-out connections, proxy trouble. */
 const UNREACHABLE = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
 
-/** The vendor's host could not be reached; the message says what to check. `code` stays the system's. */
-export class VendorUnreachable extends Error {
+/**
+ * The request or its answer did not get through: the network, a proxy or the vendor's host failed (a reset,
+ * a timeout, a dropped connection). Not the bridge's own code: the call may be sent again. `code` stays the
+ * system's or undici's (its error's name where it has none).
+ */
+export class TransportFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
   ) {
     super(message);
+    this.name = "TransportFailure";
+  }
+}
+
+/** The vendor's host could not be reached; the message says what to check. */
+export class VendorUnreachable extends TransportFailure {
+  constructor(code: string, message: string) {
+    super(code, message);
     this.name = "VendorUnreachable";
   }
 }
@@ -42,6 +54,17 @@ function unreachable(error: unknown, host: string, origin: string): VendorUnreac
     ? "check that the proxy in HTTPS_PROXY / HTTP_PROXY is reachable and lets the bridge through (NO_PROXY for hosts it must not handle)"
     : "check DNS and the route from this network; where the internet is reached through a proxy, set HTTPS_PROXY (and NO_PROXY for internal hosts)";
   return new VendorUnreachable(code, `cannot reach ${host} at ${origin} (${code}${(error as Error).message ? `: ${(error as Error).message}` : ""}): ${hint}`);
+}
+
+/**
+ * A failure of `request()` or of reading the answer, as a TransportFailure. A TypeError or undici's
+ * invalid-argument error is a request the bridge built wrong (a bad URL, a header value a signer broke):
+ * kept as it is, a bug rather than an outage.
+ */
+function transportFailure(error: unknown, host: string, origin: string): unknown {
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (error instanceof TypeError || code === "UND_ERR_INVALID_ARG") return error;
+  return unreachable(error, host, origin) ?? new TransportFailure(typeof code === "string" ? code : String(name ?? "Error"), String(message ?? error));
 }
 
 export class Transport {
@@ -87,9 +110,14 @@ export class Transport {
         signal,
       });
     } catch (error) {
-      throw (signal?.aborted ? undefined : unreachable(error, req.host, origin)) ?? error;
+      throw signal?.aborted ? error : transportFailure(error, req.host, origin);
     }
-    const text = await response.body.text();
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw signal?.aborted ? error : transportFailure(error, req.host, origin);
+    }
     return { status: response.statusCode, headers: response.headers, text };
   }
 
