@@ -282,7 +282,7 @@ export function loadMapping(path: string): CompiledMapping {
 }
 
 /** The operations that act on a SCIM group: their `from` paths name attributes of the SCIM Group schema. */
-export const GROUP_OPERATIONS = new Set(["findGroup", "createGroup", "deleteGroup"]);
+export const GROUP_OPERATIONS = new Set(["findGroup", "createGroup", "updateGroup", "deleteGroup"]);
 
 /** The schema plus what zod alone cannot see: regexes compile, SCIM paths parse, ${NAME} is a declared setting. */
 export const CheckedMappingSchema = MappingSchema.superRefine((file, ctx) => {

@@ -219,7 +219,7 @@ export const MappingSchema = z
     operations: z.object({ create: OperationSchema, lookup: OperationSchema.optional(), check: OperationSchema }).catchall(OperationSchema),
     /**
      * How SCIM groups reach the vendor. membership: the vendor has groups and add/remove calls (operations
-     * addMember, removeMember; optional findGroup, createGroup, deleteGroup). userAttribute: groups are a field
+     * addMember, removeMember; optional findGroup, createGroup, updateGroup, deleteGroup). userAttribute: groups are a field
      * of the user (fields with `groups:`), sent with the user's create and update calls.
      */
     groups: z

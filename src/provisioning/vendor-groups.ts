@@ -201,6 +201,37 @@ export class GroupSync {
     }
   }
 
+  /**
+   * A SCIM group renamed. A vendor group the bridge created takes the new name (operation updateGroup); a
+   * vendor that cannot rename groups (no updateGroup) refuses the rename, and nothing is recorded. A vendor
+   * group the target maps the SCIM group to (its table, a group of the same name already at the vendor, the
+   * externalId) belongs to the vendor's administrators and keeps its name.
+   */
+  async groupRenamed(groupId: string, before: ScimDocument, after: ScimDocument, step: Step): Promise<void> {
+    if (this.groupModel !== "membership" || before.displayName === after.displayName) return;
+    const link = await this.links.groupLinkOf(this.target, groupId);
+    if (!link?.createdByBridge) return;
+    if (!this.mapping.has("updateGroup"))
+      throw new VendorRefusal(
+        "immutable",
+        `${this.calls.vendor} cannot rename a group (its mapping has no updateGroup operation): the group keeps the name '${String(before.displayName)}'. Create a group under the new name instead.`,
+      );
+    const call = buildVendorCall(this.mapping, this.connection, "updateGroup", after, { groupKey: link.vendorGroupId });
+    const outcome = await this.calls.call(call, step, groupId);
+    if (outcome.kind === "notFound") {
+      // Deleted at the vendor: forgotten here, so the next membership change finds or creates it under its new name.
+      await this.links.removeGroupLink(this.target, groupId);
+      this.log.warn("vendor group gone at rename; it is found or created again", {
+        target: this.target,
+        scimGroupId: groupId,
+        vendorGroupId: link.vendorGroupId,
+      });
+      return;
+    }
+    if (outcome.kind !== "success") throw this.calls.refusal(outcome, "group");
+    this.log.info("vendor group renamed", { target: this.target, scimGroupId: groupId, vendorGroupId: link.vendorGroupId });
+  }
+
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
   async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
     const members = (await this.members.of(this.target, groupId)).map((m) => m.value);

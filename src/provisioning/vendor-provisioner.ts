@@ -43,13 +43,14 @@ export class VendorProvisioner implements Provisioner {
 
   /**
    * A group change, applied before the store records it (users go through the outbox: `deliver`). A
-   * group's `replace` (a new displayName or externalId) calls nothing: the vendor group is found by its link.
+   * group's `replace` renames the vendor group the bridge created (see GroupSync.groupRenamed).
    */
   async apply(change: ResourceChange, context: ChangeContext): Promise<void> {
     const step: Step = { ...context, signal: AbortSignal.timeout(this.deps.connection.deadlineMs) };
     try {
       if (change.op === "members") await this.groups.membersChanged(change.groupId, change.added, change.removed, step, change.applied);
       else if (change.op === "create") await this.groups.vendorGroupOf(change.id, change.after, step);
+      else if (change.op === "replace") await this.groups.groupRenamed(change.id, change.before.doc, change.after, step);
       else if (change.op === "delete") await this.groups.groupDeleted(change.id, change.before.doc, step);
     } catch (error) {
       if (error instanceof DeadlineExceeded || (step.signal.aborted && !(error instanceof StoreUnavailableError))) {

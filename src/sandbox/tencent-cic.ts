@@ -84,6 +84,11 @@ export const CIC_MODELS: Record<string, ActionModel> = {
     required: ["ZoneId", "GroupId"],
     errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.GroupNotExist", "FailedOperation.DeleteGroupNotAllowExistUser"],
   },
+  UpdateGroup: {
+    params: { ZoneId: "string", GroupId: "string", NewGroupName: "string", NewDescription: "string" },
+    required: ["ZoneId", "GroupId"],
+    errors: ["FailedOperation.ZoneIdNotExist", "InvalidParameter.GroupNotExist", "InvalidParameter.GroupNameAlreadyExists"],
+  },
   ListGroups: {
     params: { ZoneId: "string", GroupType: "string", FilterUsers: { type: "array", items: "string" }, ...CIC_PAGING },
     required: ["ZoneId"],
@@ -187,6 +192,14 @@ export class CicSandbox extends TencentSandbox {
       const group = this.groupOf(p.GroupId);
       if (group.members.size > 0) throw this.invalid("FailedOperation.DeleteGroupNotAllowExistUser", "The group still has users: remove them first.");
       this.groups.delete(group.id);
+      return {};
+    },
+    UpdateGroup: (p) => {
+      this.checkZone(p);
+      const group = this.groupOf(p.GroupId);
+      if (p.NewGroupName !== undefined && [...this.groups.values()].some((g) => g.name === p.NewGroupName && g.id !== group.id))
+        throw this.invalid("InvalidParameter.GroupNameAlreadyExists", "The group name already exists.");
+      if (p.NewGroupName !== undefined) group.name = String(p.NewGroupName);
       return {};
     },
     AddUserToGroup: (p) => {

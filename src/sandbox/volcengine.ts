@@ -77,6 +77,10 @@ export const VOLCENGINE_MODELS: Record<string, ActionModel> = {
     required: ["GroupName", "JoinType"],
   },
   DeleteGroup: { params: { GroupId: "string" }, required: ["GroupId"] },
+  UpdateGroup: {
+    params: { GroupId: "string", DisplayName: { type: "string", maxBytes: 64 }, Description: { type: "string", maxBytes: 128 } },
+    required: ["GroupId"],
+  },
   ListGroups: {
     params: { JoinType: { type: "string", enum: ["Manual", "Auto"] }, PageNumber: "integer", PageSize: "integer", QueryString: "string" },
     required: [],
@@ -159,6 +163,14 @@ export class VolcengineSandbox extends VendorSandbox {
     DeleteGroup: (p) => {
       if (!this.groups.delete(String(p.GroupId))) throw new VendorError(404, "GroupNotExist", "Group does not exist");
       return {};
+    },
+    // GroupName is fixed at creation; the display name and description change.
+    UpdateGroup: (p) => {
+      const group = this.groups.get(String(p.GroupId));
+      if (!group) throw new VendorError(404, "GroupNotExist", "Group does not exist");
+      const changed = Object.fromEntries(["DisplayName", "Description"].filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
+      group.fields = { ...group.fields, ...changed, UpdatedTime: new Date().toISOString() };
+      return this.groupView(group);
     },
     AddUserToGroup: (p) => {
       const group = this.groups.get(String(p.GroupId));

@@ -100,6 +100,8 @@ export async function writeGroup(ctx: ScimContext, id: string | undefined, insta
       const before = await ctx.stores.resources.get(ctx.target.name, "Group", id);
       if (!before) throw notFound("Group", id);
       requireVersion(before, ctx);
+      // A rename reaches the vendor (or is refused) before it is recorded.
+      await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, change);
       await ctx.stores.resources.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), {
         expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
       });
