@@ -21,6 +21,33 @@ describe.each(STORES)("$name outbox", (factory) => {
     expect((await current.store.outbox.workOf("t", ["u-1"])).get("u-1")!.generation).toBe(1);
   });
 
+  it("a membership change records work for the users it touches, in its own write: never for groups, other targets' users or unknown ids", async () => {
+    const { store } = current;
+    for (const name of ["ann", "ben", "cat"]) await store.resources.create("t", "User", `u-${name}`, doc(name).doc, doc(name).keys);
+    await store.resources.create("other", "User", "u-elsewhere", doc("eve").doc, doc("eve").keys);
+    await store.resources.create("t", "Group", "g-1", { displayName: "G" }, { displayName: "G" });
+    await store.resources.create("t", "Group", "g-2", { displayName: "H" }, { displayName: "H" });
+    const ids = ["u-ann", "u-ben", "g-2", "u-elsewhere", "made-up"];
+    await store.members.add(
+      "t",
+      "g-1",
+      ids.map((value) => ({ value })),
+      { memberWork: change },
+    );
+    const touched = async () => [...(await store.outbox.workOf("t", ids)).values()].map((w) => `${w.scimId}:${w.deprovision}`).sort();
+    expect(await touched()).toEqual(["u-ann:false", "u-ben:false"]);
+    expect((await store.outbox.workOf("other", ["u-elsewhere"])).size).toBe(0);
+    await store.members.remove("t", "g-1", ["u-ben"], { memberWork: leaver });
+    expect(await touched()).toEqual(["u-ann:false", "u-ben:true"]);
+    // A whole group's members: removed all at once, or with the group.
+    await store.members.add("t", "g-2", [{ value: "u-cat" }]);
+    await store.members.remove("t", "g-2", "all", { memberWork: leaver });
+    expect((await store.outbox.workOf("t", ["u-cat"])).get("u-cat")?.deprovision).toBe(true);
+    await store.resources.remove("t", "Group", "g-1", { memberWork: leaver });
+    expect(await touched()).toEqual(["u-ann:true", "u-ben:true"]);
+    expect((await store.outbox.workOf("t", ["u-ann"])).get("u-ann")!.generation).toBe(2);
+  });
+
   it("one process claims a row; a lease that runs out falls back to another", async () => {
     await recordWork(current.store, "t", "u-1", change);
     const other = await current.another();

@@ -65,6 +65,11 @@ export interface Provisioner {
    * rule is a VendorRefusal "invalid"). Store-only targets have none.
    */
   checkUser?(id: string, user: ScimDocument, password?: string): void;
+  /**
+   * The vendor keeps a user's groups on the user (a userAttribute mapping): a membership change is work of
+   * each user it touches, recorded with it and carried out by the outbox, not a call of the group's.
+   */
+  readonly groupsOnUsers?: boolean;
   /** Whether a password the IdP sends reaches the vendor (ServiceProviderConfig changePassword). */
   readonly takesPasswords?: boolean;
 }

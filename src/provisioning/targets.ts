@@ -21,6 +21,11 @@ export interface Delivery {
   order(change: ChangeOrder): WorkOrder;
   /** Runs the change just recorded and waits for it, up to the target's answer window. */
   settle(scimId: string, request: { requestId: string; password?: string }): Promise<DeliveryOutcome>;
+  /**
+   * Runs the work a membership change recorded for these users, one after another, all within one answer
+   * window; what is not done by then stays pending for the worker. Each user's outcome shows on the user.
+   */
+  settleAll(scimIds: string[], request: { requestId: string }): Promise<void>;
   /** onVendorDelay: fail — a change the vendor has not taken is undone and the request fails. */
   strict: boolean;
 }
@@ -150,6 +155,14 @@ export function buildProvisioners(
       deliveries.set(target.name, {
         order: (change) => orderOf(retry, change),
         settle: (scimId, request) => worker.settle(target.name, scimId, { ...request, waitMs }),
+        settleAll: async (scimIds, request) => {
+          const until = performance.now() + waitMs;
+          for (const scimId of scimIds) {
+            const left = until - performance.now();
+            if (left <= 0) return;
+            await worker.settle(target.name, scimId, { ...request, waitMs: left });
+          }
+        },
         strict,
       });
     }

@@ -15,12 +15,7 @@ import { pick } from "../vendors/connector-base";
 import type { Step } from "./provisioner";
 import { buildVendorCall, type VendorCalls } from "./vendor-calls";
 
-/** Updates a linked user's vendor record with the given group ids (the user lifecycle's profile update). */
-export type UpdateUser = (link: VendorLink, user: ScimDocument, step: Step, groups?: string[]) => Promise<void>;
-
 export class GroupSync {
-  /** Set once the user lifecycle exists (the two refer to each other). */
-  updateUser!: UpdateUser;
   private readonly target: string;
   private readonly mapping: CompiledMapping;
   private readonly connection: VendorConnection;
@@ -45,12 +40,14 @@ export class GroupSync {
     return this.mapping.file.groups?.model;
   }
 
-  /** The vendor ids of a user's groups (after an optional pending change), for userAttribute mappings. */
-  async userGroupIds(userId: string, change?: { add?: string; remove?: string }): Promise<string[]> {
+  /**
+   * The vendor ids of a user's groups as the store has them, for userAttribute mappings (the user's own work
+   * sends them: a membership change records work for each user it touches).
+   */
+  async userGroupIds(userId: string): Promise<string[]> {
     if (this.groupModel !== "userAttribute") return [];
     const groups = (await this.members.groupsOf(this.target, [userId])).get(userId) ?? [];
-    const ids = groups.map((g) => g.id).filter((id) => id !== change?.remove);
-    if (change?.add && !ids.includes(change.add)) ids.push(change.add);
+    const ids = groups.map((g) => g.id);
     const out: string[] = [];
     for (const id of ids) {
       const group = await this.resources.get(this.target, "Group", id);
@@ -127,8 +124,9 @@ export class GroupSync {
   }
 
   /**
-   * Members joined or left a SCIM group: membership calls, or the members' user records updated. Each member
-   * is reported to `applied` once done (or held: no vendor user yet), so a deadline part-way keeps the progress.
+   * Members joined or left a SCIM group of a membership vendor: add / remove calls on its vendor group. Each
+   * member is reported to `applied` once done (or held: no vendor user yet), so a deadline part-way keeps
+   * the progress. (A userAttribute vendor's memberships travel with each user's own work.)
    */
   async membersChanged(
     groupId: string,
@@ -137,42 +135,23 @@ export class GroupSync {
     step: Step,
     applied: (added: string[], removed: string[]) => Promise<void> = async () => undefined,
   ): Promise<void> {
+    if (this.groupModel !== "membership") return;
     const group = await this.resources.get(this.target, "Group", groupId);
-    if (!group || !this.groupModel) return;
+    if (!group) return;
     const links = await this.links.of(this.target, [...added, ...removed]);
-    // A member without a vendor user (not provisioned, or removed while inactive) is applied when it gets one.
-    const present = (id: string) => {
-      const link = links.get(id);
-      return link && link.state !== "removed" ? link : undefined;
-    };
-    const done = (id: string, change: "add" | "remove") => (change === "add" ? applied([id], []) : applied([], [id]));
-    if (this.groupModel === "membership") {
-      const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, step);
-      if (vendorGroupId === undefined) return;
-      for (const [ids, change] of [
-        [added, "add"],
-        [removed, "remove"],
-      ] as const) {
-        const operation = change === "add" ? "addMember" : "removeMember";
-        for (const id of ids) {
-          const link = present(id);
-          if (link) await this.calls.run(operation, link, {}, step, [change === "add" ? "conflict" : "notFound"], { groupKey: vendorGroupId, groups: [] });
-          await done(id, change);
-        }
-      }
-      return;
-    }
+    const vendorGroupId = await this.vendorGroupOf(groupId, group.doc, step);
+    if (vendorGroupId === undefined) return;
     for (const [ids, change] of [
       [added, "add"],
       [removed, "remove"],
     ] as const) {
+      const operation = change === "add" ? "addMember" : "removeMember";
       for (const id of ids) {
-        const link = present(id);
-        const user = link ? await this.resources.get(this.target, "User", id) : undefined;
-        // An inactive user's vendor record waits for its reactivation, whose update carries its groups then
-        // (as its profile: a soft-deleted user's changed name must not reach the vendor through here either).
-        if (link && user && user.doc.active !== false) await this.updateUser(link, user.doc, step, await this.userGroupIds(id, { [change]: groupId }));
-        await done(id, change);
+        // A member without a vendor user (not provisioned, or removed while inactive) is applied when it gets one.
+        const link = links.get(id);
+        if (link && link.state !== "removed")
+          await this.calls.run(operation, link, {}, step, [change === "add" ? "conflict" : "notFound"], { groupKey: vendorGroupId, groups: [] });
+        await (change === "add" ? applied([id], []) : applied([], [id]));
       }
     }
   }
@@ -234,19 +213,17 @@ export class GroupSync {
 
   /** A SCIM group deleted: its vendor group too if the bridge created it; otherwise the members leave it. */
   async groupDeleted(groupId: string, group: ScimDocument, step: Step): Promise<void> {
-    const members = (await this.members.of(this.target, groupId)).map((m) => m.value);
-    if (this.groupModel === "membership") {
-      const link = await this.links.groupLinkOf(this.target, groupId);
-      if (link?.createdByBridge && this.mapping.has("deleteGroup")) {
-        const call = buildVendorCall(this.mapping, this.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
-        const outcome = await this.calls.call(call, step, groupId);
-        if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome, "group");
-      } else if (link) {
-        await this.membersChanged(groupId, [], members, step);
-      }
-      if (link) await this.links.removeGroupLink(this.target, groupId);
-      return;
+    if (this.groupModel !== "membership") return;
+    const link = await this.links.groupLinkOf(this.target, groupId);
+    if (!link) return;
+    if (link.createdByBridge && this.mapping.has("deleteGroup")) {
+      const call = buildVendorCall(this.mapping, this.connection, "deleteGroup", group, { groupKey: link.vendorGroupId });
+      const outcome = await this.calls.call(call, step, groupId);
+      if (outcome.kind !== "success" && outcome.kind !== "notFound") throw this.calls.refusal(outcome, "group");
+    } else {
+      const members = (await this.members.of(this.target, groupId)).map((m) => m.value);
+      await this.membersChanged(groupId, [], members, step);
     }
-    if (this.groupModel === "userAttribute") await this.membersChanged(groupId, [], members, step);
+    await this.links.removeGroupLink(this.target, groupId);
   }
 }

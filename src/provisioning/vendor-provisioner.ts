@@ -29,7 +29,6 @@ export class VendorProvisioner implements Provisioner {
     this.creation = new UserCreation(this.calls, this.groups);
     this.deprovisioning = new UserDeprovisioning(this.calls, this.groups);
     this.users = new UserLifecycle(this.calls, this.groups, this.creation, this.deprovisioning);
-    this.groups.updateUser = (link, user, step, groups) => this.users.updateProfile(link, user, step, groups);
   }
 
   get vendor(): string {
@@ -60,6 +59,10 @@ export class VendorProvisioner implements Provisioner {
       }
       throw error;
     }
+  }
+
+  get groupsOnUsers(): boolean {
+    return this.groups.groupModel === "userAttribute";
   }
 
   /** The mapping's rules for the user, checked without calling anyone (they are the create's). */

@@ -43,6 +43,8 @@ export interface RequestScratch {
    * resource's lock is given back — a lock must not be held, nor its store connection, while the vendor works.
    */
   recorded?: RecordedChange;
+  /** Users whose work a membership change recorded (a vendor that keeps a user's groups on the user): waited for like `recorded`. */
+  recordedMembers?: string[];
 }
 
 export interface RecordedChange {

@@ -3,12 +3,18 @@
  * recorded), then stored; members as differences, each recorded as the vendor acknowledges it.
  */
 import { randomUUID } from "node:crypto";
-import type { Member, StoredResource } from "../store/types";
+import type { Member, ScimDocument, StoredResource, WorkOrder } from "../store/types";
+import type { Delivery } from "../provisioning/targets";
 import type { ScimContext } from "./context";
 import { ScimError } from "./errors";
 import { documentOf, groupKeys, notFound, requireVersion, storeError } from "./documents";
 import { groupViews } from "./views";
 import type { Json } from "../lib/json";
+
+/** Whether a group's change touches what its vendor group is found by (its name, its externalId). */
+export function renames(before: ScimDocument, after: ScimDocument): boolean {
+  return before.displayName !== after.displayName || before.externalId !== after.externalId;
+}
 
 /** The members a group body lists, each once. */
 function listedMembers(instance: unknown): Member[] {
@@ -65,14 +71,17 @@ export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Mem
 }
 
 /**
- * Hands members joining and leaving a group to the provisioner, and records them. Each member is recorded
- * as soon as the provisioner reports it applied, so a request the vendor deadline cuts off keeps what the
- * vendor acknowledged, and the IdP's retry (which only sends what is still missing) converges.
+ * Members joining and leaving a group. A vendor that keeps a user's groups on the user: the change is
+ * recorded with work for each user it touches, in one write (a removal is deprovisioning work), and the
+ * outbox carries it out. Otherwise the provisioner has them first, and each member is recorded as soon as
+ * it reports it applied, so a request the vendor deadline cuts off keeps what the vendor acknowledged, and
+ * the IdP's retry (which only sends what is still missing) converges.
  */
 export async function changeMembers(ctx: ScimContext, groupId: string, added: Member[], removed: string[]): Promise<void> {
   if (added.length === 0 && removed.length === 0) return;
-  const target = ctx.target.name;
   await requireMembersOfTarget(ctx, groupId, added);
+  if (ctx.delivery && ctx.provisioner.groupsOnUsers) return recordMembership(ctx, ctx.delivery, groupId, added, removed);
+  const target = ctx.target.name;
   const joining = new Map(added.map((m) => [m.value, m]));
   const leaving = new Set(removed);
   const record = async (addedIds: string[], removedIds: string[]) => {
@@ -90,6 +99,22 @@ export async function changeMembers(ctx: ScimContext, groupId: string, added: Me
   await record([...joining.keys()], [...leaving]);
 }
 
+/** A membership change recorded with its members' work (removals first: they take access away). */
+async function recordMembership(ctx: ScimContext, delivery: Delivery, groupId: string, added: Member[], removed: string[]): Promise<void> {
+  const target = ctx.target.name;
+  if (removed.length > 0) await ctx.stores.members.remove(target, groupId, removed, { memberWork: delivery.order({ deprovision: true }) });
+  if (added.length > 0) await ctx.stores.members.add(target, groupId, added, { memberWork: delivery.order({ deprovision: false }) });
+  ctx.scratch.recordedMembers = [...(ctx.scratch.recordedMembers ?? []), ...removed, ...added.map((m) => m.value)];
+}
+
+/**
+ * The work a group's change records for its user members on a vendor that keeps a user's groups on the
+ * user (a rename may change the vendor group it maps to; a delete takes it away): none elsewhere.
+ */
+export function memberWorkOf(ctx: ScimContext): WorkOrder | undefined {
+  return ctx.delivery && ctx.provisioner.groupsOnUsers ? ctx.delivery.order({ deprovision: true }) : undefined;
+}
+
 /** A POST (no id), PUT or PATCH of a group; answers the stored view with its members. */
 export async function writeGroup(ctx: ScimContext, id: string | undefined, instance: unknown): Promise<Json> {
   const doc = documentOf(instance);
@@ -104,6 +129,7 @@ export async function writeGroup(ctx: ScimContext, id: string | undefined, insta
       await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, change);
       await ctx.stores.resources.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), {
         expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
+        memberWork: renames(before.doc, doc) ? memberWorkOf(ctx) : undefined,
       });
     } else {
       id = randomUUID();
@@ -121,5 +147,5 @@ export async function writeGroup(ctx: ScimContext, id: string | undefined, insta
 /** A DELETE of a group: the vendor's group first, then the store's. */
 export async function removeGroup(ctx: ScimContext, before: StoredResource): Promise<void> {
   await ctx.provisioner.apply({ op: "delete", kind: "Group", id: before.id, before }, { target: ctx.target.name, requestId: ctx.request.requestId });
-  await ctx.stores.resources.remove(ctx.target.name, "Group", before.id, { expectedVersion: ctx.request.expectedVersion });
+  await ctx.stores.resources.remove(ctx.target.name, "Group", before.id, { expectedVersion: ctx.request.expectedVersion, memberWork: memberWorkOf(ctx) });
 }

@@ -7,7 +7,7 @@ import type { Member } from "../store/types";
 import type { ScimContext } from "./context";
 import { membersOf } from "./compat";
 import { groupKeys, storeError } from "./documents";
-import { changeMembers, syncMembers } from "./groups";
+import { changeMembers, memberWorkOf, syncMembers } from "./groups";
 import { ScimError } from "./errors";
 
 type MembershipStep =
@@ -132,7 +132,10 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
           }
           if (JSON.stringify(doc) === JSON.stringify(before.doc)) break;
           await ctx.provisioner.apply({ op: "replace", kind: "Group", id: groupId, before, after: doc }, { target, requestId: ctx.request.requestId });
-          await ctx.stores.resources.replace(target, "Group", groupId, doc, groupKeys(doc), { expectedVersion: ctx.request.expectedVersion });
+          await ctx.stores.resources.replace(target, "Group", groupId, doc, groupKeys(doc), {
+            expectedVersion: ctx.request.expectedVersion,
+            memberWork: memberWorkOf(ctx),
+          });
           break;
         }
       }

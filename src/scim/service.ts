@@ -96,11 +96,9 @@ export class ResourceService {
         return patchResource(this.kind, id, ctx, (current) => normalisePatch(this.kind, body, current));
       }),
     );
-    if (answer === "version") {
-      await awaitRecordedChange(ctx);
-      return { version: written ? writtenVersion(written) : await this.currentVersion(ctx, id) };
-    }
-    if (written) return { view: await this.answer(ctx, written) };
+    await awaitRecordedChange(ctx);
+    if (answer === "version") return { version: written ? writtenVersion(written) : await this.currentVersion(ctx, id) };
+    if (written) return { view: await viewOfWritten(ctx, written) };
     ctx.scratch.wantMembers = wantMembers;
     return { view: await this.get(ctx, id) };
   }

@@ -42,12 +42,15 @@ async function awaitVendor(ctx: ScimContext, delivery: Delivery, change: Recorde
 /**
  * Waits for the user change this request recorded (if any), after the resource's lock is given back: the
  * answer is the vendor's (a refusal undoes the change and is thrown), or the change stands as pending.
+ * Then for the users a membership change touched, within one answer window (never undone).
  */
 export async function awaitRecordedChange(ctx: ScimContext): Promise<void> {
-  const change = ctx.scratch.recorded;
-  if (!change || !ctx.delivery) return;
+  const { recorded, recordedMembers } = ctx.scratch;
   ctx.scratch.recorded = undefined;
-  await awaitVendor(ctx, ctx.delivery, change);
+  ctx.scratch.recordedMembers = undefined;
+  if (!ctx.delivery) return;
+  if (recorded) await awaitVendor(ctx, ctx.delivery, recorded);
+  if (recordedMembers) await ctx.delivery.settleAll(recordedMembers, { requestId: ctx.request.requestId });
 }
 
 /** A POST (no id) or PUT / PATCH of a user, recorded with its vendor work; `before` is the user as the caller read it. */

@@ -2,7 +2,8 @@
 import { oneOf, type Database, type Transaction } from "../database";
 import { RESOURCE_COLUMNS, toResource, type ResourceRow } from "../resources/rows";
 import { NotFoundError, type Member, type ResourceKind, type StoredResource } from "../types";
-import type { GroupRef, MemberStore } from "./port";
+import { recordMemberWork } from "../outbox/sql";
+import type { GroupRef, MemberStore, MemberTerms } from "./port";
 
 export class Members implements MemberStore {
   private readonly sql: { lockGroup: string; insert: string; removeSome: string };
@@ -31,16 +32,18 @@ export class Members implements MemberStore {
     return rows.map((r) => ({ value: r.value, ...(r.display !== null ? { display: r.display } : {}), ...(r.type ? { type: r.type } : {}) }));
   }
 
-  add(target: string, groupId: string, members: Member[]): Promise<StoredResource> {
+  add(target: string, groupId: string, members: Member[], terms: MemberTerms = {}): Promise<StoredResource> {
     return this.change(target, groupId, async (tx) => {
       if (members.length === 0) return;
       const rows = members.map((m) => ({ value: m.value, display: m.display ?? null }));
       await tx.run(this.sql.insert, { target, groupId, members: JSON.stringify(rows) });
+      if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { ids: members.map((m) => m.value) }, terms.memberWork);
     });
   }
 
-  remove(target: string, groupId: string, memberIds: string[] | "all"): Promise<StoredResource> {
+  remove(target: string, groupId: string, memberIds: string[] | "all", terms: MemberTerms = {}): Promise<StoredResource> {
     return this.change(target, groupId, async (tx) => {
+      if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, memberIds === "all" ? { groupId } : { ids: memberIds }, terms.memberWork);
       if (memberIds === "all") await tx.run("DELETE FROM group_members WHERE group_id = :groupId", { groupId });
       else await tx.run(this.sql.removeSome, { groupId, memberIds });
     });

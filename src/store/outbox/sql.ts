@@ -5,17 +5,29 @@
 import type { Dialect, Sql } from "../database";
 import type { WorkOrder } from "../types";
 
+/** Whose rows an enqueue writes: the resource's, the users among :ids, or the user members of :groupId. */
+type WorkSource = "resource" | "users" | "members";
+
 /**
  * Records a change's work: a new pending row, or the resource's row reset to pending and due now. Work
  * already pending keeps its attempts and age; work not done keeps its deprovisioning and when that was asked
  * (a deactivation is never dropped by a later change, nor one the vendor refused); otherwise a row that was
  * done or failed starts over.
  */
-function enqueueSql({ greatest, bigint }: Dialect): string {
+function enqueueSql(dialect: Dialect, source: WorkSource): string {
+  const { greatest, bigint } = dialect;
+  const values = `'pending', 1, CAST(:deprovision AS INTEGER), CAST(:resend AS INTEGER), 0, ${bigint(":now")}, ${bigint(":now")}, ${bigint(":horizon")},
+          CAST(:removedDoc AS TEXT), CAST(:password AS INTEGER), CASE WHEN :deprovision = 1 THEN ${bigint(":now")} END`;
+  const rows =
+    source === "resource"
+      ? `VALUES (:target, :scimId, ${values})`
+      : source === "users"
+        ? `SELECT r.target, r.id, ${values} FROM resources r WHERE r.target = :target AND r.kind = 'User' AND ${dialect.isAnyOf("r.id", "ids")}`
+        : `SELECT r.target, r.id, ${values} FROM group_members m JOIN resources r ON r.id = m.member_id AND r.target = m.target
+           WHERE m.group_id = :groupId AND m.target = :target AND r.kind = 'User'`;
   return `
   INSERT INTO outbox (target, scim_id, state, generation, deprovision, resend_status, attempts, next_at, first_at, horizon_at, removed_doc, password_pending, deprovision_at)
-  VALUES (:target, :scimId, 'pending', 1, :deprovision, :resend, 0, :now, :now, :horizon, :removedDoc, :password,
-          CASE WHEN :deprovision = 1 THEN ${bigint(":now")} END)
+  ${rows}
   ON CONFLICT (target, scim_id) DO UPDATE SET
     generation = outbox.generation + 1,
     deprovision = CASE WHEN outbox.state <> 'done' THEN ${greatest}(outbox.deprovision, excluded.deprovision) ELSE excluded.deprovision END,
@@ -31,27 +43,52 @@ function enqueueSql({ greatest, bigint }: Dialect): string {
     next_at = excluded.next_at`;
 }
 
-const ENQUEUE = new Map<Dialect, string>();
+const ENQUEUE = new Map<Dialect, Map<WorkSource, string>>();
+
+function enqueueFor(dialect: Dialect, source: WorkSource): string {
+  let texts = ENQUEUE.get(dialect);
+  if (!texts) ENQUEUE.set(dialect, (texts = new Map()));
+  let sql = texts.get(source);
+  if (!sql) texts.set(source, (sql = enqueueSql(dialect, source)));
+  return sql;
+}
 
 /** When an open deprovisioning was asked for (rows from before the column have their first change's time). */
 export const OPEN_DEPROVISION_SINCE = "COALESCE(deprovision_at, first_at)";
 
-/** Records the work `order` describes for the resource, in the caller's transaction. */
-export async function recordWork(tx: Sql, dialect: Dialect, target: string, scimId: string, order: WorkOrder): Promise<void> {
-  let sql = ENQUEUE.get(dialect);
-  if (!sql) ENQUEUE.set(dialect, (sql = enqueueSql(dialect)));
+/** The values every enqueue binds for `order` (flags are the integers 1 and 0 in both databases: the columns are INTEGER). */
+function orderValues(order: WorkOrder): Record<string, unknown> {
   const now = Date.now();
-  // Flags are the integers 1 and 0 in both databases (the columns are INTEGER).
-  await tx.run(sql, {
-    target,
-    scimId,
+  return {
     deprovision: order.deprovision ? 1 : 0,
     resend: order.resendStatus ? 1 : 0,
     now,
     horizon: order.deprovision ? null : now + order.horizonMs,
     removedDoc: order.removedDoc ? JSON.stringify(order.removedDoc) : null,
     password: order.password ? 1 : 0,
-  });
+  };
+}
+
+/** Records the work `order` describes for the resource, in the caller's transaction. */
+export async function recordWork(tx: Sql, dialect: Dialect, target: string, scimId: string, order: WorkOrder): Promise<void> {
+  await tx.run(enqueueFor(dialect, "resource"), { target, scimId, ...orderValues(order) });
+}
+
+/**
+ * Records `order` for the users a membership change touches, in the caller's transaction: those among
+ * `who.ids`, or every user member of `who.groupId` (run before the memberships are removed). For a vendor
+ * that keeps a user's groups on the user: its groups reach it with the user's own work.
+ */
+export async function recordMemberWork(
+  tx: Sql,
+  dialect: Dialect,
+  target: string,
+  who: { ids: string[] } | { groupId: string },
+  order: WorkOrder,
+): Promise<void> {
+  if ("ids" in who && who.ids.length === 0) return;
+  const source = "ids" in who ? "users" : "members";
+  await tx.run(enqueueFor(dialect, source), { target, ...who, ...orderValues(order) });
 }
 
 /**

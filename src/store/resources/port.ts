@@ -7,6 +7,11 @@ export interface WriteTerms {
   expectedVersion?: number;
   /** Recorded in the outbox in the same transaction: both or neither. */
   work?: WorkOrder;
+  /**
+   * A group's: work recorded, in the same transaction, for each user member (before a removal takes their
+   * memberships) — for a vendor that keeps a user's groups on the user.
+   */
+  memberWork?: WorkOrder;
 }
 
 export interface ResourceStore {

@@ -4,7 +4,7 @@
  * are each database's own (ResourceLists: sqlite-lists.ts, postgres-lists.ts).
  */
 import type { Database, Transaction } from "../database";
-import { recordWork } from "../outbox/sql";
+import { recordMemberWork, recordWork } from "../outbox/sql";
 import {
   NotFoundError,
   UniquenessError,
@@ -104,6 +104,7 @@ export class Resources implements ResourceStore {
           { ...indexed(keys), doc: JSON.stringify(doc), now, id },
         );
         await this.alongside(tx, target, kind, id, keys, terms.work, 0);
+        if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { groupId: id }, terms.memberWork);
         return { id, kind, doc, created: current.created, lastModified: now, version: current.version + 1 };
       });
     } catch (error) {
@@ -124,6 +125,7 @@ export class Resources implements ResourceStore {
   async remove(target: string, kind: ResourceKind, id: string, terms: WriteTerms = {}): Promise<void> {
     await this.db.transaction(async (tx) => {
       await this.current(tx, target, kind, id, terms.expectedVersion);
+      if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { groupId: id }, terms.memberWork);
       // A deleted resource stops being a member of any group (RFC 7644 §3.6); those groups change version.
       const groups = await tx.rows<{ group_id: string }>("DELETE FROM group_members WHERE target = :target AND member_id = :id RETURNING group_id", {
         target,
