@@ -4,6 +4,7 @@
  * Huawei skills) get the member's user record updated with its groups' vendor ids.
  */
 import type { VendorConnection } from "../config/schema";
+import { ownEntry } from "../lib/own-entry";
 import type { Logger } from "../log";
 import type { CompiledMapping } from "../mapping/compile";
 import type { LinkStore } from "../store/links/port";
@@ -69,7 +70,7 @@ export class GroupSync {
     const map = this.connection.groups.map;
     for (const how of this.resolveBy) {
       if (how === "table") {
-        const hit = map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
+        const hit = ownEntry(map, String(group.displayName)) ?? (group.externalId !== undefined ? ownEntry(map, String(group.externalId)) : undefined);
         if (hit !== undefined) return hit;
       }
       if (how === "externalId" && typeof group.externalId === "string" && group.externalId) return group.externalId;
