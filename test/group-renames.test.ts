@@ -88,6 +88,23 @@ describe.each(["tencent-cic", "volcengine-cloudidentity"])("group renames at %s"
     });
   });
 
+  it("a vendor group the bridge created for one SCIM group is never taken by name for another", async () => {
+    await withVendor(name, { groups: { unknown: "create" } }, async (bridge, sandbox) => {
+      const t = bridge.as("t");
+      const user = (await t.post("/Users", person()).expect(201)).body;
+      const first = (await t.post("/Groups", group("Alpha", [user.id])).expect(201)).body;
+      const vendorGroup = [...sandbox.groups.values()][0]!;
+      const twin = await t.post("/Groups", group("Alpha", [user.id]));
+      expect(twin.status).toBe(409);
+      expect(twin.body.detail).toContain(first.id);
+      // Renamed at the vendor, its new name is its own too.
+      await t.patch(`/Groups/${first.id}`, patchOp({ op: "replace", path: "displayName", value: "Beta" })).expect(200);
+      if (name === "tencent-cic") expect((await t.post("/Groups", group("Beta", [])).expect(409)).body.detail).toContain(first.id);
+      expect(sandbox.groups.size).toBe(1);
+      expect(vendorGroup.members.size).toBe(1);
+    });
+  });
+
   it("a vendor group the target maps to keeps its name", async () => {
     await withVendor(
       name,

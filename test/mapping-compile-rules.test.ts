@@ -262,6 +262,15 @@ describe("tables, maps, transforms, defaults", () => {
     expect(paramsOf({ Status: { from: "active", map } })).toStrictEqual({});
   });
 
+  it("a table or map answers only its own entries: a value named like Object.prototype's members is unlisted", () => {
+    for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+      expect(paramsOf({ Kind: { from: "userType", table: { Employee: "E" } } }, { userType: name })).toStrictEqual({});
+      expect(paramsOf({ Kind: { from: "userType", map: { Employee: "E" }, default: "G" } }, { userType: name })).toEqual({ Kind: "G" });
+      expect(violationsOf({ Kind: { from: "userType", table: { Employee: "E" }, unknown: "reject" } }, { userType: name })).toHaveLength(1);
+    }
+    expect(paramsOf({ Kind: { from: "userType", map: { toString: "T" } } }, { userType: "toString" })).toEqual({ Kind: "T" });
+  });
+
   it("transforms apply in order, with the target's phone region and the user's other attributes", () => {
     const params: Params = {
       Mobile: { from: "phoneNumbers.value", transform: ["e164"] },

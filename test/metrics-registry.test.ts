@@ -170,6 +170,9 @@ describe("route patterns", () => {
     ["/Users/a/b", "other"],
     ["/healthz", "other"],
     ["/ServiceProviderConfig/x", "other"],
+    ["/constructor", "other"],
+    ["/__proto__/x", "other"],
+    ["/toString", "other"],
   ])("%s → %s", (path, route) => {
     expect(scimRouteOf(path)).toBe(route);
   });

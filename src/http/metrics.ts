@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto";
 import type { Request, RequestHandler, Response } from "express";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ownEntry } from "../lib/own-entry";
 
 export const METRIC_PREFIX = "scim_bridge_";
 
@@ -161,14 +162,14 @@ export function scimRouteOf(path: string): ScimRoute {
   if (!match) return "other";
   const head = match[1].toLowerCase();
   const tail = match[2];
-  const resource = RESOURCES[head];
+  const resource = ownEntry(RESOURCES, head);
   if (resource) {
     if (tail === undefined) return `/${resource}`;
     return tail.toLowerCase() === ".search" ? `/${resource}/.search` : `/${resource}/:id`;
   }
   if (head === ".search") return tail === undefined ? "/.search" : "other";
   if (head === "serviceproviderconfig") return tail === undefined ? "/ServiceProviderConfig" : "other";
-  const discovery = DISCOVERY[head];
+  const discovery = ownEntry(DISCOVERY, head);
   if (discovery === "Schemas" || discovery === "ResourceTypes") return tail === undefined ? `/${discovery}` : `/${discovery}/:id`;
   if (head === "bulk") return tail === undefined ? "/Bulk" : "other";
   if (head === "me") return tail === undefined ? "/Me" : "other";

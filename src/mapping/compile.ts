@@ -10,6 +10,7 @@ import { isValidPath, resolvePath, unknownAttribute } from "./paths";
 import { applyTransform, templatePaths, TransformError } from "./transforms";
 import type { BuiltCall } from "../vendors/types";
 import type { Json } from "../lib/json";
+import { ownEntry } from "../lib/own-entry";
 
 export type { BuiltCall };
 
@@ -48,7 +49,7 @@ export class MappingViolationError extends Error {
 const SETTING = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 function substituteSettings(value: unknown, settings: Record<string, string>): unknown {
-  return typeof value === "string" ? value.replace(SETTING, (_, name: string) => settings[name] ?? "") : value;
+  return typeof value === "string" ? value.replace(SETTING, (_, name: string) => ownEntry(settings, name) ?? "") : value;
 }
 
 const CLASSES: Record<string, string> = {
@@ -177,7 +178,7 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
   if (spec.table) {
     const mapped: unknown[] = [];
     for (const v of values) {
-      const hit = spec.table[String(v)];
+      const hit = ownEntry(spec.table, String(v));
       if (hit !== undefined) mapped.push(substituteSettings(hit, scope.input.settings));
       else if (spec.unknown === "reject") violations.push({ param, scimAttribute: sourceOf(spec), message: `'${String(v)}' has no entry in ${param}'s table` });
       else if (spec.items === undefined && !spec.list) return SKIP;
@@ -187,7 +188,7 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
   let value: unknown = spec.list || spec.items || spec.groups ? values : values[0];
   if (spec.object) value = spec.list ? values : values[0];
   if (spec.map && value !== undefined) {
-    const hit = spec.map[String(value)];
+    const hit = ownEntry(spec.map, String(value));
     if (hit === undefined && spec.default === undefined)
       violations.push({
         param,

@@ -4,6 +4,7 @@
  * Huawei skills) get the member's user record updated with its groups' vendor ids.
  */
 import type { VendorConnection } from "../config/schema";
+import { ownEntry } from "../lib/own-entry";
 import type { Logger } from "../log";
 import type { CompiledMapping } from "../mapping/compile";
 import type { LinkStore } from "../store/links/port";
@@ -66,7 +67,7 @@ export class GroupSync {
     const map = this.connection.groups.map;
     for (const how of this.resolveBy) {
       if (how === "table") {
-        const hit = map[String(group.displayName)] ?? (group.externalId !== undefined ? map[String(group.externalId)] : undefined);
+        const hit = ownEntry(map, String(group.displayName)) ?? (group.externalId !== undefined ? ownEntry(map, String(group.externalId)) : undefined);
         if (hit !== undefined) return hit;
       }
       if (how === "externalId" && typeof group.externalId === "string" && group.externalId) return group.externalId;
@@ -90,6 +91,7 @@ export class GroupSync {
     if (mapped !== undefined) return record(mapped, false);
     if (this.resolveBy.includes("displayName") && this.mapping.has("findGroup")) {
       const found = await this.findVendorGroup(group, step);
+      if (found !== undefined) await this.refuseIfOwned(groupId, group, found);
       if (found !== undefined) return record(found, false);
     }
     const policy = this.connection.groups.unknown ?? this.mapping.file.groups?.unknown ?? "skip";
@@ -108,6 +110,20 @@ export class GroupSync {
       throw new VendorRefusal("malformed", `${this.calls.vendor} created the group without the id the mapping expects at '${op.id}'.`);
     this.log.info("vendor group created", { target: this.target, scimGroupId: groupId, vendorGroupId: String(id) });
     return record(String(id), true);
+  }
+
+  /**
+   * A vendor group the bridge created for another SCIM group (which has or had this name) is that group's:
+   * taken by name for a second SCIM group, a membership removed through one would take away access the
+   * other granted. 409: the IdP's group needs another name.
+   */
+  private async refuseIfOwned(groupId: string, group: ScimDocument, vendorGroupId: string): Promise<void> {
+    const owner = (await this.links.groupLinksTo(this.target, vendorGroupId)).find((l) => l.createdByBridge && l.scimId !== groupId);
+    if (owner)
+      throw new VendorRefusal(
+        "conflict",
+        `${this.calls.vendor}'s group named '${String(group.displayName)}' is the vendor group of SCIM group ${owner.scimId}; give this group another name.`,
+      );
   }
 
   /** The vendor group of the SCIM group's name, if the vendor has one (every page of its search read). */

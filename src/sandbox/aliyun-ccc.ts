@@ -1,4 +1,5 @@
 /** Alibaba Cloud CCC 2017-07-05 simulator (seed 000): RPC V2 and V3 verification, nonces, required parameters. */
+import { ownEntry } from "../lib/own-entry";
 import { randomUUID } from "node:crypto";
 import { createHash } from "node:crypto";
 import { aliyunAcs3Authorization, aliyunRpcSignature } from "./sdk-signatures";
@@ -110,7 +111,10 @@ function typedForModel(params: Json, model: ActionModel): Json {
     return value;
   };
   return Object.fromEntries(
-    Object.entries(params).flatMap(([name, value]) => (model.params[name] ? [[name, read(paramModel(model.params[name]), value)]] : [])),
+    Object.entries(params).flatMap(([name, value]) => {
+      const spec = ownEntry(model.params, name);
+      return spec ? [[name, read(paramModel(spec), value)]] : [];
+    }),
   );
 }
 
@@ -281,7 +285,7 @@ export class AliyunCccSandbox extends VendorSandbox {
     const ram = req.endpoint === "ram";
     const table = !ram && version === "2017-07-05" ? this.actions : ram && version === "2015-05-01" ? this.ram : undefined;
     if (!table) throw new VendorError(400, "InvalidVersion", "Specified parameter Version is not valid.");
-    const handler = table[action];
+    const handler = ownEntry(table, action);
     if (!handler) throw new VendorError(404, "InvalidAction.NotFound", `Specified api ${action} is not found.`);
     const business = { ...flat };
     for (const common of [
@@ -298,7 +302,7 @@ export class AliyunCccSandbox extends VendorSandbox {
     ])
       delete business[common];
     const params = unflatten(business);
-    const model = (ram ? RAM_MODELS : CCC_MODELS)[action];
+    const model = ownEntry(ram ? RAM_MODELS : CCC_MODELS, action);
     if (model)
       checkModel(model, typedForModel(params, model), (problem, name, expected) =>
         problem === "missing"

@@ -1,4 +1,5 @@
 /** Huawei AICC agent-account simulator (seed 002): tokenByAkSk, bearer checks, the account and password rules. */
+import { ownEntry } from "../lib/own-entry";
 import { randomUUID } from "node:crypto";
 import {
   bytesOf,
@@ -157,10 +158,10 @@ export class HuaweiAiccSandbox extends VendorSandbox {
     const expires = token ? this.tokens.get(token) : undefined;
     if (!token || expires === undefined || expires < Date.now()) throw new VendorError(401, "401", "Unauthorized operation.");
     const action = req.path.slice(BASE.length);
-    const handler = this.actions[action];
+    const handler = ownEntry(this.actions, action);
     if (!handler) throw new VendorError(404, "404", "The requested content is not found.");
     const params = JSON.parse(req.body || "{}") as Json;
-    const model = HUAWEI_MODELS[action];
+    const model = ownEntry(HUAWEI_MODELS, action);
     // The seeds: "Status code: 400 — Incorrect request. Check the request path and parameters."
     if (model)
       checkModel(

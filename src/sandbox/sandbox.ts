@@ -8,6 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 import type { Json } from "../lib/json";
+import { ownEntry } from "../lib/own-entry";
 
 export type { Json };
 
@@ -448,11 +449,11 @@ type ModelFail = (problem: ModelProblem, name: string, expected?: string) => Ven
 
 function checkFields(fields: Record<string, ParamSpec>, required: string[], value: Json, prefix: string, fail: ModelFail): void {
   for (const [name, field] of Object.entries(value)) {
-    const spec = fields[name];
+    const spec = ownEntry(fields, name);
     if (!spec) throw fail("unknown", `${prefix}${name}`);
     checkValue(paramModel(spec), field, `${prefix}${name}`, fail);
   }
-  for (const name of required) if (value[name] === undefined) throw fail("missing", `${prefix}${name}`);
+  for (const name of required) if (ownEntry(value, name) === undefined) throw fail("missing", `${prefix}${name}`);
 }
 
 function checkValue(model: ParamModel, value: unknown, name: string, fail: ModelFail): void {

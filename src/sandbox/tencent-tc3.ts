@@ -3,6 +3,7 @@
  * signature), version and region checks, the SDK models' parameter checks, the `Response` envelope and the
  * common error codes. The products are tencent-ciam.ts and tencent-cic.ts.
  */
+import { ownEntry } from "../lib/own-entry";
 import { tencentAuthorization } from "./sdk-signatures";
 import {
   checkModel,
@@ -58,7 +59,7 @@ export abstract class TencentSandbox extends VendorSandbox {
     if (header(req.headers, "x-tc-version") !== this.version) throw new VendorError(200, "InvalidParameter", `Version must be ${this.version}`);
     if (this.regionRequired && !header(req.headers, "x-tc-region"))
       throw new VendorError(200, "MissingParameter", "The request is missing a required parameter `Region`.");
-    const handler = this.actions[action];
+    const handler = ownEntry(this.actions, action);
     if (!handler) throw new VendorError(200, "InvalidAction", `The action ${action} is not supported`);
     let params: Json;
     try {
@@ -66,7 +67,7 @@ export abstract class TencentSandbox extends VendorSandbox {
     } catch {
       throw new VendorError(200, "InvalidParameter", "The body is not JSON");
     }
-    const model = this.models[action];
+    const model = ownEntry(this.models, action);
     // Tencent Cloud API 3.0's common error codes for a request that does not fit the action's model.
     if (model)
       checkModel(model, params, (problem, name, expected) =>
@@ -89,7 +90,7 @@ export abstract class TencentSandbox extends VendorSandbox {
     try {
       return run();
     } catch (error) {
-      const errors = this.models[action]?.errors;
+      const errors = ownEntry(this.models, action)?.errors;
       if (error instanceof VendorError && errors && !TENCENT_COMMON_CODES.has(error.code) && !errors.includes(error.code))
         throw new Error(`${action} answered ${error.code}, which its model does not list`, { cause: error });
       throw error;

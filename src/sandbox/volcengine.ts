@@ -1,4 +1,5 @@
 /** Volcengine Cloud Identity 2023-01-01 simulator (seed 003): HMAC-SHA256 verification, byte limits, 404 duplicates. */
+import { ownEntry } from "../lib/own-entry";
 import { createHash, randomUUID } from "node:crypto";
 import { volcengineAuthorization } from "./sdk-signatures";
 import {
@@ -198,10 +199,10 @@ export class VolcengineSandbox extends VendorSandbox {
     this.lastAction = action;
     this.verify(req);
     if (req.query.get("Version") !== "2023-01-01") throw new VendorError(400, "InvalidParam", "The parameter Version is invalid");
-    const handler = this.actions[action];
+    const handler = ownEntry(this.actions, action);
     if (!handler) throw new VendorError(404, "InvalidActionOrVersion", `Could not find operation ${action}`);
     const params = JSON.parse(req.body || "{}") as Json;
-    const model = VOLCENGINE_MODELS[action];
+    const model = ownEntry(VOLCENGINE_MODELS, action);
     if (model)
       checkModel(
         model,

@@ -22,7 +22,7 @@ export const LIMITS = {
   /**
    * Entries of one multi-valued attribute (emails, phoneNumbers …) or one PATCH's operations: scimmy
    * coerces every entry on every write of the resource, synchronously. Group members are exempt: they
-   * are rows, never coerced (PATCHes that add them in bulk take the membership fast path).
+   * are rows, and no PATCH has them coerced as one list (bulk adds take the membership fast path).
    */
   valuesPerAttribute: 100,
   operationsPerPatch: 1000,
@@ -35,7 +35,8 @@ const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 const ATTRIBUTE_NAME = /^\$?[A-Za-z][A-Za-z0-9_$-]*$/;
 
 export function isForbiddenKey(key: string): boolean {
-  return FORBIDDEN.has(key.toLowerCase());
+  // (by length first: a body's keys are checked one by one, tens of thousands for a large member list)
+  return (key.length === 9 || key.length === 11) && FORBIDDEN.has(key.toLowerCase());
 }
 
 function tooLong(what: string, limit: number): InvalidScimInput {
@@ -141,22 +142,31 @@ function checkListSize(key: string, list: unknown[], parent: Record<string, unkn
  * with an explicit stack, so a hostile depth cannot overflow the call stack here either.
  */
 export function checkJsonShape(body: unknown): void {
-  const stack: [unknown, number][] = [[body, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+  // Two parallel stacks (node, its depth): no pair allocated per value of a 20,000-member body.
+  const nodes: unknown[] = [body];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop()!;
     if (!node || typeof node !== "object") continue;
     if (depth > LIMITS.jsonDepth)
       throw new InvalidScimInput("invalidSyntax", `The request body nests arrays and objects deeper than this bridge accepts (${LIMITS.jsonDepth} levels).`);
     if (Array.isArray(node)) {
-      for (const item of node) stack.push([item, depth + 1]);
+      for (const item of node) {
+        if (!item || typeof item !== "object") continue;
+        nodes.push(item);
+        depths.push(depth + 1);
+      }
       continue;
     }
     for (const key of Object.keys(node)) {
       if (isForbiddenKey(key)) throw new InvalidScimInput("invalidSyntax", `The request body has the key '${key}', which no SCIM resource or message has.`);
       if (key.length > LIMITS.pathLength) throw tooLong("A key of the request body", LIMITS.pathLength);
       const value = (node as Record<string, unknown>)[key];
+      if (!value || typeof value !== "object") continue;
       if (Array.isArray(value)) checkListSize(key, value, node as Record<string, unknown>);
-      stack.push([value, depth + 1]);
+      nodes.push(value);
+      depths.push(depth + 1);
     }
   }
 }

@@ -10,6 +10,7 @@ import { checkPatchPath } from "../scim-model/input-limits";
 import { VENDOR_LINK } from "../scim-model/vendor-extension";
 import { attributeInfo, canonicalAttributePath, ENTERPRISE_USER, knownSchemas } from "../scim-model/schema";
 import type { Json } from "../lib/json";
+import { ownEntry } from "../lib/own-entry";
 
 const BOOLEAN_KEYS = new Set(["active", "primary"]);
 
@@ -241,7 +242,7 @@ function addMissingEntry(kind: ResourceKind, op: PatchOperation, current: Json |
   } catch {
     return op;
   }
-  const entries = (current[attr!] as Json[] | undefined) ?? [];
+  const entries = (ownEntry(current, attr!) as Json[] | undefined) ?? [];
   const terms: Json = {};
   for (const term of filterText!.split(/\s+and\s+/i)) {
     const eq = /^\s*([\w$]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$/i.exec(term);
@@ -283,7 +284,8 @@ function splitFilteredKeys(kind: ResourceKind, op: PatchOperation, value: Json, 
  */
 function removesNothing(op: PatchOperation, current: Json | undefined): boolean {
   if (!current || op.value === undefined || !op.path || /[[:.]/.test(op.path)) return false;
-  return current[op.path] === undefined || current[op.path] === null;
+  const value = ownEntry(current, op.path);
+  return value === undefined || value === null;
 }
 
 /** `remove` with a value on a multi-valued complex attribute names the entries to take out, as objects. */

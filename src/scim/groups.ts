@@ -9,6 +9,7 @@ import type { ScimContext } from "./context";
 import { ScimError } from "./errors";
 import { documentOf, groupKeys, notFound, requireVersion, storeError } from "./documents";
 import { groupViews } from "./views";
+import { yieldToOthers } from "../store/resources/scan";
 import type { Json } from "../lib/json";
 
 /** Whether a group's change touches what its vendor group is found by (its name, its externalId). */
@@ -17,7 +18,7 @@ export function renames(before: ScimDocument, after: ScimDocument): boolean {
 }
 
 /** The members a group body lists, each once. */
-function listedMembers(instance: unknown): Member[] {
+export function listedMembers(instance: unknown): Member[] {
   const members = (instance as { members?: { value?: unknown; display?: unknown }[] }).members ?? [];
   const seen = new Set<string>();
   const out: Member[] = [];
@@ -60,13 +61,16 @@ async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: 
   if (added.some((m) => m.value === groupId)) throw new ScimError(400, "invalidValue", "members: a group cannot be a member of itself.");
 }
 
-/** Applies a new member list as a difference, so unchanged members are not rewritten. */
-export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Member[]): Promise<void> {
-  const current = await ctx.stores.members.of(ctx.target.name, groupId);
+/** Who joins and who leaves when a group's members become `wanted` (each once, as listed). */
+function difference(current: Member[], wanted: Member[]): { added: Member[]; removed: string[] } {
   const currentIds = new Set(current.map((m) => m.value));
   const wantedIds = new Set(wanted.map((m) => m.value));
-  const added = wanted.filter((m) => !currentIds.has(m.value));
-  const removed = current.filter((m) => !wantedIds.has(m.value)).map((m) => m.value);
+  return { added: wanted.filter((m) => !currentIds.has(m.value)), removed: current.filter((m) => !wantedIds.has(m.value)).map((m) => m.value) };
+}
+
+/** Applies a new member list as a difference, so unchanged members are not rewritten. */
+export async function syncMembers(ctx: ScimContext, groupId: string, wanted: Member[]): Promise<void> {
+  const { added, removed } = difference(await ctx.stores.members.of(ctx.target.name, groupId), wanted);
   await changeMembers(ctx, groupId, added, removed);
 }
 
@@ -115,30 +119,62 @@ export function memberWorkOf(ctx: ScimContext): WorkOrder | undefined {
   return ctx.delivery && ctx.provisioner.groupsOnUsers ? ctx.delivery.order({ deprovision: true }) : undefined;
 }
 
-/** A POST (no id), PUT or PATCH of a group; answers the stored view with its members. */
+/**
+ * The document of an existing group replaced, at the version If-Match names (or the one the PATCH read).
+ * A rename reaches the vendor (or is refused) before it is recorded.
+ */
+async function replaceDocument(ctx: ScimContext, id: string, doc: ScimDocument): Promise<void> {
+  const before = await ctx.stores.resources.get(ctx.target.name, "Group", id);
+  if (!before) throw notFound("Group", id);
+  requireVersion(before, ctx);
+  await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, { target: ctx.target.name, requestId: ctx.request.requestId });
+  await ctx.stores.resources.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), {
+    expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
+    memberWork: renames(before.doc, doc) ? memberWorkOf(ctx) : undefined,
+  });
+}
+
+/** The group's view as stored now, with its members when `wantMembers`. */
+async function viewNow(ctx: ScimContext, id: string, wantMembers: boolean): Promise<Json> {
+  const stored = await ctx.stores.resources.get(ctx.target.name, "Group", id);
+  return (await groupViews([stored!], { ...ctx, scratch: { ...ctx.scratch, wantMembers } }))[0]!;
+}
+
+/** A POST (no id) or PUT of a group; answers the stored view with its members. */
 export async function writeGroup(ctx: ScimContext, id: string | undefined, instance: unknown): Promise<Json> {
   const doc = documentOf(instance);
   const members = listedMembers(instance);
   const change = { target: ctx.target.name, requestId: ctx.request.requestId };
   try {
     if (id) {
-      const before = await ctx.stores.resources.get(ctx.target.name, "Group", id);
-      if (!before) throw notFound("Group", id);
-      requireVersion(before, ctx);
-      // A rename reaches the vendor (or is refused) before it is recorded.
-      await ctx.provisioner.apply({ op: "replace", kind: "Group", id, before, after: doc }, change);
-      await ctx.stores.resources.replace(ctx.target.name, "Group", id, doc, groupKeys(doc), {
-        expectedVersion: ctx.request.expectedVersion ?? ctx.scratch.readVersion,
-        memberWork: renames(before.doc, doc) ? memberWorkOf(ctx) : undefined,
-      });
+      await replaceDocument(ctx, id, doc);
     } else {
       id = randomUUID();
       await ctx.provisioner.apply({ op: "create", kind: "Group", id, after: doc }, change);
       await ctx.stores.resources.create(ctx.target.name, "Group", id, doc, groupKeys(doc));
     }
     await syncMembers(ctx, id, members);
-    const stored = await ctx.stores.resources.get(ctx.target.name, "Group", id);
-    return (await groupViews([stored!], { ...ctx, scratch: { ...ctx.scratch, wantMembers: true } }))[0]!;
+    return await viewNow(ctx, id, true);
+  } catch (error) {
+    return storeError(error, "Group", doc, ctx);
+  }
+}
+
+/**
+ * A PATCH of a group written: its document, then (when the PATCH touched them) its members as the
+ * difference between those read (`current`, under the group's lock) and the list the operations left.
+ * Answers the view the request asked for.
+ */
+export async function writePatchedGroup(ctx: ScimContext, id: string, instance: unknown, members?: { current: Member[]; wanted: Json[] }): Promise<Json> {
+  const doc = documentOf(instance);
+  try {
+    await replaceDocument(ctx, id, doc);
+    if (members) {
+      const { added, removed } = difference(members.current, listedMembers({ members: members.wanted }));
+      await changeMembers(ctx, id, added, removed);
+      await yieldToOthers();
+    }
+    return await viewNow(ctx, id, ctx.scratch.wantMembers);
   } catch (error) {
     return storeError(error, "Group", doc, ctx);
   }

@@ -1,7 +1,7 @@
 /**
  * PATCHes that only change a group's members (and perhaps its name) — what Okta and Entra send for every
- * membership change — applied as row inserts and deletes, without reading the member list into scimmy.
- * On a 20,000-member group the scimmy path costs about two seconds of coercion per request; this does not.
+ * membership change — applied as row inserts and deletes, without reading the member list at all. Other
+ * PATCHes of a group read it, and give scimmy a chunk of it at a time (group-patch.ts).
  */
 import type { Member } from "../store/types";
 import type { ScimContext } from "./context";
@@ -9,6 +9,7 @@ import { membersOf } from "./compat";
 import { groupKeys, storeError } from "./documents";
 import { changeMembers, memberWorkOf, syncMembers } from "./groups";
 import { ScimError } from "./errors";
+import { yieldToOthers } from "../store/resources/scan";
 
 type MembershipStep =
   | { kind: "add"; members: Member[] }
@@ -29,8 +30,11 @@ function memberIdOf(quoted: string): string {
   }
 }
 
+/** A normalised value's members (the normaliser has read each as an object with its id as `value`: not read again). */
 function asMembers(value: unknown): Member[] {
-  return membersOf(value).map((m) => ({ value: m.value as string, ...(typeof m.display === "string" ? { display: m.display } : {}) }));
+  const read = Array.isArray(value) && value.every((m) => typeof (m as { value?: unknown } | null)?.value === "string");
+  const entries = (read ? value : membersOf(value)) as { value: string; display?: unknown }[];
+  return entries.map((m) => (typeof m.display === "string" ? { value: m.value, display: m.display } : { value: m.value }));
 }
 
 function renameOf(value: Record<string, unknown>): MembershipStep | undefined {
@@ -96,6 +100,8 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
   const target = ctx.target.name;
   try {
     for (const step of plan) {
+      // Reading and planning thousands of members took a while: others go first, between every step.
+      await yieldToOthers();
       switch (step.kind) {
         case "add": {
           // Members already in the group are left alone: IdPs re-send them, and a retry must not call the vendor again.
@@ -104,6 +110,7 @@ export async function applyMembershipPlan(ctx: ScimContext, groupId: string, pla
             groupId,
             step.members.map((m) => m.value),
           );
+          await yieldToOthers();
           await changeMembers(
             ctx,
             groupId,

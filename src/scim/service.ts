@@ -92,7 +92,6 @@ export class ResourceService {
         const operations = normalisePatch(this.kind, body).Operations;
         const plan = this.kind === "Group" && Array.isArray(operations) ? planMembershipPatch(operations) : undefined;
         if (plan) return this.changeMembership(ctx, id, plan);
-        ctx.scratch.wantMembers = true; // the operations apply to the members too
         return patchResource(this.kind, id, ctx, (current) => normalisePatch(this.kind, body, current));
       }),
     );

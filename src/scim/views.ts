@@ -5,7 +5,11 @@ import { viewOf, type ProvisioningView } from "../provisioning/outbox";
 import { VENDOR_LINK } from "../scim-model/vendor-extension";
 import type { ScimContext } from "./context";
 import { notFound } from "./documents";
+import { yieldToOthers } from "../store/resources/scan";
 import type { Json } from "../lib/json";
+
+/** Members past which a group's view gives the event loop back before it is rendered. */
+const LARGE_GROUP = 1_000;
 
 export function etagOf(version: number): string {
   return `W/"${version}"`;
@@ -78,7 +82,10 @@ export async function groupViews(resources: StoredResource[], ctx: ScimContext):
   for (const r of resources) {
     const view = baseView(r);
     if (ctx.scratch.wantMembers) {
-      const members = (await ctx.stores.members.of(ctx.target.name, r.id)).map((m) => memberView(m, ctx.request.baseUrl));
+      const rows = await ctx.stores.members.of(ctx.target.name, r.id);
+      // A large group's rows took a while to read, and its answer takes a while to render: others go in between.
+      if (rows.length > LARGE_GROUP) await yieldToOthers();
+      const members = rows.map((m) => memberView(m, ctx.request.baseUrl));
       if (members.length > 0) view.members = members;
     }
     views.push(view);

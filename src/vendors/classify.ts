@@ -3,6 +3,7 @@
  * transient, or auth failure. The vendor's own code decides first (from the mapping file's lists), the HTTP
  * status only when the code is unknown — Volcengine answers a duplicate user with HTTP 404.
  */
+import { ownEntry } from "../lib/own-entry";
 import type { RawAnswer } from "./http";
 import { retryAfterSeconds } from "./http";
 import { ERROR_CLASSES, type ErrorClass, type ParsedAnswer, type VendorOutcome, type ErrorTable } from "./types";
@@ -21,7 +22,7 @@ export function classByCode(errors: ErrorTable, code: string, message: string): 
 
 /** The vendor's own reading of an HTTP status (the mapping's `errors.statuses`), else the usual one. */
 function classOfStatus(errors: ErrorTable, status: number): ErrorClass {
-  return errors.statuses[String(status)] ?? classByStatus(status);
+  return ownEntry(errors.statuses, String(status)) ?? classByStatus(status);
 }
 
 export function classByStatus(status: number): ErrorClass {

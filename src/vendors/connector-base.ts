@@ -4,6 +4,7 @@ import { classify, parseJson } from "./classify";
 import { Transport, type RawAnswer } from "./http";
 import type { SignedRequest } from "./signing/crypto";
 import type { Endpoint, Json, ParsedAnswer, VendorConnector, VendorOutcome, BuiltCall, Envelope, ErrorTable } from "./types";
+import { ownEntry } from "../lib/own-entry";
 
 export abstract class BaseConnector implements VendorConnector {
   protected readonly transport: Transport;
@@ -53,7 +54,7 @@ export function pick(value: unknown, path: string): unknown {
   let node = value;
   for (const part of path.split(".")) {
     if (!node || typeof node !== "object") return undefined;
-    node = (node as Json)[part];
+    node = ownEntry(node as Json, part);
   }
   return node;
 }

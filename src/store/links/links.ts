@@ -100,6 +100,14 @@ export class Links implements LinkStore {
     return row ? { target, scimId: scimGroupId, vendorGroupId: row.vendor_group_id, createdByBridge: Boolean(row.created_by_bridge) } : undefined;
   }
 
+  async groupLinksTo(target: string, vendorGroupId: string): Promise<VendorGroupLink[]> {
+    const rows = await this.db.rows<{ scim_id: string; created_by_bridge: number | boolean }>(
+      "SELECT scim_id, created_by_bridge FROM vendor_group_links WHERE target = :target AND vendor_group_id = :vendorGroupId",
+      { target, vendorGroupId },
+    );
+    return rows.map((r) => ({ target, scimId: r.scim_id, vendorGroupId, createdByBridge: Boolean(r.created_by_bridge) }));
+  }
+
   async recordGroupLink(link: VendorGroupLink): Promise<void> {
     await this.db.run(
       `INSERT INTO vendor_group_links (target, scim_id, vendor_group_id, created_by_bridge, created_at) VALUES (:target, :scimId, :vendorGroupId, :createdByBridge, :now)

@@ -19,6 +19,8 @@ export interface LinkStore {
   all(target: string): Promise<VendorLink[]>;
 
   groupLinkOf(target: string, scimGroupId: string): Promise<VendorGroupLink | undefined>;
+  /** The SCIM groups of the target linked to this vendor group. */
+  groupLinksTo(target: string, vendorGroupId: string): Promise<VendorGroupLink[]>;
   recordGroupLink(link: VendorGroupLink): Promise<void>;
   removeGroupLink(target: string, scimGroupId: string): Promise<void>;
 }

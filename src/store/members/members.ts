@@ -3,7 +3,22 @@ import { oneOf, type Database, type Transaction } from "../database";
 import { RESOURCE_COLUMNS, toResource, type ResourceRow } from "../resources/rows";
 import { NotFoundError, type Member, type ResourceKind, type StoredResource } from "../types";
 import { recordMemberWork } from "../outbox/sql";
+import { yieldToOthers } from "../resources/scan";
 import type { GroupRef, MemberStore, MemberTerms } from "./port";
+
+/**
+ * Members one statement writes or looks up: SQLite runs a statement on the event loop, so a change of
+ * 20,000 members goes in chunks (in one transaction), the loop given back between them.
+ */
+const CHUNK = 1_000;
+
+/** `work` for each chunk of `list`, the event loop given back in between. */
+async function inChunks<T>(list: T[], work: (chunk: T[]) => Promise<void>): Promise<void> {
+  for (let i = 0; i < list.length; i += CHUNK) {
+    if (i > 0) await yieldToOthers();
+    await work(list.slice(i, i + CHUNK));
+  }
+}
 
 export class Members implements MemberStore {
   private readonly sql: { lockGroup: string; insert: string; removeSome: string };
@@ -34,31 +49,38 @@ export class Members implements MemberStore {
 
   add(target: string, groupId: string, members: Member[], terms: MemberTerms = {}): Promise<StoredResource> {
     return this.change(target, groupId, async (tx) => {
-      if (members.length === 0) return;
-      const rows = members.map((m) => ({ value: m.value, display: m.display ?? null }));
-      await tx.run(this.sql.insert, { target, groupId, members: JSON.stringify(rows) });
-      if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { ids: members.map((m) => m.value) }, terms.memberWork);
+      await inChunks(members, async (chunk) => {
+        const rows = chunk.map((m) => ({ value: m.value, display: m.display ?? null }));
+        await tx.run(this.sql.insert, { target, groupId, members: JSON.stringify(rows) });
+        if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { ids: chunk.map((m) => m.value) }, terms.memberWork);
+      });
     });
   }
 
   remove(target: string, groupId: string, memberIds: string[] | "all", terms: MemberTerms = {}): Promise<StoredResource> {
     return this.change(target, groupId, async (tx) => {
-      if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, memberIds === "all" ? { groupId } : { ids: memberIds }, terms.memberWork);
-      if (memberIds === "all") await tx.run("DELETE FROM group_members WHERE group_id = :groupId", { groupId });
-      else await tx.run(this.sql.removeSome, { groupId, memberIds });
+      if (memberIds === "all") {
+        if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { groupId }, terms.memberWork);
+        await tx.run("DELETE FROM group_members WHERE group_id = :groupId", { groupId });
+      } else
+        await inChunks(memberIds, async (chunk) => {
+          if (terms.memberWork) await recordMemberWork(tx, this.db.dialect, target, { ids: chunk }, terms.memberWork);
+          await tx.run(this.sql.removeSome, { groupId, memberIds: chunk });
+        });
     });
   }
 
   async groupsOf(target: string, memberIds: string[]): Promise<Map<string, GroupRef[]>> {
     const result = new Map<string, GroupRef[]>(memberIds.map((id) => [id, []]));
-    if (memberIds.length === 0) return result;
-    const { condition, params } = oneOf(this.db.dialect, "m.member_id", "memberIds", memberIds);
-    const rows = await this.db.rows<{ member: string; id: string; name: string }>(
-      `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
-       WHERE m.target = :target AND ${condition} ORDER BY r.seq`,
-      { target, ...params },
-    );
-    for (const r of rows) result.get(r.member)!.push({ id: r.id, displayName: r.name });
+    await inChunks([...result.keys()], async (chunk) => {
+      const { condition, params } = oneOf(this.db.dialect, "m.member_id", "memberIds", chunk);
+      const rows = await this.db.rows<{ member: string; id: string; name: string }>(
+        `SELECT m.member_id AS member, r.id AS id, r.name AS name FROM group_members m JOIN resources r ON r.id = m.group_id
+         WHERE m.target = :target AND ${condition} ORDER BY r.seq`,
+        { target, ...params },
+      );
+      for (const r of rows) result.get(r.member)!.push({ id: r.id, displayName: r.name });
+    });
     return result;
   }
 
