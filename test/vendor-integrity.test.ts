@@ -136,7 +136,7 @@ describe("one target", () => {
         { name: "a", vendor: true },
         { name: "b", vendor: true },
       ],
-      async (bridge) => {
+      async (bridge, sandbox) => {
         const theirs = (await bridge.as("a").post("/Users", user("x@example.com")).expect(201)).body.id;
         const mine = (await bridge.as("b").post("/Users", user("y@example.com")).expect(201)).body.id;
         const post = await bridge
@@ -144,6 +144,9 @@ describe("one target", () => {
           .post("/Groups", { schemas: [CORE_GROUP], displayName: "G", members: [{ value: theirs }] })
           .expect(400);
         expect(post.body.scimType).toBe("invalidValue");
+        // The refused create left nothing behind: no SCIM group, no vendor group.
+        expect((await bridge.as("b").get("/Groups").expect(200)).body.totalResults).toBe(0);
+        expect(sandbox.groups.size).toBe(0);
         const group = (
           await bridge
             .as("b")

@@ -45,7 +45,7 @@ function someOf(ids: string[]): string {
  * into a vendor call for someone else. A store-only target (IdP setup tests, conformance suites that add
  * made-up ids) keeps RFC 7644's leniency: its members are opaque references that reach no vendor.
  */
-async function requireMembersOfTarget(ctx: ScimContext, groupId: string, added: Member[]): Promise<void> {
+async function requireMembersOfTarget(ctx: ScimContext, groupId: string | undefined, added: Member[]): Promise<void> {
   if (added.length === 0 || !ctx.target.vendor) return;
   const kinds = await ctx.stores.resources.kindsOf(
     ctx.target.name,
@@ -146,6 +146,8 @@ export async function writeGroup(ctx: ScimContext, id: string | undefined, insta
   const members = listedMembers(instance);
   const change = { target: ctx.target.name, requestId: ctx.request.requestId };
   try {
+    // Members are checked before anything is written: a refused body leaves no group behind, here or at the vendor.
+    await requireMembersOfTarget(ctx, id, members);
     if (id) {
       await replaceDocument(ctx, id, doc);
     } else {
