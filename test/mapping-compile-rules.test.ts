@@ -48,7 +48,10 @@ const messagesOf = (params: Params, user: Record<string, unknown> = {}, input: P
 /** What loading the file is refused for: "key: message" per issue (empty when it loads). */
 function issuesOf(file: Record<string, unknown>): string[] {
   const parsed = CheckedMappingSchema.safeParse(file);
-  return parsed.success ? [] : parsed.error.issues.map((i) => `${keyOf(i.path.filter((p) => typeof p !== "symbol"))}: ${i.message}`);
+  if (parsed.success) return [];
+  // The checks zod cannot express report as zod's custom issues, so a reader of the codes tells them from type errors.
+  expect(parsed.error.issues.map((i) => i.code)).toEqual(parsed.error.issues.map(() => "custom"));
+  return parsed.error.issues.map((i) => `${keyOf(i.path.filter((p) => typeof p !== "symbol"))}: ${i.message}`);
 }
 
 describe("where a parameter's value comes from", () => {
@@ -66,6 +69,10 @@ describe("where a parameter's value comes from", () => {
     const params: Params = { UserId: { key: true }, GroupId: { groupKey: true } };
     expect(paramsOf(params, {}, { vendorKey: "v-1", groupKey: "g-9" })).toEqual({ UserId: "v-1", GroupId: "g-9" });
     expect(paramsOf(params)).toStrictEqual({});
+    // As a list too: an empty one is not sent.
+    const lists: Params = { UserIds: { key: true, list: true }, GroupIds: { groupKey: true, list: true } };
+    expect(paramsOf(lists, {}, { vendorKey: "v-1", groupKey: "g-9" })).toEqual({ UserIds: ["v-1"], GroupIds: ["g-9"] });
+    expect(paramsOf(lists)).toStrictEqual({});
   });
 
   it("groups: the vendor ids of the user's groups, as a list, or one value per group from `each`", () => {
@@ -469,6 +476,14 @@ describe("the call an operation builds", () => {
     expect(mapping.has("disable")).toBe(false);
     expect(mapping.vendor).toBe("test-vendor");
     expect(() => mapping.build("disable", { user: {}, settings: {} })).toThrow("test.yaml declares no 'disable' operation");
+  });
+
+  it("an optional operation given as undefined (a file put together in code) is not one it has", () => {
+    const file = mappingFile({ UserName: { from: "userName" } });
+    const parsed = CheckedMappingSchema.parse({ ...file, operations: { ...(file.operations as object), lookup: undefined } });
+    const withUndefined = new CompiledMapping(parsed, "code");
+    expect(withUndefined.has("lookup")).toBe(false);
+    expect(withUndefined.has("create")).toBe(true);
   });
 
   it("the settings a target must give, and the defaults it may leave out", () => {

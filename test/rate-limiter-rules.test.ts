@@ -3,6 +3,7 @@
  * rate's cut and recovery, Retry-After, and the governor over an in-memory store on jest's fake clock —
  * what it writes, what it reports for metrics, when a call that woke late takes a new slot.
  */
+import { getEventListeners } from "node:events";
 import { closedCircuit, type CircuitConfig } from "../src/provisioning/circuit";
 import {
   afterCall,
@@ -63,7 +64,8 @@ describe("slots", () => {
     const probe = reserve(open, limit, circuit, 2_000, 10_000, true);
     expect(probe.admission).toMatchObject({ go: true, probe: true, waitMs: 0 });
     expect(probe.state.circuit).toMatchObject({ probeUntil: 2_500, deprovisionProbeAt: 4_000 });
-    expect(reserve(open, limit, circuit, 2_000, 10_000, false).admission).toMatchObject({ go: false, reason: "circuit open" });
+    // Other work (the default) waits for the open period's end.
+    expect(reserve(open, limit, circuit, 2_000, 10_000).admission).toMatchObject({ go: false, reason: "circuit open" });
   });
 
   it("a probe whose slot is too far away is left to the next caller", () => {
@@ -133,12 +135,16 @@ describe("HeldBack", () => {
   });
 });
 
-/** A store that keeps credential rows in memory, with the fake clock as its clock, counting writes. */
-function memoryStore(rows = new Map<string, string>()) {
+/**
+ * A store that keeps credential rows in memory, with the fake clock as its clock, counting writes; each
+ * write takes `writeMs` of that clock after the row was read.
+ */
+function memoryStore(rows = new Map<string, string>(), writeMs = 0) {
   let writes = 0;
   const store: CredentialStore = {
     update: async <T>(credential: string, change: (state: string | undefined, now: number) => { state: string; result: T }) => {
       const { state, result } = change(rows.get(credential), performance.now());
+      if (writeMs > 0) jest.advanceTimersByTime(writeMs);
       rows.set(credential, state);
       writes++;
       return result;
@@ -179,6 +185,32 @@ describe("the governor", () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(done).toBe(true);
     expect(heard).toEqual(["c1 rate 10", "c1 waited 0", "c1 rate 10", `c1 waited ${((1000 / 10) * 1.08) / 1000}`]);
+    // A run makes many calls under one signal: a wait that ended leaves no listener on it.
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
+  });
+
+  it("the store's write counts towards the wait: a call goes out at its slot, not that much after it", async () => {
+    const { store, writes } = memoryStore(new Map(), 8);
+    const governor = new CredentialGovernor(store, "c1", limit, circuit);
+    const signal = new AbortController().signal;
+    const start = performance.now();
+    // The first slot is now: the call goes at once, not after a timer (on a busy event loop a timer fires late).
+    let first: unknown;
+    governor.admit(signal, 5_000).then(
+      () => (first = "sent"),
+      (error: unknown) => (first = error),
+    );
+    for (let i = 0; i < 20 && first === undefined; i++) await Promise.resolve();
+    expect(first).toBe("sent");
+    // The next slot is a spacing after the first: the 8 ms its write took are not waited on top.
+    let sentAfter: unknown;
+    governor.admit(signal, 5_000).then(
+      () => (sentAfter = Math.round(performance.now() - start)),
+      (error: unknown) => (sentAfter = error),
+    );
+    await jest.advanceTimersByTimeAsync(3 * SPACING);
+    expect(sentAfter).toBe(SPACING);
+    expect(writes()).toBe(2);
   });
 
   it("a call that woke too late for its slot takes a new one; a deprovisioning is allowed 40 ms, other work 10", async () => {
@@ -214,6 +246,7 @@ describe("the governor", () => {
     const slot = { probe: false, reservedAt: 0 };
     for (let i = 0; i < 3; i++) await governor.report(slot, "failed");
     expect(stateOf(rows).circuit.openUntil).toBeGreaterThan(0);
+    expect(heard.filter((h) => h.includes("circuit"))).toEqual(["c1 circuit closed", "c1 circuit closed", "c1 circuit open"]);
     heard.length = 0;
     await expect(governor.admit(signal, 5_000)).rejects.toMatchObject({ name: "HeldBack", why: "circuit open", retryInMs: 1_000 });
     expect(heard).toEqual(["c1 circuit open"]);
@@ -272,6 +305,17 @@ describe("the governor", () => {
     await governor.report(probe, "success");
     expect(stateOf(rows).circuit).toEqual(closedCircuit());
     expect(heard).toEqual(["c1 circuit closed", "c1 recovered"]);
+  });
+
+  it("a governor without metrics listeners keeps the same state", async () => {
+    const { store, rows } = memoryStore();
+    const governor = new CredentialGovernor(store, "c1", limit, circuit);
+    for (let i = 0; i < 3; i++) await governor.report({ probe: false, reservedAt: 0 }, "failed");
+    await jest.advanceTimersByTimeAsync(1_000);
+    const probe = await governor.admit(new AbortController().signal, 5_000);
+    // The probe is throttled: the vendor answers (the circuit closes), and the rate is cut.
+    await governor.report(probe, "throttled");
+    expect(stateOf(rows)).toMatchObject({ rate: 5, circuit: closedCircuit() });
   });
 
   it("the circuit as the status page shows it, read without changing it", async () => {

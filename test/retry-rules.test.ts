@@ -25,7 +25,7 @@ const down: VendorOutcome = { kind: "transient", code: "InternalError", message:
 const refused: VendorOutcome = { kind: "invalid", code: "InvalidName", message: "bad name", status: 400, requestId: "req-r" };
 
 /** What a step of the script does: answer, throw, or take time and then answer. */
-type Step = VendorOutcome | Error | { takesMs: number; then: VendorOutcome } | "abort";
+type Step = VendorOutcome | Error | { takesMs: number; then: VendorOutcome | "abort" } | "abort";
 
 interface Options {
   repeatUnknown?: boolean;
@@ -52,17 +52,21 @@ function harness(script: Step[], options: Options = {}) {
       expect(signal).toBe(controller.signal);
       trail.push("invoke");
       invokedAt.push(performance.now());
-      const step = script.shift();
-      if (step === undefined) throw new Error("called more often than scripted");
+      let step = script.shift();
+      if (step === undefined) {
+        // Ends the run at once (as the deadline would), so a test fails rather than waits.
+        controller.abort();
+        throw new Error("called more often than scripted");
+      }
+      if (typeof step === "object" && "takesMs" in step) {
+        jest.advanceTimersByTime(step.takesMs);
+        step = step.then;
+      }
       if (step === "abort") {
         controller.abort();
         throw new Error("aborted");
       }
       if (step instanceof Error) throw step;
-      if ("takesMs" in step) {
-        jest.advanceTimersByTime(step.takesMs);
-        return step.then;
-      }
       return step;
     },
   } as unknown as VendorConnector;
@@ -103,7 +107,9 @@ function harness(script: Step[], options: Options = {}) {
       intent,
       deprovision: options.deprovision,
     });
-  return { run, trail, reports, lines, called, bugs, invokedAt, controller, left: () => script.length };
+  /** callVendor with only the options it requires. */
+  const runPlain = () => callVendor({ connector, governor, call: CALL, signal: controller.signal, log, context: {} });
+  return { run, runPlain, trail, reports, lines, called, bugs, invokedAt, controller, left: () => script.length };
 }
 
 beforeEach(() => jest.useFakeTimers());
@@ -119,7 +125,7 @@ async function expectDeadline(result: Promise<unknown>, attempts: number): Promi
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(DeadlineExceeded);
-  expect(error).toMatchObject({ attempts, message: "the vendor did not answer before the deadline" });
+  expect(error).toMatchObject({ name: "DeadlineExceeded", attempts, message: "the vendor did not answer before the deadline" });
 }
 
 /** Runs until the call settles, moving the fake clock along through any backoff. */
@@ -127,6 +133,7 @@ async function settle<T>(promise: Promise<T>): Promise<T> {
   let done = false;
   const settled = promise.finally(() => (done = true));
   for (let i = 0; i < 100 && !done; i++) await jest.advanceTimersByTimeAsync(50);
+  if (!done) throw new Error("the call did not settle within 5 s of backoff");
   return settled;
 }
 
@@ -167,6 +174,13 @@ describe("what is tried again", () => {
     expect(h.invokedAt).toHaveLength(2);
     expect(h.invokedAt[1]).toBe(h.invokedAt[0]);
     await expect(result).resolves.toEqual({ outcome: ok, attempts: 2 });
+  });
+
+  it("by default a failure with an unknown outcome is tried again, as other work (not a deprovisioning)", async () => {
+    const h = harness([down, ok]);
+    await expect(settle(h.runPlain())).resolves.toEqual({ outcome: ok, attempts: 2 });
+    expect(h.trail.filter((step) => step.startsWith("admit"))).toEqual(["admit 3000", "admit 3000"]);
+    await expectDeadline(harness([throttled, "abort"]).runPlain(), 2);
   });
 
   it("…but never for a create, which may have landed: the outbox looks the user up first", async () => {
@@ -279,6 +293,7 @@ describe("an exception instead of an answer", () => {
 describe("the wait for a rate-limit slot", () => {
   /** The slot wait asked of the governor, for a deadline `inMs` away (none: undefined). */
   async function slotWait(inMs: number | undefined, deprovision: boolean): Promise<string> {
+    jest.advanceTimersByTime(90_000); // the deadline is measured from now, not from the clock's start
     const h = harness([ok], { deadlineAt: inMs === undefined ? undefined : performance.now() + inMs, deprovision });
     await h.run();
     return h.trail[0]!;
@@ -395,6 +410,7 @@ describe("what the log and the metrics hear", () => {
         line: { target: "t1", scimId: "u1", vendor: "acme", call: "DisableUser", outcome: "success", requestIdAtVendor: "req-ok", attempt: 2, ms: 40 },
       },
     ]);
+    expect(h.lines[1]!.line).not.toHaveProperty("code");
     expect(h.called).toEqual([
       ["throttled", 1.234],
       ["success", 0.04],
@@ -411,11 +427,14 @@ describe("what the log and the metrics hear", () => {
   });
 
   it("a call cut off by the deadline is timed as such", async () => {
-    const h = harness([{ takesMs: 500, then: throttled }, "abort"]);
+    const h = harness([
+      { takesMs: 500, then: throttled },
+      { takesMs: 800, then: "abort" },
+    ]);
     await expect(h.run()).rejects.toBeInstanceOf(DeadlineExceeded);
     expect(h.called).toEqual([
       ["throttled", 0.5],
-      ["deadline", 0],
+      ["deadline", 0.8],
     ]);
   });
 });

@@ -145,7 +145,7 @@ function checkRules(param: string, spec: FieldSpec, value: unknown, violations: 
   const fail = (message: string) => violations.push({ param, scimAttribute: attr, message });
   const rules = [{ ...spec, why: "" }, ...(spec.rules ?? [])];
   for (const entry of Array.isArray(value) ? value : [value]) {
-    if (entry === undefined || entry === null || typeof entry === "object") continue;
+    if (entry === undefined || typeof entry === "object") continue; // null included
     const text = String(entry);
     for (const rule of rules) {
       const why = rule.why ? ` (${rule.why})` : "";
@@ -168,7 +168,7 @@ function coerce(param: string, spec: FieldSpec, value: unknown, violations: Viol
     if (!Number.isInteger(n)) violations.push({ param, scimAttribute: sourceOf(spec), message: `${param} must be an integer, not '${String(value)}'` });
     return n;
   }
-  if (spec.type === "boolean") return value === true || String(value).toLowerCase() === "true";
+  if (spec.type === "boolean") return String(value).toLowerCase() === "true";
   if (spec.type === "string") return String(value);
   return value;
 }
@@ -186,7 +186,6 @@ function valueOf(param: string, spec: FieldSpec, scope: Scope, violations: Viola
     values = mapped;
   }
   let value: unknown = spec.list || spec.items || spec.groups ? values : values[0];
-  if (spec.object) value = spec.list ? values : values[0];
   if (spec.map && value !== undefined) {
     const hit = ownEntry(spec.map, String(value));
     if (hit === undefined && spec.default === undefined)

@@ -23,7 +23,7 @@ function truncateBytes(text: string, bytes: number): string {
   let out = "";
   let used = 0;
   for (const ch of text) {
-    const size = Buffer.byteLength(ch, "utf8");
+    const size = Buffer.byteLength(ch);
     if (used + size > bytes) break;
     out += ch;
     used += size;
@@ -48,22 +48,20 @@ function epochMillis(value: string): number {
 
 export function applyTransform(value: unknown, transform: Transform, ctx: TransformContext): unknown {
   if (Array.isArray(value) && !(typeof transform === "object" && "join" in transform)) return value.map((v) => applyTransform(v, transform, ctx));
-  const text = typeof value === "string" ? value : String(value);
-  if (typeof transform === "string") {
-    switch (transform) {
-      case "trim":
-        return text.trim();
-      case "lower":
-        return text.toLowerCase();
-      case "upper":
-        return text.toUpperCase();
-      case "digits":
-        return text.replace(/\D/g, "");
-      case "e164":
-        return phone(text, ctx.defaultRegion, false);
-      case "epochMillis":
-        return epochMillis(text);
-    }
+  const text = String(value);
+  switch (transform) {
+    case "trim":
+      return text.trim();
+    case "lower":
+      return text.toLowerCase();
+    case "upper":
+      return text.toUpperCase();
+    case "digits":
+      return text.replace(/\D/g, "");
+    case "e164":
+      return phone(text, ctx.defaultRegion, false);
+    case "epochMillis":
+      return epochMillis(text);
   }
   if ("truncate" in transform) {
     const { chars, bytes } = transform.truncate;
@@ -74,7 +72,5 @@ export function applyTransform(value: unknown, transform: Transform, ctx: Transf
   if ("replace" in transform) return text.replace(new RegExp(transform.replace.pattern, "g"), transform.replace.with);
   if ("e164" in transform) return phone(text, ctx.defaultRegion, transform.e164.dashAfterCountryCode);
   if ("join" in transform) return Array.isArray(value) ? value.map(String).join(transform.join) : text;
-  if ("template" in transform)
-    return transform.template.replace(PLACEHOLDER, (_, path: string) => (path === "value" ? text : String(ctx.lookup(path) ?? ""))).trim();
-  return value;
+  return transform.template.replace(PLACEHOLDER, (_, path: string) => (path === "value" ? text : String(ctx.lookup(path) ?? ""))).trim();
 }
